@@ -1,0 +1,30 @@
+//! `POST calls/end`: hang up, cancel, or (receiver, before answering) reject.
+
+use serde::{Deserialize, Serialize};
+
+use super::OkStatus;
+use crate::call::CallState;
+use crate::endpoint::endpoint;
+use crate::ids::CallId;
+
+endpoint! {
+    /// Ends a call; on a call that is already over it answers with the state it had.
+    End: Post "calls/end", auth Basic,
+    name "calls.end", path (), EndRequest => EndResponse
+}
+
+/// Parameters of `end`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndRequest {
+    pub call_id: CallId,
+}
+
+/// Response of `end`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndResponse {
+    pub status: OkStatus,
+    /// `ended`, `cancelled`, `rejected`, or the terminal state the call already had.
+    pub call_status: CallState,
+    /// Seconds in the call; `null` when it was never answered.
+    pub duration: Option<f64>,
+}

@@ -1,0 +1,28 @@
+//! `POST calls/status`: a media status report during an accepted call.
+
+use serde::{Deserialize, Serialize};
+
+use super::OkStatus;
+use crate::call::{CallState, MediaStatus};
+use crate::endpoint::endpoint;
+use crate::ids::CallId;
+
+endpoint! {
+    /// Reports mute, video, hold or screen sharing changes to the other party.
+    Status: Post "calls/status", auth Basic,
+    name "calls.status", path (), StatusRequest => StatusResponse
+}
+
+/// Parameters of `status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusRequest {
+    pub call_id: CallId,
+    pub status: MediaStatus,
+}
+
+/// Response of `status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusResponse {
+    pub status: OkStatus,
+    pub call_status: CallState,
+}

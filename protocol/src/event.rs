@@ -1,0 +1,255 @@
+//! Queue events (spec §5): what `GET events` returns and the WebSocket stream sends.
+//!
+//! Parsing is two-stage, as in twilight: read `type` (and for call events `event_type`) first,
+//! then the payload. Anything this crate does not know is kept whole as [`EventKind::Unknown`]
+//! so a newer server never breaks an older client. (`#[serde(other)]` would drop the payload.)
+
+use serde::de::Error as _;
+use serde::ser::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::call::{Call, CallState, CallType, EndReason, MediaStatus};
+use crate::ids::{CallId, EventId, UserId};
+use crate::macros::string_enum;
+use crate::time::Timestamp;
+
+/// The `type` of call events.
+pub const CALL_EVENT_TYPE: &str = "call_event";
+/// The `type` of long-poll heartbeats.
+pub const HEARTBEAT_TYPE: &str = "heartbeat";
+
+string_enum! {
+    /// The `event_type` of a call event.
+    pub enum CallEventType {
+        /// A call was created; the receiver's clients ring.
+        CallStarted = "call_started",
+        /// A device of the receiver acknowledged; the caller sees "Ringing".
+        ParticipantRinging = "participant_ringing",
+        CallAccepted = "call_accepted",
+        CallRejected = "call_rejected",
+        /// A party reported a media status.
+        CallStatusUpdate = "call_status_update",
+        /// Every other end: hangup, cancel, end-all, missed, timeout, max duration, cleanup.
+        CallEnded = "call_ended",
+    }
+}
+
+/// One event in a queue: its id and what happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueEvent {
+    pub id: EventId,
+    pub kind: EventKind,
+}
+
+/// What a queue event is about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventKind {
+    /// A `call_event`.
+    Call(Box<CallEvent>),
+    /// Sent when a long-poll had nothing to deliver.
+    Heartbeat,
+    /// Any other event, kept whole: its `type` and every other field but `id`.
+    Unknown {
+        event_type: String,
+        fields: Map<String, Value>,
+    },
+}
+
+impl QueueEvent {
+    /// The event's `type` as on the wire, for `event_types` filtering.
+    pub fn type_name(&self) -> &str {
+        match &self.kind {
+            EventKind::Call(_) => CALL_EVENT_TYPE,
+            EventKind::Heartbeat => HEARTBEAT_TYPE,
+            EventKind::Unknown { event_type, .. } => event_type,
+        }
+    }
+
+    /// The call event, if this is one.
+    pub fn as_call(&self) -> Option<&CallEvent> {
+        match &self.kind {
+            EventKind::Call(event) => Some(event),
+            _ => None,
+        }
+    }
+
+    /// The event as a JSON object.
+    pub fn to_value(&self) -> Result<Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+}
+
+impl Serialize for QueueEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut object = match &self.kind {
+            EventKind::Call(event) => {
+                match serde_json::to_value(event).map_err(S::Error::custom)? {
+                    Value::Object(map) => map,
+                    _ => return Err(S::Error::custom("call event is not an object")),
+                }
+            }
+            EventKind::Heartbeat => Map::new(),
+            EventKind::Unknown { fields, .. } => fields.clone(),
+        };
+        object.insert("type".into(), Value::String(self.type_name().to_owned()));
+        object.insert("id".into(), Value::from(self.id.0));
+        object.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for QueueEvent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut object = Map::<String, Value>::deserialize(d)?;
+        let id = match object.remove("id") {
+            Some(id) => EventId::deserialize(id).map_err(D::Error::custom)?,
+            None => return Err(D::Error::missing_field("id")),
+        };
+        let event_type = match object.get("type") {
+            Some(Value::String(t)) => t.clone(),
+            Some(_) => return Err(D::Error::custom("event `type` is not a string")),
+            None => return Err(D::Error::missing_field("type")),
+        };
+        let known_call_event = event_type == CALL_EVENT_TYPE
+            && object
+                .get("event_type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.parse::<CallEventType>().is_ok());
+        let kind = if known_call_event {
+            object.remove("type");
+            let event = CallEvent::deserialize(Value::Object(object)).map_err(D::Error::custom)?;
+            EventKind::Call(Box::new(event))
+        } else if event_type == HEARTBEAT_TYPE {
+            EventKind::Heartbeat
+        } else {
+            object.remove("type");
+            EventKind::Unknown {
+                event_type,
+                fields: object,
+            }
+        };
+        Ok(QueueEvent { id, kind })
+    }
+}
+
+/// A call event: the call as it is now, when the event happened, and what happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallEvent {
+    #[serde(flatten)]
+    pub call: EventCall,
+    /// When the event happened.
+    pub timestamp: Timestamp,
+    #[serde(flatten)]
+    pub detail: CallEventDetail,
+}
+
+impl CallEvent {
+    /// An event about `call` at `timestamp`.
+    pub fn new(call: &Call, timestamp: Timestamp, detail: CallEventDetail) -> Self {
+        CallEvent {
+            call: EventCall::from(call),
+            timestamp,
+            detail,
+        }
+    }
+
+    /// The `event_type`.
+    pub fn event_type(&self) -> CallEventType {
+        self.detail.event_type()
+    }
+}
+
+/// The call fields every call event carries (no emails, no join URLs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventCall {
+    pub call_id: CallId,
+    pub call_type: CallType,
+    pub state: CallState,
+    pub sender_id: UserId,
+    pub sender_name: String,
+    pub receiver_id: UserId,
+    pub receiver_name: String,
+    pub jitsi_url: String,
+    pub created_at: Timestamp,
+    pub answered_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+}
+
+impl From<&Call> for EventCall {
+    fn from(call: &Call) -> Self {
+        EventCall {
+            call_id: call.call_id,
+            call_type: call.call_type,
+            state: call.state,
+            sender_id: call.sender_id,
+            sender_name: call.sender_name.clone(),
+            receiver_id: call.receiver_id,
+            receiver_name: call.receiver_name.clone(),
+            jitsi_url: call.jitsi_url.clone(),
+            created_at: call.created_at,
+            answered_at: call.answered_at,
+            ended_at: call.ended_at,
+        }
+    }
+}
+
+/// The per-type part of a call event, tagged by `event_type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event_type", rename_all = "snake_case")]
+pub enum CallEventDetail {
+    CallStarted {
+        /// Seconds the receiver has to answer (`CALL_NOTIFICATION_TIMEOUT`).
+        timeout_seconds: u64,
+    },
+    ParticipantRinging,
+    CallAccepted,
+    CallRejected,
+    CallStatusUpdate {
+        status: MediaStatus,
+        updated_by_id: UserId,
+        updated_by_name: String,
+    },
+    CallEnded {
+        reason: EndReason,
+        /// `null` when the server ended the call (timeouts, cleanup).
+        ended_by_id: Option<UserId>,
+        duration: Option<f64>,
+    },
+}
+
+impl CallEventDetail {
+    /// The `event_type` of this detail.
+    pub const fn event_type(&self) -> CallEventType {
+        match self {
+            CallEventDetail::CallStarted { .. } => CallEventType::CallStarted,
+            CallEventDetail::ParticipantRinging => CallEventType::ParticipantRinging,
+            CallEventDetail::CallAccepted => CallEventType::CallAccepted,
+            CallEventDetail::CallRejected => CallEventType::CallRejected,
+            CallEventDetail::CallStatusUpdate { .. } => CallEventType::CallStatusUpdate,
+            CallEventDetail::CallEnded { .. } => CallEventType::CallEnded,
+        }
+    }
+}
+
+/// A frame the client sends on the event WebSocket: "I have everything up to here".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WsAck {
+    pub last_event_id: EventId,
+}
+
+/// Why a WebSocket text frame from a client was not understood.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid acknowledgement frame (expected {{\"last_event_id\": N}}): {0}")]
+pub struct WsFrameError(#[from] serde_json::Error);
+
+impl WsAck {
+    /// Reads a client frame.
+    pub fn parse(text: &str) -> Result<Self, WsFrameError> {
+        Ok(serde_json::from_str(text)?)
+    }
+}
+
+/// Reads one server frame of the event WebSocket (a single queue event).
+pub fn parse_event_frame(text: &str) -> Result<QueueEvent, serde_json::Error> {
+    serde_json::from_str(text)
+}

@@ -1,0 +1,56 @@
+//! The wire contract of the Zulip Calls Plugin, as Rust types.
+//!
+//! A call is placed with one of `calls/initiate`, `calls/start` or `calls/create`, rings the
+//! receiver's devices (`call_started` event, push notification), is acknowledged
+//! (`calls/acknowledge` → `participant_ringing`), answered (`calls/respond` → `call_accepted` or
+//! `call_rejected`), reported on while it runs (`calls/status` → `call_status_update`) and ended
+//! (`calls/end`, `calls/end-all`, or a server deadline → `call_ended`). Both parties then meet
+//! in a Jitsi room whose join URLs are built per participant.
+//!
+//! Map of the crate:
+//! - [`ids`], [`time`]: typed identifiers and timestamps;
+//! - [`call`]: the call object and its enumerations; [`machine`]: the state machine;
+//! - [`endpoint`]: the descriptor every route implements; [`calls`] and [`zulip`]: the routes;
+//! - [`envelope`]: success and error bodies, error codes; [`params`]: lenient parameter
+//!   decoding for servers;
+//! - [`event`]: queue events and WebSocket frames; [`push`]: FCM and APNs payloads;
+//!   [`jitsi`]: room names, join URLs, JWT claims; [`settings`]: server settings and defaults.
+//!
+//! The contract itself is `spec/calls-api.md` in the project's shared documents.
+
+mod macros;
+
+pub mod call;
+pub mod calls;
+pub mod endpoint;
+pub mod envelope;
+pub mod event;
+pub mod ids;
+pub mod jitsi;
+pub mod machine;
+pub mod params;
+pub mod push;
+pub mod settings;
+pub mod time;
+pub mod zulip;
+
+pub use call::{
+    ActiveCall, Call, CallState, CallType, EndReason, HistoryEntry, MediaState, MediaStatus, Party,
+    RespondAction,
+};
+pub use endpoint::{Auth, Endpoint, EndpointInfo, Verb};
+pub use envelope::{ApiError, DecodeError, ErrorCode, Success};
+pub use event::{CallEvent, CallEventDetail, CallEventType, EventKind, QueueEvent};
+pub use ids::{CallId, EventId, QueueId, UserId};
+pub use machine::{Action, Actor, Outcome, TransitionError, transition};
+pub use params::{ParamError, Params};
+pub use time::Timestamp;
+
+/// A string that is not one of an enumeration's wire values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {value:?} (expected one of: {})", expected.join(", "))]
+pub struct UnknownValue {
+    pub kind: &'static str,
+    pub value: String,
+    pub expected: &'static [&'static str],
+}

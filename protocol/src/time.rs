@@ -1,0 +1,123 @@
+//! Timestamps as the contract writes them: ISO 8601 in UTC with a `Z`
+//! (`2024-01-01T12:00:05Z`), with fractional seconds only when there are some.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A point in time on the wire. Parsing accepts any RFC 3339 offset and converts to UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+impl Timestamp {
+    /// The time `secs` whole seconds after the Unix epoch, or `None` when out of range.
+    pub fn from_unix_seconds(secs: i64) -> Option<Self> {
+        Utc.timestamp_opt(secs, 0).single().map(Timestamp)
+    }
+
+    /// The time `millis` milliseconds after the Unix epoch, or `None` when out of range.
+    pub fn from_unix_millis(millis: i64) -> Option<Self> {
+        Utc.timestamp_millis_opt(millis).single().map(Timestamp)
+    }
+
+    /// Whole seconds since the Unix epoch (rounded down).
+    pub fn unix_seconds(self) -> i64 {
+        self.0.timestamp()
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub fn unix_millis(self) -> i64 {
+        self.0.timestamp_millis()
+    }
+
+    /// Seconds (with fractions) from `earlier` to `self`; negative when `earlier` is later.
+    pub fn seconds_since(self, earlier: Timestamp) -> f64 {
+        let delta = self.0 - earlier.0;
+        delta.num_milliseconds() as f64 / 1000.0
+    }
+
+    /// This time moved by `secs` seconds (saturating at the representable range).
+    pub fn plus_seconds(self, secs: i64) -> Timestamp {
+        let delta = chrono::TimeDelta::try_seconds(secs).unwrap_or(chrono::TimeDelta::MAX);
+        Timestamp(
+            self.0
+                .checked_add_signed(delta)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        )
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    }
+}
+
+/// Why a timestamp did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid timestamp {value:?}: expected ISO 8601 like 2024-01-01T12:00:05Z")]
+pub struct TimestampError {
+    value: String,
+}
+
+impl FromStr for Timestamp {
+    type Err = TimestampError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| Timestamp(t.with_timezone(&Utc)))
+            .map_err(|_| TimestampError {
+                value: s.to_owned(),
+            })
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_seconds_print_without_fraction() {
+        let t: Timestamp = "2024-01-01T12:00:05Z".parse().unwrap();
+        assert_eq!(t.to_string(), "2024-01-01T12:00:05Z");
+    }
+
+    #[test]
+    fn offsets_are_converted_to_utc() {
+        let t: Timestamp = "2024-01-01T13:00:05+01:00".parse().unwrap();
+        assert_eq!(t.to_string(), "2024-01-01T12:00:05Z");
+    }
+
+    #[test]
+    fn milliseconds_survive_a_round_trip() {
+        let t = Timestamp::from_unix_millis(1_704_110_405_250).unwrap();
+        assert_eq!(t.to_string(), "2024-01-01T12:00:05.250Z");
+        assert_eq!(t.to_string().parse::<Timestamp>().unwrap(), t);
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        assert!("yesterday".parse::<Timestamp>().is_err());
+    }
+
+    #[test]
+    fn seconds_since_is_fractional() {
+        let a = Timestamp::from_unix_millis(1_000).unwrap();
+        let b = Timestamp::from_unix_millis(2_500).unwrap();
+        assert_eq!(b.seconds_since(a), 1.5);
+    }
+}
