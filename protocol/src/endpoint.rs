@@ -68,9 +68,9 @@ pub trait Endpoint {
     /// What fills the path's placeholders: `()` when there are none.
     type Path: PathParams;
     /// Query or form parameters.
-    type Request: Serialize + DeserializeOwned;
+    type Request: Serialize + DeserializeOwned + std::fmt::Debug;
     /// The fields of a success response, beside `result` and `msg`.
-    type Response: Serialize + DeserializeOwned;
+    type Response: Serialize + DeserializeOwned + std::fmt::Debug;
 }
 
 /// Values for a path template's placeholders.
@@ -124,6 +124,14 @@ pub const fn info<E: Endpoint>() -> EndpointInfo {
         path: E::PATH,
         auth: E::AUTH,
     }
+}
+
+/// Every endpoint of the contract: the plugin's (spec §4) then Zulip's (spec §5, §6, §9).
+pub fn all_endpoints() -> impl Iterator<Item = EndpointInfo> {
+    crate::calls::ENDPOINTS
+        .iter()
+        .chain(crate::zulip::ENDPOINTS)
+        .copied()
 }
 
 /// Declares an endpoint type and its [`Endpoint`] impl.

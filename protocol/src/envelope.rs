@@ -18,6 +18,8 @@ pub enum ErrorCode {
     Unauthorized,
     InvalidApiKey,
     UserDeactivated,
+    /// `fetch_api_key` with a wrong password (Zulip's own code; the contract is silent).
+    AuthenticationFailed,
     NotAParticipant,
     UnauthorizedPrincipal,
     CallNotFound,
@@ -44,6 +46,7 @@ impl ErrorCode {
         ErrorCode::Unauthorized,
         ErrorCode::InvalidApiKey,
         ErrorCode::UserDeactivated,
+        ErrorCode::AuthenticationFailed,
         ErrorCode::NotAParticipant,
         ErrorCode::UnauthorizedPrincipal,
         ErrorCode::CallNotFound,
@@ -67,6 +70,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "UNAUTHORIZED",
             ErrorCode::InvalidApiKey => "INVALID_API_KEY",
             ErrorCode::UserDeactivated => "USER_DEACTIVATED",
+            ErrorCode::AuthenticationFailed => "AUTHENTICATION_FAILED",
             ErrorCode::NotAParticipant => "NOT_A_PARTICIPANT",
             ErrorCode::UnauthorizedPrincipal => "UNAUTHORIZED_PRINCIPAL",
             ErrorCode::CallNotFound => "CALL_NOT_FOUND",
@@ -103,9 +107,10 @@ impl ErrorCode {
             | ErrorCode::FeatureDisabled
             | ErrorCode::BadEventQueueId
             | ErrorCode::Other(_) => StatusCode::BAD_REQUEST,
-            ErrorCode::Unauthorized | ErrorCode::InvalidApiKey | ErrorCode::UserDeactivated => {
-                StatusCode::UNAUTHORIZED
-            }
+            ErrorCode::Unauthorized
+            | ErrorCode::InvalidApiKey
+            | ErrorCode::UserDeactivated
+            | ErrorCode::AuthenticationFailed => StatusCode::UNAUTHORIZED,
             ErrorCode::NotAParticipant | ErrorCode::UnauthorizedPrincipal => StatusCode::FORBIDDEN,
             ErrorCode::CallNotFound | ErrorCode::UserNotFound => StatusCode::NOT_FOUND,
             ErrorCode::UserBusy | ErrorCode::CallerBusy | ErrorCode::InvalidCallState => {

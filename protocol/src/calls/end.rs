@@ -23,8 +23,11 @@ pub struct EndRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndResponse {
     pub status: OkStatus,
-    /// `ended`, `cancelled`, `rejected`, or the terminal state the call already had.
-    pub call_status: CallState,
-    /// Seconds in the call; `null` when it was never answered.
+    /// `ended`, `cancelled`, `rejected`, or the terminal state the call already had. Always
+    /// sent by this contract; absent in the design document's plugin version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_status: Option<CallState>,
+    /// Seconds in the call; `null` when it was never answered (or, from older servers, absent).
+    #[serde(default)]
     pub duration: Option<f64>,
 }

@@ -61,8 +61,20 @@ impl HistoryRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryResponse {
     pub calls: Vec<HistoryEntry>,
-    /// More calls exist past this page.
-    pub has_more: bool,
-    /// Calls matching the filters, over all pages.
-    pub total: u64,
+    /// More calls exist past this page. Always sent by this contract; absent in the design
+    /// document's plugin version (see [`Self::more_after`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_more: Option<bool>,
+    /// Calls matching the filters, over all pages (absent from older servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+}
+
+impl HistoryResponse {
+    /// Whether another page may follow a page asked for with `limit`: `has_more` when the
+    /// server says, else a full page suggests more.
+    pub fn more_after(&self, limit: u32) -> bool {
+        self.has_more
+            .unwrap_or(self.calls.len() >= usize::try_from(limit).unwrap_or(usize::MAX))
+    }
 }

@@ -36,3 +36,22 @@ string_enum! {
         Ok = "ok",
     }
 }
+
+/// Every endpoint of this module, in the order of spec §4.
+pub const ENDPOINTS: &[crate::endpoint::EndpointInfo] = {
+    use crate::endpoint::info;
+    &[
+        info::<Initiate>(),
+        info::<Start>(),
+        info::<Create>(),
+        info::<Acknowledge>(),
+        info::<Respond>(),
+        info::<Status>(),
+        info::<End>(),
+        info::<EndAll>(),
+        info::<Active>(),
+        info::<History>(),
+        info::<GetCall>(),
+        info::<Cleanup>(),
+    ]
+};

@@ -36,8 +36,12 @@ pub fn fixture_json(name: &str) -> Value {
 /// Parses fixture `name` as `T`, serialises it back and asserts the JSON is identical.
 pub fn assert_round_trip<T: Serialize + DeserializeOwned + Debug>(name: &str) -> T {
     let original = fixture_json(name);
-    let parsed: T = serde_json::from_value(original.clone())
-        .unwrap_or_else(|e| panic!("{name} does not parse as {}: {e}", std::any::type_name::<T>()));
+    let parsed: T = serde_json::from_value(original.clone()).unwrap_or_else(|e| {
+        panic!(
+            "{name} does not parse as {}: {e}",
+            std::any::type_name::<T>()
+        )
+    });
     let written = serde_json::to_value(&parsed).unwrap();
     assert_eq!(written, original, "{name} changed in a round trip");
     parsed
@@ -59,11 +63,18 @@ pub fn assert_request<T: Serialize + DeserializeOwned + Debug + PartialEq>(name:
         .unwrap()
         .decode()
         .unwrap_or_else(|e| panic!("{name} does not decode: {e}"));
-    assert_eq!(serde_json::to_value(&from_json).unwrap(), original, "{name} changed in a round trip");
+    assert_eq!(
+        serde_json::to_value(&from_json).unwrap(),
+        original,
+        "{name} changed in a round trip"
+    );
     let form = to_urlencoded(&from_json).unwrap();
     let from_form: T = Params::from_urlencoded(form.as_bytes())
         .decode()
         .unwrap_or_else(|e| panic!("{name} as form {form:?} does not decode: {e}"));
-    assert_eq!(from_form, from_json, "{name} differs after form encoding ({form})");
+    assert_eq!(
+        from_form, from_json,
+        "{name} differs after form encoding ({form})"
+    );
     from_json
 }

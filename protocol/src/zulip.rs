@@ -1,1 +1,0 @@
-//! Zulip endpoints.
