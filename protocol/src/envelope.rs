@@ -10,6 +10,20 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::call::CallState;
 use crate::ids::{CallId, QueueId};
 
+/// Header names and values of spec §1 that travel beside the body.
+pub mod headers {
+    /// The `WWW-Authenticate` value of every 401.
+    pub const WWW_AUTHENTICATE_VALUE: &str = "Basic realm=\"zulip\"";
+    /// Requests allowed per window, on every authenticated response.
+    pub const RATE_LIMIT_LIMIT: &str = "x-ratelimit-limit";
+    /// Requests left in the current window.
+    pub const RATE_LIMIT_REMAINING: &str = "x-ratelimit-remaining";
+    /// Unix time (seconds) when the window resets.
+    pub const RATE_LIMIT_RESET: &str = "x-ratelimit-reset";
+    /// Seconds to wait, on a 429.
+    pub const RETRY_AFTER: &str = "retry-after";
+}
+
 /// Error codes of spec §1, plus any other code a Zulip server may send (kept verbatim).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ErrorCode {

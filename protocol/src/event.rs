@@ -231,6 +231,24 @@ impl CallEventDetail {
     }
 }
 
+/// Where servers that offer the event WebSocket usually put it; clients always use the
+/// `events_websocket_path` that `register` returned.
+pub const DEFAULT_EVENTS_WEBSOCKET_PATH: &str = "/api/v1/events/websocket";
+
+/// The query of the WebSocket upgrade request:
+/// `GET <events_websocket_path>?queue_id=Q&last_event_id=N` (Basic auth).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WsConnectParams {
+    pub queue_id: crate::ids::QueueId,
+    /// Events after this id are sent first (replay); defaults to the queue's start.
+    #[serde(default = "before_first")]
+    pub last_event_id: EventId,
+}
+
+fn before_first() -> EventId {
+    EventId::BEFORE_FIRST
+}
+
 /// A frame the client sends on the event WebSocket: "I have everything up to here".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WsAck {

@@ -193,3 +193,15 @@ fn websocket_acknowledgement_frames() {
     let err = WsAck::parse("ack 4").unwrap_err();
     assert!(err.to_string().contains("last_event_id"), "{err}");
 }
+
+#[test]
+fn websocket_upgrade_query() {
+    use zulip_calls_protocol::event::WsConnectParams;
+    let params = common::assert_request::<WsConnectParams>("events/ws_connect.request.json");
+    assert_eq!(params.queue_id.as_str(), "1375801870:2942");
+    assert_eq!(params.last_event_id, EventId(4));
+    let fresh: WsConnectParams = zulip_calls_protocol::Params::from_urlencoded(b"queue_id=abc")
+        .decode()
+        .unwrap();
+    assert_eq!(fresh.last_event_id, EventId::BEFORE_FIRST);
+}
