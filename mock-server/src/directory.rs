@@ -1,0 +1,80 @@
+//! Realms and users in memory, for authentication and lookups on every request.
+
+use std::collections::HashMap;
+
+use zulip_calls_protocol::UserId;
+
+use crate::model::{RealmId, RealmRecord, UserRecord};
+
+/// The loaded realms and their users.
+#[derive(Debug, Default, Clone)]
+pub struct Directory {
+    realms: HashMap<RealmId, RealmRecord>,
+    users: HashMap<UserId, UserRecord>,
+    /// Lower-cased email → user id (emails compare case-insensitively).
+    by_email: HashMap<String, UserId>,
+}
+
+impl Directory {
+    /// A directory of `realms` and `users`.
+    pub fn new(realms: Vec<RealmRecord>, users: Vec<UserRecord>) -> Self {
+        let mut directory = Directory::default();
+        for realm in realms {
+            directory.realms.insert(realm.id, realm);
+        }
+        for user in users {
+            directory
+                .by_email
+                .insert(user.email.to_lowercase(), user.id);
+            directory.users.insert(user.id, user);
+        }
+        directory
+    }
+
+    /// The user with this id, in any realm.
+    pub fn user(&self, id: UserId) -> Option<&UserRecord> {
+        self.users.get(&id)
+    }
+
+    /// The user with this email (case-insensitive), in any realm.
+    pub fn user_by_email(&self, email: &str) -> Option<&UserRecord> {
+        self.by_email
+            .get(&email.to_lowercase())
+            .and_then(|id| self.users.get(id))
+    }
+
+    /// A user `viewer` may see and call: same realm and active.
+    pub fn visible_user(&self, viewer: &UserRecord, id: UserId) -> Option<&UserRecord> {
+        self.user(id)
+            .filter(|u| u.realm_id == viewer.realm_id && u.is_active)
+    }
+
+    /// Same as [`Directory::visible_user`], by email.
+    pub fn visible_user_by_email(&self, viewer: &UserRecord, email: &str) -> Option<&UserRecord> {
+        self.user_by_email(email)
+            .filter(|u| u.realm_id == viewer.realm_id && u.is_active)
+    }
+
+    /// The realm of `user`.
+    pub fn realm(&self, id: RealmId) -> Option<&RealmRecord> {
+        self.realms.get(&id)
+    }
+
+    /// Every user of `realm`, by id.
+    pub fn realm_users(&self, realm: RealmId) -> Vec<&UserRecord> {
+        let mut users: Vec<_> = self
+            .users
+            .values()
+            .filter(|u| u.realm_id == realm)
+            .collect();
+        users.sort_by_key(|u| u.id);
+        users
+    }
+
+    /// Every realm, by id.
+    pub fn realms(&self) -> Vec<&RealmRecord> {
+        let mut realms: Vec<_> = self.realms.values().collect();
+        realms.sort_by_key(|r| r.id);
+        realms
+    }
+}

@@ -1,0 +1,6 @@
+//! What the server does, apart from HTTP: calls, queues, deadlines, join URLs.
+
+pub mod calls;
+pub mod deadlines;
+pub mod jitsi;
+pub mod queues;

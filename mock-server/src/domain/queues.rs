@@ -1,0 +1,337 @@
+//! Event queues with Zulip's semantics (spec §5): one queue per registered client, every event
+//! of a user copied to all of that user's queues, acknowledgement by `last_event_id`, expiry
+//! after `EVENT_QUEUE_LIFESPAN` without a poll.
+//!
+//! Queues live in memory, as Zulip's do: a restart drops them and clients register again
+//! (they get `BAD_EVENT_QUEUE_ID` and resynchronise from `GET calls/active`).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+use zulip_calls_protocol::event::HEARTBEAT_TYPE;
+use zulip_calls_protocol::{EventId, EventKind, QueueEvent, QueueId, Timestamp, UserId};
+
+/// Why a queue operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueueError {
+    /// Unknown, expired, deleted, or another user's queue.
+    #[error("Bad event queue ID: {0}")]
+    BadQueue(QueueId),
+}
+
+/// All event queues of the server.
+#[derive(Debug, Default)]
+pub struct Queues {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    queues: HashMap<QueueId, Queue>,
+    next_queue: u64,
+}
+
+#[derive(Debug)]
+struct Queue {
+    user: UserId,
+    /// `None` = every type.
+    event_types: Option<Vec<String>>,
+    events: VecDeque<QueueEvent>,
+    next_event_id: EventId,
+    last_polled: Timestamp,
+    /// Long-polls and WebSockets currently attached; a queue in use never expires.
+    attached: usize,
+    wake: Arc<Notify>,
+}
+
+impl Queue {
+    fn wants(&self, event_type: &str) -> bool {
+        event_type == HEARTBEAT_TYPE
+            || self
+                .event_types
+                .as_ref()
+                .is_none_or(|types| types.iter().any(|t| t == event_type))
+    }
+
+    fn push(&mut self, kind: EventKind) -> EventId {
+        let id = self.next_event_id;
+        self.next_event_id = id.next();
+        self.events.push_back(QueueEvent { id, kind });
+        self.wake.notify_waiters();
+        id
+    }
+}
+
+/// What a poll sees: the pending events and how to wait for more.
+#[derive(Debug)]
+pub struct Poll {
+    pub events: Vec<QueueEvent>,
+    /// Notified whenever an event is added to the queue.
+    pub wake: Arc<Notify>,
+}
+
+impl Queues {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a queue half-updated (every mutation is
+        // a single push/pop), so a poisoned lock is still safe to use.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Registers a queue for `user`; `event_types` = `None` means every type.
+    pub fn register(
+        &self,
+        user: UserId,
+        event_types: Option<Vec<String>>,
+        now: Timestamp,
+    ) -> QueueId {
+        let mut inner = self.lock();
+        inner.next_queue += 1;
+        let suffix: u32 = rand::random();
+        let id = QueueId(format!("{}:{:08x}", inner.next_queue, suffix));
+        inner.queues.insert(
+            id.clone(),
+            Queue {
+                user,
+                event_types,
+                events: VecDeque::new(),
+                next_event_id: EventId(0),
+                last_polled: now,
+                attached: 0,
+                wake: Arc::new(Notify::new()),
+            },
+        );
+        id
+    }
+
+    /// Adds an event to every queue of `user` that wants its type.
+    pub fn send(&self, user: UserId, kind: &EventKind) -> usize {
+        let mut inner = self.lock();
+        let type_name = QueueEvent {
+            id: EventId(0),
+            kind: kind.clone(),
+        }
+        .type_name()
+        .to_owned();
+        let mut delivered = 0;
+        for queue in inner.queues.values_mut() {
+            if queue.user == user && queue.wants(&type_name) {
+                queue.push(kind.clone());
+                delivered += 1;
+            }
+        }
+        delivered
+    }
+
+    /// Discards events up to `last_event_id` and returns the rest (the Zulip `GET events`).
+    pub fn poll(
+        &self,
+        user: UserId,
+        queue_id: &QueueId,
+        last_event_id: Option<EventId>,
+        now: Timestamp,
+    ) -> Result<Poll, QueueError> {
+        let mut inner = self.lock();
+        let queue = owned_queue(&mut inner, user, queue_id)?;
+        if let Some(acked) = last_event_id {
+            while queue.events.front().is_some_and(|e| e.id <= acked) {
+                queue.events.pop_front();
+            }
+        }
+        queue.last_polled = now;
+        Ok(Poll {
+            events: queue.events.iter().cloned().collect(),
+            wake: Arc::clone(&queue.wake),
+        })
+    }
+
+    /// Adds a heartbeat to the queue (answered when a long-poll had nothing to deliver).
+    pub fn heartbeat(&self, user: UserId, queue_id: &QueueId) -> Result<QueueEvent, QueueError> {
+        let mut inner = self.lock();
+        let queue = owned_queue(&mut inner, user, queue_id)?;
+        let id = queue.push(EventKind::Heartbeat);
+        Ok(QueueEvent {
+            id,
+            kind: EventKind::Heartbeat,
+        })
+    }
+
+    /// Marks a long-poll or WebSocket as attached (`true`) or gone (`false`).
+    pub fn attach(&self, queue_id: &QueueId, attached: bool, now: Timestamp) {
+        let mut inner = self.lock();
+        if let Some(queue) = inner.queues.get_mut(queue_id) {
+            queue.attached = if attached {
+                queue.attached + 1
+            } else {
+                queue.attached.saturating_sub(1)
+            };
+            queue.last_polled = now;
+        }
+    }
+
+    /// Deletes a queue (`DELETE events`).
+    pub fn delete(&self, user: UserId, queue_id: &QueueId) -> Result<(), QueueError> {
+        let mut inner = self.lock();
+        owned_queue(&mut inner, user, queue_id)?;
+        if let Some(queue) = inner.queues.remove(queue_id) {
+            queue.wake.notify_waiters();
+        }
+        Ok(())
+    }
+
+    /// Deletes queues nobody polled for `lifespan_secs`; returns how many.
+    pub fn expire(&self, now: Timestamp, lifespan_secs: u64) -> usize {
+        let lifespan = i64::try_from(lifespan_secs).unwrap_or(i64::MAX);
+        let mut inner = self.lock();
+        let before = inner.queues.len();
+        inner.queues.retain(|_, queue| {
+            let keep = queue.attached > 0 || queue.last_polled.plus_seconds(lifespan) > now;
+            if !keep {
+                queue.wake.notify_waiters();
+            }
+            keep
+        });
+        before - inner.queues.len()
+    }
+
+    /// The earliest time a queue may expire, for scheduling [`Queues::expire`].
+    pub fn next_expiry(&self, lifespan_secs: u64) -> Option<Timestamp> {
+        let lifespan = i64::try_from(lifespan_secs).unwrap_or(i64::MAX);
+        let inner = self.lock();
+        inner
+            .queues
+            .values()
+            .filter(|q| q.attached == 0)
+            .map(|q| q.last_polled.plus_seconds(lifespan))
+            .min()
+    }
+
+    /// `user` has at least one live queue (`create`'s `receiver_online`).
+    pub fn is_online(&self, user: UserId) -> bool {
+        self.lock().queues.values().any(|q| q.user == user)
+    }
+
+    /// Number of queues, for metrics and tests.
+    pub fn len(&self) -> usize {
+        self.lock().queues.len()
+    }
+
+    /// No queue is registered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn owned_queue<'a>(
+    inner: &'a mut Inner,
+    user: UserId,
+    queue_id: &QueueId,
+) -> Result<&'a mut Queue, QueueError> {
+    match inner.queues.get_mut(queue_id) {
+        Some(queue) if queue.user == user => Ok(queue),
+        _ => Err(QueueError::BadQueue(queue_id.clone())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Map;
+
+    fn t(secs: i64) -> Timestamp {
+        Timestamp::from_unix_seconds(secs).unwrap()
+    }
+
+    fn custom(name: &str) -> EventKind {
+        EventKind::Unknown {
+            event_type: name.into(),
+            fields: Map::new(),
+        }
+    }
+
+    #[test]
+    fn events_reach_every_queue_of_the_user_only() {
+        let queues = Queues::default();
+        let a1 = queues.register(UserId(1), None, t(0));
+        let a2 = queues.register(UserId(1), None, t(0));
+        let b = queues.register(UserId(2), None, t(0));
+        assert_eq!(queues.send(UserId(1), &custom("x")), 2);
+        for q in [&a1, &a2] {
+            let poll = queues.poll(UserId(1), q, None, t(1)).unwrap();
+            assert_eq!(poll.events.len(), 1);
+            assert_eq!(poll.events[0].id, EventId(0));
+        }
+        assert!(
+            queues
+                .poll(UserId(2), &b, None, t(1))
+                .unwrap()
+                .events
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn acknowledged_events_are_discarded() {
+        let queues = Queues::default();
+        let q = queues.register(UserId(1), None, t(0));
+        for _ in 0..3 {
+            queues.send(UserId(1), &custom("x"));
+        }
+        let ids = |poll: Poll| poll.events.iter().map(|e| e.id.0).collect::<Vec<_>>();
+        assert_eq!(
+            ids(queues.poll(UserId(1), &q, Some(EventId(-1)), t(1)).unwrap()),
+            [0, 1, 2]
+        );
+        assert_eq!(
+            ids(queues.poll(UserId(1), &q, Some(EventId(1)), t(1)).unwrap()),
+            [2]
+        );
+        // An old last_event_id cannot bring discarded events back.
+        assert_eq!(
+            ids(queues.poll(UserId(1), &q, Some(EventId(0)), t(1)).unwrap()),
+            [2]
+        );
+    }
+
+    #[test]
+    fn event_type_filters_apply_but_heartbeats_always_pass() {
+        let queues = Queues::default();
+        let q = queues.register(UserId(1), Some(vec!["call_event".into()]), t(0));
+        assert_eq!(queues.send(UserId(1), &custom("presence")), 0);
+        let beat = queues.heartbeat(UserId(1), &q).unwrap();
+        assert_eq!(beat.id, EventId(0));
+        assert_eq!(
+            queues.poll(UserId(1), &q, None, t(0)).unwrap().events.len(),
+            1
+        );
+    }
+
+    #[test]
+    fn another_users_queue_is_a_bad_queue() {
+        let queues = Queues::default();
+        let q = queues.register(UserId(1), None, t(0));
+        assert_eq!(
+            queues.poll(UserId(2), &q, None, t(0)).unwrap_err(),
+            QueueError::BadQueue(q.clone())
+        );
+        assert!(queues.delete(UserId(2), &q).is_err());
+        queues.delete(UserId(1), &q).unwrap();
+        assert!(queues.poll(UserId(1), &q, None, t(0)).is_err());
+    }
+
+    #[test]
+    fn idle_queues_expire_but_attached_ones_do_not() {
+        let queues = Queues::default();
+        let idle = queues.register(UserId(1), None, t(0));
+        let busy = queues.register(UserId(1), None, t(0));
+        queues.attach(&busy, true, t(0));
+        assert_eq!(queues.next_expiry(600), Some(t(600)));
+        assert_eq!(queues.expire(t(599), 600), 0);
+        assert_eq!(queues.expire(t(600), 600), 1);
+        assert!(queues.poll(UserId(1), &idle, None, t(600)).is_err());
+        assert!(queues.poll(UserId(1), &busy, None, t(600)).is_ok());
+        assert!(queues.is_online(UserId(1)));
+    }
+}

@@ -1,0 +1,123 @@
+//! `register` and `GET`/`DELETE events`: Zulip's event-queue protocol with long-polling.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::Map;
+use zulip_calls_protocol::endpoint::Empty;
+use zulip_calls_protocol::zulip::{self as api};
+use zulip_calls_protocol::{ApiError, EventId};
+
+use super::zulip::{ZULIP_FEATURE_LEVEL, ZULIP_VERSION};
+use super::{mount, success};
+use crate::auth::AuthUser;
+use crate::domain::queues::QueueError;
+use crate::error::{ApiResult, ServerError};
+use crate::extract::ApiParams;
+use crate::state::SharedState;
+
+/// The event routes.
+pub fn router(router: Router<SharedState>) -> Router<SharedState> {
+    let router = mount::<api::Register, _, _>(router, register);
+    let router = mount::<api::GetEvents, _, _>(router, get_events);
+    mount::<api::DeleteEvents, _, _>(router, delete_events)
+}
+
+impl From<QueueError> for ServerError {
+    fn from(err: QueueError) -> Self {
+        match err {
+            QueueError::BadQueue(id) => ApiError::bad_event_queue_id(&id).into(),
+        }
+    }
+}
+
+async fn register(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    ApiParams(params): ApiParams,
+) -> ApiResult<Response> {
+    let request: api::RegisterRequest = params.decode()?;
+    let queue_id = state
+        .queues
+        .register(user.id, request.event_types, state.clock.now());
+    state.deadlines_changed.notify_one();
+    Ok(success(api::RegisterResponse {
+        queue_id,
+        last_event_id: EventId::BEFORE_FIRST,
+        zulip_version: ZULIP_VERSION.to_owned(),
+        zulip_feature_level: ZULIP_FEATURE_LEVEL,
+        zulip_merge_base: Some(ZULIP_VERSION.to_owned()),
+        event_queue_longpoll_timeout_seconds: Some(state.config.heartbeat_seconds + 30),
+        // Advertised once the WebSocket stream is served; until then clients long-poll.
+        events_websocket_path: None,
+        extra: Map::new(),
+    }))
+}
+
+async fn get_events(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    ApiParams(params): ApiParams,
+) -> ApiResult<Response> {
+    let request: api::GetEventsRequest = params.decode()?;
+    let queues = &state.queues;
+    let heartbeat = Duration::from_secs(state.config.heartbeat_seconds);
+    let deadline = tokio::time::Instant::now() + heartbeat;
+    let mut last = request.last_event_id;
+    queues.attach(&request.queue_id, true, state.clock.now());
+    let _detach = Detach {
+        state: &state,
+        queue_id: &request.queue_id,
+    };
+    loop {
+        let poll = queues.poll(user.id, &request.queue_id, last, state.clock.now())?;
+        // Subscribe before looking, so an event added in between still wakes us.
+        let woken = poll.wake.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        let poll = queues.poll(user.id, &request.queue_id, None, state.clock.now())?;
+        if !poll.events.is_empty() || request.dont_block == Some(true) {
+            return Ok(success(api::GetEventsResponse {
+                events: poll.events,
+                queue_id: Some(request.queue_id.clone()),
+            }));
+        }
+        last = None;
+        tokio::select! {
+            () = &mut woken => continue,
+            () = tokio::time::sleep_until(deadline) => {
+                let beat = queues.heartbeat(user.id, &request.queue_id)?;
+                return Ok(success(api::GetEventsResponse {
+                    events: vec![beat],
+                    queue_id: Some(request.queue_id.clone()),
+                }));
+            }
+        }
+    }
+}
+
+/// Marks the long-poll as gone when the request ends, however it ends.
+struct Detach<'a> {
+    state: &'a SharedState,
+    queue_id: &'a zulip_calls_protocol::QueueId,
+}
+
+impl Drop for Detach<'_> {
+    fn drop(&mut self) {
+        self.state
+            .queues
+            .attach(self.queue_id, false, self.state.clock.now());
+    }
+}
+
+async fn delete_events(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    ApiParams(params): ApiParams,
+) -> ApiResult<Response> {
+    let request: api::DeleteEventsRequest = params.decode()?;
+    state.queues.delete(user.id, &request.queue_id)?;
+    Ok(success(Empty {}))
+}

@@ -1,0 +1,69 @@
+//! The server's shared state: settings, clock, directory, storage, queues.
+
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+
+use tokio::sync::Notify;
+use zulip_calls_protocol::settings::Settings;
+
+use crate::clock::Clock;
+use crate::config::ServerConfig;
+use crate::directory::Directory;
+use crate::domain::jitsi::JoinUrls;
+use crate::domain::queues::Queues;
+use crate::store::Store;
+
+/// Handlers share one of these.
+pub type SharedState = Arc<AppState>;
+
+/// Everything a request may touch.
+#[derive(Debug)]
+pub struct AppState {
+    pub config: ServerConfig,
+    pub clock: Clock,
+    pub queues: Queues,
+    pub join_urls: JoinUrls,
+    /// Woken whenever a deadline may have moved (a call changed, a queue was polled).
+    pub deadlines_changed: Notify,
+    directory: RwLock<Directory>,
+    /// Every call mutation happens under this lock: of two racing requests, exactly one sees
+    /// the old state and wins.
+    store: Mutex<Store>,
+}
+
+impl AppState {
+    /// State over an opened store and a loaded directory.
+    pub fn new(config: ServerConfig, clock: Clock, directory: Directory, store: Store) -> Self {
+        AppState {
+            join_urls: JoinUrls::new(&config.settings),
+            config,
+            clock,
+            queues: Queues::default(),
+            deadlines_changed: Notify::new(),
+            directory: RwLock::new(directory),
+            store: Mutex::new(store),
+        }
+    }
+
+    /// The plugin settings.
+    pub fn settings(&self) -> &Settings {
+        &self.config.settings
+    }
+
+    /// Realms and users.
+    pub fn directory(&self) -> RwLockReadGuard<'_, Directory> {
+        // Readers cannot observe a half-written directory (it is replaced whole), so a
+        // poisoned lock is still consistent.
+        self.directory
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Exclusive access to storage (and so to every call's state).
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        // SQLite rolls back a transaction that a panic interrupted, so the data behind a
+        // poisoned lock is consistent.
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

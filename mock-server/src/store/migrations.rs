@@ -1,0 +1,143 @@
+//! The schema, as an ordered list of migrations tracked by `PRAGMA user_version`.
+//!
+//! Migration `i` (0-based) brings a database from version `i` to version `i + 1`. Each one runs
+//! in its own transaction together with the `user_version` bump, so a crash leaves the database
+//! at a whole version. Never edit a migration that has shipped: append a new one.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::StoreError;
+
+/// The migrations, oldest first. The schema version of a fully migrated database is their count.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+CREATE TABLE realms (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    url  TEXT NOT NULL
+);
+
+CREATE TABLE users (
+    id        INTEGER PRIMARY KEY,
+    realm_id  INTEGER NOT NULL REFERENCES realms(id),
+    email     TEXT NOT NULL,
+    -- `email` lowercased (Unicode-aware, by the code), for case-insensitive lookups.
+    email_key TEXT NOT NULL,
+    full_name TEXT NOT NULL,
+    api_key   TEXT NOT NULL,
+    password  TEXT,
+    is_admin  INTEGER NOT NULL CHECK (is_admin IN (0, 1)),
+    is_active INTEGER NOT NULL CHECK (is_active IN (0, 1)),
+    is_bot    INTEGER NOT NULL CHECK (is_bot IN (0, 1))
+);
+CREATE INDEX users_email_key ON users(email_key);
+CREATE INDEX users_realm ON users(realm_id);
+
+-- Times are integer milliseconds since the Unix epoch.
+CREATE TABLE calls (
+    call_id               TEXT PRIMARY KEY NOT NULL,
+    realm_id              INTEGER NOT NULL REFERENCES realms(id),
+    call_type             TEXT NOT NULL,
+    state                 TEXT NOT NULL,
+    sender_id             INTEGER NOT NULL REFERENCES users(id),
+    sender_name           TEXT NOT NULL,
+    sender_email          TEXT NOT NULL,
+    receiver_id           INTEGER NOT NULL REFERENCES users(id),
+    receiver_name         TEXT NOT NULL,
+    receiver_email        TEXT NOT NULL,
+    jitsi_room_id         TEXT NOT NULL,
+    jitsi_url             TEXT NOT NULL,
+    created_at            INTEGER NOT NULL,
+    answered_at           INTEGER,
+    ended_at              INTEGER,
+    duration              REAL,
+    end_reason            TEXT,
+    sender_media_status   TEXT,
+    receiver_media_status TEXT
+) WITHOUT ROWID;
+-- A user's active call, and a user's history newest first.
+CREATE INDEX calls_sender_state ON calls(sender_id, state);
+CREATE INDEX calls_receiver_state ON calls(receiver_id, state);
+CREATE INDEX calls_sender_created ON calls(sender_id, created_at, call_id);
+CREATE INDEX calls_receiver_created ON calls(receiver_id, created_at, call_id);
+-- Deadline scans over active calls, and cleanup of old terminal calls.
+CREATE INDEX calls_state_created ON calls(state, created_at);
+CREATE INDEX calls_state_answered ON calls(state, answered_at);
+CREATE INDEX calls_state_ended ON calls(state, ended_at);
+
+CREATE TABLE call_audit (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id  TEXT NOT NULL REFERENCES calls(call_id) ON DELETE CASCADE,
+    at       INTEGER NOT NULL,
+    actor_id INTEGER,
+    action   TEXT NOT NULL,
+    state    TEXT NOT NULL,
+    detail   TEXT NOT NULL
+);
+CREATE INDEX call_audit_call ON call_audit(call_id, id);
+
+CREATE TABLE devices (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    kind    TEXT NOT NULL,
+    token   TEXT NOT NULL,
+    appid   TEXT,
+    UNIQUE (user_id, kind, token)
+);
+
+-- Pushes are a record of what was sent; they outlive the calls they were about.
+CREATE TABLE push_outbox (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    at      INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    call_id TEXT NOT NULL,
+    event   TEXT NOT NULL,
+    request TEXT NOT NULL
+);
+CREATE INDEX push_outbox_user ON push_outbox(user_id, id);
+CREATE INDEX push_outbox_call ON push_outbox(call_id, id);
+"#,
+];
+
+/// The schema version this build writes and understands.
+pub fn latest_version() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
+/// The database's schema version (`PRAGMA user_version`).
+pub fn current_version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
+}
+
+/// Brings `conn` to [`latest_version`], one transaction per migration.
+///
+/// Fails with [`StoreError::TooNew`] (touching nothing) when the database was written by a newer
+/// build. Safe against another process migrating the same file at the same time: each step
+/// takes the write lock first and re-reads the version under it.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let supported = latest_version();
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found = current_version(&tx)?;
+        if found > supported {
+            return Err(StoreError::TooNew { found, supported });
+        }
+        if found < 0 {
+            return Err(StoreError::Corrupt {
+                what: format!("schema version {found} is negative"),
+            });
+        }
+        let Some(script) = usize::try_from(found)
+            .ok()
+            .and_then(|index| MIGRATIONS.get(index))
+        else {
+            // Up to date.
+            return Ok(());
+        };
+        tx.execute_batch(script)?;
+        // `PRAGMA` takes no bound parameters; the value is an integer we computed.
+        tx.execute_batch(&format!("PRAGMA user_version = {}", found + 1))?;
+        tx.commit()?;
+    }
+}

@@ -1,0 +1,599 @@
+use pretty_assertions::assert_eq;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::*;
+
+fn at(millis: i64) -> Timestamp {
+    Timestamp::from_unix_millis(1_704_110_400_000 + millis).unwrap()
+}
+
+fn realm(id: i64) -> RealmRecord {
+    RealmRecord {
+        id: RealmId(id),
+        name: format!("Realm {id}"),
+        url: format!("http://realm{id}.localhost:9991"),
+    }
+}
+
+fn user(id: i64, realm: i64, email: &str) -> UserRecord {
+    UserRecord {
+        id: UserId(id),
+        realm_id: RealmId(realm),
+        email: email.to_owned(),
+        full_name: format!("User {id}"),
+        api_key: format!("key-{id}"),
+        password: (id % 2 == 0).then(|| format!("pw-{id}")),
+        is_admin: id == 1,
+        is_active: true,
+        is_bot: false,
+    }
+}
+
+/// Users 1..=4 in realm 1, user 5 in realm 2.
+fn seeded(location: &DbLocation) -> Store {
+    let mut store = Store::open(location).unwrap();
+    store
+        .replace_realms(
+            &[realm(1), realm(2)],
+            &[
+                user(1, 1, "alice@example.com"),
+                user(2, 1, "bob@example.com"),
+                user(3, 1, "carol@example.com"),
+                user(4, 1, "Éva@Example.com"),
+                user(5, 2, "zed@other.example"),
+            ],
+        )
+        .unwrap();
+    store
+}
+
+fn call_id(n: u128) -> CallId {
+    CallId(Uuid::from_u128(n))
+}
+
+fn call(n: u128, sender: i64, receiver: i64, state: CallState, created: i64) -> CallRecord {
+    let id = call_id(n);
+    let ended = state.is_terminal().then(|| at(created + 60_000));
+    let answered =
+        matches!(state, CallState::Accepted | CallState::Ended).then(|| at(created + 5_000));
+    CallRecord {
+        call: Call {
+            call_id: id,
+            call_type: if n.is_multiple_of(2) {
+                CallType::Video
+            } else {
+                CallType::Audio
+            },
+            state,
+            sender_id: UserId(sender),
+            sender_name: format!("User {sender}"),
+            sender_email: format!("u{sender}@example.com"),
+            receiver_id: UserId(receiver),
+            receiver_name: format!("User {receiver}"),
+            receiver_email: format!("u{receiver}@example.com"),
+            jitsi_room_id: format!("zulip-call-{id}"),
+            jitsi_url: format!("https://meet.jit.si/zulip-call-{id}"),
+            created_at: at(created),
+            answered_at: answered,
+            ended_at: ended,
+            duration: zulip_calls_protocol::call::call_duration(answered, ended),
+            end_reason: match state {
+                CallState::Ended => Some(EndReason::Hangup),
+                CallState::Missed => Some(EndReason::Missed),
+                CallState::Rejected => Some(EndReason::Rejected),
+                CallState::Cancelled => Some(EndReason::Cancelled),
+                CallState::Timeout => Some(EndReason::Timeout),
+                _ => None,
+            },
+        },
+        realm_id: RealmId(if sender == 5 { 2 } else { 1 }),
+        sender_media_status: None,
+        receiver_media_status: None,
+    }
+}
+
+fn audit(call: &CallRecord, millis: i64, action: &str) -> AuditEntry {
+    AuditEntry {
+        call_id: call.call.call_id,
+        at: at(millis),
+        actor_id: Some(call.call.sender_id),
+        action: action.to_owned(),
+        state: call.call.state,
+        detail: json!({"n": millis}),
+    }
+}
+
+fn ids(calls: &[CallRecord]) -> Vec<CallId> {
+    calls.iter().map(|c| c.call.call_id).collect()
+}
+
+fn audit_rows(store: &Store) -> i64 {
+    store
+        .conn
+        .query_row("SELECT COUNT(*) FROM call_audit", [], |row| row.get(0))
+        .unwrap()
+}
+
+#[test]
+fn store_is_send() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Store>();
+}
+
+#[test]
+fn locations_parse() {
+    assert_eq!(DbLocation::parse(":memory:"), DbLocation::Memory);
+    assert_eq!(
+        DbLocation::parse("data/calls.db"),
+        DbLocation::File(PathBuf::from("data/calls.db"))
+    );
+    assert_eq!(DbLocation::Memory.to_string(), ":memory:");
+}
+
+#[test]
+fn data_survives_a_reopen_of_a_fresh_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = DbLocation::File(dir.path().join("nested/deeper/calls.sqlite3"));
+
+    let mut store = seeded(&location);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        migrations::latest_version()
+    );
+    let journal: String = store
+        .conn
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(journal, "wal");
+    let foreign_keys: i64 = store
+        .conn
+        .query_row("PRAGMA foreign_keys", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(foreign_keys, 1);
+    let synchronous: i64 = store
+        .conn
+        .query_row("PRAGMA synchronous", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(synchronous, 1, "NORMAL");
+
+    let mut first = call(1, 1, 2, CallState::Calling, 0);
+    store
+        .create_call(&first, &audit(&first, 0, "call_started"))
+        .unwrap();
+    first.call.state = CallState::Accepted;
+    first.call.answered_at = Some(at(3_000));
+    first.sender_media_status = Some(MediaStatus::Muted);
+    let accepted = audit(&first, 3_000, "call_accepted");
+    store.apply_transition(&first, &[accepted]).unwrap();
+    let second = call(2, 3, 4, CallState::Ended, 10);
+    store
+        .create_call(&second, &audit(&second, 10, "call_started"))
+        .unwrap();
+    assert!(
+        store
+            .add_device(UserId(2), &Device::Fcm { token: "f1".into() })
+            .unwrap()
+    );
+    let apns = Device::Apns {
+        token: "a1".into(),
+        appid: "org.zulip.calls".into(),
+    };
+    store.add_device(UserId(2), &apns).unwrap();
+    let push = store
+        .record_push(
+            at(1),
+            UserId(2),
+            first.call.call_id,
+            "call",
+            &json!({"to": "f1"}),
+        )
+        .unwrap();
+
+    let users_before = store.users().unwrap();
+    drop(store);
+
+    let store = Store::open(&location).unwrap();
+    assert_eq!(
+        store.schema_version().unwrap(),
+        migrations::latest_version()
+    );
+    assert_eq!(store.realms().unwrap(), vec![realm(1), realm(2)]);
+    assert_eq!(store.users().unwrap(), users_before);
+    assert_eq!(store.call(first.call.call_id).unwrap(), Some(first.clone()));
+    assert_eq!(
+        store.call(second.call.call_id).unwrap(),
+        Some(second.clone())
+    );
+    let log = store.audit_of(first.call.call_id).unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["call_started", "call_accepted"]
+    );
+    assert_eq!(log[1].state, CallState::Accepted);
+    assert_eq!(log[1].detail, json!({"n": 3_000}));
+    assert_eq!(
+        store.devices_of(UserId(2)).unwrap(),
+        vec![Device::Fcm { token: "f1".into() }, apns]
+    );
+    assert_eq!(store.pushes(&PushFilter::default()).unwrap(), vec![push]);
+    assert_eq!(
+        store
+            .active_call_of(UserId(2))
+            .unwrap()
+            .map(|c| c.call.call_id),
+        Some(first.call.call_id)
+    );
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calls.db");
+    drop(Store::open(&DbLocation::File(path.clone())).unwrap());
+    let newer = migrations::latest_version() + 1;
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", newer).unwrap();
+    }
+    match Store::open(&DbLocation::File(path.clone())) {
+        Err(StoreError::TooNew { found, supported }) => {
+            assert_eq!(found, newer);
+            assert_eq!(supported, migrations::latest_version());
+        }
+        other => panic!("expected TooNew, got {other:?}"),
+    }
+    let conn = Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, newer, "left untouched");
+}
+
+#[test]
+fn migrating_twice_is_a_no_op() {
+    let mut store = Store::open_in_memory().unwrap();
+    migrations::migrate(&mut store.conn).unwrap();
+    assert_eq!(
+        store.schema_version().unwrap(),
+        migrations::latest_version()
+    );
+}
+
+#[test]
+fn history_pages_filters_and_counts_newest_first() {
+    let store = seeded(&DbLocation::Memory);
+    // User 1 is party to calls 1..=6; call 7 is between others.
+    let calls = [
+        call(1, 1, 2, CallState::Ended, 100),
+        call(2, 2, 1, CallState::Missed, 200),
+        call(3, 1, 3, CallState::Rejected, 300),
+        // Same creation time as call 3: ties go by call id, descending.
+        call(4, 3, 1, CallState::Ended, 300),
+        call(5, 1, 4, CallState::Cancelled, 400),
+        call(6, 4, 1, CallState::Ringing, 500),
+        call(7, 2, 3, CallState::Ended, 600),
+    ];
+    for c in &calls {
+        store.insert_call(c).unwrap();
+    }
+    let all = [6, 5, 4, 3, 2, 1].map(call_id).to_vec();
+
+    let (page, total) = store.history(UserId(1), None, None, 50, 0).unwrap();
+    assert_eq!(total, 6);
+    assert_eq!(ids(&page), all);
+
+    let (page, total) = store.history(UserId(1), None, None, 2, 0).unwrap();
+    assert_eq!((ids(&page), total), (all[..2].to_vec(), 6));
+    let (page, total) = store.history(UserId(1), None, None, 2, 2).unwrap();
+    assert_eq!((ids(&page), total), (all[2..4].to_vec(), 6));
+    let (page, total) = store.history(UserId(1), None, None, 2, 5).unwrap();
+    assert_eq!((ids(&page), total), (all[5..].to_vec(), 6));
+    let (page, total) = store.history(UserId(1), None, None, 2, 99).unwrap();
+    assert_eq!((page.len(), total), (0, 6));
+
+    // Even ids are video calls.
+    let (page, total) = store
+        .history(UserId(1), Some(CallType::Video), None, 50, 0)
+        .unwrap();
+    assert_eq!((ids(&page), total), ([6, 4, 2].map(call_id).to_vec(), 3));
+    let (page, total) = store
+        .history(UserId(1), None, Some(CallState::Ended), 50, 0)
+        .unwrap();
+    assert_eq!((ids(&page), total), ([4, 1].map(call_id).to_vec(), 2));
+    let (page, total) = store
+        .history(
+            UserId(1),
+            Some(CallType::Audio),
+            Some(CallState::Ended),
+            50,
+            0,
+        )
+        .unwrap();
+    assert_eq!((ids(&page), total), (vec![call_id(1)], 1));
+
+    let (page, total) = store.history(UserId(5), None, None, 50, 0).unwrap();
+    assert_eq!((page.len(), total), (0, 0));
+}
+
+#[test]
+fn active_calls_are_found_from_either_side() {
+    let store = seeded(&DbLocation::Memory);
+    store
+        .insert_call(&call(1, 1, 2, CallState::Ended, 0))
+        .unwrap();
+    store
+        .insert_call(&call(2, 1, 2, CallState::Ringing, 100))
+        .unwrap();
+    store
+        .insert_call(&call(3, 3, 4, CallState::Accepted, 50))
+        .unwrap();
+    store
+        .insert_call(&call(4, 4, 3, CallState::Calling, 200))
+        .unwrap();
+
+    let of = |user| {
+        store
+            .active_call_of(UserId(user))
+            .unwrap()
+            .map(|c| c.call.call_id)
+    };
+    assert_eq!(of(1), Some(call_id(2)));
+    assert_eq!(of(2), Some(call_id(2)));
+    assert_eq!(of(5), None);
+    // Against the rules user 3 has two; the newest wins.
+    assert_eq!(of(3), Some(call_id(4)));
+    assert_eq!(
+        ids(&store.active_calls_of(UserId(4)).unwrap()),
+        vec![call_id(4), call_id(3)]
+    );
+    assert_eq!(
+        ids(&store.all_active_calls().unwrap()),
+        vec![call_id(3), call_id(2), call_id(4)]
+    );
+    assert_eq!(
+        ids(&store.unanswered_created_before(at(200)).unwrap()),
+        vec![call_id(2)]
+    );
+    assert_eq!(
+        ids(&store.unanswered_created_before(at(201)).unwrap()),
+        vec![call_id(2), call_id(4)]
+    );
+
+    let mut ended = call(2, 1, 2, CallState::Ended, 100);
+    ended.receiver_media_status = Some(MediaStatus::Connected);
+    store.update_call(&ended).unwrap();
+    assert_eq!(of(1), None);
+    assert_eq!(store.call(call_id(2)).unwrap(), Some(ended));
+}
+
+#[test]
+fn cleanup_deletes_old_terminal_calls_and_their_audit() {
+    let mut store = seeded(&DbLocation::Memory);
+    // Ended at created + 60 s.
+    let old = call(1, 1, 2, CallState::Ended, 0);
+    let recent = call(2, 1, 2, CallState::Missed, 100_000);
+    let active = call(3, 3, 4, CallState::Accepted, 0);
+    for c in [&old, &recent, &active] {
+        store.create_call(c, &audit(c, 0, "call_started")).unwrap();
+        store.append_audit(&audit(c, 1, "call_ended")).unwrap();
+    }
+    store
+        .record_push(at(0), UserId(2), old.call.call_id, "call", &json!({}))
+        .unwrap();
+    assert_eq!(audit_rows(&store), 6);
+
+    assert_eq!(store.delete_terminal_ended_before(at(60_000)).unwrap(), 0);
+    assert_eq!(store.delete_terminal_ended_before(at(60_001)).unwrap(), 1);
+    assert_eq!(store.call(old.call.call_id).unwrap(), None);
+    assert!(store.audit_of(old.call.call_id).unwrap().is_empty());
+    assert_eq!(audit_rows(&store), 4);
+    assert!(store.call(recent.call.call_id).unwrap().is_some());
+    assert!(store.call(active.call.call_id).unwrap().is_some());
+    assert_eq!(store.pushes(&PushFilter::default()).unwrap().len(), 1);
+
+    // Active calls are never deleted, however old.
+    assert_eq!(
+        store.delete_terminal_ended_before(at(10_000_000)).unwrap(),
+        1
+    );
+    assert_eq!(
+        ids(&store.all_active_calls().unwrap()),
+        vec![active.call.call_id]
+    );
+    assert_eq!(audit_rows(&store), 2);
+}
+
+#[test]
+fn realm_replacement_deactivates_removed_users_and_keeps_their_calls() {
+    let mut store = seeded(&DbLocation::Memory);
+    store
+        .insert_call(&call(1, 1, 3, CallState::Ended, 0))
+        .unwrap();
+
+    let mut renamed = user(1, 1, "alice@example.com");
+    renamed.full_name = "Alice Renamed".into();
+    let mut realm1 = realm(1);
+    realm1.name = "Renamed realm".into();
+    store
+        .replace_realms(
+            &[realm1.clone()],
+            &[
+                renamed.clone(),
+                user(2, 1, "bob@example.com"),
+                user(6, 1, "new@example.com"),
+            ],
+        )
+        .unwrap();
+
+    assert_eq!(store.realms().unwrap(), vec![realm1, realm(2)]);
+    assert_eq!(store.user_by_id(UserId(1)).unwrap(), Some(renamed));
+    let carol = store.user_by_id(UserId(3)).unwrap().unwrap();
+    assert!(!carol.is_active);
+    assert_eq!(carol.email, "carol@example.com");
+    assert!(store.user_by_id(UserId(6)).unwrap().unwrap().is_active);
+    let active: Vec<i64> = store
+        .users()
+        .unwrap()
+        .iter()
+        .filter(|u| u.is_active)
+        .map(|u| u.id.0)
+        .collect();
+    assert_eq!(active, [1, 2, 6]);
+    let (history, total) = store.history(UserId(3), None, None, 50, 0).unwrap();
+    assert_eq!((ids(&history), total), (vec![call_id(1)], 1));
+
+    // Listed again: active again.
+    store
+        .replace_realms(&[realm(1)], &[user(3, 1, "carol@example.com")])
+        .unwrap();
+    assert!(store.user_by_id(UserId(3)).unwrap().unwrap().is_active);
+    assert!(!store.user_by_id(UserId(1)).unwrap().unwrap().is_active);
+}
+
+#[test]
+fn email_lookup_ignores_case() {
+    let mut store = seeded(&DbLocation::Memory);
+    let by = |store: &Store, email: &str| store.user_by_email(email).unwrap().map(|u| u.id.0);
+    assert_eq!(by(&store, "ALICE@example.COM"), Some(1));
+    assert_eq!(by(&store, "éva@example.com"), Some(4));
+    assert_eq!(by(&store, "ÉVA@EXAMPLE.COM"), Some(4));
+    assert_eq!(by(&store, "nobody@example.com"), None);
+    assert_eq!(
+        store
+            .user_by_email("eva@example.com")
+            .unwrap()
+            .map(|u| u.email),
+        None
+    );
+    // A removed user's address given to someone new: the active one wins.
+    store
+        .replace_realms(&[realm(1)], &[user(9, 1, "Alice@Example.com")])
+        .unwrap();
+    assert_eq!(by(&store, "alice@example.com"), Some(9));
+}
+
+#[test]
+fn devices_are_idempotent_per_kind_and_token() {
+    let store = seeded(&DbLocation::Memory);
+    let fcm = Device::Fcm { token: "t".into() };
+    assert!(store.add_device(UserId(1), &fcm).unwrap());
+    assert!(!store.add_device(UserId(1), &fcm).unwrap());
+    let apns = |appid: &str| Device::Apns {
+        token: "t".into(),
+        appid: appid.into(),
+    };
+    assert!(store.add_device(UserId(1), &apns("a")).unwrap());
+    assert!(!store.add_device(UserId(1), &apns("b")).unwrap());
+    assert!(store.add_device(UserId(2), &fcm).unwrap());
+    assert_eq!(
+        store.devices_of(UserId(1)).unwrap(),
+        vec![fcm.clone(), apns("b")]
+    );
+
+    assert!(store.remove_device(UserId(1), &apns("")).unwrap());
+    assert!(!store.remove_device(UserId(1), &apns("")).unwrap());
+    assert_eq!(store.devices_of(UserId(1)).unwrap(), vec![fcm.clone()]);
+    assert_eq!(store.devices_of(UserId(2)).unwrap(), vec![fcm]);
+    assert!(store.devices_of(UserId(3)).unwrap().is_empty());
+}
+
+#[test]
+fn pushes_filter_and_clear() {
+    let store = seeded(&DbLocation::Memory);
+    let a = store
+        .record_push(at(0), UserId(1), call_id(1), "call", &json!({"a": 1}))
+        .unwrap();
+    let b = store
+        .record_push(
+            at(1),
+            UserId(2),
+            call_id(1),
+            "call_cancelled",
+            &json!({"b": [2]}),
+        )
+        .unwrap();
+    let c = store
+        .record_push(at(2), UserId(1), call_id(2), "call_cancelled", &json!(null))
+        .unwrap();
+    assert!(a.id < b.id && b.id < c.id);
+
+    let get = |filter: PushFilter| store.pushes(&filter).unwrap();
+    assert_eq!(
+        get(PushFilter::default()),
+        vec![a.clone(), b.clone(), c.clone()]
+    );
+    let user1 = PushFilter {
+        user_id: Some(UserId(1)),
+        ..PushFilter::default()
+    };
+    assert_eq!(get(user1), vec![a.clone(), c.clone()]);
+    let call1 = PushFilter {
+        call_id: Some(call_id(1)),
+        ..PushFilter::default()
+    };
+    assert_eq!(get(call1), vec![a, b.clone()]);
+    let cancelled_of_2 = PushFilter {
+        user_id: Some(UserId(2)),
+        call_id: None,
+        event: Some("call_cancelled".into()),
+    };
+    assert_eq!(get(cancelled_of_2), vec![b]);
+
+    assert_eq!(store.clear_pushes().unwrap(), 3);
+    assert!(get(PushFilter::default()).is_empty());
+}
+
+#[test]
+fn a_failed_transaction_leaves_nothing_behind() {
+    let mut store = seeded(&DbLocation::Memory);
+    let first = call(1, 1, 2, CallState::Calling, 0);
+    let result: Result<(), StoreError> = store.with_tx(|tx| {
+        tx.create_call(&first, &audit(&first, 0, "call_started"))?;
+        assert!(tx.call(first.call.call_id)?.is_some());
+        Err(StoreError::CallNotFound(call_id(99)))
+    });
+    assert!(result.is_err());
+    assert_eq!(store.call(first.call.call_id).unwrap(), None);
+    assert_eq!(audit_rows(&store), 0);
+
+    // An audit entry of an unknown call fails, and takes the call update with it.
+    store.insert_call(&first).unwrap();
+    let mut accepted = first.clone();
+    accepted.call.state = CallState::Accepted;
+    let mut stray = audit(&first, 1, "call_accepted");
+    stray.call_id = call_id(42);
+    let err = store.apply_transition(&accepted, &[stray]).unwrap_err();
+    assert!(err.is_constraint_violation(), "{err}");
+    assert_eq!(store.call(first.call.call_id).unwrap(), Some(first.clone()));
+
+    // A duplicate call id is a constraint violation too.
+    let err = store.insert_call(&first).unwrap_err();
+    assert!(err.is_constraint_violation(), "{err}");
+}
+
+#[test]
+fn updating_an_unknown_call_is_an_error() {
+    let store = seeded(&DbLocation::Memory);
+    let missing = call(1, 1, 2, CallState::Ended, 0);
+    assert!(matches!(
+        store.update_call(&missing),
+        Err(StoreError::CallNotFound(id)) if id == missing.call.call_id
+    ));
+}
+
+#[test]
+fn unknown_stored_values_are_corrupt_not_panics() {
+    let store = seeded(&DbLocation::Memory);
+    store
+        .insert_call(&call(1, 1, 2, CallState::Calling, 0))
+        .unwrap();
+    store
+        .conn
+        .execute("UPDATE calls SET state = 'on_fire'", [])
+        .unwrap();
+    match store.call(call_id(1)) {
+        Err(StoreError::Corrupt { what }) => assert!(what.contains("calls.state"), "{what}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}

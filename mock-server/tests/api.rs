@@ -1,0 +1,432 @@
+//! The server over real HTTP on port 0: the call lifecycle, events, errors, persistence.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+use zulip_calls_mock::config::{ConfigFlags, ServerConfig, load};
+use zulip_calls_mock::{Clock, Server};
+
+/// A demo user's credentials, read from the demo realm the server loads.
+struct Account {
+    email: String,
+    key: String,
+}
+
+struct TestApp {
+    server: Server,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+fn account(server: &Server, email: &str) -> Account {
+    let directory = server.state.directory();
+    let user = directory.user_by_email(email).unwrap();
+    Account {
+        email: user.email.clone(),
+        key: user.api_key.clone(),
+    }
+}
+
+async fn spawn_with(env: &[(&str, &str)], db: Option<std::path::PathBuf>) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db.unwrap_or_else(|| dir.path().join("mock.sqlite3"));
+    let flags = ConfigFlags {
+        bind: Some("127.0.0.1:0".parse().unwrap()),
+        db: Some(db.display().to_string()),
+        realm: None,
+        heartbeat_seconds: Some(1),
+    };
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let config: ServerConfig = load(
+        None,
+        |name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+        &flags,
+    )
+    .unwrap();
+    let server = Server::start(config, Clock::System).await.unwrap();
+    TestApp {
+        server,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+async fn spawn() -> TestApp {
+    spawn_with(&[], None).await
+}
+
+impl TestApp {
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v1/{path}", self.server.url())
+    }
+
+    async fn post(&self, who: &Account, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .basic_auth(&who.email, Some(&who.key))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    async fn get(&self, who: &Account, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
+        let response = self
+            .http
+            .get(self.url(path))
+            .basic_auth(&who.email, Some(&who.key))
+            .query(query)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    async fn register(&self, who: &Account) -> String {
+        let (status, body) = self
+            .post(who, "register", &[("event_types", r#"["call_event"]"#)])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["queue_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Long-polls until an event of `event_type` arrives (or the heartbeat budget runs out).
+    async fn next_call_event(&self, who: &Account, queue: &str, last: &mut i64) -> Value {
+        for _ in 0..10 {
+            let (status, body) = self
+                .get(
+                    who,
+                    "events",
+                    &[("queue_id", queue), ("last_event_id", &last.to_string())],
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            for event in body["events"].as_array().unwrap() {
+                *last = event["id"].as_i64().unwrap();
+                if event["type"] == "call_event" {
+                    return event.clone();
+                }
+            }
+        }
+        panic!("no call event arrived");
+    }
+}
+
+#[tokio::test]
+async fn full_lifecycle_with_events_on_both_sides() {
+    let app = spawn().await;
+    let hamlet = account(&app.server, "hamlet@zulip.com");
+    let othello = account(&app.server, "othello@zulip.com");
+    let hq = app.register(&hamlet).await;
+    let oq = app.register(&othello).await;
+    let (mut hl, mut ol) = (-1, -1);
+
+    let othello_id = app
+        .server
+        .state
+        .directory()
+        .user_by_email("othello@zulip.com")
+        .unwrap()
+        .id
+        .0
+        .to_string();
+    let (status, started) = app
+        .post(
+            &hamlet,
+            "calls/start",
+            &[("user_id", &othello_id), ("call_type", "audio")],
+        )
+        .await;
+    assert_eq!(status, 200, "{started}");
+    let call_id = started["call_id"].as_str().unwrap().to_owned();
+    assert!(
+        started["join_url"]
+            .as_str()
+            .unwrap()
+            .contains("startWithVideoMuted=true")
+    );
+
+    let ring = app.next_call_event(&othello, &oq, &mut ol).await;
+    assert_eq!(ring["event_type"], "call_started");
+    assert_eq!(ring["timeout_seconds"], 120);
+    assert!(ring.get("join_url").is_none());
+
+    let (status, ack) = app
+        .post(&othello, "calls/acknowledge", &[("call_id", &call_id)])
+        .await;
+    assert_eq!(
+        (status, ack["call_status"].as_str()),
+        (200, Some("ringing"))
+    );
+    assert_eq!(
+        app.next_call_event(&hamlet, &hq, &mut hl).await["event_type"],
+        "call_started"
+    );
+    assert_eq!(
+        app.next_call_event(&hamlet, &hq, &mut hl).await["event_type"],
+        "participant_ringing"
+    );
+
+    let (status, accepted) = app
+        .post(
+            &othello,
+            "calls/respond",
+            &[("call_id", &call_id), ("response", "accept")],
+        )
+        .await;
+    assert_eq!(status, 200, "{accepted}");
+    assert!(accepted["join_url"].as_str().unwrap().contains("Othello"));
+    assert_eq!(
+        app.next_call_event(&hamlet, &hq, &mut hl).await["event_type"],
+        "call_accepted"
+    );
+
+    let (status, _) = app
+        .post(
+            &hamlet,
+            "calls/status",
+            &[("call_id", &call_id), ("status", "muted")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let update = app.next_call_event(&hamlet, &hq, &mut hl).await;
+    assert_eq!(
+        (update["event_type"].as_str(), update["status"].as_str()),
+        (Some("call_status_update"), Some("muted"))
+    );
+
+    let (status, ended) = app
+        .post(&othello, "calls/end", &[("call_id", &call_id)])
+        .await;
+    assert_eq!(
+        (status, ended["call_status"].as_str()),
+        (200, Some("ended"))
+    );
+    let end = app.next_call_event(&hamlet, &hq, &mut hl).await;
+    assert_eq!(
+        (end["event_type"].as_str(), end["reason"].as_str()),
+        (Some("call_ended"), Some("hangup"))
+    );
+
+    // Ending again is idempotent and says how it ended.
+    let (status, again) = app
+        .post(&hamlet, "calls/end", &[("call_id", &call_id)])
+        .await;
+    assert_eq!(
+        (status, again["call_status"].as_str()),
+        (200, Some("ended"))
+    );
+
+    let (_, history) = app.get(&hamlet, "calls/history", &[]).await;
+    assert_eq!(history["total"], 1);
+    assert_eq!(history["calls"][0]["is_outgoing"], true);
+}
+
+#[tokio::test]
+async fn errors_have_the_contract_codes() {
+    let app = spawn().await;
+    let hamlet = account(&app.server, "hamlet@zulip.com");
+    let othello = account(&app.server, "othello@zulip.com");
+    let (status, body) = app.post(&hamlet, "calls/end", &[]).await;
+    assert_eq!(
+        (status, body["code"].as_str(), body["var_name"].as_str()),
+        (400, Some("REQUEST_VARIABLE_MISSING"), Some("call_id"))
+    );
+    let (status, body) = app.post(&hamlet, "calls/end", &[("call_id", "nope")]).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("BAD_REQUEST")));
+    let (status, body) = app
+        .post(
+            &hamlet,
+            "calls/end",
+            &[("call_id", "7f1e5a52-3c9b-4d2e-8f6a-9b0c1d2e3f40")],
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("CALL_NOT_FOUND"))
+    );
+    let (status, body) = app
+        .post(
+            &hamlet,
+            "calls/initiate",
+            &[("recipient_email", "hamlet@zulip.com")],
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("CANNOT_CALL_SELF"))
+    );
+    let (status, body) = app
+        .post(
+            &hamlet,
+            "calls/initiate",
+            &[("recipient_email", "nobody@zulip.com")],
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("USER_NOT_FOUND"))
+    );
+
+    let (status, started) = app
+        .post(
+            &hamlet,
+            "calls/initiate",
+            &[("recipient_email", "othello@zulip.com")],
+        )
+        .await;
+    assert_eq!(status, 200, "{started}");
+    let call_id = started["call_id"].as_str().unwrap().to_owned();
+    let (status, body) = app
+        .post(
+            &hamlet,
+            "calls/respond",
+            &[("call_id", &call_id), ("response", "accept")],
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("NOT_A_PARTICIPANT"))
+    );
+    let (status, body) = app
+        .post(
+            &hamlet,
+            "calls/initiate",
+            &[("recipient_email", "othello@zulip.com")],
+        )
+        .await;
+    assert_eq!(
+        (
+            status,
+            body["code"].as_str(),
+            body["existing_call_id"].as_str()
+        ),
+        (409, Some("CALLER_BUSY"), Some(call_id.as_str()))
+    );
+    let iago = account(&app.server, "iago@zulip.com");
+    let (status, body) = app
+        .post(
+            &iago,
+            "calls/initiate",
+            &[("recipient_email", "othello@zulip.com")],
+        )
+        .await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("USER_BUSY")));
+    assert!(body.get("existing_call_id").is_none());
+    let (status, body) = app
+        .post(
+            &othello,
+            "calls/status",
+            &[("call_id", &call_id), ("status", "muted")],
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str(), body["call_status"].as_str()),
+        (409, Some("INVALID_CALL_STATE"), Some("calling"))
+    );
+
+    let bad = Account {
+        email: hamlet.email.clone(),
+        key: "wrong".into(),
+    };
+    let response = app
+        .http
+        .get(app.url("users/me"))
+        .basic_auth(&bad.email, Some(&bad.key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Basic realm=\"zulip\""
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "INVALID_API_KEY");
+    let response = app.http.get(app.url("users/me")).send().await.unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "UNAUTHORIZED");
+}
+
+#[tokio::test]
+async fn json_bodies_work_as_in_the_design_document() {
+    let app = spawn().await;
+    let hamlet = account(&app.server, "hamlet@zulip.com");
+    let othello_id = app
+        .server
+        .state
+        .directory()
+        .user_by_email("othello@zulip.com")
+        .unwrap()
+        .id
+        .0;
+    let response = app
+        .http
+        .post(app.url("calls/start"))
+        .basic_auth(&hamlet.email, Some(&hamlet.key))
+        .json(&serde_json::json!({"user_id": othello_id, "call_type": "video"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["result"], "success");
+    assert_eq!(body["timeout_seconds"], 120);
+}
+
+#[tokio::test]
+async fn ring_timeout_fires_from_the_scheduler() {
+    let app = spawn_with(&[("CALL_RING_TIMEOUT", "1")], None).await;
+    let hamlet = account(&app.server, "hamlet@zulip.com");
+    let hq = app.register(&hamlet).await;
+    let mut last = -1;
+    let (status, _) = app
+        .post(
+            &hamlet,
+            "calls/initiate",
+            &[("recipient_email", "othello@zulip.com")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.next_call_event(&hamlet, &hq, &mut last).await["event_type"],
+        "call_started"
+    );
+    let ended = app.next_call_event(&hamlet, &hq, &mut last).await;
+    assert_eq!(
+        (ended["event_type"].as_str(), ended["reason"].as_str()),
+        (Some("call_ended"), Some("timeout"))
+    );
+    assert!(ended["ended_by_id"].is_null());
+}
+
+#[tokio::test]
+async fn calls_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("persist.sqlite3");
+    let call_id = {
+        let app = spawn_with(&[], Some(db.clone())).await;
+        let hamlet = account(&app.server, "hamlet@zulip.com");
+        let (_, started) = app
+            .post(
+                &hamlet,
+                "calls/initiate",
+                &[("recipient_email", "othello@zulip.com")],
+            )
+            .await;
+        started["call_id"].as_str().unwrap().to_owned()
+    };
+    let app = spawn_with(&[], Some(db)).await;
+    let hamlet = account(&app.server, "hamlet@zulip.com");
+    let (status, body) = app.get(&hamlet, &format!("calls/{call_id}"), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["call"]["state"], "calling");
+    let (_, active) = app.get(&hamlet, "calls/active", &[]).await;
+    assert_eq!(active["count"], 1);
+}
