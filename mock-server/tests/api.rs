@@ -1,128 +1,17 @@
 //! The server over real HTTP on port 0: the call lifecycle, events, errors, persistence.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{Account, Options, spawn, spawn_with};
 use serde_json::Value;
-use zulip_calls_mock::config::{ConfigFlags, ServerConfig, load};
-use zulip_calls_mock::{Clock, Server};
-
-/// A demo user's credentials, read from the demo realm the server loads.
-struct Account {
-    email: String,
-    key: String,
-}
-
-struct TestApp {
-    server: Server,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-fn account(server: &Server, email: &str) -> Account {
-    let directory = server.state.directory();
-    let user = directory.user_by_email(email).unwrap();
-    Account {
-        email: user.email.clone(),
-        key: user.api_key.clone(),
-    }
-}
-
-async fn spawn_with(env: &[(&str, &str)], db: Option<std::path::PathBuf>) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let db = db.unwrap_or_else(|| dir.path().join("mock.sqlite3"));
-    let flags = ConfigFlags {
-        bind: Some("127.0.0.1:0".parse().unwrap()),
-        db: Some(db.display().to_string()),
-        realm: None,
-        heartbeat_seconds: Some(1),
-    };
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let config: ServerConfig = load(
-        None,
-        |name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
-        &flags,
-    )
-    .unwrap();
-    let server = Server::start(config, Clock::System).await.unwrap();
-    TestApp {
-        server,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
-}
-
-async fn spawn() -> TestApp {
-    spawn_with(&[], None).await
-}
-
-impl TestApp {
-    fn url(&self, path: &str) -> String {
-        format!("{}/api/v1/{path}", self.server.url())
-    }
-
-    async fn post(&self, who: &Account, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
-        let response = self
-            .http
-            .post(self.url(path))
-            .basic_auth(&who.email, Some(&who.key))
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
-    }
-
-    async fn get(&self, who: &Account, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
-        let response = self
-            .http
-            .get(self.url(path))
-            .basic_auth(&who.email, Some(&who.key))
-            .query(query)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
-    }
-
-    async fn register(&self, who: &Account) -> String {
-        let (status, body) = self
-            .post(who, "register", &[("event_types", r#"["call_event"]"#)])
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body["queue_id"].as_str().unwrap().to_owned()
-    }
-
-    /// Long-polls until an event of `event_type` arrives (or the heartbeat budget runs out).
-    async fn next_call_event(&self, who: &Account, queue: &str, last: &mut i64) -> Value {
-        for _ in 0..10 {
-            let (status, body) = self
-                .get(
-                    who,
-                    "events",
-                    &[("queue_id", queue), ("last_event_id", &last.to_string())],
-                )
-                .await;
-            assert_eq!(status, 200, "{body}");
-            for event in body["events"].as_array().unwrap() {
-                *last = event["id"].as_i64().unwrap();
-                if event["type"] == "call_event" {
-                    return event.clone();
-                }
-            }
-        }
-        panic!("no call event arrived");
-    }
-}
+use zulip_calls_protocol::settings::Settings;
 
 #[tokio::test]
 async fn full_lifecycle_with_events_on_both_sides() {
     let app = spawn().await;
-    let hamlet = account(&app.server, "hamlet@zulip.com");
-    let othello = account(&app.server, "othello@zulip.com");
+    let hamlet = app.account("hamlet@zulip.com");
+    let othello = app.account("othello@zulip.com");
     let hq = app.register(&hamlet).await;
     let oq = app.register(&othello).await;
     let (mut hl, mut ol) = (-1, -1);
@@ -231,8 +120,8 @@ async fn full_lifecycle_with_events_on_both_sides() {
 #[tokio::test]
 async fn errors_have_the_contract_codes() {
     let app = spawn().await;
-    let hamlet = account(&app.server, "hamlet@zulip.com");
-    let othello = account(&app.server, "othello@zulip.com");
+    let hamlet = app.account("hamlet@zulip.com");
+    let othello = app.account("othello@zulip.com");
     let (status, body) = app.post(&hamlet, "calls/end", &[]).await;
     assert_eq!(
         (status, body["code"].as_str(), body["var_name"].as_str()),
@@ -309,7 +198,7 @@ async fn errors_have_the_contract_codes() {
         ),
         (409, Some("CALLER_BUSY"), Some(call_id.as_str()))
     );
-    let iago = account(&app.server, "iago@zulip.com");
+    let iago = app.account("iago@zulip.com");
     let (status, body) = app
         .post(
             &iago,
@@ -332,8 +221,8 @@ async fn errors_have_the_contract_codes() {
     );
 
     let bad = Account {
-        email: hamlet.email.clone(),
         key: "wrong".into(),
+        ..hamlet.clone()
     };
     let response = app
         .http
@@ -357,7 +246,7 @@ async fn errors_have_the_contract_codes() {
 #[tokio::test]
 async fn json_bodies_work_as_in_the_design_document() {
     let app = spawn().await;
-    let hamlet = account(&app.server, "hamlet@zulip.com");
+    let hamlet = app.account("hamlet@zulip.com");
     let othello_id = app
         .server
         .state
@@ -382,8 +271,15 @@ async fn json_bodies_work_as_in_the_design_document() {
 
 #[tokio::test]
 async fn ring_timeout_fires_from_the_scheduler() {
-    let app = spawn_with(&[("CALL_RING_TIMEOUT", "1")], None).await;
-    let hamlet = account(&app.server, "hamlet@zulip.com");
+    let app = spawn_with(Options {
+        settings: Settings {
+            call_ring_timeout: 1,
+            ..Settings::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let hamlet = app.account("hamlet@zulip.com");
     let hq = app.register(&hamlet).await;
     let mut last = -1;
     let (status, _) = app
@@ -411,8 +307,12 @@ async fn calls_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("persist.sqlite3");
     let call_id = {
-        let app = spawn_with(&[], Some(db.clone())).await;
-        let hamlet = account(&app.server, "hamlet@zulip.com");
+        let app = spawn_with(Options {
+            db: Some(db.clone()),
+            ..Options::default()
+        })
+        .await;
+        let hamlet = app.account("hamlet@zulip.com");
         let (_, started) = app
             .post(
                 &hamlet,
@@ -422,8 +322,12 @@ async fn calls_survive_a_restart() {
             .await;
         started["call_id"].as_str().unwrap().to_owned()
     };
-    let app = spawn_with(&[], Some(db)).await;
-    let hamlet = account(&app.server, "hamlet@zulip.com");
+    let app = spawn_with(Options {
+        db: Some(db),
+        ..Options::default()
+    })
+    .await;
+    let hamlet = app.account("hamlet@zulip.com");
     let (status, body) = app.get(&hamlet, &format!("calls/{call_id}"), &[]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["call"]["state"], "calling");

@@ -1,0 +1,220 @@
+//! The integration-test harness: a real server on port 0 over a temporary SQLite file, and a
+//! small HTTP client speaking as the demo users.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use zulip_calls_mock::config::ServerConfig;
+use zulip_calls_mock::{Clock, Server};
+use zulip_calls_protocol::Timestamp;
+use zulip_calls_protocol::settings::Settings;
+
+/// A demo user's credentials, read from the directory the server loaded.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: i64,
+    pub email: String,
+    pub key: String,
+}
+
+/// How to start a test server.
+#[derive(Debug)]
+pub struct Options {
+    pub settings: Settings,
+    /// A manual clock starting at this time instead of the system clock.
+    pub manual_clock: Option<Timestamp>,
+    /// Reuse this database file (for restart tests).
+    pub db: Option<PathBuf>,
+    pub heartbeat_seconds: u64,
+    pub rate_limit_per_minute: u32,
+    pub max_body_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            settings: Settings::default(),
+            manual_clock: None,
+            db: None,
+            heartbeat_seconds: 1,
+            rate_limit_per_minute: 0,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub server: Server,
+    pub http: reqwest::Client,
+    pub db: PathBuf,
+    pub clock: Clock,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Starts a server with default options.
+pub async fn spawn() -> TestApp {
+    spawn_with(Options::default()).await
+}
+
+/// Starts a server with `options`.
+pub async fn spawn_with(options: Options) -> TestApp {
+    let (dir, db) = match options.db {
+        Some(db) => (None, db),
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            let db = dir.path().join("mock.sqlite3");
+            (Some(dir), db)
+        }
+    };
+    let config = ServerConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        db: db.display().to_string(),
+        realm_file: None,
+        settings: options.settings,
+        heartbeat_seconds: options.heartbeat_seconds,
+        max_body_bytes: options.max_body_bytes,
+        rate_limit_per_minute: options.rate_limit_per_minute,
+    };
+    let clock = match options.manual_clock {
+        Some(start) => Clock::manual(start),
+        None => Clock::System,
+    };
+    let server = Server::start(config, clock.clone()).await.unwrap();
+    TestApp {
+        server,
+        http: reqwest::Client::new(),
+        db,
+        clock,
+        _dir: dir,
+    }
+}
+
+/// 2024-01-01T12:00:00Z, where manual clocks start.
+pub fn t0() -> Timestamp {
+    Timestamp::from_unix_seconds(1_704_110_400).unwrap()
+}
+
+impl TestApp {
+    /// The demo user with this email.
+    pub fn account(&self, email: &str) -> Account {
+        let directory = self.server.state.directory();
+        let user = directory.user_by_email(email).unwrap();
+        Account {
+            id: user.id.0,
+            email: user.email.clone(),
+            key: user.api_key.clone(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1/{path}", self.server.url())
+    }
+
+    /// Moves the manual clock and lets the scheduler look at the new time.
+    pub fn advance(&self, seconds: i64) {
+        assert!(
+            self.clock.advance_millis(seconds * 1000),
+            "not a manual clock"
+        );
+        self.server.state.deadlines_changed.notify_one();
+    }
+
+    pub async fn post(&self, who: &Account, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .basic_auth(&who.email, Some(&who.key))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    pub async fn get(&self, who: &Account, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
+        let response = self
+            .http
+            .get(self.url(path))
+            .basic_auth(&who.email, Some(&who.key))
+            .query(query)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    pub async fn delete(&self, who: &Account, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
+        let response = self
+            .http
+            .delete(self.url(path))
+            .basic_auth(&who.email, Some(&who.key))
+            .query(query)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Registers an event queue for call events and returns its id.
+    pub async fn register(&self, who: &Account) -> String {
+        let (status, body) = self
+            .post(who, "register", &[("event_types", r#"["call_event"]"#)])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["queue_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Places a call from `from` to `to` and returns its id.
+    pub async fn call(&self, from: &Account, to: &Account) -> String {
+        let (status, body) = self
+            .post(from, "calls/start", &[("user_id", &to.id.to_string())])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["call_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Long-polls until a call event arrives (heartbeats are skipped; fails after ten).
+    pub async fn next_call_event(&self, who: &Account, queue: &str, last: &mut i64) -> Value {
+        for _ in 0..10 {
+            let (status, body) = self
+                .get(
+                    who,
+                    "events",
+                    &[("queue_id", queue), ("last_event_id", &last.to_string())],
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            for event in body["events"].as_array().unwrap() {
+                *last = event["id"].as_i64().unwrap();
+                if event["type"] == "call_event" {
+                    return event.clone();
+                }
+            }
+        }
+        panic!("no call event arrived");
+    }
+
+    /// Every call event queued now, without waiting (`dont_block`).
+    pub async fn pending_call_events(&self, who: &Account, queue: &str) -> Vec<Value> {
+        let (status, body) = self
+            .get(
+                who,
+                "events",
+                &[("queue_id", queue), ("dont_block", "true")],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "call_event")
+            .cloned()
+            .collect()
+    }
+}
