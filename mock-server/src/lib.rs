@@ -71,10 +71,7 @@ pub struct Server {
 impl Server {
     /// Opens storage, loads realms, binds and serves in the background.
     pub async fn start(config: ServerConfig, clock: Clock) -> Result<Server, StartError> {
-        let realms = match &config.realm_file {
-            Some(path) => realm::load_realm_file(path)?,
-            None => realm::demo_realms()?,
-        };
+        let realms = config.realms()?;
         let mut store = Store::open(&DbLocation::parse(&config.db))?;
         store.replace_realms(&realms.realms, &realms.users)?;
         let directory = Directory::new(realms.realms, realms.users);
