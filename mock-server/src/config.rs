@@ -29,8 +29,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 600;
 
 /// The keys of the `[server]` table, for error messages.
-const SERVER_KEYS: &str =
-    "bind, db, realm, heartbeat_seconds, max_body_bytes, rate_limit_per_minute";
+const SERVER_KEYS: &str = "bind, db, realm, heartbeat_seconds, max_body_bytes, rate_limit_per_minute, prune_calls_after_days";
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +47,9 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// The rate limit in requests per minute; 0 turns rate limiting off.
     pub rate_limit_per_minute: u32,
+    /// Finished calls older than this many days are deleted every `CALL_CLEANUP_INTERVAL`;
+    /// `None` keeps them forever.
+    pub prune_calls_after_days: Option<u32>,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +62,7 @@ impl Default for ServerConfig {
             heartbeat_seconds: DEFAULT_HEARTBEAT_SECONDS,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
+            prune_calls_after_days: None,
         }
     }
 }
@@ -266,6 +269,15 @@ fn apply_server_key(
                     got(value)
                 )
             })?;
+        }
+        "prune_calls_after_days" => {
+            config.prune_calls_after_days = Some(
+                match value {
+                    Value::Integer(n) => u32::try_from(*n).ok().filter(|n| *n > 0),
+                    _ => None,
+                }
+                .ok_or_else(|| format!("expected a positive number of days, got {}", got(value)))?,
+            );
         }
         _ => return Err(format!("unknown key (the [server] keys are {SERVER_KEYS})")),
     }
@@ -572,6 +584,7 @@ EVENT_QUEUE_LIFESPAN = 900
                 heartbeat_seconds: 5,
                 max_body_bytes: 2048,
                 rate_limit_per_minute: 0,
+                prune_calls_after_days: None,
             }
         );
     }
@@ -799,7 +812,8 @@ ENABLE_VIDEO_CALLS = false
         assert_eq!(
             err.to_string(),
             "config file x.toml: server.port: unknown key (the [server] keys are bind, db, realm, \
-             heartbeat_seconds, max_body_bytes, rate_limit_per_minute) (line 2)"
+             heartbeat_seconds, max_body_bytes, rate_limit_per_minute, prune_calls_after_days) \
+             (line 2)"
         );
 
         // An unknown table is toml's error, with its position.

@@ -2,6 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
+use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
 use zulip_calls_protocol::params::Params;
 use zulip_calls_protocol::{ApiError, ErrorCode};
@@ -21,11 +22,7 @@ impl FromRequest<SharedState> for ApiParams {
         state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
         let mut params = Params::from_urlencoded(req.uri().query().unwrap_or("").as_bytes());
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim_start().starts_with("application/json"));
+        let kind = BodyKind::of(req.headers().get(CONTENT_TYPE));
         let limit = state.config.max_body_bytes;
         let body = axum::body::to_bytes(req.into_body(), limit)
             .await
@@ -36,13 +33,39 @@ impl FromRequest<SharedState> for ApiParams {
                 )
             })?;
         if !body.is_empty() {
-            let from_body = if is_json {
-                Params::from_json(&body)?
-            } else {
-                Params::from_urlencoded(&body)
-            };
-            params.extend(from_body);
+            match kind {
+                BodyKind::Form => params.extend(Params::from_urlencoded(&body)),
+                BodyKind::Json => params.extend(Params::from_json(&body)?),
+                // Like Zulip (Django), a body of another type carries no parameters.
+                BodyKind::Other => {}
+            }
         }
         Ok(ApiParams(params))
+    }
+}
+
+/// How a body is read, by its media type (case-insensitive, parameters such as `charset`
+/// ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyKind {
+    Form,
+    Json,
+    Other,
+}
+
+impl BodyKind {
+    fn of(content_type: Option<&HeaderValue>) -> Self {
+        let essence = content_type
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .unwrap_or("")
+            .trim();
+        if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            BodyKind::Form
+        } else if essence.eq_ignore_ascii_case("application/json") {
+            BodyKind::Json
+        } else {
+            BodyKind::Other
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! the realms, binds a socket and runs the API with the deadline scheduler.
 
 pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod directory;
@@ -11,13 +12,17 @@ pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod model;
+pub mod ratelimit;
 pub mod realm;
 pub mod routes;
+pub mod shutdown;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::response::IntoResponse;
@@ -36,7 +41,13 @@ pub fn router(state: SharedState) -> Router {
     let api = routes::calls::router(api);
     let api = routes::zulip::router(api);
     let api = routes::events::router(api);
-    api.fallback(not_found).with_state(state)
+    let api = routes::admin::router(api);
+    let api = routes::ws::router(api);
+    let limited = axum::middleware::from_fn_with_state(Arc::clone(&state), ratelimit::limit);
+    api.method_not_allowed_fallback(routes::method_not_allowed)
+        .fallback(not_found)
+        .layer(limited)
+        .with_state(state)
 }
 
 /// Unknown paths get Zulip's JSON 404, not an empty body.
@@ -59,13 +70,22 @@ pub enum StartError {
     },
 }
 
+/// How long [`Server::shutdown`] lets open requests run: ample for any ordinary request, and
+/// a bound on an idle long-poll, which would otherwise hold the shutdown until its heartbeat.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// A running server.
 #[derive(Debug)]
 pub struct Server {
     pub addr: SocketAddr,
     pub state: SharedState,
-    task: tokio::task::JoinHandle<()>,
+    /// `None` once [`Server::wait`] has seen it end (a finished task must not be awaited twice).
+    task: Option<tokio::task::JoinHandle<()>>,
     scheduler: tokio::task::JoinHandle<()>,
+    /// Sent (or dropped) to stop accepting connections and let open requests finish.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Set to end the requests still open when waiting is over; see [`shutdown`].
+    cut_off: tokio::sync::watch::Sender<bool>,
 }
 
 impl Server {
@@ -85,19 +105,35 @@ impl Server {
             addr: config.bind,
             source,
         })?;
+        let pending = store.all_active_calls()?;
         let state = Arc::new(AppState::new(config, clock, directory, store));
+        for record in &pending {
+            state.deadlines.set(
+                record.call.call_id,
+                domain::calls::next_deadline(&record.call, state.settings()),
+            );
+        }
         let scheduler = tokio::spawn(domain::deadlines::run(Arc::clone(&state)));
-        let app = router(Arc::clone(&state));
+        let (cut_off, cut_off_rx) = shutdown::cut_off_signal();
+        let app = shutdown::cut_off_layer(router(Arc::clone(&state)), cut_off_rx);
+        let app = telemetry::trace_requests(app);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            if let Err(err) = axum::serve(listener, app).await {
+            let stopped = async move {
+                let _ = stopped.await;
+            };
+            let serving = axum::serve(listener, app).with_graceful_shutdown(stopped);
+            if let Err(err) = serving.await {
                 tracing::error!(error = %err, "server stopped");
             }
         });
         Ok(Server {
             addr,
             state,
-            task,
+            task: Some(task),
             scheduler,
+            stop: Some(stop),
+            cut_off,
         })
     }
 
@@ -106,16 +142,64 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
-    /// Stops serving (in-flight requests are dropped).
+    /// Stops serving: open requests get a 503 at once and their handlers are dropped.
     pub fn abort(&self) {
-        self.task.abort();
+        self.cut_off.send_replace(true);
+        if let Some(task) = &self.task {
+            task.abort();
+        }
         self.scheduler.abort();
     }
 
     /// Waits until the server stops.
     pub async fn wait(&mut self) {
-        let _ = (&mut self.task).await;
+        if let Some(task) = &mut self.task {
+            let _ = task.await;
+            self.task = None;
+        }
         self.scheduler.abort();
+    }
+
+    /// Stops gracefully within [`SHUTDOWN_GRACE`]; see [`Server::shutdown_within`].
+    pub async fn shutdown(self) -> bool {
+        self.shutdown_within(SHUTDOWN_GRACE).await
+    }
+
+    /// Stops accepting connections, lets open requests finish for up to `grace` (then cuts
+    /// the rest off with a 503), and only then stops the deadline scheduler, so a deadline a
+    /// finishing request moved is not lost mid-way. Returns whether every request finished
+    /// in time.
+    ///
+    /// Storage stays consistent either way: every change is one SQLite transaction, and none
+    /// spans an `await`.
+    pub async fn shutdown_within(mut self, grace: Duration) -> bool {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let mut drained = true;
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(grace, &mut task).await.is_err()
+        {
+            drained = false;
+            tracing::warn!(
+                grace_ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX),
+                "requests still open after the grace period are cut off"
+            );
+            self.cut_off.send_replace(true);
+            // The cut-off answers at once; a connection that still lingers (a client not
+            // reading its answer) is not worth waiting for.
+            if tokio::time::timeout(Duration::from_secs(1), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+                let _ = task.await;
+            }
+        }
+        self.scheduler.abort();
+        // Awaited so its handle on the state (and the database) is gone when this returns.
+        let _ = (&mut self.scheduler).await;
+        drained
     }
 }
 

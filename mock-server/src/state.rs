@@ -22,6 +22,9 @@ pub struct AppState {
     pub clock: Clock,
     pub queues: Queues,
     pub join_urls: JoinUrls,
+    pub rate_limiter: crate::ratelimit::RateLimiter,
+    /// Pending call deadlines, for the scheduler.
+    pub deadlines: crate::domain::deadlines::DeadlineIndex,
     /// Woken whenever a deadline may have moved (a call changed, a queue was polled).
     pub deadlines_changed: Notify,
     directory: RwLock<Directory>,
@@ -39,6 +42,8 @@ impl AppState {
             clock,
             queues: Queues::default(),
             deadlines_changed: Notify::new(),
+            rate_limiter: crate::ratelimit::RateLimiter::default(),
+            deadlines: crate::domain::deadlines::DeadlineIndex::default(),
             directory: RwLock::new(directory),
             store: Mutex::new(store),
         }

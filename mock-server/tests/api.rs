@@ -334,3 +334,136 @@ async fn calls_survive_a_restart() {
     let (_, active) = app.get(&hamlet, "calls/active", &[]).await;
     assert_eq!(active["count"], 1);
 }
+
+#[tokio::test]
+async fn rate_limits_count_per_user_with_zulips_headers() {
+    let app = spawn_with(Options {
+        rate_limit_per_minute: 3,
+        manual_clock: Some(common::t0()),
+        ..Options::default()
+    })
+    .await;
+    let hamlet = app.account("hamlet@zulip.com");
+    let get = || {
+        app.http
+            .get(app.url("users/me"))
+            .basic_auth(&hamlet.email, Some(&hamlet.key))
+            .send()
+    };
+    for remaining in ["2", "1", "0"] {
+        let response = get().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(response.headers()["x-ratelimit-limit"], "3");
+        assert_eq!(response.headers()["x-ratelimit-remaining"], remaining);
+        assert_eq!(response.headers()["x-ratelimit-reset"], "1704110460");
+    }
+    let response = get().await.unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(response.headers()["retry-after"], "60");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "RATE_LIMIT_HIT");
+    assert_eq!(body["retry-after"], 60.0);
+
+    let othello = app.account("othello@zulip.com");
+    let (status, _) = app.get(&othello, "users/me", &[]).await;
+    assert_eq!(status, 200, "limits are per user");
+
+    app.advance(60);
+    assert_eq!(get().await.unwrap().status().as_u16(), 200, "a new window");
+}
+
+#[tokio::test]
+async fn every_device_of_the_receiver_rings_and_stops() {
+    let app = spawn().await;
+    let hamlet = app.account("hamlet@zulip.com");
+    let othello = app.account("othello@zulip.com");
+    let phone = app.register(&othello).await;
+    let laptop = app.register(&othello).await;
+    let (mut phone_last, mut laptop_last) = (-1, -1);
+    let (status, created) = app
+        .post(
+            &hamlet,
+            "calls/create",
+            &[("user_id", &othello.id.to_string())],
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["receiver_online"], true);
+    let call_id = created["call_id"].as_str().unwrap().to_owned();
+    for (queue, last) in [(&phone, &mut phone_last), (&laptop, &mut laptop_last)] {
+        assert_eq!(
+            app.next_call_event(&othello, queue, last).await["event_type"],
+            "call_started"
+        );
+    }
+    // Answered on the phone: the laptop learns it and stops ringing.
+    let (status, _) = app
+        .post(
+            &othello,
+            "calls/respond",
+            &[("call_id", &call_id), ("response", "accept")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let accepted = app
+        .next_call_event(&othello, &laptop, &mut laptop_last)
+        .await;
+    assert_eq!(accepted["event_type"], "call_accepted");
+    assert!(
+        accepted.get("join_url").is_none(),
+        "join URLs never travel in events"
+    );
+
+    // Nobody is listening for Iago: not online.
+    let iago = app.account("iago@zulip.com");
+    let (_, created) = app
+        .post(
+            &iago,
+            "calls/create",
+            &[("recipient_email", "cordelia@zulip.com")],
+        )
+        .await;
+    assert_eq!(created["receiver_online"], false);
+}
+
+#[tokio::test]
+async fn realms_are_isolated() {
+    let app = spawn().await;
+    let hamlet = app.account("hamlet@zulip.com");
+    let lear = app.account("king@lear.org");
+    let (status, body) = app
+        .post(
+            &hamlet,
+            "calls/initiate",
+            &[("recipient_email", "king@lear.org")],
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("USER_NOT_FOUND"))
+    );
+    let (_, users) = app.get(&lear, "users", &[]).await;
+    let emails: Vec<_> = users["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["email"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        emails.iter().all(|e| e.ends_with("@lear.org")),
+        "{emails:?}"
+    );
+    let othello = app.account("othello@zulip.com");
+    let call_id = app.call(&hamlet, &othello).await;
+    let (status, body) = app.get(&lear, &format!("calls/{call_id}"), &[]).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("CALL_NOT_FOUND"))
+    );
+    let cordelia = app.account("cordelia@zulip.com");
+    let (status, body) = app.get(&cordelia, &format!("calls/{call_id}"), &[]).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("NOT_A_PARTICIPANT"))
+    );
+}

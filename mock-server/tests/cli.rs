@@ -1,14 +1,117 @@
-//! The binary as a process: its routes listing comes from the protocol's descriptors.
+//! The binary as a process: its commands, what they print, and how they exit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_zulip-calls-mock");
+
+/// Runs the binary to completion.
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// A `serve` process, its URL read from the first line it prints.
+struct ServeProcess {
+    child: Child,
+    url: String,
+    /// The rest of stdout and all of stderr, read on threads so a full pipe never blocks it.
+    stdout: Option<JoinHandle<String>>,
+    stderr: Option<JoinHandle<String>>,
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    })
+}
+
+impl ServeProcess {
+    fn start(args: &[&str]) -> ServeProcess {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .args(args)
+            .env("RUST_LOG", "zulip_calls_mock=info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = drain(child.stderr.take().unwrap());
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        let Some(url) = first
+            .strip_prefix("zulip-calls-mock serving ")
+            .and_then(|rest| rest.split_whitespace().next())
+        else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("serve did not start: {first:?}\n{}", stderr.join().unwrap());
+        };
+        ServeProcess {
+            url: url.to_owned(),
+            stdout: Some(drain(out)),
+            stderr: Some(stderr),
+            child,
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the exit (at most `limit`), then returns the status and the remaining output.
+    fn wait(mut self, limit: Duration) -> (ExitStatus, String, String) {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "serve did not exit within {limit:?}\n{}",
+                    self.stderr.take().unwrap().join().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let out = self.stdout.take().unwrap().join().unwrap();
+        let err = self.stderr.take().unwrap().join().unwrap();
+        (status, out, err)
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        // A failed test must not leave the server running.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
 
 #[test]
 fn endpoints_json_lists_every_route_of_the_contract() {
-    let output = Command::new(env!("CARGO_BIN_EXE_zulip-calls-mock"))
-        .args(["endpoints", "--json"])
-        .output()
-        .unwrap();
+    let output = run(&["endpoints", "--json"]);
     assert!(
         output.status.success(),
         "{}",
@@ -30,10 +133,237 @@ fn endpoints_json_lists_every_route_of_the_contract() {
 
 #[test]
 fn unknown_subcommands_fail_with_usage() {
-    let output = Command::new(env!("CARGO_BIN_EXE_zulip-calls-mock"))
-        .arg("frobnicate")
-        .output()
-        .unwrap();
+    let output = run(&["frobnicate"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("Usage"));
+}
+
+#[test]
+fn users_json_lists_the_demo_users_with_credentials() {
+    let output = run(&["users", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let users: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(users.len(), 12);
+    let iago = users
+        .iter()
+        .find(|u| u["email"] == "iago@zulip.com")
+        .unwrap();
+    assert_eq!(iago["id"], 5);
+    assert_eq!(iago["admin"], true);
+    assert_eq!(iago["api_key"], "iagoDemoApiKeyxxxxxxxxxxxxxxx005");
+    assert_eq!(iago["password"], "opensesame");
+    assert_eq!(iago["realm"], "Zulip Dev");
+    let desdemona = users
+        .iter()
+        .find(|u| u["email"] == "desdemona@zulip.com")
+        .unwrap();
+    assert_eq!(desdemona["active"], false);
+
+    // The table has the same users.
+    let output = run(&["users"]);
+    assert!(output.status.success());
+    let table = stdout(&output);
+    assert_eq!(table.lines().count(), 13, "{table}");
+    assert!(
+        table.contains("hamletDemoApiKeyxxxxxxxxxxxxx010"),
+        "{table}"
+    );
+}
+
+#[test]
+fn zuliprc_prints_a_ready_file() {
+    let output = run(&["zuliprc", "hamlet@zulip.com"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "[api]\nemail=hamlet@zulip.com\nkey=hamletDemoApiKeyxxxxxxxxxxxxx010\nsite=http://127.0.0.1:9991\n"
+    );
+
+    let output = run(&[
+        "zuliprc",
+        "Othello@Zulip.com",
+        "--site",
+        "http://127.0.0.1:4000/",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("email=othello@zulip.com\n"), "{text}");
+    assert!(text.ends_with("site=http://127.0.0.1:4000\n"), "{text}");
+}
+
+#[test]
+fn zuliprc_for_an_unknown_email_fails_clearly() {
+    let output = run(&["zuliprc", "nobody@zulip.com"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    assert_eq!(
+        stderr(&output),
+        "error: no user with email \"nobody@zulip.com\" in the demo realm \
+         (`zulip-calls-mock users` lists them)\n"
+    );
+}
+
+#[test]
+fn an_invalid_config_file_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mock.toml");
+    std::fs::write(&path, "[settings]\nCALL_RING_TIMEOUT = 0\n").unwrap();
+    let output = run(&[
+        "serve",
+        "--config",
+        path.to_str().unwrap(),
+        "--db",
+        ":memory:",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(err.contains("settings.CALL_RING_TIMEOUT"), "{err}");
+    assert!(output.stdout.is_empty());
+
+    // A bad realm file is a configuration error too.
+    let realm = dir.path().join("realms.toml");
+    std::fs::write(&realm, "[[realm]]\nname = \"R\"\n").unwrap();
+    let output = run(&[
+        "serve",
+        "--realm",
+        realm.to_str().unwrap(),
+        "--db",
+        ":memory:",
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("realms.toml"));
+}
+
+#[test]
+fn cleanup_calls_without_a_server_is_one_line_and_exit_1() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let site = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let output = run(&["cleanup-calls", "--site", &site]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("error: cannot reach the server at {site}: ")),
+        "{err}"
+    );
+}
+
+fn temp_db(dir: &Path) -> String {
+    dir.join("mock.sqlite3").display().to_string()
+}
+
+#[tokio::test]
+async fn serve_then_cleanup_calls_then_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServeProcess::start(&["--bind", "127.0.0.1:0", "--db", &temp_db(dir.path())]);
+    assert!(
+        server.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+
+    // A fresh unanswered call, under a request id of our choosing.
+    let http = reqwest::Client::new();
+    let response = http
+        .post(format!("{}/api/v1/calls/start", server.url))
+        .basic_auth("hamlet@zulip.com", Some("hamletDemoApiKeyxxxxxxxxxxxxx010"))
+        .header("x-request-id", "cli-test-start-call")
+        .form(&[("user_id", "6")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-request-id"], "cli-test-start-call");
+    let started: serde_json::Value = response.json().await.unwrap();
+    let call_id = started["call_id"].as_str().unwrap().to_owned();
+
+    // Not old enough for the default five minutes...
+    let output = run(&["cleanup-calls", "--site", &server.url]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "Timed out 0 calls, deleted 0 old calls (0 cleaned)\n"
+    );
+    // ... but it is for zero minutes.
+    let output = run(&[
+        "cleanup-calls",
+        "--site",
+        &server.url,
+        "--timeout-minutes",
+        "0",
+        "--cleanup-old-calls",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "Timed out 1 call, deleted 0 old calls (1 cleaned)\n"
+    );
+    let call: serde_json::Value = http
+        .get(format!("{}/api/v1/calls/{call_id}", server.url))
+        .basic_auth("hamlet@zulip.com", Some("hamletDemoApiKeyxxxxxxxxxxxxx010"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(call["call"]["state"], "timeout", "{call}");
+    assert_eq!(call["call"]["end_reason"], "cleanup", "{call}");
+
+    // A member is refused with the server's message.
+    let output = run(&[
+        "cleanup-calls",
+        "--site",
+        &server.url,
+        "--email",
+        "hamlet@zulip.com",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("Must be an organization administrator"),
+        "{err}"
+    );
+
+    server.signal("TERM");
+    let (status, out, err) = server.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(out.contains("SIGTERM"), "{out}");
+    assert!(out.ends_with("stopped\n"), "{out}");
+    // Every log line of a request carries its id.
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("request_id=cli-test-start-call"))
+        .collect();
+    assert!(lines.iter().any(|l| l.contains("call created")), "{err}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("request finished") && l.contains("status=200")),
+        "{err}"
+    );
+}
+
+#[test]
+fn serve_prints_how_to_log_in_and_stops_on_sigint() {
+    let server = ServeProcess::start(&["--bind", "127.0.0.1:0", "--db", ":memory:"]);
+    let url = server.url.clone();
+    server.signal("INT");
+    let (status, out, err) = server.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(
+        out.contains("as one of these users (password \"opensesame\"):"),
+        "{out}"
+    );
+    assert!(out.contains("iago@zulip.com (admin)"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "zulip-calls-mock zuliprc zoe@zulip.com --site {url} > zuliprc"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("SIGINT"), "{out}");
+    // Loopback: no warning.
+    assert!(!err.contains("warning"), "{err}");
 }

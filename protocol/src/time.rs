@@ -38,13 +38,18 @@ impl Timestamp {
         delta.num_milliseconds() as f64 / 1000.0
     }
 
-    /// This time moved by `secs` seconds (saturating at the representable range).
+    /// This time moved by `secs` seconds (saturating at the representable range: far past
+    /// times become the earliest representable time, far future ones the latest).
     pub fn plus_seconds(self, secs: i64) -> Timestamp {
-        let delta = chrono::TimeDelta::try_seconds(secs).unwrap_or(chrono::TimeDelta::MAX);
+        let end = if secs < 0 {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        };
         Timestamp(
-            self.0
-                .checked_add_signed(delta)
-                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            chrono::TimeDelta::try_seconds(secs)
+                .and_then(|delta| self.0.checked_add_signed(delta))
+                .unwrap_or(end),
         )
     }
 }
@@ -112,6 +117,18 @@ mod tests {
     #[test]
     fn garbage_is_rejected() {
         assert!("yesterday".parse::<Timestamp>().is_err());
+    }
+
+    #[test]
+    fn plus_seconds_saturates_towards_its_sign() {
+        let t = Timestamp::from_unix_seconds(1_704_110_400).unwrap();
+        assert_eq!(t.plus_seconds(5).unix_seconds(), 1_704_110_405);
+        assert_eq!(t.plus_seconds(-5).unix_seconds(), 1_704_110_395);
+        // 4294967295 days ago is before any representable time, not after it.
+        let far_past = t.plus_seconds(-i64::from(u32::MAX) * 86_400);
+        assert_eq!(far_past.0, DateTime::<Utc>::MIN_UTC);
+        assert_eq!(t.plus_seconds(i64::MIN).0, DateTime::<Utc>::MIN_UTC);
+        assert_eq!(t.plus_seconds(i64::MAX).0, DateTime::<Utc>::MAX_UTC);
     }
 
     #[test]

@@ -120,13 +120,19 @@ impl<'a> CallDesk<'a> {
             detail: json!({ "call_type": call_type, "receiver_id": callee.id }),
         };
         store.create_call(&record, &audit)?;
+        let earliest = self
+            .state
+            .deadlines
+            .set(call_id, next_deadline(&record.call, settings));
         let detail = CallEventDetail::CallStarted {
             timeout_seconds: settings.timeout_seconds(),
         };
         self.announce(&record, detail, now);
         self.push(&mut store, &record, PushKind::Call, now);
         drop(store);
-        self.state.deadlines_changed.notify_one();
+        if earliest {
+            self.state.deadlines_changed.notify_one();
+        }
         tracing::info!(%call_id, sender = %caller.id, receiver = %callee.id, %call_type, "call created");
         Ok(record)
     }
@@ -227,6 +233,10 @@ impl<'a> CallDesk<'a> {
             detail: audit_detail(&detail),
         };
         store.apply_transition(&record, std::slice::from_ref(&audit))?;
+        let earliest = self
+            .state
+            .deadlines
+            .set(call_id, next_deadline(&record.call, self.state.settings()));
         self.announce(&record, detail, now);
         if record.call.state != before
             && let Some(kind) = PushKind::for_state(record.call.state)
@@ -234,7 +244,9 @@ impl<'a> CallDesk<'a> {
             self.push(&mut store, &record, kind, now);
         }
         drop(store);
-        self.state.deadlines_changed.notify_one();
+        if earliest {
+            self.state.deadlines_changed.notify_one();
+        }
         tracing::info!(%call_id, ?action, ?actor, from = %before, to = %record.call.state, "call changed");
         Ok(Acted {
             record,

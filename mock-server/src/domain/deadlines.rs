@@ -2,11 +2,13 @@
 //! sleeping until the earliest one rather than polling. Deadlines come from stored timestamps,
 //! so they fire after a restart too.
 
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use zulip_calls_protocol::{Action, Timestamp};
+use zulip_calls_protocol::{Action, CallId, Timestamp};
 
-use super::calls::{CallDesk, Who, next_deadline};
+use super::calls::{CallDesk, Who};
 use crate::state::AppState;
 
 /// The longest the loop sleeps without looking again (covers clock jumps).
@@ -14,9 +16,19 @@ const MAX_SLEEP: Duration = Duration::from_secs(30);
 
 /// Runs until the task is dropped.
 pub async fn run(state: std::sync::Arc<AppState>) {
+    let mut next_prune = state.clock.now();
     loop {
-        let next = fire_due(&state);
+        let mut next = fire_due(&state);
         let now = state.clock.now();
+        if let Some(days) = state.config.prune_calls_after_days {
+            if now >= next_prune {
+                prune(&state, now, days);
+                let interval =
+                    i64::try_from(state.settings().call_cleanup_interval).unwrap_or(i64::MAX);
+                next_prune = now.plus_seconds(interval);
+            }
+            next = Some(next.map_or(next_prune, |n| n.min(next_prune)));
+        }
         let wait = match next {
             Some(at) => Duration::from_millis(
                 u64::try_from(at.unix_millis().saturating_sub(now.unix_millis())).unwrap_or(0),
@@ -34,35 +46,104 @@ pub async fn run(state: std::sync::Arc<AppState>) {
 /// Fires every deadline that has passed and returns the next one.
 pub fn fire_due(state: &AppState) -> Option<Timestamp> {
     let now = state.clock.now();
-    let settings = state.settings();
-    let lifespan = settings.event_queue_lifespan;
-    let expired = state.queues.expire(now, lifespan);
+    let (expired, next_expiry) = state
+        .queues
+        .expire_if_due(now, state.settings().event_queue_lifespan);
     if expired > 0 {
         tracing::info!(expired, "event queues expired");
     }
-    let active = match state.store().all_active_calls() {
-        Ok(calls) => calls,
-        Err(err) => {
-            tracing::error!(error = %err, "could not read active calls");
-            return Some(now.plus_seconds(1));
-        }
-    };
     let desk = CallDesk::new(state);
-    let mut next = state.queues.next_expiry(lifespan);
-    for record in active {
-        let Some((at, action)) = next_deadline(&record.call, settings) else {
-            continue;
-        };
-        if at <= now {
-            fire(&desk, record.call.call_id, action);
-        } else {
-            next = Some(next.map_or(at, |n| n.min(at)));
-        }
+    for (call_id, action) in state.deadlines.take_due(now) {
+        fire(&desk, call_id, action);
     }
-    next
+    match (state.deadlines.next(), next_expiry) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
-fn fire(desk: &CallDesk<'_>, call_id: zulip_calls_protocol::CallId, action: Action) {
+/// Pending call deadlines, earliest first: what the scheduler sleeps on.
+///
+/// Kept in memory beside the store and updated under the store lock by every call change
+/// (see `CallDesk`); rebuilt from the stored calls at start.
+#[derive(Debug, Default)]
+pub struct DeadlineIndex {
+    inner: Mutex<IndexInner>,
+}
+
+#[derive(Debug, Default)]
+struct IndexInner {
+    by_time: BTreeSet<(Timestamp, CallId)>,
+    by_call: HashMap<CallId, (Timestamp, Action)>,
+}
+
+impl DeadlineIndex {
+    fn lock(&self) -> std::sync::MutexGuard<'_, IndexInner> {
+        // Each update leaves both maps consistent before it can panic, so a poisoned lock
+        // still holds a usable index.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Sets (or, with `None`, clears) the deadline of a call; returns whether it is now the
+    /// earliest, so the caller knows to wake the scheduler.
+    pub fn set(&self, call_id: CallId, deadline: Option<(Timestamp, Action)>) -> bool {
+        let mut inner = self.lock();
+        if let Some((at, _)) = inner.by_call.remove(&call_id) {
+            inner.by_time.remove(&(at, call_id));
+        }
+        let Some((at, action)) = deadline else {
+            return false;
+        };
+        inner.by_call.insert(call_id, (at, action));
+        inner.by_time.insert((at, call_id));
+        inner.by_time.first() == Some(&(at, call_id))
+    }
+
+    /// Removes and returns every deadline at or before `now`.
+    pub fn take_due(&self, now: Timestamp) -> Vec<(CallId, Action)> {
+        let mut inner = self.lock();
+        let mut due = Vec::new();
+        while let Some(&(at, call_id)) = inner.by_time.first() {
+            if at > now {
+                break;
+            }
+            inner.by_time.pop_first();
+            if let Some((_, action)) = inner.by_call.remove(&call_id) {
+                due.push((call_id, action));
+            }
+        }
+        due
+    }
+
+    /// The earliest pending deadline.
+    pub fn next(&self) -> Option<Timestamp> {
+        self.lock().by_time.first().map(|(at, _)| *at)
+    }
+
+    /// Number of pending deadlines.
+    pub fn len(&self) -> usize {
+        self.lock().by_call.len()
+    }
+
+    /// No pending deadline.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Deletes finished calls that ended more than `days` ago (every realm).
+pub fn prune(state: &AppState, now: Timestamp, days: u32) {
+    let cutoff = now.plus_seconds(-i64::from(days) * 86_400);
+    match state.store().delete_terminal_ended_before(cutoff, None) {
+        Ok(0) => {}
+        Ok(deleted) => tracing::info!(deleted, "old calls pruned"),
+        Err(err) => tracing::error!(error = %err, "could not prune old calls"),
+    }
+}
+
+fn fire(desk: &CallDesk<'_>, call_id: CallId, action: Action) {
     match desk.act(call_id, Who::Server, action, None) {
         Ok(acted) => {
             tracing::info!(%call_id, ?action, state = %acted.record.call.state, "deadline fired")

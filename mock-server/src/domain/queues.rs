@@ -30,6 +30,8 @@ pub struct Queues {
 struct Inner {
     queues: HashMap<QueueId, Queue>,
     next_queue: u64,
+    /// No queue can expire before this; `None` after a registration (look again).
+    next_check: Option<Timestamp>,
 }
 
 #[derive(Debug)]
@@ -89,6 +91,7 @@ impl Queues {
     ) -> QueueId {
         let mut inner = self.lock();
         inner.next_queue += 1;
+        inner.next_check = None;
         let suffix: u32 = rand::random();
         let id = QueueId(format!("{}:{:08x}", inner.next_queue, suffix));
         inner.queues.insert(
@@ -194,6 +197,37 @@ impl Queues {
             keep
         });
         before - inner.queues.len()
+    }
+
+    /// [`Queues::expire`] and [`Queues::next_expiry`] in one pass, skipped (cheaply) while no
+    /// queue can have expired yet. Returns the next time worth looking.
+    pub fn expire_if_due(&self, now: Timestamp, lifespan_secs: u64) -> (usize, Option<Timestamp>) {
+        let lifespan = i64::try_from(lifespan_secs).unwrap_or(i64::MAX);
+        let mut inner = self.lock();
+        if let Some(next) = inner.next_check
+            && now < next
+        {
+            return (0, Some(next));
+        }
+        let before = inner.queues.len();
+        let mut next: Option<Timestamp> = None;
+        inner.queues.retain(|_, queue| {
+            if queue.attached > 0 {
+                return true;
+            }
+            let expiry = queue.last_polled.plus_seconds(lifespan);
+            if expiry > now {
+                next = Some(next.map_or(expiry, |n| n.min(expiry)));
+                true
+            } else {
+                queue.wake.notify_waiters();
+                false
+            }
+        });
+        // Attached queues expire no earlier than a lifespan after they detach.
+        let check = next.unwrap_or_else(|| now.plus_seconds(lifespan));
+        inner.next_check = Some(check);
+        (before - inner.queues.len(), Some(check))
     }
 
     /// The earliest time a queue may expire, for scheduling [`Queues::expire`].
@@ -333,5 +367,17 @@ mod tests {
         assert!(queues.poll(UserId(1), &idle, None, t(600)).is_err());
         assert!(queues.poll(UserId(1), &busy, None, t(600)).is_ok());
         assert!(queues.is_online(UserId(1)));
+    }
+
+    #[test]
+    fn expiry_checks_are_skipped_until_something_can_expire() {
+        let queues = Queues::default();
+        let first = queues.register(UserId(1), None, t(0));
+        assert_eq!(queues.expire_if_due(t(10), 600), (0, Some(t(600))));
+        queues.register(UserId(1), None, t(100));
+        assert_eq!(queues.expire_if_due(t(599), 600), (0, Some(t(600))));
+        assert_eq!(queues.expire_if_due(t(600), 600), (1, Some(t(700))));
+        assert!(queues.poll(UserId(1), &first, None, t(600)).is_err());
+        assert_eq!(queues.expire_if_due(t(650), 600), (0, Some(t(700))));
     }
 }

@@ -1,6 +1,7 @@
 //! `/api/v1/calls/*` (spec §4).
 
 use axum::Router;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use zulip_calls_protocol::call::Party;
@@ -161,6 +162,8 @@ async fn end(
 async fn end_all(
     State(state): State<SharedState>,
     AuthUser(user): AuthUser,
+    // No parameters, but reading them applies the body checks (size limit, JSON) of spec §1.
+    ApiParams(_): ApiParams,
 ) -> ApiResult<Response> {
     let active = state.store().active_calls_of(user.id)?;
     let desk = CallDesk::new(&state);
@@ -213,11 +216,13 @@ async fn history(
 async fn get_call(
     State(state): State<SharedState>,
     AuthUser(user): AuthUser,
-    Path(call_id): Path<String>,
+    call_id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
+    // An id that is not a UUID (or not even UTF-8) names no call.
     let call_id: CallId = call_id
-        .parse()
-        .map_err(|_| ApiError::new(ErrorCode::CallNotFound, "Call not found"))?;
+        .ok()
+        .and_then(|Path(id)| id.parse().ok())
+        .ok_or_else(|| ApiError::new(ErrorCode::CallNotFound, "Call not found"))?;
     let record = {
         let store = state.store();
         CallDesk::new(&state).visible_call(&store, call_id, Who::User(&user))?
@@ -266,7 +271,9 @@ async fn cleanup(
     }
     let deleted = if request.cleanup_old_calls {
         let cutoff = now.plus_seconds(-i64::from(request.old_calls_days) * 86_400);
-        state.store().delete_terminal_ended_before(cutoff)?
+        state
+            .store()
+            .delete_terminal_ended_before(cutoff, Some(user.realm_id))?
     } else {
         0
     };

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::response::Response;
 use serde_json::Map;
 use zulip_calls_protocol::endpoint::Empty;
+use zulip_calls_protocol::event::DEFAULT_EVENTS_WEBSOCKET_PATH;
 use zulip_calls_protocol::zulip::{self as api};
 use zulip_calls_protocol::{ApiError, EventId};
 
@@ -50,8 +51,7 @@ async fn register(
         zulip_feature_level: ZULIP_FEATURE_LEVEL,
         zulip_merge_base: Some(ZULIP_VERSION.to_owned()),
         event_queue_longpoll_timeout_seconds: Some(state.config.heartbeat_seconds + 30),
-        // Advertised once the WebSocket stream is served; until then clients long-poll.
-        events_websocket_path: None,
+        events_websocket_path: Some(DEFAULT_EVENTS_WEBSOCKET_PATH.to_owned()),
         extra: Map::new(),
     }))
 }

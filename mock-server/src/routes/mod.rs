@@ -1,15 +1,18 @@
 //! HTTP routes: thin handlers that decode parameters, call the domain, and wrap the result in
 //! Zulip's success envelope. Paths come from the protocol crate's endpoint descriptors.
 
+pub mod admin;
 pub mod calls;
 pub mod events;
+pub mod ws;
 pub mod zulip;
 
 use axum::Json;
 use axum::Router;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use zulip_calls_protocol::Success;
 use zulip_calls_protocol::endpoint::{Endpoint, route};
+use zulip_calls_protocol::{ApiError, ErrorCode, Success};
 
 use crate::state::SharedState;
 
@@ -29,5 +32,19 @@ where
         zulip_calls_protocol::Verb::Post => axum::routing::post(handler),
         zulip_calls_protocol::Verb::Delete => axum::routing::delete(handler),
     };
-    router.route(&route::<E>(), method)
+    // Every route mounted so far (this one included) answers a method it does not serve with
+    // a JSON error; routes that already have that fallback keep it.
+    router
+        .route(&route::<E>(), method)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// A method the route does not serve: 405 with a JSON error, as Zulip answers (its body is
+/// `{"result": "error", "msg": "Method Not Allowed", ...}`); axum adds the `Allow` header.
+pub async fn method_not_allowed() -> Response {
+    let err = ApiError::new(
+        ErrorCode::Other("METHOD_NOT_ALLOWED".into()),
+        "Method Not Allowed",
+    );
+    (StatusCode::METHOD_NOT_ALLOWED, Json(err)).into_response()
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::Map;
@@ -49,7 +50,9 @@ pub fn zulip_user(user: &UserRecord) -> User {
         is_guest: false,
         is_billing_admin: Some(false),
         is_bot: user.is_bot,
-        bot_type: Some(user.is_bot.then_some(1)),
+        // Only bots carry `bot_type` (Zulip's `format_user_row`; `GET users/me` lists no such
+        // field for humans).
+        bot_type: user.is_bot.then_some(Some(1)),
         bot_owner_id: user.is_bot.then_some(None),
         role: Some(if user.is_admin {
             Role::ADMINISTRATOR
@@ -131,30 +134,56 @@ async fn fetch_api_key(
     }))
 }
 
-async fn users_me(AuthUser(user): AuthUser) -> Response {
+async fn users_me(State(state): State<SharedState>, AuthUser(user): AuthUser) -> Response {
+    let mut me = zulip_user(&user);
+    // Zulip computes its own user with `client_gravatar=false`: `avatar_url` is a URL, never
+    // `null` (OpenAPI `get-own-user`). Zulip's `/avatar/{user_id}` redirects to the avatar.
+    let realm_url = state
+        .directory()
+        .realm(user.realm_id)
+        .map(|r| r.url.clone())
+        .unwrap_or_default();
+    me.avatar_url = Some(Some(format!(
+        "{}/avatar/{}",
+        realm_url.trim_end_matches('/'),
+        user.id
+    )));
     success(api::OwnUserResponse {
         max_message_id: Some(0),
-        user: zulip_user(&user),
+        user: me,
     })
 }
 
-async fn users(State(state): State<SharedState>, AuthUser(user): AuthUser) -> Response {
+async fn users(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    ApiParams(params): ApiParams,
+) -> ApiResult<Response> {
+    // Checked although the answer does not depend on them: a malformed value is an error.
+    let _: api::GetUsersRequest = params.decode()?;
     let members = state
         .directory()
         .realm_users(user.realm_id)
         .into_iter()
         .map(zulip_user)
         .collect();
-    success(api::GetUsersResponse { members })
+    Ok(success(api::GetUsersResponse { members }))
 }
 
 async fn user(
     State(state): State<SharedState>,
     AuthUser(viewer): AuthUser,
-    Path(user_id): Path<String>,
+    user_id: Result<Path<String>, PathRejection>,
+    ApiParams(params): ApiParams,
 ) -> ApiResult<Response> {
-    let not_found = || ApiError::new(ErrorCode::UserNotFound, "No such user");
-    let id: UserId = user_id.parse().map_err(|_| not_found())?;
+    // Zulip's answer (`access_user_by_id`) for an id that names no user of the viewer's realm,
+    // and (through its `users/{email}` route) for a segment that is no id at all.
+    let not_found = || ApiError::bad_request("No such user");
+    let id: UserId = user_id
+        .ok()
+        .and_then(|Path(id)| id.parse().ok())
+        .ok_or_else(not_found)?;
+    let _: api::GetUserRequest = params.decode()?;
     let directory = state.directory();
     let user = directory
         .user(id)
@@ -198,6 +227,15 @@ async fn add_apns(
 ) -> ApiResult<Response> {
     let request: api::ApnsDeviceTokenAddRequest = params.decode()?;
     let token = non_empty(request.token)?;
+    // The app id becomes the `apns-topic` header of pushes: a bundle id, as Zulip checks it.
+    if request.appid.is_empty()
+        || !request
+            .appid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    {
+        return Err(ApiError::bad_request("Invalid app ID").into());
+    }
     state.store().add_device(
         user.id,
         &Device::Apns {

@@ -246,8 +246,12 @@ impl Store {
     /// Deletes the terminal calls that ended before `before` (calls without `ended_at` count
     /// from `created_at`), with their audit rows. Returns how many calls were deleted. Their
     /// push outbox entries are kept.
-    pub fn delete_terminal_ended_before(&mut self, before: Timestamp) -> Result<u64, StoreError> {
-        self.with_tx(|tx| tx.delete_terminal_ended_before(before))
+    pub fn delete_terminal_ended_before(
+        &mut self,
+        before: Timestamp,
+        realm: Option<RealmId>,
+    ) -> Result<u64, StoreError> {
+        self.with_tx(|tx| tx.delete_terminal_ended_before(before, realm))
     }
 }
 
@@ -281,8 +285,12 @@ impl StoreTx<'_> {
     }
 
     /// See [`Store::delete_terminal_ended_before`].
-    pub fn delete_terminal_ended_before(&self, before: Timestamp) -> Result<u64, StoreError> {
-        ops::delete_terminal_ended_before(&self.tx, before)
+    pub fn delete_terminal_ended_before(
+        &self,
+        before: Timestamp,
+        realm: Option<RealmId>,
+    ) -> Result<u64, StoreError> {
+        ops::delete_terminal_ended_before(&self.tx, before, realm)
     }
 }
 
@@ -858,13 +866,15 @@ mod ops {
     pub(super) fn delete_terminal_ended_before(
         conn: &Connection,
         before: Timestamp,
+        realm: Option<RealmId>,
     ) -> Result<u64, StoreError> {
         macro_rules! doomed {
             () => {
                 concat!(
                     "SELECT call_id FROM calls WHERE state NOT IN ",
                     active_states!(),
-                    " AND COALESCE(ended_at, created_at) < ?1"
+                    " AND COALESCE(ended_at, created_at) < ?1",
+                    " AND (?2 IS NULL OR realm_id = ?2)"
                 )
             };
         }
@@ -874,14 +884,14 @@ mod ops {
             doomed!(),
             ")"
         ))?
-        .execute([before])?;
+        .execute(params![before, realm.map(|r| r.0)])?;
         let deleted = conn
             .prepare_cached(concat!(
                 "DELETE FROM calls WHERE call_id IN (",
                 doomed!(),
                 ")"
             ))?
-            .execute([before])?;
+            .execute(params![before, realm.map(|r| r.0)])?;
         Ok(count(deleted))
     }
 

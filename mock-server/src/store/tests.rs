@@ -383,8 +383,18 @@ fn cleanup_deletes_old_terminal_calls_and_their_audit() {
         .unwrap();
     assert_eq!(audit_rows(&store), 6);
 
-    assert_eq!(store.delete_terminal_ended_before(at(60_000)).unwrap(), 0);
-    assert_eq!(store.delete_terminal_ended_before(at(60_001)).unwrap(), 1);
+    assert_eq!(
+        store
+            .delete_terminal_ended_before(at(60_000), None)
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .delete_terminal_ended_before(at(60_001), None)
+            .unwrap(),
+        1
+    );
     assert_eq!(store.call(old.call.call_id).unwrap(), None);
     assert!(store.audit_of(old.call.call_id).unwrap().is_empty());
     assert_eq!(audit_rows(&store), 4);
@@ -394,7 +404,9 @@ fn cleanup_deletes_old_terminal_calls_and_their_audit() {
 
     // Active calls are never deleted, however old.
     assert_eq!(
-        store.delete_terminal_ended_before(at(10_000_000)).unwrap(),
+        store
+            .delete_terminal_ended_before(at(10_000_000), None)
+            .unwrap(),
         1
     );
     assert_eq!(

@@ -29,6 +29,7 @@ pub struct Options {
     pub heartbeat_seconds: u64,
     pub rate_limit_per_minute: u32,
     pub max_body_bytes: usize,
+    pub prune_calls_after_days: Option<u32>,
 }
 
 impl Default for Options {
@@ -40,6 +41,7 @@ impl Default for Options {
             heartbeat_seconds: 1,
             rate_limit_per_minute: 0,
             max_body_bytes: 1024 * 1024,
+            prune_calls_after_days: None,
         }
     }
 }
@@ -76,6 +78,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
         heartbeat_seconds: options.heartbeat_seconds,
         max_body_bytes: options.max_body_bytes,
         rate_limit_per_minute: options.rate_limit_per_minute,
+        prune_calls_after_days: options.prune_calls_after_days,
     };
     let clock = match options.manual_clock {
         Some(start) => Clock::manual(start),
@@ -197,6 +200,43 @@ impl TestApp {
             }
         }
         panic!("no call event arrived");
+    }
+
+    /// Runs the deadline scheduler's check now, synchronously (deterministic with a manual
+    /// clock; the background scheduler may also fire, and firing twice is a no-op).
+    pub fn fire_deadlines(&self) {
+        zulip_calls_mock::domain::deadlines::fire_due(&self.server.state);
+    }
+
+    /// Every call event queued now, without waiting (`dont_block`), acknowledging up to
+    /// `last` first; `last` moves to the newest event returned.
+    pub async fn drain_call_events(
+        &self,
+        who: &Account,
+        queue: &str,
+        last: &mut i64,
+    ) -> Vec<Value> {
+        let (status, body) = self
+            .get(
+                who,
+                "events",
+                &[
+                    ("queue_id", queue),
+                    ("dont_block", "true"),
+                    ("last_event_id", &last.to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let events = body["events"].as_array().unwrap();
+        if let Some(newest) = events.last() {
+            *last = newest["id"].as_i64().unwrap();
+        }
+        events
+            .iter()
+            .filter(|e| e["type"] == "call_event")
+            .cloned()
+            .collect()
     }
 
     /// Every call event queued now, without waiting (`dont_block`).

@@ -1,0 +1,77 @@
+//! Logs: a request id on every request and a span around it, so each log line a request causes
+//! can be told apart from its neighbours' when several clients talk to the server at once.
+//!
+//! The id is the client's `X-Request-Id` when it sends one (so a client's own logs and ours
+//! share it) or a fresh UUID; either way the response carries it back.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response};
+use tower::ServiceBuilder;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+/// The log filter when `RUST_LOG` is unset: this crate's informational lines, nobody else's.
+pub const DEFAULT_LOG_FILTER: &str = "zulip_calls_mock=info";
+
+/// Wraps `app` so that every request has an id, a span carrying it, and a closing log line.
+pub fn trace_requests(app: Router) -> Router {
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(request_span)
+        .on_request(())
+        .on_response(log_response)
+        // `log_response` already reports 5xx answers; the default would log them twice.
+        .on_failure(());
+    app.layer(
+        ServiceBuilder::new()
+            // Outermost, so the span below sees the id.
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(trace)
+            .layer(PropagateRequestIdLayer::x_request_id()),
+    )
+}
+
+/// The span of one request: its id, method and path (never the query, which may be long).
+fn request_span(request: &Request<Body>) -> Span {
+    let id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    )
+}
+
+/// One line per answered request, inside its span.
+fn log_response(response: &Response<Body>, latency: Duration, _span: &Span) {
+    let status = response.status().as_u16();
+    let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+    if response.status().is_server_error() {
+        tracing::error!(status, latency_ms, "request failed");
+    } else {
+        tracing::info!(status, latency_ms, "request finished");
+    }
+}
+
+/// Installs the process's log subscriber: `RUST_LOG` or [`DEFAULT_LOG_FILTER`], on stderr so
+/// stdout stays for what the command prints, colours only on a terminal.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| DEFAULT_LOG_FILTER.into());
+    // `try_init`: a second call (tests) keeps the first subscriber instead of panicking.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
