@@ -29,7 +29,10 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 600;
 
 /// The keys of the `[server]` table, for error messages.
-const SERVER_KEYS: &str = "bind, db, realm, heartbeat_seconds, max_body_bytes, rate_limit_per_minute, prune_calls_after_days";
+const SERVER_KEYS: &str = "bind, db, realm, heartbeat_seconds, max_body_bytes, rate_limit_per_minute, prune_calls_after_days, push_webhook_url";
+
+/// The environment variable that overrides `[server] push_webhook_url`.
+pub const PUSH_WEBHOOK_URL: &str = "PUSH_WEBHOOK_URL";
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +53,8 @@ pub struct ServerConfig {
     /// Finished calls older than this many days are deleted every `CALL_CLEANUP_INTERVAL`;
     /// `None` keeps them forever.
     pub prune_calls_after_days: Option<u32>,
+    /// Every recorded push is also POSTed here as JSON (the outbox entry), when set.
+    pub push_webhook_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +68,7 @@ impl Default for ServerConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
             prune_calls_after_days: None,
+            push_webhook_url: None,
         }
     }
 }
@@ -128,6 +134,9 @@ pub enum ConfigError {
     /// from different sources.
     #[error("settings: {0}")]
     Combination(SettingsError),
+    /// `PUSH_WEBHOOK_URL` is not an http(s) URL.
+    #[error("environment: {PUSH_WEBHOOK_URL}: {0}")]
+    Webhook(String),
     /// A command-line override was unusable; `flag` is the `[server]` key it overrides.
     #[error("command line: {flag}: {problem}")]
     Flag { flag: &'static str, problem: String },
@@ -142,6 +151,7 @@ impl ConfigError {
             ConfigError::Value { key, .. } => Some(key.clone()),
             ConfigError::Environment(e) | ConfigError::Combination(e) => Some(e.name().to_owned()),
             ConfigError::Flag { flag, .. } => Some(format!("server.{flag}")),
+            ConfigError::Webhook(_) => Some(PUSH_WEBHOOK_URL.to_owned()),
         }
     }
 }
@@ -171,12 +181,25 @@ pub fn load(
     }
     // Every file value was checked on its own, so what fails now is an environment value or
     // the one cross-setting rule.
-    config.settings = config.settings.with_overrides(env).map_err(|e| match e {
+    config.settings = config.settings.with_overrides(&env).map_err(|e| match e {
         SettingsError::MissingJwtAppId => ConfigError::Combination(e),
         other => ConfigError::Environment(other),
     })?;
+    if let Some(url) = env(PUSH_WEBHOOK_URL).filter(|u| !u.trim().is_empty()) {
+        config.push_webhook_url = Some(http_url(url.trim()).map_err(ConfigError::Webhook)?);
+    }
     apply_flags(&mut config, flags)?;
     Ok(config)
+}
+
+/// Checks that `text` is an absolute http(s) URL.
+fn http_url(text: &str) -> Result<String, String> {
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+            Ok(text.to_owned())
+        }
+        _ => Err(format!("expected an http(s) URL, got {text:?}")),
+    }
 }
 
 /// The file as written: two optional tables; any other top-level key is toml's error.
@@ -278,6 +301,12 @@ fn apply_server_key(
                 }
                 .ok_or_else(|| format!("expected a positive number of days, got {}", got(value)))?,
             );
+        }
+        "push_webhook_url" => {
+            let Value::String(url) = value else {
+                return Err(format!("expected an http(s) URL, got {}", got(value)));
+            };
+            config.push_webhook_url = Some(http_url(url)?);
         }
         _ => return Err(format!("unknown key (the [server] keys are {SERVER_KEYS})")),
     }
@@ -585,6 +614,7 @@ EVENT_QUEUE_LIFESPAN = 900
                 max_body_bytes: 2048,
                 rate_limit_per_minute: 0,
                 prune_calls_after_days: None,
+                push_webhook_url: None,
             }
         );
     }
@@ -649,7 +679,7 @@ ENABLE_VIDEO_CALLS = false
     }
 
     #[test]
-    fn env_is_read_only_for_the_section_8_names() {
+    fn env_is_read_only_for_the_section_8_names_and_the_push_webhook() {
         let seen = std::cell::RefCell::new(Vec::new());
         load(
             None,
@@ -663,6 +693,7 @@ ENABLE_VIDEO_CALLS = false
         let mut seen = seen.into_inner();
         seen.sort();
         let mut expected: Vec<String> = Settings::NAMES.iter().map(|n| (*n).to_owned()).collect();
+        expected.push(PUSH_WEBHOOK_URL.to_owned());
         expected.sort();
         assert_eq!(seen, expected);
     }
@@ -812,8 +843,8 @@ ENABLE_VIDEO_CALLS = false
         assert_eq!(
             err.to_string(),
             "config file x.toml: server.port: unknown key (the [server] keys are bind, db, realm, \
-             heartbeat_seconds, max_body_bytes, rate_limit_per_minute, prune_calls_after_days) \
-             (line 2)"
+             heartbeat_seconds, max_body_bytes, rate_limit_per_minute, prune_calls_after_days, \
+             push_webhook_url) (line 2)"
         );
 
         // An unknown table is toml's error, with its position.
@@ -1072,5 +1103,41 @@ ENABLE_VIDEO_CALLS = false
         let mut config = ServerConfig::default();
         apply_file(&mut config, &uncommented, Path::new("example.toml")).unwrap();
         assert!(config.settings.validate().is_ok());
+    }
+
+    #[test]
+    fn the_push_webhook_comes_from_the_file_or_the_environment() {
+        let flags = ConfigFlags::default();
+        let none = load(None, |_| None, &flags).unwrap();
+        assert_eq!(none.push_webhook_url, None);
+        let env = load(
+            None,
+            |name| (name == PUSH_WEBHOOK_URL).then(|| "http://127.0.0.1:8080/push".to_owned()),
+            &flags,
+        )
+        .unwrap();
+        assert_eq!(
+            env.push_webhook_url.as_deref(),
+            Some("http://127.0.0.1:8080/push")
+        );
+        let err = load(
+            None,
+            |name| (name == PUSH_WEBHOOK_URL).then(|| "ftp://x".to_owned()),
+            &flags,
+        )
+        .unwrap_err();
+        assert_eq!(err.key().as_deref(), Some(PUSH_WEBHOOK_URL));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[server]\npush_webhook_url = \"https://hooks.example/p\"\n",
+        )
+        .unwrap();
+        let file = load(Some(&path), |_| None, &flags).unwrap();
+        assert_eq!(
+            file.push_webhook_url.as_deref(),
+            Some("https://hooks.example/p")
+        );
     }
 }

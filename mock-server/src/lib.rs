@@ -106,7 +106,13 @@ impl Server {
             source,
         })?;
         let pending = store.all_active_calls()?;
-        let state = Arc::new(AppState::new(config, clock, directory, store));
+        // The sender lives in the state; the task ends when the state is dropped.
+        let webhook = config.push_webhook_url.clone().map(|url| {
+            let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(domain::webhook::run(url, receiver));
+            sender
+        });
+        let state = Arc::new(AppState::new(config, clock, directory, store, webhook));
         for record in &pending {
             state.deadlines.set(
                 record.call.call_id,

@@ -25,6 +25,8 @@ pub struct AppState {
     pub rate_limiter: crate::ratelimit::RateLimiter,
     /// Pending call deadlines, for the scheduler.
     pub deadlines: crate::domain::deadlines::DeadlineIndex,
+    /// Recorded pushes on their way to `PUSH_WEBHOOK_URL` (see `domain::webhook`), if set.
+    webhook: Option<tokio::sync::mpsc::UnboundedSender<crate::model::OutboxEntry>>,
     /// Woken whenever a deadline may have moved (a call changed, a queue was polled).
     pub deadlines_changed: Notify,
     directory: RwLock<Directory>,
@@ -35,7 +37,13 @@ pub struct AppState {
 
 impl AppState {
     /// State over an opened store and a loaded directory.
-    pub fn new(config: ServerConfig, clock: Clock, directory: Directory, store: Store) -> Self {
+    pub fn new(
+        config: ServerConfig,
+        clock: Clock,
+        directory: Directory,
+        store: Store,
+        webhook: Option<tokio::sync::mpsc::UnboundedSender<crate::model::OutboxEntry>>,
+    ) -> Self {
         AppState {
             join_urls: JoinUrls::new(&config.settings),
             config,
@@ -44,6 +52,7 @@ impl AppState {
             deadlines_changed: Notify::new(),
             rate_limiter: crate::ratelimit::RateLimiter::default(),
             deadlines: crate::domain::deadlines::DeadlineIndex::default(),
+            webhook,
             directory: RwLock::new(directory),
             store: Mutex::new(store),
         }
@@ -52,6 +61,16 @@ impl AppState {
     /// The plugin settings.
     pub fn settings(&self) -> &Settings {
         &self.config.settings
+    }
+
+    /// Hands a recorded push to the webhook sender, when one is configured. Never blocks:
+    /// delivery happens outside the store lock.
+    pub fn forward_push(&self, entry: &crate::model::OutboxEntry) {
+        if let Some(webhook) = &self.webhook
+            && webhook.send(entry.clone()).is_err()
+        {
+            tracing::warn!("push webhook sender has stopped");
+        }
     }
 
     /// Realms and users.

@@ -324,14 +324,15 @@ impl<'a> CallDesk<'a> {
             );
             let body = serde_json::to_value(&request).unwrap_or_default();
             tracing::info!(user = %recipient, call_id = %record.call.call_id, event = %kind.event(), "push recorded");
-            if let Err(err) = store.record_push(
+            match store.record_push(
                 now,
                 recipient,
                 record.call.call_id,
                 kind.event().as_str(),
                 &body,
             ) {
-                tracing::error!(error = %err, "could not record a push");
+                Ok(entry) => self.state.forward_push(&entry),
+                Err(err) => tracing::error!(error = %err, "could not record a push"),
             }
         }
     }

@@ -4,3 +4,4 @@ pub mod calls;
 pub mod deadlines;
 pub mod jitsi;
 pub mod queues;
+pub mod webhook;

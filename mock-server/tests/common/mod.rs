@@ -30,6 +30,7 @@ pub struct Options {
     pub rate_limit_per_minute: u32,
     pub max_body_bytes: usize,
     pub prune_calls_after_days: Option<u32>,
+    pub push_webhook_url: Option<String>,
 }
 
 impl Default for Options {
@@ -42,6 +43,7 @@ impl Default for Options {
             rate_limit_per_minute: 0,
             max_body_bytes: 1024 * 1024,
             prune_calls_after_days: None,
+            push_webhook_url: None,
         }
     }
 }
@@ -79,6 +81,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
         max_body_bytes: options.max_body_bytes,
         rate_limit_per_minute: options.rate_limit_per_minute,
         prune_calls_after_days: options.prune_calls_after_days,
+        push_webhook_url: options.push_webhook_url,
     };
     let clock = match options.manual_clock {
         Some(start) => Clock::manual(start),
