@@ -1,0 +1,322 @@
+//! The HTTP half of the client: every request goes through [`ApiClient::request`], which takes
+//! the method, path and types from the protocol crate's endpoint descriptors. It speaks only
+//! the contract, so it works against any Zulip server with the calls plugin.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use zulip_calls_protocol::endpoint::{Endpoint, request_path};
+use zulip_calls_protocol::envelope::{DecodeError, decode_response};
+use zulip_calls_protocol::{ApiError, ErrorCode, Success, Verb};
+
+/// Where the server is and how to trust it (zuliprc `site`, `insecure`, `cert_bundle`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerAddress {
+    /// The server's base URL, without a trailing slash (`https://chat.example.com`).
+    pub site: url::Url,
+    /// Accept any TLS certificate (zuliprc `insecure = true`): for test servers only.
+    pub insecure: bool,
+    /// Extra CA certificates (PEM) to trust.
+    pub cert_bundle: Option<PathBuf>,
+}
+
+impl ServerAddress {
+    /// A server at `site` (scheme added when missing: `https://`, or `http://` for localhost).
+    pub fn parse(site: &str) -> Result<Self, ClientError> {
+        let trimmed = site.trim();
+        let with_scheme = if trimmed.contains("://") {
+            trimmed.to_owned()
+        } else if trimmed.starts_with("localhost") || trimmed.starts_with("127.") {
+            format!("http://{trimmed}")
+        } else {
+            format!("https://{trimmed}")
+        };
+        let url = url::Url::parse(&with_scheme).map_err(|e| ClientError::InvalidSite {
+            site: site.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+            return Err(ClientError::InvalidSite {
+                site: site.to_owned(),
+                reason: "expected an http:// or https:// URL".to_owned(),
+            });
+        }
+        Ok(ServerAddress {
+            site: url,
+            insecure: false,
+            cert_bundle: None,
+        })
+    }
+
+    /// The site as text, without a trailing slash.
+    pub fn site_str(&self) -> String {
+        self.site.as_str().trim_end_matches('/').to_owned()
+    }
+}
+
+/// An account on a server: the address plus `email:api_key`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub server: ServerAddress,
+    pub email: String,
+    pub api_key: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    /// The API key stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("server", &self.server)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a request did not produce the endpoint's response.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with a Zulip error.
+    #[error("{}", .0.text())]
+    Api(Box<ApiError>),
+    /// Nothing answered at the address.
+    #[error("cannot reach {site}: {reason}")]
+    Unreachable { site: String, reason: String },
+    /// The TLS handshake failed (untrusted or invalid certificate).
+    #[error(
+        "TLS error talking to {site}: {reason} (a zuliprc can set cert_bundle, or insecure for test servers)"
+    )]
+    Tls { site: String, reason: String },
+    /// The server took too long.
+    #[error("{site} did not answer in time")]
+    Timeout { site: String },
+    /// The answer is not the contract's (a proxy's error page, say).
+    #[error("unexpected answer from {site}: {reason}")]
+    Malformed { site: String, reason: String },
+    /// The site is not a usable URL.
+    #[error("invalid server URL {site:?}: {reason}")]
+    InvalidSite { site: String, reason: String },
+    /// A zuliprc's `cert_bundle` could not be read or parsed.
+    #[error("cannot use the certificate bundle {}: {reason}", path.display())]
+    CertBundle { path: PathBuf, reason: String },
+}
+
+impl ClientError {
+    /// The Zulip error code, when the server answered with one.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        match self {
+            ClientError::Api(err) => Some(&err.code),
+            _ => None,
+        }
+    }
+
+    /// The server's error body, when there is one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            ClientError::Api(err) => Some(err),
+            _ => None,
+        }
+    }
+
+    /// A network-level failure worth retrying (not an answer from the server).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ClientError::Unreachable { .. } | ClientError::Timeout { .. } => true,
+            ClientError::Api(err) => {
+                err.code == ErrorCode::RateLimitHit || err.http_status().is_server_error()
+            }
+            ClientError::Malformed { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// How long one ordinary request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The HTTP client of one server (and, when signed in, one account).
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    server: ServerAddress,
+    auth: Option<(String, String)>,
+}
+
+impl ApiClient {
+    /// A client for `server` without credentials (`server_settings`, `fetch_api_key`).
+    pub fn anonymous(server: ServerAddress) -> Result<Self, ClientError> {
+        Ok(ApiClient {
+            http: build_http(&server)?,
+            server,
+            auth: None,
+        })
+    }
+
+    /// A client signed in as `credentials`.
+    pub fn new(credentials: &Credentials) -> Result<Self, ClientError> {
+        Ok(ApiClient {
+            http: build_http(&credentials.server)?,
+            server: credentials.server.clone(),
+            auth: Some((credentials.email.clone(), credentials.api_key.clone())),
+        })
+    }
+
+    /// The server this client talks to.
+    pub fn server(&self) -> &ServerAddress {
+        &self.server
+    }
+
+    /// The signed-in email and key, if any.
+    pub fn auth(&self) -> Option<(&str, &str)> {
+        self.auth.as_ref().map(|(e, k)| (e.as_str(), k.as_str()))
+    }
+
+    /// The underlying HTTP client (for the event stream's long-polls).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Sends a request to endpoint `E` and reads its response.
+    pub async fn request<E: Endpoint>(
+        &self,
+        path: &E::Path,
+        request: &E::Request,
+    ) -> Result<E::Response, ClientError> {
+        self.request_with_timeout::<E>(path, request, REQUEST_TIMEOUT)
+            .await
+    }
+
+    /// [`ApiClient::request`] with an explicit timeout (long-polls wait longer).
+    pub async fn request_with_timeout<E: Endpoint>(
+        &self,
+        path: &E::Path,
+        request: &E::Request,
+        timeout: Duration,
+    ) -> Result<E::Response, ClientError> {
+        let url = format!("{}{}", self.server.site_str(), request_path::<E>(path));
+        let mut builder = self
+            .http
+            .request(E::METHOD.to_http(), &url)
+            .timeout(timeout);
+        builder = match E::METHOD {
+            Verb::Get | Verb::Delete => builder.query(request),
+            // The real plugin parses only form bodies (spec §1).
+            Verb::Post => builder.form(request),
+        };
+        if let Some((email, key)) = &self.auth {
+            builder = builder.basic_auth(email, Some(key));
+        }
+        let site = self.server.site_str();
+        tracing::debug!(endpoint = E::NAME, "request");
+        let response = builder.send().await.map_err(|e| classify(&site, &e))?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(|e| classify(&site, &e))?;
+        match decode_response::<Success<E::Response>>(status, &body) {
+            Ok(success) => Ok(success.body),
+            Err(DecodeError::Api(err)) => Err(ClientError::Api(err)),
+            Err(DecodeError::Malformed { reason, .. }) => Err(ClientError::Malformed {
+                site,
+                reason: format!("HTTP {status}: {reason}"),
+            }),
+        }
+    }
+}
+
+fn build_http(server: &ServerAddress) -> Result<reqwest::Client, ClientError> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("zulip-calls/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10));
+    if server.insecure {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    if let Some(path) = &server.cert_bundle {
+        let bad = |reason: String| ClientError::CertBundle {
+            path: path.clone(),
+            reason,
+        };
+        let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))? {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build().map_err(|e| ClientError::Unreachable {
+        site: server.site_str(),
+        reason: e.to_string(),
+    })
+}
+
+/// Turns a transport error into one clear line.
+fn classify(site: &str, err: &reqwest::Error) -> ClientError {
+    let site = site.to_owned();
+    if err.is_timeout() {
+        return ClientError::Timeout { site };
+    }
+    let chain = error_chain(err);
+    let lower = chain.to_lowercase();
+    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        return ClientError::Tls {
+            site,
+            reason: innermost(err),
+        };
+    }
+    ClientError::Unreachable {
+        site,
+        reason: innermost(err),
+    }
+}
+
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+/// The most specific cause (e.g. "Connection refused (os error 111)").
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    while let Some(inner) = current.source() {
+        current = inner;
+    }
+    current.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sites_get_a_scheme_and_lose_the_trailing_slash() {
+        assert_eq!(
+            ServerAddress::parse("chat.example.com/")
+                .unwrap()
+                .site_str(),
+            "https://chat.example.com"
+        );
+        assert_eq!(
+            ServerAddress::parse("localhost:9991").unwrap().site_str(),
+            "http://localhost:9991"
+        );
+        assert_eq!(
+            ServerAddress::parse("http://127.0.0.1:9991")
+                .unwrap()
+                .site_str(),
+            "http://127.0.0.1:9991"
+        );
+        assert!(ServerAddress::parse("ftp://x").is_err());
+        assert!(ServerAddress::parse("http://").is_err());
+    }
+
+    #[test]
+    fn credentials_hide_the_key_in_debug_output() {
+        let creds = Credentials {
+            server: ServerAddress::parse("localhost:9991").unwrap(),
+            email: "iago@zulip.com".into(),
+            api_key: "secretsecretsecret".into(),
+        };
+        assert!(!format!("{creds:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,3 @@
+//! The I/O half: HTTP requests and the event stream. Nothing here touches the terminal.
+
+pub mod api;

@@ -1,0 +1,6 @@
+//! `zulip-calls`: phone-style calls for Zulip teams, from the terminal.
+//!
+//! The library half never touches the terminal: [`backend`] talks HTTP and WebSocket to the
+//! server.
+
+pub mod backend;
