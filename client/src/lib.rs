@@ -4,3 +4,4 @@
 //! server.
 
 pub mod backend;
+pub mod config;
