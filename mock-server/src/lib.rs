@@ -150,6 +150,7 @@ impl Server {
 
     /// Stops serving: open requests get a 503 at once and their handlers are dropped.
     pub fn abort(&self) {
+        self.state.closing.send_replace(true);
         self.cut_off.send_replace(true);
         if let Some(task) = &self.task {
             task.abort();
@@ -179,6 +180,7 @@ impl Server {
     /// Storage stays consistent either way: every change is one SQLite transaction, and none
     /// spans an `await`.
     pub async fn shutdown_within(mut self, grace: Duration) -> bool {
+        self.state.closing.send_replace(true);
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

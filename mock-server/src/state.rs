@@ -27,6 +27,9 @@ pub struct AppState {
     pub deadlines: crate::domain::deadlines::DeadlineIndex,
     /// Recorded pushes on their way to `PUSH_WEBHOOK_URL` (see `domain::webhook`), if set.
     webhook: Option<tokio::sync::mpsc::UnboundedSender<crate::model::OutboxEntry>>,
+    /// Set when the server starts shutting down: long-polls answer at once and WebSockets
+    /// close with 1012 (service restart), so clients reconnect instead of hanging on.
+    pub closing: tokio::sync::watch::Sender<bool>,
     /// Woken whenever a deadline may have moved (a call changed, a queue was polled).
     pub deadlines_changed: Notify,
     directory: RwLock<Directory>,
@@ -50,6 +53,7 @@ impl AppState {
             clock,
             queues: Queues::default(),
             deadlines_changed: Notify::new(),
+            closing: tokio::sync::watch::Sender::new(false),
             rate_limiter: crate::ratelimit::RateLimiter::default(),
             deadlines: crate::domain::deadlines::DeadlineIndex::default(),
             webhook,
@@ -90,4 +94,10 @@ impl AppState {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Resolves once the server starts shutting down (see [`AppState::closing`]).
+pub async fn closed(closing: &mut tokio::sync::watch::Receiver<bool>) {
+    // An error means the state is gone, which is a shutdown too.
+    let _ = closing.wait_for(|closing| *closing).await;
 }

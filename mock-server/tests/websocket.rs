@@ -484,3 +484,32 @@ async fn a_post_to_the_websocket_path_is_a_json_405() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["code"], "METHOD_NOT_ALLOWED");
 }
+
+#[tokio::test]
+async fn a_shutdown_closes_sockets_with_service_restart_and_answers_long_polls() {
+    let app = spawn_with(Options {
+        heartbeat_seconds: 60,
+        ..Options::default()
+    })
+    .await;
+    let othello = app.account("othello@zulip.com");
+    let streamed = app.register(&othello).await;
+    let polled = app.register(&othello).await;
+    let mut ws = connect(&app, &othello, &streamed, -1).await;
+    let query = [("queue_id", polled.as_str()), ("last_event_id", "-1")];
+    let long_poll = app.get(&othello, "events", &query);
+    // Whether the long-poll arrives before or after the signal, it must answer at once.
+    let shutdown = async {
+        app.server.state.closing.send_replace(true);
+    };
+    let ((status, body), ()) = tokio::time::timeout(Duration::from_secs(5), async {
+        tokio::join!(long_poll, shutdown)
+    })
+    .await
+    .expect("the long-poll answered at shutdown, long before its 60 s heartbeat");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["events"][0]["type"], "heartbeat");
+    let (code, reason) = close_frame(&mut ws).await;
+    assert_eq!(code, CloseCode::Restart);
+    assert!(reason.contains("reconnect"), "{reason}");
+}

@@ -65,6 +65,7 @@ async fn get_events(
     let queues = &state.queues;
     let heartbeat = Duration::from_secs(state.config.heartbeat_seconds);
     let deadline = tokio::time::Instant::now() + heartbeat;
+    let mut closing = state.closing.subscribe();
     let mut last = request.last_event_id;
     queues.attach(&request.queue_id, true, state.clock.now());
     let _detach = Detach {
@@ -87,6 +88,14 @@ async fn get_events(
         last = None;
         tokio::select! {
             () = &mut woken => continue,
+            // Shutting down: answer now (a heartbeat), so the drain does not wait on us.
+            () = crate::state::closed(&mut closing) => {
+                let beat = queues.heartbeat(user.id, &request.queue_id)?;
+                return Ok(success(api::GetEventsResponse {
+                    events: vec![beat],
+                    queue_id: Some(request.queue_id.clone()),
+                }));
+            }
             () = tokio::time::sleep_until(deadline) => {
                 let beat = queues.heartbeat(user.id, &request.queue_id)?;
                 return Ok(success(api::GetEventsResponse {

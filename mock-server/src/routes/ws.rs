@@ -144,6 +144,7 @@ async fn pump(
     let mut last_sent = acknowledged;
     let period = ping_interval(&state.config);
     let mut ping = tokio::time::interval_at(Instant::now() + period, period);
+    let mut closing = state.closing.subscribe();
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         // Subscribe before reading the queue, so an event added in between still wakes us.
@@ -170,6 +171,9 @@ async fn pump(
         }
         tokio::select! {
             () = &mut woken => {}
+            () = crate::state::closed(&mut closing) => {
+                return Err(close(close_code::RESTART, "server shutting down: reconnect"));
+            }
             _ = ping.tick() => {
                 // A dead peer makes this fail once TCP gives up, which ends the attachment.
                 if socket.send(Message::Ping(Bytes::new())).await.is_err() {
