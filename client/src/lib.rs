@@ -4,4 +4,7 @@
 //! server.
 
 pub mod backend;
+pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod output;

@@ -1,32 +1,123 @@
 //! `zulip-calls`: phone-style calls for Zulip teams, from the terminal.
+//!
+//! Thin on purpose: parse, find credentials, run a subcommand from [`zulip_calls::commands`],
+//! and turn the result into one line on stderr and an exit code. Logs go to a file, never to
+//! the terminal, so they cannot garble output that scripts parse.
 
+use std::process::ExitCode;
+
+use anyhow::Context as _;
 use clap::Parser;
+use zulip_calls::backend::api::ApiClient;
+use zulip_calls::cli::{Cli, ExitStatus};
+use zulip_calls::commands;
+use zulip_calls::config;
+use zulip_calls::output::Output;
 
-/// Phone-style calls for Zulip teams, from the terminal.
-///
-/// This build carries the command-line surface only; placing and answering calls is not
-/// available yet.
-#[derive(Debug, Parser)]
-#[command(name = "zulip-calls", version, about)]
-struct Cli {
-    /// Zulip server URL (overrides the zuliprc's `site`).
-    #[arg(long, global = true, env = "ZULIP_SITE")]
-    site: Option<String>,
-    /// Account email (overrides the zuliprc's `email`).
-    #[arg(long, global = true, env = "ZULIP_EMAIL")]
-    email: Option<String>,
-    /// API key (overrides the zuliprc's `key`).
-    #[arg(long, global = true, env = "ZULIP_API_KEY", hide_env_values = true)]
-    api_key: Option<String>,
-    /// Path of a zuliprc file.
-    #[arg(long, global = true, env = "ZULIPRC")]
-    config: Option<std::path::PathBuf>,
-    /// Show meeting URLs instead of opening a browser.
-    #[arg(long, global = true)]
-    no_browser: bool,
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logfile::init();
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), command = ?cli.command, "start");
+    let (status, error) = run(cli);
+    if let Some(message) = error {
+        tracing::error!(status = status.code(), error = %message, "failed");
+        eprintln!("error: {message}");
+    }
+    status.into()
 }
 
-fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    anyhow::bail!("placing and answering calls is not available in this build yet; see --help")
+/// The exit status and, on failure, the one line to show.
+fn run(cli: Cli) -> (ExitStatus, Option<String>) {
+    let Some(command) = cli.command.clone() else {
+        return (
+            ExitStatus::Usage,
+            Some(
+                "the terminal UI is not available in this build yet; use a subcommand (see --help)"
+                    .to_owned(),
+            ),
+        );
+    };
+    let home = directories::BaseDirs::new().map(|dirs| dirs.home_dir().to_owned());
+    let credentials = match config::resolve(&cli.credential_flags(), env_var, home.as_deref()) {
+        Ok(Some(credentials)) => credentials,
+        Ok(None) => {
+            return (
+                ExitStatus::Usage,
+                Some(
+                    "no credentials: put them in a zuliprc ([api] email, key, site) at ~/.zuliprc \
+                     or --config, set ZULIP_EMAIL, ZULIP_API_KEY and ZULIP_SITE, or pass \
+                     --email, --api-key and --site"
+                        .to_owned(),
+                ),
+            );
+        }
+        Err(err) => return (ExitStatus::Usage, Some(err.to_string())),
+    };
+    let api = match ApiClient::new(&credentials) {
+        Ok(api) => api,
+        Err(err) => return (commands::client_exit_status(&err), Some(err.to_string())),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+    {
+        Ok(runtime) => runtime,
+        Err(err) => return (ExitStatus::Error, Some(format!("{err:#}"))),
+    };
+    let mut out = Output::new(std::io::stdout(), cli.json);
+    match runtime.block_on(commands::run(command, &api, &mut out)) {
+        Ok(status) => (status, None),
+        Err(err) => (err.exit_status(), Some(err.to_string())),
+    }
+}
+
+/// The process environment as `config::resolve` wants it (unset and non-UTF-8 alike absent).
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Logs to `zulip-calls.log` in the user's state directory, never to the terminal. Logging is
+/// best effort: when the file cannot be opened, nothing is logged.
+mod logfile {
+    use std::fs::{File, OpenOptions};
+    use std::path::{Path, PathBuf};
+
+    /// A log bigger than this is moved aside to `zulip-calls.log.1` at start.
+    const MAX_BYTES: u64 = 5 * 1024 * 1024;
+
+    /// Installs the file logger (`RUST_LOG` overrides the default filter).
+    pub fn init() {
+        let Some(file) = log_path().and_then(|path| open(&path)) else {
+            return;
+        };
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| "warn,zulip_calls=debug".into());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .try_init();
+    }
+
+    fn log_path() -> Option<PathBuf> {
+        let dirs = directories::ProjectDirs::from("", "", "zulip-calls")?;
+        let dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir());
+        Some(dir.join("zulip-calls.log"))
+    }
+
+    fn open(path: &Path) -> Option<File> {
+        std::fs::create_dir_all(path.parent()?).ok()?;
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_BYTES) {
+            let _ = std::fs::rename(path, path.with_extension("log.1"));
+        }
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        options.open(path).ok()
+    }
 }

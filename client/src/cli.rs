@@ -1,0 +1,314 @@
+//! The command line: global credential flags, the scriptable subcommands, and the exit codes
+//! scripts can rely on (listed in `--help`, generated from [`ExitStatus`] so they cannot drift).
+
+use std::path::PathBuf;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Parser, Subcommand};
+use zulip_calls_protocol::{CallId, CallState, CallType, MediaStatus, UnknownValue};
+
+use crate::config::CredentialFlags;
+
+/// Phone-style calls for Zulip teams, from the terminal.
+///
+/// Credentials come from a zuliprc (`--config`, `$ZULIPRC`, `~/.zuliprc`), then `ZULIP_EMAIL`,
+/// `ZULIP_API_KEY`, `ZULIP_SITE`, then the flags below; later sources win.
+#[derive(Debug, Parser)]
+#[command(name = "zulip-calls", version, about, after_help = exit_codes_help())]
+pub struct Cli {
+    /// Zulip server URL (overrides ZULIP_SITE and the zuliprc's `site`).
+    #[arg(long, global = true)]
+    pub site: Option<String>,
+    /// Account email (overrides ZULIP_EMAIL and the zuliprc's `email`).
+    #[arg(long, global = true)]
+    pub email: Option<String>,
+    /// API key (overrides ZULIP_API_KEY and the zuliprc's `key`).
+    #[arg(long, global = true)]
+    pub api_key: Option<String>,
+    /// Path of a zuliprc file (overrides ZULIPRC).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Show meeting URLs instead of opening a browser (subcommands always just print them).
+    #[arg(long, global = true)]
+    pub no_browser: bool,
+    /// Print JSON for machines instead of text: one object per line.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+impl Cli {
+    /// The flags that take part in credential resolution.
+    pub fn credential_flags(&self) -> CredentialFlags {
+        CredentialFlags {
+            config: self.config.clone(),
+            site: self.site.clone(),
+            email: self.email.clone(),
+            api_key: self.api_key.clone(),
+        }
+    }
+}
+
+/// The scriptable subcommands.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Call someone: USER is a user id, an email, or part of a full name matching one person.
+    Call {
+        /// User id, email, or a unique part of a full name.
+        user: String,
+        /// An audio call (camera off) instead of video.
+        #[arg(long)]
+        audio: bool,
+        /// Wait for the answer: exit 0 when accepted, otherwise the outcome's exit code. With
+        /// --json, prints the placed call, then the outcome, one JSON object per line.
+        /// Interrupting (Ctrl-C) cancels the call.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Accept an incoming call and print its meeting URL.
+    Answer {
+        #[arg(value_name = "CALL_ID")]
+        call_id: CallId,
+    },
+    /// Decline an incoming call.
+    Reject {
+        #[arg(value_name = "CALL_ID")]
+        call_id: CallId,
+    },
+    /// Hang up (or cancel) a call; without CALL_ID, your only active call.
+    End {
+        #[arg(value_name = "CALL_ID")]
+        call_id: Option<CallId>,
+    },
+    /// End every active call of yours.
+    EndAll,
+    /// Report an in-call media status (the call must be accepted).
+    Status {
+        #[arg(value_name = "CALL_ID")]
+        call_id: CallId,
+        #[arg(value_name = "STATUS", value_parser = wire_enum::<MediaStatus>(MediaStatus::ALL.iter().map(|s| s.as_str())))]
+        status: MediaStatus,
+    },
+    /// List your active calls.
+    Active,
+    /// List past calls, newest first.
+    History {
+        /// Calls per page (1 to 200).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=200))]
+        limit: u32,
+        /// Calls to skip.
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+        /// Only calls of this type.
+        #[arg(long = "type", value_name = "TYPE", value_parser = wire_enum::<CallType>(CallType::ALL.iter().map(|s| s.as_str())))]
+        call_type: Option<CallType>,
+        /// Only calls in this state.
+        #[arg(long, value_parser = wire_enum::<CallState>(CallState::ALL.iter().map(|s| s.as_str())))]
+        state: Option<CallState>,
+    },
+    /// List the people of your organization.
+    Users,
+    /// Print one JSON line per call event until interrupted (also without --json).
+    Watch,
+}
+
+/// A parser offering exactly the wire values of one of the protocol's string enums, so
+/// `--help` and error messages list them.
+fn wire_enum<T>(names: impl Iterator<Item = &'static str>) -> impl TypedValueParser<Value = T>
+where
+    T: std::str::FromStr<Err = UnknownValue> + Clone + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(names.collect::<Vec<_>>()).try_map(|s| s.parse::<T>())
+}
+
+/// How the process ends; the numbers are part of the interface for scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExitStatus {
+    /// Success (for `call --wait`: the call was accepted).
+    Ok,
+    /// Any other error.
+    Error,
+    /// Bad usage or configuration (including missing credentials).
+    Usage,
+    /// The server cannot be reached (network, TLS, no answer in time).
+    Unreachable,
+    /// The server refused the credentials.
+    AuthFailed,
+    /// No such user or call.
+    NotFound,
+    /// The callee or you already have an active call.
+    Busy,
+    /// `call --wait`: the callee rejected the call.
+    Rejected,
+    /// `call --wait`: it rang but nobody answered in time.
+    Missed,
+    /// `call --wait`: no device of the callee answered.
+    TimedOut,
+    /// `call --wait`: the call was cancelled (by you, another of your devices, or Ctrl-C).
+    Cancelled,
+    /// `call --wait`: the call ended before an answer for another reason.
+    EndedOther,
+}
+
+impl ExitStatus {
+    /// Every status, in the order `--help` lists them.
+    pub const ALL: &'static [ExitStatus] = &[
+        ExitStatus::Ok,
+        ExitStatus::Error,
+        ExitStatus::Usage,
+        ExitStatus::Unreachable,
+        ExitStatus::AuthFailed,
+        ExitStatus::NotFound,
+        ExitStatus::Busy,
+        ExitStatus::Rejected,
+        ExitStatus::Missed,
+        ExitStatus::TimedOut,
+        ExitStatus::Cancelled,
+        ExitStatus::EndedOther,
+    ];
+
+    /// The process exit code.
+    pub const fn code(self) -> u8 {
+        match self {
+            ExitStatus::Ok => 0,
+            ExitStatus::Error => 1,
+            ExitStatus::Usage => 2,
+            ExitStatus::Unreachable => 3,
+            ExitStatus::AuthFailed => 4,
+            ExitStatus::NotFound => 5,
+            ExitStatus::Busy => 6,
+            ExitStatus::Rejected => 10,
+            ExitStatus::Missed => 11,
+            ExitStatus::TimedOut => 12,
+            ExitStatus::Cancelled => 13,
+            ExitStatus::EndedOther => 14,
+        }
+    }
+
+    /// One line for `--help`.
+    pub const fn description(self) -> &'static str {
+        match self {
+            ExitStatus::Ok => "success (call --wait: the call was accepted)",
+            ExitStatus::Error => "any other error",
+            ExitStatus::Usage => "usage or configuration error (including missing credentials)",
+            ExitStatus::Unreachable => "cannot reach the server (network, TLS, timeout)",
+            ExitStatus::AuthFailed => "authentication failed",
+            ExitStatus::NotFound => "no such user or call",
+            ExitStatus::Busy => "the callee or you are already in a call",
+            ExitStatus::Rejected => "call --wait: rejected",
+            ExitStatus::Missed => "call --wait: missed (rang, not answered in time)",
+            ExitStatus::TimedOut => "call --wait: timed out (no device answered)",
+            ExitStatus::Cancelled => "call --wait: cancelled",
+            ExitStatus::EndedOther => "call --wait: ended before an answer for another reason",
+        }
+    }
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        std::process::ExitCode::from(status.code())
+    }
+}
+
+/// The `--help` epilogue listing every exit code.
+pub fn exit_codes_help() -> String {
+    let mut text = String::from("Exit codes:\n");
+    for status in ExitStatus::ALL {
+        text.push_str(&format!(
+            "  {:>2}  {}\n",
+            status.code(),
+            status.description()
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exit_codes_are_distinct_and_all_in_help() {
+        let mut codes: Vec<u8> = ExitStatus::ALL.iter().map(|s| s.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), ExitStatus::ALL.len());
+        let help = exit_codes_help();
+        for status in ExitStatus::ALL {
+            assert!(
+                help.contains(&format!("{:>2}  {}", status.code(), status.description())),
+                "{help}"
+            );
+        }
+    }
+
+    #[test]
+    fn global_flags_work_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "zulip-calls",
+            "history",
+            "--limit",
+            "1",
+            "--type",
+            "audio",
+            "--json",
+            "--site",
+            "localhost:9991",
+        ])
+        .unwrap();
+        assert!(cli.json);
+        assert_eq!(cli.site.as_deref(), Some("localhost:9991"));
+        assert_eq!(
+            cli.command,
+            Some(Command::History {
+                limit: 1,
+                offset: 0,
+                call_type: Some(CallType::Audio),
+                state: None
+            })
+        );
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for args in [
+            &["zulip-calls", "answer", "not-a-uuid"][..],
+            &["zulip-calls", "history", "--limit", "0"],
+            &["zulip-calls", "history", "--state", "bored"],
+            &[
+                "zulip-calls",
+                "status",
+                "6f1c1d52-32a4-4c5e-9d7a-3a0e2f6b8c11",
+                "dancing",
+            ],
+        ] {
+            let err = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(
+                err.exit_code(),
+                i32::from(ExitStatus::Usage.code()),
+                "{args:?}"
+            );
+        }
+        let cli = Cli::try_parse_from([
+            "zulip-calls",
+            "status",
+            "6f1c1d52-32a4-4c5e-9d7a-3a0e2f6b8c11",
+            "on_hold",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Status {
+                status: MediaStatus::OnHold,
+                ..
+            })
+        ));
+    }
+}

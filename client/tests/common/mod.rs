@@ -1,0 +1,209 @@
+//! The integration-test harness: a real mock server on port 0 over a temporary SQLite file,
+//! and API clients signed in as its demo users.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{AbortHandle, JoinHandle};
+
+use zulip_calls::backend::api::{ApiClient, Credentials, ServerAddress};
+use zulip_calls_mock::config::ServerConfig;
+use zulip_calls_mock::{Clock, Server};
+use zulip_calls_protocol::UserId;
+
+/// A running mock server. Its database outlives restarts (see [`TestServer::restart`]).
+pub struct TestServer {
+    /// `None` only while restarting.
+    pub server: Option<Server>,
+    pub addr: SocketAddr,
+    pub db: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts a server on a free port, with a 1 s heartbeat and no rate limit.
+pub async fn start_server() -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mock.sqlite3");
+    let server = start_at("127.0.0.1:0".parse().unwrap(), &db).await;
+    TestServer {
+        addr: server.addr,
+        server: Some(server),
+        db,
+        _dir: dir,
+    }
+}
+
+async fn start_at(bind: SocketAddr, db: &std::path::Path) -> Server {
+    let config = ServerConfig {
+        bind,
+        db: db.display().to_string(),
+        heartbeat_seconds: 1,
+        rate_limit_per_minute: 0,
+        ..ServerConfig::default()
+    };
+    Server::start(config, Clock::System).await.unwrap()
+}
+
+impl TestServer {
+    pub fn server(&self) -> &Server {
+        self.server.as_ref().expect("the server is not running")
+    }
+
+    pub fn address(&self) -> ServerAddress {
+        ServerAddress::parse(&format!("http://{}", self.addr)).unwrap()
+    }
+
+    /// A demo user's credentials, from the directory the server loaded.
+    pub fn credentials(&self, email: &str) -> Credentials {
+        self.credentials_at(email, self.addr)
+    }
+
+    /// A demo user's credentials for reaching the server at `addr` (a [`Proxy`]).
+    pub fn credentials_at(&self, email: &str, addr: SocketAddr) -> Credentials {
+        let directory = self.server().state.directory();
+        let user = directory.user_by_email(email).unwrap();
+        Credentials {
+            server: ServerAddress::parse(&format!("http://{addr}")).unwrap(),
+            email: user.email.clone(),
+            api_key: user.api_key.clone(),
+        }
+    }
+
+    /// An API client signed in as the demo user `email`.
+    pub fn api(&self, email: &str) -> ApiClient {
+        ApiClient::new(&self.credentials(email)).unwrap()
+    }
+
+    /// An API client signed in as `email` that goes through `proxy`.
+    pub fn api_via(&self, email: &str, proxy: &Proxy) -> ApiClient {
+        ApiClient::new(&self.credentials_at(email, proxy.addr)).unwrap()
+    }
+
+    pub fn user_id(&self, email: &str) -> UserId {
+        self.server()
+            .state
+            .directory()
+            .user_by_email(email)
+            .unwrap()
+            .id
+    }
+
+    /// Stops the server (its in-memory event queues die with it).
+    pub async fn stop(&mut self) {
+        let server = self.server.take().expect("the server is not running");
+        server.shutdown().await;
+    }
+
+    /// Starts the server again on the same address and database.
+    pub async fn start_again(&mut self) {
+        assert!(self.server.is_none(), "the server is running");
+        self.server = Some(start_at(self.addr, &self.db).await);
+    }
+}
+
+/// A TCP proxy in front of a server, whose connections can be cut as a dying server process
+/// would cut them. (The mock server's `shutdown` lets upgraded WebSocket connections run on,
+/// so a restart alone is invisible to a WebSocket client.)
+pub struct Proxy {
+    pub addr: SocketAddr,
+    connections: Arc<Mutex<Vec<AbortHandle>>>,
+    /// While set, new connections are closed at once (the network is down).
+    down: Arc<AtomicBool>,
+    accept: JoinHandle<()>,
+}
+
+impl Proxy {
+    /// Forwards every connection to `upstream`; while nothing listens there, connections are
+    /// accepted and closed at once.
+    pub async fn start(upstream: SocketAddr) -> Proxy {
+        Proxy::spawn(upstream, false).await
+    }
+
+    /// [`Proxy::start`], but answers WebSocket upgrade requests with Zulip's JSON 404, as a
+    /// server without the event WebSocket (or a proxy that drops upgrades) would.
+    pub async fn without_websocket(upstream: SocketAddr) -> Proxy {
+        Proxy::spawn(upstream, true).await
+    }
+
+    async fn spawn(upstream: SocketAddr, refuse_websocket: bool) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections = Arc::new(Mutex::new(Vec::<AbortHandle>::new()));
+        let down = Arc::new(AtomicBool::new(false));
+        let live = Arc::clone(&connections);
+        let is_down = Arc::clone(&down);
+        let accept = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                if is_down.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let task = tokio::spawn(forward(client, upstream, refuse_websocket));
+                let mut live = live.lock().unwrap();
+                live.retain(|handle| !handle.is_finished());
+                live.push(task.abort_handle());
+            }
+        });
+        Proxy {
+            addr,
+            connections,
+            down,
+            accept,
+        }
+    }
+
+    /// Closes every open connection and refuses new ones until [`Proxy::restore`].
+    pub fn go_down(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        self.cut();
+    }
+
+    /// Forwards new connections again.
+    pub fn restore(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+
+    /// Closes every open connection.
+    pub fn cut(&self) {
+        for handle in self.connections.lock().unwrap().drain(..) {
+            handle.abort();
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut();
+    }
+}
+
+async fn forward(mut client: TcpStream, upstream: SocketAddr, refuse_websocket: bool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The request head, as far as it has arrived: enough to spot an upgrade.
+    let mut head = vec![0u8; 16 * 1024];
+    let Ok(read) = client.read(&mut head).await else {
+        return;
+    };
+    head.truncate(read);
+    let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    if refuse_websocket && text.contains("upgrade: websocket") {
+        let body = r#"{"result":"error","msg":"Not Found","code":"NOT_FOUND"}"#;
+        let response = format!(
+            "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = client.write_all(response.as_bytes()).await;
+        return;
+    }
+    let Ok(mut server) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    if server.write_all(&head).await.is_ok() {
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+    }
+}
