@@ -3,6 +3,7 @@
 //! The library half never touches the terminal: [`backend`] talks HTTP and WebSocket to the
 //! server.
 
+pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod commands;

@@ -1,0 +1,104 @@
+//! Everything that can happen to the UI, as one type, plus the effects the UI can ask for.
+
+use zulip_calls_protocol::calls::{EndResponse, HistoryResponse, RespondResponse, StartResponse};
+use zulip_calls_protocol::{
+    ActiveCall, CallId, CallState, CallType, MediaStatus, RespondAction, Timestamp, UserId,
+};
+
+use super::model::Teammate;
+use crate::backend::events::StreamItem;
+
+/// A key press, reduced to what the app uses, so the core does not depend on a terminal crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyInput {
+    Char(char),
+    Enter,
+    Esc,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Backspace,
+    Tab,
+    CtrlC,
+}
+
+/// One input to [`super::update()`]. Command results carry errors as display strings: the core
+/// only shows them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Key(KeyInput),
+    /// The clock advanced (the runner sends this about every 250 ms).
+    Tick(Timestamp),
+    /// The terminal was resized: redraw, nothing else changes.
+    Resize,
+    /// From the event stream.
+    Stream(StreamItem),
+    Users(Result<Vec<Teammate>, String>),
+    Started {
+        user_id: UserId,
+        result: Result<StartResponse, String>,
+    },
+    Responded {
+        call_id: CallId,
+        action: RespondAction,
+        result: Result<RespondResponse, String>,
+    },
+    StatusSent {
+        call_id: CallId,
+        status: MediaStatus,
+        result: Result<(), String>,
+    },
+    Ended {
+        call_id: CallId,
+        result: Result<EndResponse, String>,
+    },
+    /// `end-all` finished: how many calls it ended.
+    EndedAll(Result<u32, String>),
+    /// A history page for the request with this `offset`.
+    History {
+        offset: u32,
+        result: Result<HistoryResponse, String>,
+    },
+    ActiveLoaded(Result<Vec<ActiveCall>, String>),
+    /// Opening the browser failed (success needs no message).
+    OpenFailed(String),
+}
+
+/// An effect for the runner: HTTP calls, the browser, notifications, the ringer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Start {
+        user_id: UserId,
+        call_type: CallType,
+    },
+    Acknowledge(CallId),
+    Respond {
+        call_id: CallId,
+        action: RespondAction,
+    },
+    SendStatus {
+        call_id: CallId,
+        status: MediaStatus,
+    },
+    End(CallId),
+    EndAll,
+    LoadUsers,
+    LoadHistory {
+        offset: u32,
+        limit: u32,
+        call_type: Option<CallType>,
+        state: Option<CallState>,
+    },
+    LoadActive,
+    OpenUrl(String),
+    /// Start the ringer (the runner rings the bell every couple of seconds until stopped).
+    StartRinging,
+    StopRinging,
+    /// A desktop notification.
+    Notify {
+        title: String,
+        body: String,
+    },
+    Quit,
+}
