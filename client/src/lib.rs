@@ -8,4 +8,6 @@ pub mod backend;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod effects;
 pub mod output;
+pub mod ui;

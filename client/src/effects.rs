@@ -1,0 +1,144 @@
+//! Runs the [`Command`]s the UI core asks for that talk to the server, and turns each result
+//! into the [`Msg`] the core expects back. Local effects (browser, ringer, notifications,
+//! quitting) belong to the terminal runner; [`is_request`] tells them apart.
+
+use zulip_calls_protocol::calls::{
+    self, AcknowledgeRequest, EndRequest, HistoryRequest, RespondRequest, StartRequest,
+    StatusRequest,
+};
+use zulip_calls_protocol::endpoint::Empty;
+use zulip_calls_protocol::zulip::{GetUsers, GetUsersRequest};
+
+use crate::app::{Command, Msg, model::Teammate};
+use crate::backend::api::{ApiClient, ClientError};
+
+/// Whether `command` is a server request (run by [`request`]).
+pub fn is_request(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Start { .. }
+            | Command::Acknowledge(_)
+            | Command::Respond { .. }
+            | Command::SendStatus { .. }
+            | Command::End(_)
+            | Command::EndAll
+            | Command::LoadUsers
+            | Command::LoadHistory { .. }
+            | Command::LoadActive
+    )
+}
+
+/// Sends the request `command` stands for; `None` when the core needs no answer (an
+/// acknowledgement) or the command is not a request.
+pub async fn request(api: &ApiClient, command: Command) -> Option<Msg> {
+    let text = |err: ClientError| err.to_string();
+    match command {
+        Command::Start { user_id, call_type } => {
+            let result = api
+                .request::<calls::Start>(&(), &StartRequest { user_id, call_type })
+                .await
+                .map_err(text);
+            Some(Msg::Started { user_id, result })
+        }
+        Command::Acknowledge(call_id) => {
+            let ack = AcknowledgeRequest {
+                call_id,
+                status: Some(calls::AckStatus::Ringing),
+            };
+            // The caller sees "Ringing" or not; nothing for this side to show either way.
+            if let Err(err) = api.request::<calls::Acknowledge>(&(), &ack).await {
+                tracing::warn!(%call_id, error = %err, "acknowledge failed");
+            }
+            None
+        }
+        Command::Respond { call_id, action } => {
+            let result = api
+                .request::<calls::Respond>(
+                    &(),
+                    &RespondRequest {
+                        call_id,
+                        response: action,
+                    },
+                )
+                .await
+                .map_err(text);
+            Some(Msg::Responded {
+                call_id,
+                action,
+                result,
+            })
+        }
+        Command::SendStatus { call_id, status } => {
+            let result = api
+                .request::<calls::Status>(&(), &StatusRequest { call_id, status })
+                .await
+                .map(|_| ())
+                .map_err(text);
+            Some(Msg::StatusSent {
+                call_id,
+                status,
+                result,
+            })
+        }
+        Command::End(call_id) => {
+            let result = api
+                .request::<calls::End>(&(), &EndRequest { call_id })
+                .await
+                .map_err(text);
+            Some(Msg::Ended { call_id, result })
+        }
+        Command::EndAll => {
+            let result = api
+                .request::<calls::EndAll>(&(), &Empty {})
+                .await
+                .map(|r| r.calls_ended)
+                .map_err(text);
+            Some(Msg::EndedAll(result))
+        }
+        Command::LoadUsers => {
+            let result = api
+                .request::<GetUsers>(&(), &GetUsersRequest::default())
+                .await
+                .map(|r| {
+                    r.members
+                        .iter()
+                        .filter(|u| u.is_active)
+                        .map(Teammate::from)
+                        .collect()
+                })
+                .map_err(text);
+            Some(Msg::Users(result))
+        }
+        Command::LoadHistory {
+            offset,
+            limit,
+            call_type,
+            state,
+        } => {
+            let query = HistoryRequest {
+                limit,
+                offset,
+                call_type,
+                state,
+            };
+            let result = api
+                .request::<calls::History>(&(), &query)
+                .await
+                .map_err(text);
+            Some(Msg::History { offset, result })
+        }
+        Command::LoadActive => {
+            let result = api
+                .request::<calls::Active>(&(), &Empty {})
+                .await
+                .map(|r| r.active_calls)
+                .map_err(text);
+            Some(Msg::ActiveLoaded(result))
+        }
+        Command::OpenUrl(_)
+        | Command::StartRinging
+        | Command::StopRinging
+        | Command::Notify { .. }
+        | Command::Quit => None,
+    }
+}

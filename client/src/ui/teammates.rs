@@ -1,0 +1,86 @@
+//! The teammates view: a filterable list of people to call.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{List, ListItem, ListState, Paragraph};
+
+use super::{selected_style, view_block};
+use crate::app::Model;
+
+/// Draws the filter line and the list, with the selection highlighted.
+pub(super) fn draw(frame: &mut Frame, area: Rect, model: &Model) {
+    let visible = model.visible_teammates();
+    let block = view_block(format!("Teammates ({})", visible.len()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height == 0 {
+        return;
+    }
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Length(1), Constraint::Min(0)])
+        .split(inner);
+    frame.render_widget(Paragraph::new(filter_line(model)), rows[0]);
+
+    if visible.is_empty() {
+        let text = if model.teammates.is_empty() {
+            "Loading teammates…"
+        } else {
+            "No teammates match the filter"
+        };
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                text,
+                Style::default().add_modifier(Modifier::DIM),
+            )),
+            rows[1],
+        );
+        return;
+    }
+    let items: Vec<ListItem> = visible
+        .iter()
+        .map(|t| {
+            let mut spans = vec![Span::raw(t.name.clone())];
+            if t.is_bot {
+                spans.push(Span::styled(" [bot]", Style::default().fg(Color::Cyan)));
+            }
+            if model.in_call(t.user_id) {
+                spans.push(Span::styled(
+                    " (in a call)",
+                    Style::default().fg(Color::Yellow),
+                ));
+            }
+            spans.push(Span::styled(
+                format!("  {}", t.email),
+                Style::default().add_modifier(Modifier::DIM),
+            ));
+            ListItem::new(Line::from(spans))
+        })
+        .collect();
+    let list = List::new(items)
+        .highlight_style(selected_style())
+        .highlight_symbol("> ");
+    let mut state = ListState::default().with_selected(Some(model.selected.min(visible.len() - 1)));
+    frame.render_stateful_widget(list, rows[1], &mut state);
+}
+
+/// The filter as typed, with a cursor while typing, or a hint when there is none.
+fn filter_line(model: &Model) -> Line<'static> {
+    let label = Span::styled("Filter: ", Style::default().add_modifier(Modifier::BOLD));
+    if model.filtering {
+        Line::from(vec![
+            label,
+            Span::raw(model.filter.clone()),
+            Span::styled("_", Style::default().add_modifier(Modifier::SLOW_BLINK)),
+        ])
+    } else if model.filter.is_empty() {
+        Line::from(Span::styled(
+            "Press / to filter",
+            Style::default().add_modifier(Modifier::DIM),
+        ))
+    } else {
+        Line::from(vec![label, Span::raw(model.filter.clone())])
+    }
+}
