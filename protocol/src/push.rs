@@ -212,6 +212,9 @@ impl PushData {
 pub struct PushNotification {
     pub data: PushData,
     pub alert: ApnsAlert,
+    /// Unix seconds when the call stops ringing (`created_at` + `timeout_seconds`): how long
+    /// APNs may hold a `call` push, and a `call_cancelled` one, for an offline phone.
+    pub ring_expires_at: i64,
 }
 
 impl PushNotification {
@@ -226,9 +229,11 @@ impl PushNotification {
         context: &PushContext,
         now: Timestamp,
     ) -> PushNotification {
+        let timeout = i64::try_from(context.timeout_seconds).unwrap_or(i64::MAX);
         PushNotification {
             data: PushData::new(call, recipient, kind, context, now),
             alert: alert_for(kind, call.call_type, &call.sender_name, &call.receiver_name),
+            ring_expires_at: call.created_at.unix_seconds().saturating_add(timeout),
         }
     }
 }
@@ -436,8 +441,9 @@ pub struct ApnsAlert {
 impl ApnsRequest {
     /// The APNs request for `notification` to device `token` of app `appid`.
     ///
-    /// A `call` push expires when the call would ring out (`time + timeout_seconds`), so a
-    /// phone that comes online later does not ring for a dead call; other pushes use `0`.
+    /// A `call` push expires when the call would ring out, so a phone that comes online later
+    /// does not ring for a dead call; `call_cancelled` lives as long, to replace it; the
+    /// others use `0` (deliver now or never).
     pub fn new(
         token: &str,
         appid: &str,
@@ -446,11 +452,11 @@ impl ApnsRequest {
     ) -> ApnsRequest {
         let data = &notification.data;
         let is_call = matches!(data.event, PushEvent::Call);
-        let expiration = if is_call {
-            let timeout = i64::try_from(data.timeout_seconds).unwrap_or(i64::MAX);
-            data.time.saturating_add(timeout).to_string()
-        } else {
-            "0".to_owned()
+        // A `call_cancelled` push shares the ring's collapse id and lifetime, so a phone that
+        // was offline gets the cancellation in place of the stale ring instead of ringing.
+        let expiration = match data.event {
+            PushEvent::Call | PushEvent::CallCancelled => notification.ring_expires_at.to_string(),
+            PushEvent::CallResponse | PushEvent::MissedCall => "0".to_owned(),
         };
         ApnsRequest {
             device_token: token.to_owned(),
@@ -574,7 +580,7 @@ mod tests {
     }
 
     #[test]
-    fn apns_sound_and_expiration_only_on_call() {
+    fn apns_sound_only_on_call_and_expiry_only_for_the_ring() {
         let device = PushTarget::Apns {
             token: "abc".into(),
             appid: "org.zulip.Zulip".into(),
@@ -605,13 +611,22 @@ mod tests {
             panic!("not APNs");
         };
         assert_eq!(cancel.body.aps.sound, None);
-        assert_eq!(cancel.headers.apns_expiration, "0");
+        // The cancellation lives as long as the ring it replaces (same collapse id).
+        assert_eq!(cancel.headers.apns_expiration, ring.headers.apns_expiration);
+        let PushRequest::Apns(missed) = build_push(
+            &device,
+            &notification(PushKind::MissedCall, UserId(12)),
+            "call_ring.wav",
+        ) else {
+            panic!("not APNs");
+        };
+        assert_eq!(missed.headers.apns_expiration, "0");
         assert_eq!(
             cancel.headers.pairs(),
             vec![
                 ("apns-push-type", "alert".to_owned()),
                 ("apns-priority", "10".to_owned()),
-                ("apns-expiration", "0".to_owned()),
+                ("apns-expiration", "1704110520".to_owned()),
                 ("apns-topic", "org.zulip.Zulip".to_owned()),
                 (
                     "apns-collapse-id",
