@@ -34,8 +34,9 @@ pub struct Cli {
     /// Print JSON for machines instead of text: one object per line.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Without a subcommand: the full-screen terminal UI.
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub command: Option<TopCommand>,
 }
 
 impl Cli {
@@ -49,6 +50,24 @@ impl Cli {
         }
     }
 }
+
+/// Every subcommand: the scriptable ones plus `demo`, which needs no account (kept apart so
+/// [`crate::commands::run`] handles exactly the scriptable ones).
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum TopCommand {
+    /// Try the terminal UI against a built-in demo server (no account needed); prints how a
+    /// second terminal joins the same demo as someone else.
+    Demo {
+        /// The demo user to sign in as.
+        #[arg(long = "as", value_name = "EMAIL", default_value = DEMO_DEFAULT_USER)]
+        as_email: String,
+    },
+    #[command(flatten)]
+    Scripted(Command),
+}
+
+/// Who `demo` signs in as unless told otherwise.
+pub const DEMO_DEFAULT_USER: &str = "hamlet@zulip.com";
 
 /// The scriptable subcommands.
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -267,12 +286,27 @@ mod tests {
         assert_eq!(cli.site.as_deref(), Some("localhost:9991"));
         assert_eq!(
             cli.command,
-            Some(Command::History {
+            Some(TopCommand::Scripted(Command::History {
                 limit: 1,
                 offset: 0,
                 call_type: Some(CallType::Audio),
                 state: None
+            }))
+        );
+    }
+
+    #[test]
+    fn demo_defaults_to_hamlet() {
+        let cli = Cli::try_parse_from(["zulip-calls", "demo"]).unwrap();
+        assert_eq!(
+            cli.command,
+            Some(TopCommand::Demo {
+                as_email: DEMO_DEFAULT_USER.to_owned()
             })
+        );
+        let cli = Cli::try_parse_from(["zulip-calls", "demo", "--as", "iago@zulip.com"]).unwrap();
+        assert!(
+            matches!(cli.command, Some(TopCommand::Demo { as_email }) if as_email == "iago@zulip.com")
         );
     }
 
@@ -305,10 +339,10 @@ mod tests {
         .unwrap();
         assert!(matches!(
             cli.command,
-            Some(Command::Status {
+            Some(TopCommand::Scripted(Command::Status {
                 status: MediaStatus::OnHold,
                 ..
-            })
+            }))
         ));
     }
 }

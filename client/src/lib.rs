@@ -10,4 +10,6 @@ pub mod commands;
 pub mod config;
 pub mod effects;
 pub mod output;
+pub mod runner;
+pub mod tui;
 pub mod ui;

@@ -1,6 +1,7 @@
 //! `zulip-calls`: phone-style calls for Zulip teams, from the terminal.
 //!
-//! Thin on purpose: parse, find credentials, run a subcommand from [`zulip_calls::commands`],
+//! Thin on purpose: parse, find credentials, run a subcommand from [`zulip_calls::commands`]
+//! or the terminal UI from [`zulip_calls::runner`],
 //! and turn the result into one line on stderr and an exit code. Logs go to a file, never to
 //! the terminal, so they cannot garble output that scripts parse.
 
@@ -9,10 +10,11 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Parser;
 use zulip_calls::backend::api::ApiClient;
-use zulip_calls::cli::{Cli, ExitStatus};
+use zulip_calls::cli::{Cli, ExitStatus, TopCommand};
 use zulip_calls::commands;
 use zulip_calls::config;
 use zulip_calls::output::Output;
+use zulip_calls::runner::{self, RunError, RunOptions};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -28,18 +30,30 @@ fn main() -> ExitCode {
 
 /// The exit status and, on failure, the one line to show.
 fn run(cli: Cli) -> (ExitStatus, Option<String>) {
-    let Some(command) = cli.command.clone() else {
-        return (
-            ExitStatus::Usage,
-            Some(
-                "the terminal UI is not available in this build yet; use a subcommand (see --help)"
-                    .to_owned(),
-            ),
-        );
+    let options = RunOptions {
+        no_browser: cli.no_browser,
+    };
+    let command = match cli.command.clone() {
+        Some(TopCommand::Demo { as_email }) => {
+            return block_on(runner::run_demo(&as_email, options));
+        }
+        Some(TopCommand::Scripted(command)) => Some(command),
+        None => None,
     };
     let home = directories::BaseDirs::new().map(|dirs| dirs.home_dir().to_owned());
     let credentials = match config::resolve(&cli.credential_flags(), env_var, home.as_deref()) {
         Ok(Some(credentials)) => credentials,
+        Ok(None) if command.is_none() => {
+            // There is no login form yet: point at the two ways in.
+            return (
+                ExitStatus::Usage,
+                Some(
+                    "no credentials: try `zulip-calls demo`, or put your account in a zuliprc \
+                     ([api] email, key, site) at ~/.zuliprc or --config"
+                        .to_owned(),
+                ),
+            );
+        }
         Ok(None) => {
             return (
                 ExitStatus::Usage,
@@ -57,19 +71,40 @@ fn run(cli: Cli) -> (ExitStatus, Option<String>) {
         Ok(api) => api,
         Err(err) => return (commands::client_exit_status(&err), Some(err.to_string())),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-    {
+    let Some(command) = command else {
+        return block_on(runner::run_signed_in(api, options));
+    };
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(err) => return (ExitStatus::Error, Some(format!("{err:#}"))),
+        Err(err) => return (ExitStatus::Error, Some(err)),
     };
     let mut out = Output::new(std::io::stdout(), cli.json);
     match runtime.block_on(commands::run(command, &api, &mut out)) {
         Ok(status) => (status, None),
         Err(err) => (err.exit_status(), Some(err.to_string())),
     }
+}
+
+/// Runs the terminal UI to its end and maps its error to an exit status.
+fn block_on(ui: impl Future<Output = Result<(), RunError>>) -> (ExitStatus, Option<String>) {
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(err) => return (ExitStatus::Error, Some(err)),
+    };
+    match runtime.block_on(ui) {
+        Ok(()) => (ExitStatus::Ok, None),
+        Err(RunError::Client(err)) => (commands::client_exit_status(&err), Some(err.to_string())),
+        Err(err @ RunError::NoSuchDemoUser(_)) => (ExitStatus::Usage, Some(err.to_string())),
+        Err(err) => (ExitStatus::Error, Some(err.to_string())),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .map_err(|err| format!("{err:#}"))
 }
 
 /// The process environment as `config::resolve` wants it (unset and non-UTF-8 alike absent).

@@ -194,13 +194,40 @@ fn help_lists_the_global_options_and_exit_codes() {
 }
 
 #[test]
-fn running_without_a_subcommand_says_the_tui_is_not_available() {
+fn running_without_a_subcommand_or_credentials_points_at_the_demo() {
     let home = tempfile::tempdir().unwrap();
     let output = command(home.path()).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("not available"), "{stderr}");
-    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.starts_with("error: no credentials"), "{stderr}");
+    assert!(stderr.contains("zulip-calls demo"), "{stderr}");
+    assert!(stderr.contains("zuliprc"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn demo_help_works() {
+    let home = tempfile::tempdir().unwrap();
+    let output = command(home.path())
+        .args(["demo", "--help"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("--as <EMAIL>"), "{help}");
+    assert!(help.contains("hamlet@zulip.com"), "{help}");
+}
+
+#[test]
+fn demo_with_an_unknown_user_is_a_usage_error() {
+    let home = tempfile::tempdir().unwrap();
+    let output = command(home.path())
+        .args(["demo", "--as", "nobody@example.com"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a demo user"), "{stderr}");
 }
 
 #[test]

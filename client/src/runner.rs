@@ -1,0 +1,287 @@
+//! The terminal runner: one `select!` loop feeding the pure core ([`crate::app`]) with keys,
+//! clock ticks, server events and command results, and performing the effects it asks for.
+//! This is the only place that reads the clock or touches the terminal while the UI runs.
+
+use std::io::Write as _;
+use std::time::{Duration, SystemTime};
+
+use crossterm::event::Event;
+use futures_util::StreamExt as _;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use zulip_calls_mock::config::ServerConfig;
+use zulip_calls_mock::{Clock, Server};
+use zulip_calls_protocol::endpoint::Empty;
+use zulip_calls_protocol::zulip::GetOwnUser;
+use zulip_calls_protocol::{Timestamp, UserId};
+
+use crate::app::{Command, Model, Msg, init, update};
+use crate::backend::api::{ApiClient, ClientError, Credentials, ServerAddress};
+use crate::backend::events::{EventStream, StreamOptions};
+use crate::tui::{self, Signals, TerminalGuard};
+use crate::{effects, ui};
+
+/// How often the core hears the time (call timers, notice expiry).
+const TICK: Duration = Duration::from_millis(250);
+/// How often the ringer rings the terminal bell.
+const RING_EVERY: Duration = Duration::from_secs(2);
+
+/// How the UI behaves beyond what the core decides.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Show meeting URLs as a notice instead of opening a browser (for SSH sessions).
+    pub no_browser: bool,
+}
+
+/// Why the UI could not run (or stopped early).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("terminal: {0}")]
+    Terminal(#[from] std::io::Error),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("cannot start the demo server: {0}")]
+    DemoServer(String),
+    #[error("{0} is not a demo user (try hamlet@zulip.com, othello@zulip.com, iago@zulip.com)")]
+    NoSuchDemoUser(String),
+}
+
+/// Asks the server who the credentials belong to, then runs the UI as that user.
+pub async fn run_signed_in(api: ApiClient, options: RunOptions) -> Result<(), RunError> {
+    let me = api
+        .request::<GetOwnUser>(&(), &Empty {})
+        .await?
+        .user
+        .user_id;
+    run_tui(api, me, options).await
+}
+
+/// Runs the full-screen UI until the user quits or SIGTERM/SIGHUP arrives. The terminal is
+/// restored and the server's event queue deleted on every way out.
+pub async fn run_tui(api: ApiClient, me: UserId, options: RunOptions) -> Result<(), RunError> {
+    let mut signals = Signals::new()?;
+    let mut guard = TerminalGuard::enter()?;
+    let (stream_handle, stream) = EventStream::spawn(api.clone(), StreamOptions::default());
+    let result = event_loop(&mut guard, stream, &mut signals, api, me, options).await;
+    // Give the shell back first: deleting the queue can take a few seconds when offline.
+    drop(guard);
+    stream_handle.shutdown().await;
+    result
+}
+
+/// The wall clock as the core wants it (only ticks and start-up read it).
+fn now() -> Timestamp {
+    Timestamp(SystemTime::now().into())
+}
+
+async fn event_loop(
+    guard: &mut TerminalGuard,
+    mut stream: mpsc::Receiver<crate::backend::events::StreamItem>,
+    signals: &mut Signals,
+    api: ApiClient,
+    me: UserId,
+    options: RunOptions,
+) -> Result<(), RunError> {
+    let mut model = Model::new(me, now());
+    let (tx, mut results) = mpsc::unbounded_channel();
+    let mut effects = Effects {
+        api,
+        tx,
+        no_browser: options.no_browser,
+        ringer: None,
+    };
+    let mut quit = effects.run(init(&model));
+    guard.terminal().draw(|frame| ui::draw(frame, &model))?;
+    let mut keys = crossterm::event::EventStream::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut stream_open = true;
+    while !quit {
+        let msg = tokio::select! {
+            () = signals.recv() => break,
+            event = keys.next() => match event {
+                Some(Ok(Event::Key(key))) => match tui::key_input(key) {
+                    Some(key) => Msg::Key(key),
+                    None => continue,
+                },
+                Some(Ok(Event::Resize(..))) => Msg::Resize,
+                Some(Ok(_)) => continue,
+                Some(Err(err)) => return Err(err.into()),
+                // The terminal went away.
+                None => break,
+            },
+            _ = tick.tick() => Msg::Tick(now()),
+            item = stream.recv(), if stream_open => match item {
+                Some(item) => Msg::Stream(item),
+                None => {
+                    // The core already heard the stream's last state (offline).
+                    stream_open = false;
+                    continue;
+                }
+            },
+            Some(msg) = results.recv() => msg,
+        };
+        let update = update(&mut model, msg);
+        quit = effects.run(update.commands);
+        if update.redraw {
+            guard.terminal().draw(|frame| ui::draw(frame, &model))?;
+        }
+    }
+    effects.stop_ringing();
+    Ok(())
+}
+
+/// Performs the core's commands; results come back as [`Msg`]s on `tx`.
+struct Effects {
+    api: ApiClient,
+    tx: mpsc::UnboundedSender<Msg>,
+    no_browser: bool,
+    ringer: Option<JoinHandle<()>>,
+}
+
+impl Effects {
+    /// Runs `commands`; `true` when one of them is [`Command::Quit`].
+    fn run(&mut self, commands: Vec<Command>) -> bool {
+        let mut quit = false;
+        for command in commands {
+            if effects::is_request(&command) {
+                // Requests run concurrently so a slow server never freezes the keyboard.
+                let api = self.api.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    if let Some(msg) = effects::request(&api, command).await {
+                        let _ = tx.send(msg);
+                    }
+                });
+                continue;
+            }
+            match command {
+                Command::OpenUrl(url) => self.open(url),
+                Command::StartRinging => self.start_ringing(),
+                Command::StopRinging => self.stop_ringing(),
+                // Desktop notifications are best effort and not built yet: the event is only
+                // logged; the UI itself shows the call.
+                Command::Notify { title, body } => {
+                    tracing::info!(%title, %body, "notification (desktop notifications not built yet)");
+                }
+                Command::Quit => quit = true,
+                other => tracing::warn!(command = ?other, "unhandled command"),
+            }
+        }
+        quit
+    }
+
+    /// Opens the meeting in the browser, or with `--no-browser` shows its URL as a notice.
+    fn open(&self, url: String) {
+        let failure = if self.no_browser {
+            Some(format!("browser disabled; join at {url}"))
+        } else {
+            match open::that_detached(&url) {
+                Ok(()) => None,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot open the browser");
+                    Some(format!("{err}; join at {url}"))
+                }
+            }
+        };
+        if let Some(message) = failure {
+            let _ = self.tx.send(Msg::OpenFailed(message));
+        }
+    }
+
+    /// Rings the terminal bell every couple of seconds until [`Effects::stop_ringing`].
+    fn start_ringing(&mut self) {
+        if self.ringer.as_ref().is_some_and(|task| !task.is_finished()) {
+            return;
+        }
+        self.ringer = Some(tokio::spawn(async {
+            let mut every = tokio::time::interval(RING_EVERY);
+            loop {
+                every.tick().await;
+                let mut out = std::io::stdout();
+                if out.write_all(b"\x07").and_then(|()| out.flush()).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+
+    fn stop_ringing(&mut self) {
+        if let Some(task) = self.ringer.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Starts a demo server in this process and runs the UI as `email` there. Before the UI starts
+/// and again after it ends (so it is not lost behind the full screen), prints on stderr how a
+/// second terminal joins the same demo as someone else.
+pub async fn run_demo(email: &str, options: RunOptions) -> Result<(), RunError> {
+    let config = ServerConfig {
+        bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        db: ":memory:".into(),
+        ..ServerConfig::default()
+    };
+    let server = Server::start(config, Clock::System)
+        .await
+        .map_err(|err| RunError::DemoServer(err.to_string()))?;
+    let result = run_demo_on(&server, email, options).await;
+    server.shutdown().await;
+    result
+}
+
+async fn run_demo_on(server: &Server, email: &str, options: RunOptions) -> Result<(), RunError> {
+    let site = server.url();
+    let (me, credentials, other) = {
+        let directory = server.state.directory();
+        let user = directory
+            .user_by_email(email)
+            .ok_or_else(|| RunError::NoSuchDemoUser(email.to_owned()))?;
+        let other_email = if user.email == "othello@zulip.com" {
+            "hamlet@zulip.com"
+        } else {
+            "othello@zulip.com"
+        };
+        let other = directory
+            .user_by_email(other_email)
+            .map(|o| (o.email.clone(), o.api_key.clone()));
+        let credentials = Credentials {
+            server: ServerAddress::parse(&site)?,
+            email: user.email.clone(),
+            api_key: user.api_key.clone(),
+        };
+        (user.id, credentials, other)
+    };
+    let block = demo_instructions(&site, &credentials.email, other.as_ref());
+    eprintln!("{block}");
+    let api = ApiClient::new(&credentials)?;
+    let result = run_tui(api, me, options).await;
+    eprintln!("{block}");
+    result
+}
+
+/// The few lines telling how to join the demo from a second terminal.
+fn demo_instructions(site: &str, me: &str, other: Option<&(String, String)>) -> String {
+    let mut text = format!("Demo server at {site}, signed in as {me}.\n");
+    if let Some((email, key)) = other {
+        text.push_str(&format!(
+            "To call between two terminals, run in another one (while this demo runs):\n  \
+             zulip-calls --site {site} --email {email} --api-key {key}\n"
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_instructions_name_the_second_user() {
+        let other = ("othello@zulip.com".to_owned(), "KEY".to_owned());
+        let text = demo_instructions("http://127.0.0.1:9", "hamlet@zulip.com", Some(&other));
+        assert!(text.contains(
+            "zulip-calls --site http://127.0.0.1:9 --email othello@zulip.com --api-key KEY"
+        ));
+    }
+}
