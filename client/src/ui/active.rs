@@ -3,10 +3,12 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
-use ratatui::text::Span;
-use ratatui::widgets::{Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Row, Table, TableState};
 
-use super::{call_type_name, draw_confirm, format_duration, selected_style, view_block};
+use super::{
+    call_type_name, direction_arrow, draw_confirm, format_duration, render_placeholder,
+    selected_style, view_block,
+};
 use crate::app::Model;
 
 /// Draws the table of my active calls.
@@ -23,18 +25,11 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &Model) {
         } else {
             "No active calls"
         };
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                text,
-                Style::default().add_modifier(Modifier::DIM),
-            ))
-            .block(block),
-            area,
-        );
+        render_placeholder(frame, area, block, text);
         return;
     }
     let rows = a.calls.iter().map(|c| {
-        let arrow = if c.is_outgoing { "↗" } else { "↙" };
+        let arrow = direction_arrow(c.is_outgoing);
         let age = format_duration(model.now.seconds_since(c.created_at));
         Row::new(vec![
             arrow.to_owned(),

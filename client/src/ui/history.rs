@@ -4,10 +4,13 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Span;
-use ratatui::widgets::{Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Row, Table, TableState};
 use zulip_calls_protocol::CallState;
 
-use super::{call_type_name, format_duration, format_time, selected_style, view_block};
+use super::{
+    call_type_name, direction_arrow, format_duration, format_time, render_placeholder,
+    selected_style, view_block,
+};
 use crate::app::Model;
 
 /// Draws the history table with the filters and page in the title.
@@ -31,19 +34,11 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &Model) {
         } else {
             "No calls match"
         };
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                text,
-                Style::default().add_modifier(Modifier::DIM),
-            ))
-            .block(block),
-            area,
-        );
+        render_placeholder(frame, area, block, text);
         return;
     }
     let rows = h.entries.iter().map(|e| {
-        // ↗ placed by me, ↙ placed to me: one-column arrows keep the table aligned.
-        let arrow = if e.is_outgoing { "↗" } else { "↙" };
+        let arrow = direction_arrow(e.is_outgoing);
         Row::new(vec![
             Span::raw(arrow),
             Span::raw(e.user_name.clone()),

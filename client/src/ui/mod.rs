@@ -229,6 +229,23 @@ fn selected_style() -> Style {
 }
 
 /// A titled, bordered block for the main views.
+/// A dimmed one-line message in place of an empty list ("Loading…", "No calls match").
+fn render_placeholder(frame: &mut Frame, area: Rect, block: Block<'_>, text: &str) {
+    frame.render_widget(
+        Paragraph::new(Span::styled(
+            text,
+            Style::default().add_modifier(Modifier::DIM),
+        ))
+        .block(block),
+        area,
+    );
+}
+
+/// ↗ placed by me, ↙ placed to me: one-column arrows keep tables aligned.
+fn direction_arrow(is_outgoing: bool) -> &'static str {
+    if is_outgoing { "↗" } else { "↙" }
+}
+
 fn view_block(title: String) -> Block<'static> {
     Block::default().borders(Borders::ALL).title(Span::styled(
         format!(" {title} "),

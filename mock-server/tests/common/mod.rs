@@ -127,43 +127,30 @@ impl TestApp {
         self.server.state.deadlines_changed.notify_one();
     }
 
-    pub async fn post(&self, who: &Account, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
-        let response = self
-            .http
-            .post(self.url(path))
+    /// Sends `builder` as `who` and returns the status and the JSON body.
+    async fn send(&self, who: &Account, builder: reqwest::RequestBuilder) -> (u16, Value) {
+        let response = builder
             .basic_auth(&who.email, Some(&who.key))
-            .form(form)
             .send()
             .await
             .unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap())
+    }
+
+    pub async fn post(&self, who: &Account, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        self.send(who, self.http.post(self.url(path)).form(form))
+            .await
     }
 
     pub async fn get(&self, who: &Account, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
-        let response = self
-            .http
-            .get(self.url(path))
-            .basic_auth(&who.email, Some(&who.key))
-            .query(query)
-            .send()
+        self.send(who, self.http.get(self.url(path)).query(query))
             .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
     }
 
     pub async fn delete(&self, who: &Account, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
-        let response = self
-            .http
-            .delete(self.url(path))
-            .basic_auth(&who.email, Some(&who.key))
-            .query(query)
-            .send()
+        self.send(who, self.http.delete(self.url(path)).query(query))
             .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
     }
 
     /// Registers an event queue for call events and returns its id.
