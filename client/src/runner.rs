@@ -173,19 +173,15 @@ impl Effects {
 
     /// Opens the meeting in the browser, or with `--no-browser` shows its URL as a notice.
     fn open(&self, url: String) {
-        let failure = if self.no_browser {
-            Some(format!("browser disabled; join at {url}"))
-        } else {
-            match open::that_detached(&url) {
-                Ok(()) => None,
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot open the browser");
-                    Some(format!("{err}; join at {url}"))
-                }
-            }
-        };
-        if let Some(message) = failure {
-            let _ = self.tx.send(Msg::OpenFailed(message));
+        if self.no_browser {
+            let _ = self.tx.send(Msg::JoinAt(url));
+            return;
+        }
+        if let Err(err) = open::that_detached(&url) {
+            tracing::warn!(error = %err, "cannot open the browser");
+            let _ = self
+                .tx
+                .send(Msg::OpenFailed(format!("{err}; join at {url}")));
         }
     }
 

@@ -247,3 +247,84 @@ async fn answering_on_one_device_stops_the_other() {
         "the other device does not join"
     );
 }
+
+#[tokio::test]
+async fn the_caller_cancels_and_the_callee_stops_ringing() {
+    let server = common::start_server().await;
+    let mut hamlet = Core::start(&server, "hamlet@zulip.com", TransportPreference::Auto).await;
+    let mut othello = Core::start(&server, "othello@zulip.com", TransportPreference::Auto).await;
+    hamlet.call("Othello", 'v').await;
+    othello.pump_event("call_started").await;
+    hamlet.key(KeyInput::Esc).await;
+    othello.pump_event("call_ended").await;
+    assert!(
+        othello.local.contains(&Command::StopRinging),
+        "{:?}",
+        othello.local
+    );
+    assert!(
+        !matches!(othello.model.call, CallPanel::Incoming(_)),
+        "{:?}",
+        othello.model.call
+    );
+    assert!(
+        !othello
+            .local
+            .iter()
+            .any(|c| matches!(c, Command::OpenUrl(_)))
+    );
+}
+
+#[tokio::test]
+async fn calling_someone_in_a_call_says_they_are_busy() {
+    let server = common::start_server().await;
+    let mut hamlet = Core::start(&server, "hamlet@zulip.com", TransportPreference::Auto).await;
+    let mut othello = Core::start(&server, "othello@zulip.com", TransportPreference::Auto).await;
+    let mut iago = Core::start(&server, "iago@zulip.com", TransportPreference::Auto).await;
+    hamlet.call("Othello", 'v').await;
+    othello.pump_event("call_started").await;
+    iago.call("Othello", 'v').await;
+    let CallPanel::Ended { summary } = &iago.model.call else {
+        panic!(
+            "expected a summary of the failed call, got {:?}",
+            iago.model.call
+        );
+    };
+    assert!(
+        summary.text.contains("is currently in another call"),
+        "{}",
+        summary.text
+    );
+    assert!(!iago.local.iter().any(|c| matches!(c, Command::OpenUrl(_))));
+}
+
+#[tokio::test]
+async fn an_unanswered_call_is_missed_on_both_sides() {
+    let settings = zulip_calls_protocol::settings::Settings {
+        call_notification_timeout: 1,
+        ..zulip_calls_protocol::settings::Settings::default()
+    };
+    let server = common::start_server_with(settings).await;
+    let mut hamlet = Core::start(&server, "hamlet@zulip.com", TransportPreference::Auto).await;
+    let mut othello = Core::start(&server, "othello@zulip.com", TransportPreference::Auto).await;
+    hamlet.call("Othello", 'a').await;
+    // Othello's core acknowledges on its own, so the call rings and then is missed.
+    othello.pump_event("call_started").await;
+    othello.pump_event("call_ended").await;
+    assert!(
+        othello.local.contains(&Command::StopRinging),
+        "{:?}",
+        othello.local
+    );
+    hamlet.pump_event("call_ended").await;
+    let CallPanel::Ended { summary } = &hamlet.model.call else {
+        panic!("expected the ended summary, got {:?}", hamlet.model.call);
+    };
+    assert!(
+        summary.text.to_lowercase().contains("answer")
+            || summary.text.to_lowercase().contains("miss"),
+        "{}",
+        summary.text
+    );
+    assert_eq!(summary.duration, None);
+}

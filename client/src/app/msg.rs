@@ -63,6 +63,8 @@ pub enum Msg {
     ActiveLoaded(Result<Vec<ActiveCall>, String>),
     /// Opening the browser failed (success needs no message).
     OpenFailed(String),
+    /// The browser is off (`--no-browser`): show where to join instead.
+    JoinAt(String),
 }
 
 /// An effect for the runner: HTTP calls, the browser, notifications, the ringer.

@@ -1273,3 +1273,17 @@ fn hidden_log_lines_do_not_redraw_but_visible_ones_do() {
             .ends_with("ignored event of type presence")
     );
 }
+
+#[test]
+fn without_a_browser_the_join_url_is_an_information_notice() {
+    let mut model = Model::new(
+        zulip_calls_protocol::UserId(10),
+        zulip_calls_protocol::Timestamp::from_unix_seconds(1_704_110_400).unwrap(),
+    );
+    let result = update(&mut model, Msg::JoinAt("https://meet.jit.si/room".into()));
+    assert!(result.commands.is_empty());
+    assert!(result.redraw);
+    let notice = model.current_notice().unwrap();
+    assert_eq!(notice.level, crate::app::Level::Info);
+    assert_eq!(notice.text, "Join the meeting at https://meet.jit.si/room");
+}

@@ -134,6 +134,10 @@ fn handle(model: &mut Model, msg: Msg) -> Vec<Command> {
             );
             Vec::new()
         }
+        Msg::JoinAt(url) => {
+            notice(model, Level::Info, format!("Join the meeting at {url}"));
+            Vec::new()
+        }
         Msg::OpenFailed(e) => {
             notice(
                 model,

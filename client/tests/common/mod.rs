@@ -26,9 +26,14 @@ pub struct TestServer {
 
 /// Starts a server on a free port, with a 1 s heartbeat and no rate limit.
 pub async fn start_server() -> TestServer {
+    start_server_with(zulip_calls_protocol::settings::Settings::default()).await
+}
+
+/// [`start_server`] with these plugin settings (short timeouts, say).
+pub async fn start_server_with(settings: zulip_calls_protocol::settings::Settings) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("mock.sqlite3");
-    let server = start_at("127.0.0.1:0".parse().unwrap(), &db).await;
+    let server = start_configured("127.0.0.1:0".parse().unwrap(), &db, settings).await;
     TestServer {
         addr: server.addr,
         server: Some(server),
@@ -38,9 +43,23 @@ pub async fn start_server() -> TestServer {
 }
 
 async fn start_at(bind: SocketAddr, db: &std::path::Path) -> Server {
+    start_configured(
+        bind,
+        db,
+        zulip_calls_protocol::settings::Settings::default(),
+    )
+    .await
+}
+
+async fn start_configured(
+    bind: SocketAddr,
+    db: &std::path::Path,
+    settings: zulip_calls_protocol::settings::Settings,
+) -> Server {
     let config = ServerConfig {
         bind,
         db: db.display().to_string(),
+        settings,
         heartbeat_seconds: 1,
         rate_limit_per_minute: 0,
         ..ServerConfig::default()
