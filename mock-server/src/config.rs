@@ -55,6 +55,11 @@ pub struct ServerConfig {
     pub prune_calls_after_days: Option<u32>,
     /// Every recorded push is also POSTed here as JSON (the outbox entry), when set.
     pub push_webhook_url: Option<String>,
+    /// When set, the control API (`/mock/v1/*`, `/metrics`) requires
+    /// `Authorization: Bearer <token>`; otherwise it is open (the server binds to localhost).
+    pub admin_token: Option<String>,
+    /// Time moves only through `POST /mock/v1/clock/advance` (`serve --virtual-clock`).
+    pub virtual_clock: bool,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +74,8 @@ impl Default for ServerConfig {
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
             prune_calls_after_days: None,
             push_webhook_url: None,
+            admin_token: None,
+            virtual_clock: false,
         }
     }
 }
@@ -615,6 +622,8 @@ EVENT_QUEUE_LIFESPAN = 900
                 rate_limit_per_minute: 0,
                 prune_calls_after_days: None,
                 push_webhook_url: None,
+                admin_token: None,
+                virtual_clock: false,
             }
         );
     }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod directory;
 pub mod domain;
 pub mod error;
@@ -41,7 +42,7 @@ pub fn router(state: SharedState) -> Router {
     let api = routes::calls::router(api);
     let api = routes::zulip::router(api);
     let api = routes::events::router(api);
-    let api = routes::admin::router(api);
+    let api = control::router(api, &state);
     let api = routes::ws::router(api);
     let limited = axum::middleware::from_fn_with_state(Arc::clone(&state), ratelimit::limit);
     api.method_not_allowed_fallback(routes::method_not_allowed)

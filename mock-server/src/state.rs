@@ -32,6 +32,10 @@ pub struct AppState {
     pub closing: tokio::sync::watch::Sender<bool>,
     /// Woken whenever a deadline may have moved (a call changed, a queue was polled).
     pub deadlines_changed: Notify,
+    /// Bumped whenever something a QA `wait-for` can wait on happened (a call changed state,
+    /// an event was queued, a push was recorded, a request was journaled); see
+    /// [`AppState::note_change`].
+    pub changes: tokio::sync::watch::Sender<u64>,
     directory: RwLock<Directory>,
     /// Every call mutation happens under this lock: of two racing requests, exactly one sees
     /// the old state and wins.
@@ -53,6 +57,7 @@ impl AppState {
             clock,
             queues: Queues::default(),
             deadlines_changed: Notify::new(),
+            changes: tokio::sync::watch::Sender::new(0),
             closing: tokio::sync::watch::Sender::new(false),
             rate_limiter: crate::ratelimit::RateLimiter::default(),
             deadlines: crate::domain::deadlines::DeadlineIndex::default(),
@@ -75,6 +80,12 @@ impl AppState {
         {
             tracing::warn!("push webhook sender has stopped");
         }
+    }
+
+    /// Wakes everything waiting in `changes` (cheap; waiters re-check their condition).
+    pub fn note_change(&self) {
+        self.changes
+            .send_modify(|generation| *generation = generation.wrapping_add(1));
     }
 
     /// Realms and users.

@@ -1,7 +1,6 @@
 //! HTTP routes: thin handlers that decode parameters, call the domain, and wrap the result in
 //! Zulip's success envelope. Paths come from the protocol crate's endpoint descriptors.
 
-pub mod admin;
 pub mod calls;
 pub mod events;
 pub mod ws;

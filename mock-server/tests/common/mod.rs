@@ -82,6 +82,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
         rate_limit_per_minute: options.rate_limit_per_minute,
         prune_calls_after_days: options.prune_calls_after_days,
         push_webhook_url: options.push_webhook_url,
+        ..ServerConfig::default()
     };
     let clock = match options.manual_clock {
         Some(start) => Clock::manual(start),

@@ -1,5 +1,3 @@
-//! `/mock/v1/*`: the mock server's own endpoints, outside the Zulip API, for tests and QA.
-//!
 //! `GET /mock/v1/pushes` shows the push outbox (spec §6: the mock records each provider request
 //! instead of sending it); `DELETE /mock/v1/pushes` empties it. Both need a realm
 //! administrator's Basic auth: the outbox holds device tokens.
@@ -14,18 +12,18 @@ use serde::{Deserialize, Serialize};
 use zulip_calls_protocol::push::PushEvent;
 use zulip_calls_protocol::{ApiError, CallId, ErrorCode, UserId};
 
-use super::success;
 use crate::auth::AuthUser;
 use crate::error::ApiResult;
 use crate::extract::ApiParams;
 use crate::model::{OutboxEntry, UserRecord};
+use crate::routes::success;
 use crate::state::SharedState;
 use crate::store::PushFilter;
 
 /// Where the push outbox is served.
 pub const PUSHES_PATH: &str = "/mock/v1/pushes";
 
-/// The admin routes.
+/// The push outbox routes.
 pub fn router(router: Router<SharedState>) -> Router<SharedState> {
     router.route(PUSHES_PATH, get(list_pushes).delete(clear_pushes))
 }
