@@ -15,7 +15,7 @@ use crate::state::SharedState;
 pub struct AuthUser(pub UserRecord);
 
 /// Reads `Authorization: Basic base64(email:api_key)`.
-fn credentials(parts: &Parts) -> Option<(String, String)> {
+pub fn credentials(parts: &Parts) -> Option<(String, String)> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, encoded) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `cleanup-calls`, `users`, `zuliprc` and `endpoints`.
+//! The command line: `serve`, `cleanup-calls`, `users`, `zuliprc`, `endpoints` and `scenario`
+//! (which lives in [`crate::scenario`]).
 //!
 //! `main.rs` only parses and calls [`run`]. What a command prints is built by plain functions
 //! here ([`users_table`], [`zuliprc`], [`cleanup_summary`], [`serve_banner`], ...) so that it
@@ -58,6 +59,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run scripted call flows (TOML scenario files) against an in-process mock or --server.
+    Scenario(crate::scenario::ScenarioArgs),
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +78,25 @@ pub struct ServeArgs {
     /// data directory].
     #[arg(long)]
     pub db: Option<String>,
+    /// Require `Authorization: Bearer <TOKEN>` on the control API (/mock/v1/*, /metrics);
+    /// overrides MOCK_ADMIN_TOKEN and the config file. Without one the control API is open.
+    #[arg(long, value_name = "TOKEN")]
+    pub admin_token: Option<String>,
+    /// Run on a virtual clock: time moves only through POST /mock/v1/clock/advance, which
+    /// fires every deadline on the way.
+    #[arg(long)]
+    pub virtual_clock: bool,
+    /// Where the virtual clock starts (RFC 3339, e.g. 2026-01-01T09:00:00Z); implies
+    /// --virtual-clock [default: now].
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub clock_start: Option<zulip_calls_protocol::Timestamp>,
+}
+
+/// A `--clock-start` value.
+fn parse_time(value: &str) -> Result<zulip_calls_protocol::Timestamp, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{value:?} is not an RFC 3339 time such as 2026-01-01T09:00:00Z"))
 }
 
 #[derive(Debug, Args)]
@@ -169,6 +191,7 @@ impl CliError {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => return serve(args),
+        Command::Scenario(args) => return crate::scenario::command(args),
         Command::CleanupCalls(args) => block_on(cleanup_calls(&args)),
         Command::Users(args) => users(&args),
         Command::Zuliprc(args) => zuliprc_command(&args),
@@ -524,6 +547,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         db: args.db,
         realm: args.realm,
         heartbeat_seconds: None,
+        admin_token: args.admin_token,
+        virtual_clock: args.virtual_clock,
+        clock_start: args.clock_start,
     };
     let config = match load(args.config.as_deref(), |n| std::env::var(n).ok(), &flags) {
         Ok(config) => config,
@@ -566,6 +592,12 @@ fn serve(args: ServeArgs) -> ExitCode {
         if let Some(warning) = bind_warning(server.addr) {
             eprintln!("warning: {warning}");
         }
+        if let Some(warning) =
+            open_control_warning(server.addr, server.state.config.admin_token.as_deref())
+        {
+            tracing::warn!("{warning}");
+            eprintln!("warning: {warning}");
+        }
         let banner = serve_banner(
             &server.url(),
             &db,
@@ -573,6 +605,13 @@ fn serve(args: ServeArgs) -> ExitCode {
             &server.state.directory(),
         );
         print!("{banner}");
+        if server.state.config.virtual_clock {
+            println!(
+                "Virtual clock at {}: time moves only with POST {}/mock/v1/clock/advance",
+                server.state.clock.now(),
+                server.url()
+            );
+        }
         tokio::select! {
             () = server.wait() => {
                 eprintln!("error: the server stopped unexpectedly");
@@ -645,6 +684,17 @@ pub fn bind_warning(addr: SocketAddr) -> Option<String> {
         format!(
             "listening on {addr}, which is not a loopback address: anyone who can reach this \
              machine can log in with the realm file's credentials (the demo realm's are public)"
+        )
+    })
+}
+
+/// A warning when the control API (which can reset the server, create users and read their
+/// keys) is open to other machines: bound off loopback without an admin token.
+pub fn open_control_warning(addr: SocketAddr, admin_token: Option<&str>) -> Option<String> {
+    (!addr.ip().is_loopback() && admin_token.is_none()).then(|| {
+        format!(
+            "the control API (/mock/v1) is open to anyone who can reach {addr}; set \
+             --admin-token or MOCK_ADMIN_TOKEN"
         )
     })
 }
@@ -911,7 +961,7 @@ mod tests {
     fn users_table_has_a_row_per_user_with_credentials() {
         let table = users_table(&demo());
         let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines.len(), 1 + 12);
+        assert_eq!(lines.len(), 1 + 15);
         let header: Vec<&str> = lines[0]
             .split("  ")
             .map(str::trim)
@@ -944,7 +994,7 @@ mod tests {
     fn users_json_has_every_field() {
         let json = users_json(&demo());
         let rows = json.as_array().unwrap();
-        assert_eq!(rows.len(), 12);
+        assert_eq!(rows.len(), 15);
         assert_eq!(
             rows[0],
             serde_json::json!({
@@ -1112,6 +1162,50 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains('\n'), "{text}");
+    }
+
+    #[test]
+    fn an_open_control_api_is_warned_about_only_off_loopback_without_a_token() {
+        let any: SocketAddr = "0.0.0.0:9991".parse().unwrap();
+        let warning = open_control_warning(any, None).unwrap();
+        assert!(warning.contains("/mock/v1"), "{warning}");
+        assert!(!warning.contains('\n'), "{warning}");
+        assert_eq!(open_control_warning(any, Some("t")), None);
+        assert_eq!(
+            open_control_warning("127.0.0.1:9991".parse().unwrap(), None),
+            None
+        );
+    }
+
+    #[test]
+    fn serve_takes_the_control_api_flags() {
+        match parse(&[
+            "serve",
+            "--admin-token",
+            "s3cret",
+            "--clock-start",
+            "2026-01-01T09:00:00Z",
+        ]) {
+            Command::Serve(args) => {
+                assert_eq!(args.admin_token.as_deref(), Some("s3cret"));
+                assert!(!args.virtual_clock);
+                assert_eq!(
+                    args.clock_start.map(|t| t.to_string()).as_deref(),
+                    Some("2026-01-01T09:00:00Z")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse(&["serve", "--virtual-clock"]),
+            Command::Serve(ServeArgs {
+                virtual_clock: true,
+                ..
+            })
+        ));
+        let err = Cli::try_parse_from(["zulip-calls-mock", "serve", "--clock-start", "soon"])
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
     }
 
     #[test]

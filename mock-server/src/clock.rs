@@ -34,6 +34,22 @@ impl Clock {
         }
     }
 
+    /// A clock that moves only when told to (the control API can move it).
+    pub fn is_manual(&self) -> bool {
+        matches!(self, Clock::Manual(_))
+    }
+
+    /// Sets a manual clock to `at`; the system clock cannot be set.
+    pub fn set(&self, at: Timestamp) -> bool {
+        match self {
+            Clock::System => false,
+            Clock::Manual(now) => {
+                now.store(at.unix_millis(), Ordering::SeqCst);
+                true
+            }
+        }
+    }
+
     /// Moves a manual clock forward by `millis`; the system clock cannot be moved.
     pub fn advance_millis(&self, millis: i64) -> bool {
         match self {

@@ -29,10 +29,13 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 600;
 
 /// The keys of the `[server]` table, for error messages.
-const SERVER_KEYS: &str = "bind, db, realm, heartbeat_seconds, max_body_bytes, rate_limit_per_minute, prune_calls_after_days, push_webhook_url";
+const SERVER_KEYS: &str = "bind, db, realm, heartbeat_seconds, max_body_bytes, rate_limit_per_minute, prune_calls_after_days, push_webhook_url, admin_token, virtual_clock, clock_start";
 
 /// The environment variable that overrides `[server] push_webhook_url`.
 pub const PUSH_WEBHOOK_URL: &str = "PUSH_WEBHOOK_URL";
+
+/// The environment variable that overrides `[server] admin_token`.
+pub const MOCK_ADMIN_TOKEN: &str = "MOCK_ADMIN_TOKEN";
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +63,9 @@ pub struct ServerConfig {
     pub admin_token: Option<String>,
     /// Time moves only through `POST /mock/v1/clock/advance` (`serve --virtual-clock`).
     pub virtual_clock: bool,
+    /// Where a virtual clock starts; `None` means the wall time at start. Setting it implies
+    /// `virtual_clock`.
+    pub clock_start: Option<zulip_calls_protocol::Timestamp>,
 }
 
 impl Default for ServerConfig {
@@ -76,6 +82,7 @@ impl Default for ServerConfig {
             push_webhook_url: None,
             admin_token: None,
             virtual_clock: false,
+            clock_start: None,
         }
     }
 }
@@ -110,6 +117,10 @@ pub struct ConfigFlags {
     pub db: Option<String>,
     pub realm: Option<PathBuf>,
     pub heartbeat_seconds: Option<u64>,
+    pub admin_token: Option<String>,
+    /// `--virtual-clock`: only ever turns the virtual clock on.
+    pub virtual_clock: bool,
+    pub clock_start: Option<zulip_calls_protocol::Timestamp>,
 }
 
 /// Why the configuration was refused. Each message names where the bad value came from and its
@@ -147,6 +158,9 @@ pub enum ConfigError {
     /// A command-line override was unusable; `flag` is the `[server]` key it overrides.
     #[error("command line: {flag}: {problem}")]
     Flag { flag: &'static str, problem: String },
+    /// `MOCK_ADMIN_TOKEN` is set but unusable.
+    #[error("environment: {MOCK_ADMIN_TOKEN}: {0}")]
+    AdminToken(String),
 }
 
 impl ConfigError {
@@ -159,6 +173,7 @@ impl ConfigError {
             ConfigError::Environment(e) | ConfigError::Combination(e) => Some(e.name().to_owned()),
             ConfigError::Flag { flag, .. } => Some(format!("server.{flag}")),
             ConfigError::Webhook(_) => Some(PUSH_WEBHOOK_URL.to_owned()),
+            ConfigError::AdminToken(_) => Some(MOCK_ADMIN_TOKEN.to_owned()),
         }
     }
 }
@@ -195,8 +210,44 @@ pub fn load(
     if let Some(url) = env(PUSH_WEBHOOK_URL).filter(|u| !u.trim().is_empty()) {
         config.push_webhook_url = Some(http_url(url.trim()).map_err(ConfigError::Webhook)?);
     }
+    // Empty means unset, as for the other variables.
+    if let Some(token) = env(MOCK_ADMIN_TOKEN).filter(|t| !t.is_empty()) {
+        config.admin_token = Some(admin_token(&token).map_err(ConfigError::AdminToken)?);
+    }
     apply_flags(&mut config, flags)?;
+    if config.clock_start.is_some() {
+        config.virtual_clock = true;
+    }
     Ok(config)
+}
+
+/// Checks a control API token: it travels in an `Authorization` header, so it must be
+/// non-empty visible ASCII without spaces. The error never shows the token.
+fn admin_token(token: &str) -> Result<String, String> {
+    if token.is_empty() {
+        Err("expected a non-empty token".to_owned())
+    } else if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        Err("expected visible ASCII characters without spaces".to_owned())
+    } else {
+        Ok(token.to_owned())
+    }
+}
+
+/// Reads a `clock_start`: an RFC 3339 time, as a string or a TOML date-time.
+fn clock_start(value: &Value) -> Result<zulip_calls_protocol::Timestamp, String> {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Datetime(d) => d.to_string(),
+        other => {
+            return Err(format!(
+                "expected an RFC 3339 time such as \"2026-01-01T09:00:00Z\", got {}",
+                got(other)
+            ));
+        }
+    };
+    text.parse().map_err(|_| {
+        format!("expected an RFC 3339 time such as \"2026-01-01T09:00:00Z\", got {text:?}")
+    })
 }
 
 /// Checks that `text` is an absolute http(s) URL.
@@ -315,6 +366,15 @@ fn apply_server_key(
             };
             config.push_webhook_url = Some(http_url(url)?);
         }
+        "admin_token" => {
+            let Value::String(token) = value else {
+                // Not `got`: a mistyped token is not echoed.
+                return Err(format!("expected a string, got {}", a_type(value)));
+            };
+            config.admin_token = Some(admin_token(token)?);
+        }
+        "virtual_clock" => config.virtual_clock = boolean(value)?,
+        "clock_start" => config.clock_start = Some(clock_start(value)?),
         _ => return Err(format!("unknown key (the [server] keys are {SERVER_KEYS})")),
     }
     Ok(())
@@ -406,6 +466,18 @@ fn apply_flags(config: &mut ServerConfig, flags: &ConfigFlags) -> Result<(), Con
             });
         }
         config.heartbeat_seconds = seconds;
+    }
+    if let Some(token) = &flags.admin_token {
+        config.admin_token = Some(admin_token(token).map_err(|problem| ConfigError::Flag {
+            flag: "admin_token",
+            problem,
+        })?);
+    }
+    if flags.virtual_clock {
+        config.virtual_clock = true;
+    }
+    if let Some(start) = flags.clock_start {
+        config.clock_start = Some(start);
     }
     Ok(())
 }
@@ -624,6 +696,7 @@ EVENT_QUEUE_LIFESPAN = 900
                 push_webhook_url: None,
                 admin_token: None,
                 virtual_clock: false,
+                clock_start: None,
             }
         );
     }
@@ -672,6 +745,7 @@ ENABLE_VIDEO_CALLS = false
             db: Some("flag.sqlite3".into()),
             realm: Some("flag-realms.toml".into()),
             heartbeat_seconds: Some(3),
+            ..ConfigFlags::default()
         };
         let c = load_text(file, env(&[("CALL_RING_TIMEOUT", "15")]), &flags).unwrap();
         assert_eq!(c.bind.port(), 2222);
@@ -703,6 +777,7 @@ ENABLE_VIDEO_CALLS = false
         seen.sort();
         let mut expected: Vec<String> = Settings::NAMES.iter().map(|n| (*n).to_owned()).collect();
         expected.push(PUSH_WEBHOOK_URL.to_owned());
+        expected.push(MOCK_ADMIN_TOKEN.to_owned());
         expected.sort();
         assert_eq!(seen, expected);
     }
@@ -853,7 +928,7 @@ ENABLE_VIDEO_CALLS = false
             err.to_string(),
             "config file x.toml: server.port: unknown key (the [server] keys are bind, db, realm, \
              heartbeat_seconds, max_body_bytes, rate_limit_per_minute, prune_calls_after_days, \
-             push_webhook_url) (line 2)"
+             push_webhook_url, admin_token, virtual_clock, clock_start) (line 2)"
         );
 
         // An unknown table is toml's error, with its position.
@@ -1148,5 +1223,80 @@ ENABLE_VIDEO_CALLS = false
             file.push_webhook_url.as_deref(),
             Some("https://hooks.example/p")
         );
+    }
+
+    #[test]
+    fn the_control_api_token_and_virtual_clock_are_layered() {
+        let file = "[server]\nadmin_token = \"from-file\"\nvirtual_clock = true\n";
+        let c = load_text(file, no_env, &ConfigFlags::default()).unwrap();
+        assert_eq!(c.admin_token.as_deref(), Some("from-file"));
+        assert!(c.virtual_clock);
+        assert_eq!(c.clock_start, None);
+
+        let c = load_text(
+            file,
+            env(&[(MOCK_ADMIN_TOKEN, "from-env")]),
+            &ConfigFlags::default(),
+        )
+        .unwrap();
+        assert_eq!(c.admin_token.as_deref(), Some("from-env"));
+        // An empty variable is unset.
+        let c = load_text(
+            file,
+            env(&[(MOCK_ADMIN_TOKEN, "")]),
+            &ConfigFlags::default(),
+        )
+        .unwrap();
+        assert_eq!(c.admin_token.as_deref(), Some("from-file"));
+
+        let start: zulip_calls_protocol::Timestamp = "2026-01-01T09:00:00Z".parse().unwrap();
+        let flags = ConfigFlags {
+            admin_token: Some("from-flag".into()),
+            clock_start: Some(start),
+            ..ConfigFlags::default()
+        };
+        let c = load(None, env(&[(MOCK_ADMIN_TOKEN, "from-env")]), &flags).unwrap();
+        assert_eq!(c.admin_token.as_deref(), Some("from-flag"));
+        // A start time implies the virtual clock.
+        assert!(c.virtual_clock);
+        assert_eq!(c.clock_start, Some(start));
+
+        // The file takes a string or a TOML date-time.
+        for line in [
+            "clock_start = \"2026-01-01T10:00:00+01:00\"",
+            "clock_start = 2026-01-01T09:00:00Z",
+        ] {
+            let c = apply(&format!("[server]\n{line}\n")).unwrap();
+            assert_eq!(c.clock_start, Some(start), "{line}");
+        }
+    }
+
+    #[test]
+    fn bad_tokens_and_clock_starts_are_refused_without_echoing_the_token() {
+        let err = apply_err("[server]\nadmin_token = \"has space\"\n");
+        assert_eq!(err.key().as_deref(), Some("server.admin_token"));
+        assert!(!err.to_string().contains("has space"), "{err}");
+        let err = apply_err("[server]\nadmin_token = 12345\n");
+        assert!(!err.to_string().contains("12345"), "{err}");
+        let err = apply_err("[server]\nclock_start = \"tomorrow\"\n");
+        assert_eq!(err.key().as_deref(), Some("server.clock_start"));
+        assert!(err.to_string().contains("RFC 3339"), "{err}");
+        let err = apply_err("[server]\nvirtual_clock = \"yes\"\n");
+        assert_eq!(err.key().as_deref(), Some("server.virtual_clock"));
+
+        let err = load(
+            None,
+            env(&[(MOCK_ADMIN_TOKEN, "two words")]),
+            &ConfigFlags::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.key().as_deref(), Some(MOCK_ADMIN_TOKEN));
+        assert!(!err.to_string().contains("two words"), "{err}");
+        let flags = ConfigFlags {
+            admin_token: Some(String::new()),
+            ..ConfigFlags::default()
+        };
+        let err = load(None, no_env, &flags).unwrap_err();
+        assert_eq!(err.key().as_deref(), Some("server.admin_token"));
     }
 }

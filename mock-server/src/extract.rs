@@ -47,14 +47,14 @@ impl FromRequest<SharedState> for ApiParams {
 /// How a body is read, by its media type (case-insensitive, parameters such as `charset`
 /// ignored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BodyKind {
+pub(crate) enum BodyKind {
     Form,
     Json,
     Other,
 }
 
 impl BodyKind {
-    fn of(content_type: Option<&HeaderValue>) -> Self {
+    pub(crate) fn of(content_type: Option<&HeaderValue>) -> Self {
         let essence = content_type
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())

@@ -4,6 +4,7 @@
 //! the realms, binds a socket and runs the API with the deadline scheduler.
 
 pub mod auth;
+pub mod bots;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -12,10 +13,15 @@ pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod faults;
+pub mod journal;
+pub mod metrics;
 pub mod model;
 pub mod ratelimit;
 pub mod realm;
+pub mod request_match;
 pub mod routes;
+pub mod scenario;
 pub mod shutdown;
 pub mod state;
 pub mod store;
@@ -48,6 +54,20 @@ pub fn router(state: SharedState) -> Router {
     api.method_not_allowed_fallback(routes::method_not_allowed)
         .fallback(not_found)
         .layer(limited)
+        // Inside the journal, so a faulted request is journaled as the client saw it.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            faults::apply,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            journal::record,
+        ))
+        // Outermost, so a request's latency is what its client waited.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            metrics::track_requests,
+        ))
         .with_state(state)
 }
 
@@ -91,7 +111,15 @@ pub struct Server {
 
 impl Server {
     /// Opens storage, loads realms, binds and serves in the background.
+    ///
+    /// With `config.virtual_clock`, a system `clock` is replaced by a manual one starting at
+    /// `config.clock_start` (default: now); a manual `clock` is kept, so tests can hold it.
     pub async fn start(config: ServerConfig, clock: Clock) -> Result<Server, StartError> {
+        let clock = if config.virtual_clock && !clock.is_manual() {
+            Clock::manual(config.clock_start.unwrap_or_else(|| Clock::System.now()))
+        } else {
+            clock
+        };
         let realms = config.realms()?;
         let mut store = Store::open(&DbLocation::parse(&config.db))?;
         store.replace_realms(&realms.realms, &realms.users)?;
@@ -119,6 +147,13 @@ impl Server {
                 record.call.call_id,
                 domain::calls::next_deadline(&record.call, state.settings()),
             );
+        }
+        state.bots.load(realms.bots, state.clock.now());
+        for record in &pending {
+            state.bots.resume(&record.call);
+        }
+        if state.config.virtual_clock {
+            domain::virtual_time::start(&state);
         }
         let scheduler = tokio::spawn(domain::deadlines::run(Arc::clone(&state)));
         let (cut_off, cut_off_rx) = shutdown::cut_off_signal();

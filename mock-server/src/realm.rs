@@ -4,13 +4,14 @@
 //! session starts from a known, reviewable population. The format is documented at the top of
 //! `assets/demo-realm.toml`, which is also the built-in default ([`demo_realms`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use zulip_calls_protocol::UserId;
 
+use crate::bots::config::{BotConfig, BotField, UserRef};
 use crate::model::{RealmId, RealmRecord, UserRecord};
 
 /// The demo realm file, built into the binary so the server runs with no files at all.
@@ -25,6 +26,8 @@ pub struct LoadedRealms {
     pub realms: Vec<RealmRecord>,
     /// Every user of every realm, in file order.
     pub users: Vec<UserRecord>,
+    /// The automated bots (users with a `bot` table), by user id.
+    pub bots: BTreeMap<UserId, BotConfig>,
 }
 
 /// Why a realm file was refused. Each message names the file, and the realm and user at fault.
@@ -89,7 +92,11 @@ pub fn parse_realms(text: &str, origin: &str) -> Result<LoadedRealms, RealmError
     let mut loaded = LoadedRealms {
         realms: Vec::with_capacity(file.realm.len()),
         users: Vec::new(),
+        bots: BTreeMap::new(),
     };
+    // Bot tables, checked once every user is known (a bot may call a user listed after it):
+    // (bot, its realm, realm name, user label, table).
+    let mut bot_tables: Vec<(UserId, RealmId, String, String, BotConfig<UserRef>)> = Vec::new();
     // Who already holds each id, email (lowercased) and (normalised) realm URL.
     let mut ids: HashMap<i64, String> = HashMap::new();
     let mut emails: HashMap<String, String> = HashMap::new();
@@ -127,6 +134,7 @@ pub fn parse_realms(text: &str, origin: &str) -> Result<LoadedRealms, RealmError
                 problem,
             };
             check_user(&user).map_err(user_err)?;
+            let bot = BotField::parse(user.bot.as_ref()).map_err(user_err)?;
             if let Some(other) = ids.insert(user.id, label.clone()) {
                 return Err(user_err(format!(
                     "id {} is already the id of user {other}",
@@ -149,14 +157,28 @@ pub fn parse_realms(text: &str, origin: &str) -> Result<LoadedRealms, RealmError
                 password: user.password,
                 is_admin: user.admin,
                 is_active: user.active,
-                is_bot: user.bot,
+                is_bot: bot.is_bot(),
             });
+            if let BotField::Automated(table) = bot {
+                bot_tables.push((UserId(user.id), realm_id, raw.name.clone(), label, table));
+            }
         }
         loaded.realms.push(RealmRecord {
             id: realm_id,
             name: raw.name,
             url,
         });
+    }
+    for (bot, realm_id, realm, user, table) in bot_tables {
+        let config = table
+            .resolve(bot, realm_id, &loaded.users)
+            .map_err(|problem| RealmError::User {
+                origin: origin.to_owned(),
+                realm,
+                user,
+                problem,
+            })?;
+        loaded.bots.insert(bot, config);
     }
     Ok(loaded)
 }
@@ -192,8 +214,9 @@ struct RawUser {
     admin: bool,
     #[serde(default = "active_by_default")]
     active: bool,
+    /// `true`/`false`, or a table that makes the user an automated bot (`bots::config`).
     #[serde(default)]
-    bot: bool,
+    bot: Option<toml::Value>,
 }
 
 fn active_by_default() -> bool {
@@ -358,7 +381,88 @@ url = "http://test.localhost:9991"
             .collect();
         assert_eq!(members, ["King Lear", "Goneril", "Regan"]);
         assert!(user(&demo, "king@lear.org").is_admin);
-        assert_eq!(demo.users.len(), 12);
+        assert_eq!(demo.users.len(), 15);
+    }
+
+    #[test]
+    fn demo_realm_has_a_bot_for_each_outcome() {
+        use crate::bots::Behaviour;
+        let demo = demo_realms().unwrap();
+        let expected = [
+            (
+                20,
+                "echo-bot@zulip.com",
+                "Echo Bot",
+                Behaviour::Accept,
+                2000,
+                Some(30_000),
+            ),
+            (
+                21,
+                "busy-bot@zulip.com",
+                "Busy Bot",
+                Behaviour::Reject,
+                1000,
+                None,
+            ),
+            (
+                22,
+                "sleepy-bot@zulip.com",
+                "Sleepy Bot",
+                Behaviour::Ignore,
+                0,
+                None,
+            ),
+        ];
+        for (id, email, name, behaviour, answer_ms, hang_up_ms) in expected {
+            let u = user(&demo, email);
+            assert_eq!((u.id, u.full_name.as_str()), (UserId(id), name));
+            assert!(u.is_bot && u.is_active && !u.is_admin, "{email}");
+            assert_eq!(u.password, None, "{email}");
+            assert_eq!(u.realm_id, RealmId(1), "{email}");
+            let bot = &demo.bots[&UserId(id)];
+            assert_eq!(bot.behaviour, behaviour, "{email}");
+            assert_eq!(bot.answer_after_ms, answer_ms, "{email}");
+            assert_eq!(bot.hang_up_after_ms, hang_up_ms, "{email}");
+            assert_eq!(bot.calls, None, "{email}");
+        }
+        assert_eq!(demo.bots.len(), 3);
+    }
+
+    #[test]
+    fn bot_tables_are_checked_and_name_the_user_and_key() {
+        let loaded = parse_realms(
+            &one_user(
+                "bot = { behaviour = \"accept\", calls = { user = \"b@test.org\", every_seconds = 60 } }\n\
+                 [[realm.user]]\nid = 2\nemail = \"b@test.org\"\nfull_name = \"B\"\n\
+                 api_key = \"bbbbbbbbbbbbbbbb\"",
+            ),
+            "t.toml",
+        )
+        .unwrap();
+        assert!(loaded.users[0].is_bot && !loaded.users[1].is_bot);
+        let calls = loaded.bots[&UserId(1)].calls.as_ref().unwrap();
+        assert_eq!((calls.user, calls.every_ms), (UserId(2), 60_000));
+
+        let err = err_text(&one_user("bot = { behaviour = \"acept\" }"));
+        assert_eq!(
+            err,
+            "realm file t.toml: realm \"Test\": user 1 (a@test.org): bot.behaviour: expected \
+             one of \"accept\", \"reject\", \"ignore\", \"acknowledge\", got \"acept\""
+        );
+        let err = err_text(&one_user(
+            "bot = { behaviour = \"ignore\", calls = { user = \"nobody@test.org\", every_seconds = 5 } }",
+        ));
+        assert_eq!(
+            err,
+            "realm file t.toml: realm \"Test\": user 1 (a@test.org): bot.calls.user: no user \
+             \"nobody@test.org\" in the realm file"
+        );
+        let err = err_text(&one_user("bot = 1"));
+        assert!(
+            err.contains("user 1 (a@test.org): bot: expected true, false or a table"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -36,6 +36,18 @@ pub struct AppState {
     /// an event was queued, a push was recorded, a request was journaled); see
     /// [`AppState::note_change`].
     pub changes: tokio::sync::watch::Sender<u64>,
+    /// Open event WebSockets, so they can be closed from outside their connection.
+    pub sockets: crate::domain::sockets::Sockets,
+    /// Bookkeeping of the virtual clock (`serve --virtual-clock`).
+    pub virtual_time: crate::domain::virtual_time::VirtualTime,
+    /// The `/metrics` series counted as things happen.
+    pub metrics: crate::metrics::Metrics,
+    /// The automated bots and their pending actions (see `bots`).
+    pub bots: crate::bots::Bots,
+    /// The latest requests to the Zulip and plugin API (see `journal`).
+    pub journal: crate::journal::Journal,
+    /// Fault injection rules (see `faults`).
+    pub faults: crate::faults::Faults,
     directory: RwLock<Directory>,
     /// Every call mutation happens under this lock: of two racing requests, exactly one sees
     /// the old state and wins.
@@ -51,17 +63,24 @@ impl AppState {
         store: Store,
         webhook: Option<tokio::sync::mpsc::UnboundedSender<crate::model::OutboxEntry>>,
     ) -> Self {
+        let changes = tokio::sync::watch::Sender::new(0);
         AppState {
             join_urls: JoinUrls::new(&config.settings),
             config,
             clock,
-            queues: Queues::default(),
+            queues: Queues::notifying(changes.clone()),
             deadlines_changed: Notify::new(),
-            changes: tokio::sync::watch::Sender::new(0),
+            changes,
             closing: tokio::sync::watch::Sender::new(false),
             rate_limiter: crate::ratelimit::RateLimiter::default(),
             deadlines: crate::domain::deadlines::DeadlineIndex::default(),
             webhook,
+            sockets: crate::domain::sockets::Sockets::default(),
+            virtual_time: crate::domain::virtual_time::VirtualTime::default(),
+            metrics: crate::metrics::Metrics::new(),
+            bots: crate::bots::Bots::default(),
+            journal: crate::journal::Journal::default(),
+            faults: crate::faults::Faults::default(),
             directory: RwLock::new(directory),
             store: Mutex::new(store),
         }
@@ -95,6 +114,15 @@ impl AppState {
         self.directory
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Replaces the realms and users (the control API's user management). Callers hold the
+    /// store lock while they write the same users to storage, so the two never disagree.
+    pub fn replace_directory(&self, directory: Directory) {
+        *self
+            .directory
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = directory;
     }
 
     /// Exclusive access to storage (and so to every call's state).

@@ -143,7 +143,7 @@ fn users_json_lists_the_demo_users_with_credentials() {
     let output = run(&["users", "--json"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let users: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(users.len(), 12);
+    assert_eq!(users.len(), 15);
     let iago = users
         .iter()
         .find(|u| u["email"] == "iago@zulip.com")
@@ -163,7 +163,7 @@ fn users_json_lists_the_demo_users_with_credentials() {
     let output = run(&["users"]);
     assert!(output.status.success());
     let table = stdout(&output);
-    assert_eq!(table.lines().count(), 13, "{table}");
+    assert_eq!(table.lines().count(), 16, "{table}");
     assert!(
         table.contains("hamletDemoApiKeyxxxxxxxxxxxxx010"),
         "{table}"
@@ -366,4 +366,109 @@ fn serve_prints_how_to_log_in_and_stops_on_sigint() {
     assert!(out.contains("SIGINT"), "{out}");
     // Loopback: no warning.
     assert!(!err.contains("warning"), "{err}");
+}
+
+#[tokio::test]
+async fn serve_with_a_virtual_clock_behind_an_admin_token() {
+    let server = ServeProcess::start(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--db",
+        ":memory:",
+        "--virtual-clock",
+        "--clock-start",
+        "2026-01-01T09:00:00Z",
+        "--admin-token",
+        "cli-secret",
+    ]);
+    let http = reqwest::Client::new();
+    let clock = format!("{}/mock/v1/clock", server.url);
+    assert_eq!(http.get(&clock).send().await.unwrap().status(), 401);
+    let wrong = http.get(&clock).bearer_auth("wrong").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let now: serde_json::Value = http
+        .get(&clock)
+        .bearer_auth("cli-secret")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["now"], "2026-01-01T09:00:00Z", "{now}");
+    assert_eq!(now["virtual"], true);
+
+    // A call rings out when the clock is moved past its ring timeout, and only then.
+    let started: serde_json::Value = http
+        .post(format!("{}/api/v1/calls/start", server.url))
+        .basic_auth("hamlet@zulip.com", Some("hamletDemoApiKeyxxxxxxxxxxxxx010"))
+        .form(&[("user_id", "6")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let call_id = started["call_id"].as_str().unwrap();
+    let moved: serde_json::Value = http
+        .post(format!("{clock}/advance"))
+        .bearer_auth("cli-secret")
+        .form(&[("seconds", "30")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        moved["fired"],
+        serde_json::json!([{
+            "call_id": call_id,
+            "action": "ring_timeout",
+            "at": "2026-01-01T09:00:30Z",
+        }]),
+        "{moved}"
+    );
+
+    server.signal("TERM");
+    let (status, out, err) = server.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(
+        out.contains("Virtual clock at 2026-01-01T09:00:00Z"),
+        "{out}"
+    );
+    assert!(!err.contains("warning"), "{err}");
+}
+
+#[test]
+fn an_open_control_api_off_loopback_is_warned_about() {
+    let server = ServeProcess::start(&["--bind", "0.0.0.0:0", "--db", ":memory:"]);
+    server.signal("INT");
+    let (status, _, err) = server.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{err}");
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("warning: the control API (/mock/v1) is open"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    // Logged too, for whoever reads the logs rather than the terminal.
+    assert!(
+        err.lines()
+            .any(|l| l.contains("WARN") && l.contains("the control API (/mock/v1) is open")),
+        "{err}"
+    );
+
+    // With a token the control API is guarded: no such warning.
+    let server = ServeProcess::start(&[
+        "--bind",
+        "0.0.0.0:0",
+        "--db",
+        ":memory:",
+        "--admin-token",
+        "t0ken",
+    ]);
+    server.signal("INT");
+    let (status, _, err) = server.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(!err.contains("control API"), "{err}");
 }

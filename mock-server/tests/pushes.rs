@@ -1,5 +1,5 @@
 //! The push outbox over HTTP (`/mock/v1/pushes`): the exact provider requests of spec §6,
-//! shown only to administrators, and only for their own realm.
+//! server-wide, behind the control API's token.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -10,36 +10,25 @@ use serde_json::{Value, json};
 
 const APP_ID: &str = "org.zulip.Zulip";
 
-fn pushes_url(app: &TestApp) -> String {
-    format!("{}/mock/v1/pushes", app.server.url())
-}
+const TOKEN: &str = "push-test-token";
 
-async fn pushes(app: &TestApp, who: &Account, query: &[(&str, &str)]) -> (u16, Value) {
-    let response = app
-        .http
-        .get(pushes_url(app))
-        .basic_auth(&who.email, Some(&who.key))
-        .query(query)
-        .send()
-        .await
-        .unwrap();
+/// Sends a control request, with the bearer `token` when given.
+async fn send(builder: reqwest::RequestBuilder, token: Option<&str>) -> (u16, Value) {
+    let builder = match token {
+        Some(token) => builder.bearer_auth(token),
+        None => builder,
+    };
+    let response = builder.send().await.unwrap();
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
-async fn clear(app: &TestApp, who: &Account) -> (u16, Value) {
-    let response = app
-        .http
-        .delete(pushes_url(app))
-        .basic_auth(&who.email, Some(&who.key))
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+async fn pushes(app: &TestApp, query: &[(&str, &str)]) -> (u16, Value) {
+    send(app.http.get(app.control_url("pushes")).query(query), None).await
 }
 
 /// The outbox entries of a successful listing.
-async fn entries(app: &TestApp, who: &Account, query: &[(&str, &str)]) -> Vec<Value> {
-    let (status, body) = pushes(app, who, query).await;
+async fn entries(app: &TestApp, query: &[(&str, &str)]) -> Vec<Value> {
+    let (status, body) = pushes(app, query).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"], "success");
     assert_eq!(body["msg"], "");
@@ -86,13 +75,12 @@ fn provider(entry: &Value) -> &str {
 }
 
 #[tokio::test]
-async fn administrators_read_the_exact_provider_requests() {
+async fn the_outbox_holds_the_exact_provider_requests() {
     let app = spawn_with(Options {
         manual_clock: Some(t0()),
         ..Options::default()
     })
     .await;
-    let iago = app.account("iago@zulip.com");
     let hamlet = app.account("hamlet@zulip.com");
     let othello = app.account("othello@zulip.com");
     register_fcm(&app, &othello, "fcm-othello").await;
@@ -100,7 +88,7 @@ async fn administrators_read_the_exact_provider_requests() {
     register_fcm(&app, &hamlet, "fcm-hamlet").await;
 
     let call_id = app.call(&hamlet, &othello).await;
-    let ring = entries(&app, &iago, &[]).await;
+    let ring = entries(&app, &[]).await;
     assert_eq!(ring.len(), 2, "{ring:?}");
     for entry in &ring {
         assert_eq!(entry["event"], "call");
@@ -156,7 +144,7 @@ async fn administrators_read_the_exact_provider_requests() {
         )
         .await;
     assert_eq!(status, 200, "{rejected}");
-    let answer = entries(&app, &iago, &[("event", "call_response")]).await;
+    let answer = entries(&app, &[("event", "call_response")]).await;
     assert_eq!(answer.len(), 1, "{answer:?}");
     assert_eq!(answer[0]["user_id"], hamlet.id);
     let mut expected = data("call_response", &hamlet, &call_id);
@@ -180,7 +168,6 @@ async fn administrators_read_the_exact_provider_requests() {
 #[tokio::test]
 async fn filters_narrow_the_listing() {
     let app = spawn_with(Options::default()).await;
-    let iago = app.account("iago@zulip.com");
     let hamlet = app.account("hamlet@zulip.com");
     let othello = app.account("othello@zulip.com");
     let cordelia = app.account("cordelia@zulip.com");
@@ -193,53 +180,78 @@ async fn filters_narrow_the_listing() {
     assert_eq!(status, 200);
     let second = app.call(&hamlet, &cordelia).await;
 
-    let all = entries(&app, &iago, &[]).await;
+    let all = entries(&app, &[]).await;
     let events: Vec<&str> = all.iter().map(|e| e["event"].as_str().unwrap()).collect();
     assert_eq!(events, ["call", "call_cancelled", "call"]);
 
-    let to_othello = entries(&app, &iago, &[("user_id", &othello.id.to_string())]).await;
+    let to_othello = entries(&app, &[("user", &othello.id.to_string())]).await;
     assert_eq!(to_othello.len(), 2);
-    let of_second = entries(&app, &iago, &[("call_id", &second)]).await;
+    // By email too, in any case.
+    assert_eq!(
+        entries(&app, &[("user", "OTHELLO@zulip.com")]).await,
+        to_othello
+    );
+    let of_second = entries(&app, &[("call_id", &second)]).await;
     assert_eq!(of_second.len(), 1);
     assert_eq!(of_second[0]["user_id"], cordelia.id);
-    let rings = entries(&app, &iago, &[("event", "call"), ("call_id", &first)]).await;
+    let rings = entries(&app, &[("event", "call"), ("call_id", &first)]).await;
     assert_eq!(rings.len(), 1);
 
     // A misspelt event is an error, not an empty list.
-    let (status, body) = pushes(&app, &iago, &[("event", "calls")]).await;
+    let (status, body) = pushes(&app, &[("event", "calls")]).await;
     assert_eq!((status, body["code"].as_str()), (400, Some("BAD_REQUEST")));
+    // An unknown email names no user.
+    let (status, body) = pushes(&app, &[("user", "nobody@zulip.com")]).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
 }
 
 #[tokio::test]
-async fn only_administrators_see_pushes_and_only_their_realms() {
-    let app = spawn_with(Options::default()).await;
-    let iago = app.account("iago@zulip.com");
+async fn the_token_guards_the_outbox_which_is_server_wide() {
+    let app = spawn_with(Options {
+        admin_token: Some(TOKEN.into()),
+        ..Options::default()
+    })
+    .await;
     let hamlet = app.account("hamlet@zulip.com");
     let othello = app.account("othello@zulip.com");
     let king = app.account("king@lear.org");
+    let goneril = app.account("goneril@lear.org");
     register_fcm(&app, &othello, "fcm-othello").await;
+    register_fcm(&app, &goneril, "fcm-goneril").await;
     app.call(&hamlet, &othello).await;
+    app.call(&king, &goneril).await;
 
-    let (status, body) = pushes(&app, &hamlet, &[]).await;
-    assert_eq!(status, 403, "{body}");
-    assert_eq!(body["code"], "UNAUTHORIZED_PRINCIPAL");
-    let (status, body) = clear(&app, &othello).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (403, Some("UNAUTHORIZED_PRINCIPAL"))
-    );
+    let url = app.control_url("pushes");
+    let (status, body) = send(app.http.get(&url), None).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("UNAUTHORIZED")));
+    let (status, _) = send(app.http.get(&url), Some("wrong")).await;
+    assert_eq!(status, 401);
+    // A user's Basic auth is no substitute for the token.
+    let (status, _) = send(
+        app.http
+            .get(&url)
+            .basic_auth(&hamlet.email, Some(&hamlet.key)),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, _) = send(app.http.delete(&url), None).await;
+    assert_eq!(status, 401);
 
-    let response = app.http.get(pushes_url(&app)).send().await.unwrap();
-    assert_eq!(response.status(), 401);
-
-    // Lear's administrator sees nothing of Zulip Dev's outbox.
-    assert_eq!(entries(&app, &king, &[]).await, Vec::<Value>::new());
-    let filtered = entries(&app, &king, &[("user_id", &othello.id.to_string())]).await;
-    assert!(filtered.is_empty());
-
-    assert_eq!(entries(&app, &iago, &[]).await.len(), 1);
-    let (status, body) = clear(&app, &iago).await;
+    // Both realms' pushes, in one outbox.
+    let (status, body) = send(app.http.get(&url), Some(TOKEN)).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body, json!({"result": "success", "msg": "", "deleted": 1}));
-    assert!(entries(&app, &iago, &[]).await.is_empty());
+    let recipients: Vec<i64> = body["pushes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["user_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(recipients, [othello.id, goneril.id]);
+
+    let (status, body) = send(app.http.delete(&url), Some(TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({"result": "success", "msg": "", "deleted": 2}));
+    let (_, body) = send(app.http.get(&url), Some(TOKEN)).await;
+    assert_eq!(body["pushes"], json!([]));
 }

@@ -6,7 +6,16 @@
 //! (the server binds to localhost by default), `Authorization: Bearer <token>` otherwise.
 //! Control requests are neither rate-limited by user nor recorded in the request journal.
 
+pub mod bots;
+pub mod calls;
+pub mod clock;
+pub mod faults;
+pub mod journal;
 pub mod pushes;
+pub mod queues;
+pub mod reset;
+pub mod users;
+pub mod wait_for;
 
 use axum::Json;
 use axum::Router;
@@ -26,6 +35,16 @@ pub const PREFIX: &str = "/mock/v1";
 pub fn router(router: Router<SharedState>, state: &SharedState) -> Router<SharedState> {
     let control = Router::new();
     let control = pushes::router(control);
+    let control = journal::router(control);
+    let control = faults::router(control);
+    let control = wait_for::router(control);
+    let control = reset::router(control);
+    let control = users::router(control);
+    let control = calls::router(control);
+    let control = queues::router(control);
+    let control = clock::router(control);
+    let control = bots::router(control);
+    let control = crate::metrics::router(control);
     let control = control.route_layer(axum::middleware::from_fn_with_state(
         std::sync::Arc::clone(state),
         require_token,

@@ -1,21 +1,20 @@
 //! `GET /mock/v1/pushes` shows the push outbox (spec §6: the mock records each provider request
-//! instead of sending it); `DELETE /mock/v1/pushes` empties it. Both need a realm
-//! administrator's Basic auth: the outbox holds device tokens.
-
-use std::collections::HashSet;
+//! instead of sending it); `DELETE /mock/v1/pushes` empties it. Server-wide, behind the control
+//! API's token like every `/mock/v1` route: the outbox holds device tokens.
 
 use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
+use zulip_calls_protocol::CallId;
 use zulip_calls_protocol::push::PushEvent;
-use zulip_calls_protocol::{ApiError, CallId, ErrorCode, UserId};
 
-use crate::auth::AuthUser;
-use crate::error::ApiResult;
+use super::ControlResult;
+use super::users::find_user;
 use crate::extract::ApiParams;
-use crate::model::{OutboxEntry, UserRecord};
+use crate::model::OutboxEntry;
+use crate::request_match::UserRef;
 use crate::routes::success;
 use crate::state::SharedState;
 use crate::store::PushFilter;
@@ -29,11 +28,11 @@ pub fn router(router: Router<SharedState>) -> Router<SharedState> {
 }
 
 /// Filters of `GET /mock/v1/pushes`; absent ones match everything.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct PushesRequest {
-    /// The push's recipient.
+    /// The push's recipient, by id or email.
     #[serde(default)]
-    pub user_id: Option<UserId>,
+    pub user: Option<UserRef>,
     #[serde(default)]
     pub call_id: Option<CallId>,
     /// Typed, so a misspelt event is a `BAD_REQUEST` rather than a silently empty list.
@@ -55,57 +54,30 @@ pub struct ClearPushesResponse {
     pub deleted: u64,
 }
 
-fn require_admin(user: &UserRecord) -> ApiResult<()> {
-    if user.is_admin {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            ErrorCode::UnauthorizedPrincipal,
-            "Must be an organization administrator",
-        )
-        .into())
-    }
-}
-
 async fn list_pushes(
     State(state): State<SharedState>,
-    AuthUser(admin): AuthUser,
     ApiParams(params): ApiParams,
-) -> ApiResult<Response> {
-    require_admin(&admin)?;
+) -> ControlResult<Response> {
     let request: PushesRequest = params.decode()?;
+    // An id is taken as is (pushes outlive users the realm file dropped); an email must name
+    // a user.
+    let user_id = match &request.user {
+        Some(UserRef::Id(id)) => Some(*id),
+        Some(email) => Some(find_user(&state, email)?.id),
+        None => None,
+    };
     let filter = PushFilter {
-        user_id: request.user_id,
+        user_id,
         call_id: request.call_id,
         event: request.event.map(|e| e.as_str().to_owned()),
     };
-    let pushes = {
-        let store = state.store();
-        // The store's users, not the directory's: a user since dropped from the realm file
-        // keeps the realm their recorded pushes were sent in.
-        let realm_users: HashSet<UserId> = store
-            .users()?
-            .into_iter()
-            .filter(|u| u.realm_id == admin.realm_id)
-            .map(|u| u.id)
-            .collect();
-        store
-            .pushes(&filter)?
-            .into_iter()
-            .filter(|p| realm_users.contains(&p.user_id))
-            .collect()
-    };
+    let pushes = state.store().pushes(&filter)?;
     Ok(success(PushesResponse { pushes }))
 }
 
-/// Empties the whole outbox, every realm's: it is a reset between test runs, and the store
-/// offers no per-realm delete.
-async fn clear_pushes(
-    State(state): State<SharedState>,
-    AuthUser(admin): AuthUser,
-) -> ApiResult<Response> {
-    require_admin(&admin)?;
+/// Empties the whole outbox.
+async fn clear_pushes(State(state): State<SharedState>) -> ControlResult<Response> {
     let deleted = state.store().clear_pushes()?;
-    tracing::info!(deleted, admin = %admin.email, "push outbox cleared");
+    tracing::info!(deleted, "push outbox cleared");
     Ok(success(ClearPushesResponse { deleted }))
 }

@@ -124,13 +124,18 @@ impl<'a> CallDesk<'a> {
             .state
             .deadlines
             .set(call_id, next_deadline(&record.call, settings));
+        self.state.metrics.record_call_created(&record.call);
+        // A bot receiver plans its answer now, under the lock (see `bots`).
+        let bots_due = self.state.bots.call_changed(None, &record.call);
         let detail = CallEventDetail::CallStarted {
             timeout_seconds: settings.timeout_seconds(),
         };
         self.announce(&record, detail, now);
         self.push(&mut store, &record, PushKind::Call, now);
         drop(store);
-        if earliest {
+        // The call changed, its events were queued and its pushes recorded: wake waiters.
+        self.state.note_change();
+        if earliest || bots_due {
             self.state.deadlines_changed.notify_one();
         }
         tracing::info!(%call_id, sender = %caller.id, receiver = %callee.id, %call_type, "call created");
@@ -237,6 +242,13 @@ impl<'a> CallDesk<'a> {
             .state
             .deadlines
             .set(call_id, next_deadline(&record.call, self.state.settings()));
+        if record.call.state != before {
+            self.state
+                .metrics
+                .record_transition(Some(before), &record.call);
+        }
+        // Bot parties plan what the new state calls for (see `bots`).
+        let bots_due = self.state.bots.call_changed(Some(before), &record.call);
         self.announce(&record, detail, now);
         if record.call.state != before
             && let Some(kind) = PushKind::for_state(record.call.state)
@@ -244,7 +256,9 @@ impl<'a> CallDesk<'a> {
             self.push(&mut store, &record, kind, now);
         }
         drop(store);
-        if earliest {
+        // The call changed, its events were queued and its pushes recorded: wake waiters.
+        self.state.note_change();
+        if earliest || bots_due {
             self.state.deadlines_changed.notify_one();
         }
         tracing::info!(%call_id, ?action, ?actor, from = %before, to = %record.call.state, "call changed");
@@ -313,6 +327,7 @@ impl<'a> CallDesk<'a> {
             }
         };
         for device in devices {
+            let provider = crate::store::DeviceKind::of(&device).as_str();
             let target = match device {
                 Device::Fcm { token } => PushTarget::Fcm { token },
                 Device::Apns { token, appid } => PushTarget::Apns { token, appid },
@@ -331,7 +346,12 @@ impl<'a> CallDesk<'a> {
                 kind.event().as_str(),
                 &body,
             ) {
-                Ok(entry) => self.state.forward_push(&entry),
+                Ok(entry) => {
+                    self.state
+                        .metrics
+                        .record_push(provider, kind.event().as_str());
+                    self.state.forward_push(&entry);
+                }
                 Err(err) => tracing::error!(error = %err, "could not record a push"),
             }
         }

@@ -19,6 +19,11 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 
 /// Runs until the task is dropped.
 pub async fn run(state: std::sync::Arc<AppState>) {
+    // A virtual clock fires deadlines only when it is moved (`domain::virtual_time`): firing
+    // here by wall time would make what fired depend on timing.
+    if state.config.virtual_clock {
+        return std::future::pending().await;
+    }
     let mut next_prune = state.clock.now();
     loop {
         let mut next = fire_due(&state);
@@ -59,7 +64,13 @@ pub fn fire_due(state: &AppState) -> Option<Timestamp> {
     for (call_id, action) in state.deadlines.take_due(now) {
         fire(&desk, call_id, action);
     }
-    match (state.deadlines.next(), next_expiry) {
+    // Bots' delayed answers and periodic calls follow the same clock (see `bots`).
+    crate::bots::fire_due(state, now);
+    let next = match (state.deadlines.next(), next_expiry) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    match (next, state.bots.next_due()) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }
@@ -123,6 +134,13 @@ impl DeadlineIndex {
     /// The earliest pending deadline.
     pub fn next(&self) -> Option<Timestamp> {
         self.lock().by_time.first().map(|(at, _)| *at)
+    }
+
+    /// Forgets every pending deadline (the control API's reset, which deletes the calls).
+    pub fn clear(&self) {
+        let mut inner = self.lock();
+        inner.by_time.clear();
+        inner.by_call.clear();
     }
 
     /// Number of pending deadlines.

@@ -24,6 +24,12 @@ pub enum QueueError {
 #[derive(Debug, Default)]
 pub struct Queues {
     inner: Mutex<Inner>,
+    /// Events added to any queue so far, for the metrics; shared with every queue.
+    delivered: Arc<Delivered>,
+    /// Every event queued for a user since start or reset, for `wait-for`.
+    sent: crate::domain::event_log::EventLog,
+    /// Bumped by every [`Queues::send`]: the server's `changes` (see [`Queues::notifying`]).
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -45,6 +51,13 @@ struct Queue {
     /// Long-polls and WebSockets currently attached; a queue in use never expires.
     attached: usize,
     wake: Arc<Notify>,
+    /// The counts of [`Queues::delivered`], bumped by every push whatever its path.
+    delivered: Arc<Delivered>,
+    /// Long-polls waiting on the queue now (a subset of `attached`).
+    long_polls: usize,
+    /// On a virtual clock, when the waiting long-polls answer with a heartbeat (the earliest
+    /// of theirs); on the system clock each long-poll times itself and this stays `None`.
+    heartbeat_due: Option<Timestamp>,
 }
 
 impl Queue {
@@ -57,12 +70,27 @@ impl Queue {
     }
 
     fn push(&mut self, kind: EventKind) -> EventId {
+        self.delivered.count(&kind);
         let id = self.next_event_id;
         self.next_event_id = id.next();
         self.events.push_back(QueueEvent { id, kind });
         self.wake.notify_waiters();
         id
     }
+}
+
+/// One queue as the control API lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueInfo {
+    pub queue_id: QueueId,
+    pub user_id: UserId,
+    /// `None` = every type.
+    pub event_types: Option<Vec<String>>,
+    /// Events not yet acknowledged.
+    pub pending: usize,
+    pub last_polled: Timestamp,
+    /// A long-poll is waiting on it now.
+    pub long_polling: bool,
 }
 
 /// What a poll sees: the pending events and how to wait for more.
@@ -104,6 +132,9 @@ impl Queues {
                 last_polled: now,
                 attached: 0,
                 wake: Arc::new(Notify::new()),
+                delivered: Arc::clone(&self.delivered),
+                long_polls: 0,
+                heartbeat_due: None,
             },
         );
         id
@@ -125,7 +156,27 @@ impl Queues {
                 delivered += 1;
             }
         }
+        drop(inner);
+        if delivered > 0 {
+            self.sent.record(user, kind, delivered);
+        }
+        // Every call change sends its parties an event, so this wakes `wait-for` for all.
+        self.changes
+            .send_modify(|generation| *generation = generation.wrapping_add(1));
         delivered
+    }
+
+    /// Queues whose [`Queues::send`] bumps `changes` (the server's `AppState::changes`).
+    pub fn notifying(changes: tokio::sync::watch::Sender<u64>) -> Self {
+        Queues {
+            changes,
+            ..Queues::default()
+        }
+    }
+
+    /// The events queued so far (since start or the last reset).
+    pub fn sent(&self) -> &crate::domain::event_log::EventLog {
+        &self.sent
     }
 
     /// Discards events up to `last_event_id` and returns the rest (the Zulip `GET events`).
@@ -255,6 +306,184 @@ impl Queues {
     /// No queue is registered.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// What the control API and the virtual clock need: listing, removing queues whatever their
+/// owner, and heartbeats timed by the server's clock.
+impl Queues {
+    /// Every queue, oldest first (optionally only `user`'s).
+    pub fn list(&self, user: Option<UserId>) -> Vec<QueueInfo> {
+        let inner = self.lock();
+        let mut queues: Vec<QueueInfo> = inner
+            .queues
+            .iter()
+            .filter(|(_, q)| user.is_none_or(|u| q.user == u))
+            .map(|(id, q)| QueueInfo {
+                queue_id: id.clone(),
+                user_id: q.user,
+                event_types: q.event_types.clone(),
+                pending: q.events.len(),
+                last_polled: q.last_polled,
+                long_polling: q.long_polls > 0,
+            })
+            .collect();
+        // Ids start with a sequence number: numeric order is registration order.
+        queues.sort_by_key(|q| {
+            let seq = q.queue_id.0.split(':').next().and_then(|n| n.parse().ok());
+            (seq.unwrap_or(u64::MAX), q.queue_id.0.clone())
+        });
+        queues
+    }
+
+    /// The owner of `queue_id`, if it exists.
+    pub fn owner(&self, queue_id: &QueueId) -> Option<UserId> {
+        self.lock().queues.get(queue_id).map(|q| q.user)
+    }
+
+    /// Deletes a queue whoever owns it; its waiters wake and find it gone. Returns its owner.
+    pub fn remove(&self, queue_id: &QueueId) -> Option<UserId> {
+        let queue = self.lock().queues.remove(queue_id)?;
+        queue.wake.notify_waiters();
+        Some(queue.user)
+    }
+
+    /// Deletes every queue of `user`; returns their ids.
+    pub fn remove_user(&self, user: UserId) -> Vec<QueueId> {
+        let mut inner = self.lock();
+        let ids: Vec<QueueId> = inner
+            .queues
+            .iter()
+            .filter(|(_, q)| q.user == user)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &ids {
+            if let Some(queue) = inner.queues.remove(id) {
+                queue.wake.notify_waiters();
+            }
+        }
+        ids
+    }
+
+    /// Deletes every queue; returns how many there were.
+    pub fn clear(&self) -> usize {
+        let mut inner = self.lock();
+        inner.next_check = None;
+        let queues = std::mem::take(&mut inner.queues);
+        for queue in queues.values() {
+            queue.wake.notify_waiters();
+        }
+        queues.len()
+    }
+
+    /// [`Queues::expire`], naming the queues it deleted (and their owners).
+    pub fn expire_listed(&self, now: Timestamp, lifespan_secs: u64) -> Vec<(QueueId, UserId)> {
+        let lifespan = i64::try_from(lifespan_secs).unwrap_or(i64::MAX);
+        let mut inner = self.lock();
+        let due: Vec<(QueueId, UserId)> = inner
+            .queues
+            .iter()
+            .filter(|(_, q)| q.attached == 0 && q.last_polled.plus_seconds(lifespan) <= now)
+            .map(|(id, q)| (id.clone(), q.user))
+            .collect();
+        for (id, _) in &due {
+            if let Some(queue) = inner.queues.remove(id) {
+                queue.wake.notify_waiters();
+            }
+        }
+        due
+    }
+
+    /// A long-poll starts waiting on `queue_id`. `heartbeat_due` (virtual clock only) is when
+    /// [`Queues::fire_heartbeats`] answers it with a heartbeat if nothing else comes.
+    pub fn long_poll_started(&self, queue_id: &QueueId, heartbeat_due: Option<Timestamp>) {
+        if let Some(queue) = self.lock().queues.get_mut(queue_id) {
+            queue.long_polls += 1;
+            if let Some(due) = heartbeat_due {
+                queue.heartbeat_due = Some(queue.heartbeat_due.map_or(due, |d| d.min(due)));
+            }
+        }
+    }
+
+    /// A long-poll on `queue_id` has answered (or its client left).
+    pub fn long_poll_ended(&self, queue_id: &QueueId) {
+        if let Some(queue) = self.lock().queues.get_mut(queue_id) {
+            queue.long_polls = queue.long_polls.saturating_sub(1);
+            if queue.long_polls == 0 {
+                queue.heartbeat_due = None;
+            }
+        }
+    }
+
+    /// The earliest heartbeat due on a virtual clock.
+    pub fn next_heartbeat(&self) -> Option<Timestamp> {
+        self.lock()
+            .queues
+            .values()
+            .filter_map(|q| q.heartbeat_due)
+            .min()
+    }
+
+    /// Queues a heartbeat on every queue whose waiting long-polls are due one by `now` (which
+    /// wakes them to answer it); returns those queues and their owners.
+    pub fn fire_heartbeats(&self, now: Timestamp) -> Vec<(QueueId, UserId)> {
+        let mut inner = self.lock();
+        let mut fired = Vec::new();
+        for (id, queue) in &mut inner.queues {
+            if queue.heartbeat_due.is_some_and(|due| due <= now) {
+                queue.heartbeat_due = None;
+                queue.push(EventKind::Heartbeat);
+                fired.push((id.clone(), queue.user));
+            }
+        }
+        fired.sort_by(|a, b| a.0.0.cmp(&b.0.0));
+        fired
+    }
+}
+
+/// How many events were added to queues, by `type` and (for call events) `event_type`.
+#[derive(Debug, Default)]
+struct Delivered(Mutex<std::collections::BTreeMap<(String, String), u64>>);
+
+impl Delivered {
+    fn count(&self, kind: &EventKind) {
+        let (type_name, event_type) = match kind {
+            EventKind::Call(event) => (
+                zulip_calls_protocol::event::CALL_EVENT_TYPE,
+                event.event_type().as_str(),
+            ),
+            EventKind::Heartbeat => (HEARTBEAT_TYPE, ""),
+            EventKind::Unknown { event_type, .. } => (event_type.as_str(), ""),
+        };
+        // Counting cannot leave the map inconsistent, so a poisoned lock is still usable.
+        let mut counts = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *counts
+            .entry((type_name.to_owned(), event_type.to_owned()))
+            .or_default() += 1;
+    }
+}
+
+impl Queues {
+    /// Long-polls waiting on any queue now, for the metrics.
+    pub fn long_polls_waiting(&self) -> usize {
+        self.lock().queues.values().map(|q| q.long_polls).sum()
+    }
+
+    /// Events added to queues since the server started (one per queue that got it), as
+    /// `(type, event_type, count)`; `event_type` is empty for anything but a call event.
+    pub fn delivered(&self) -> Vec<(String, String, u64)> {
+        let counts = self
+            .delivered
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        counts
+            .iter()
+            .map(|((type_name, event_type), n)| (type_name.clone(), event_type.clone(), *n))
+            .collect()
     }
 }
 

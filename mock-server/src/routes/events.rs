@@ -72,6 +72,7 @@ async fn get_events(
         state: &state,
         queue_id: &request.queue_id,
     };
+    let mut waiting: Option<LongPoll<'_>> = None;
     loop {
         let poll = queues.poll(user.id, &request.queue_id, last, state.clock.now())?;
         // Subscribe before looking, so an event added in between still wakes us.
@@ -86,6 +87,9 @@ async fn get_events(
             }));
         }
         last = None;
+        if waiting.is_none() {
+            waiting = Some(LongPoll::start(&state, &request.queue_id));
+        }
         tokio::select! {
             () = &mut woken => continue,
             // Shutting down: answer now (a heartbeat), so the drain does not wait on us.
@@ -96,7 +100,7 @@ async fn get_events(
                     queue_id: Some(request.queue_id.clone()),
                 }));
             }
-            () = tokio::time::sleep_until(deadline) => {
+            () = wall_clock_heartbeat(deadline, state.config.virtual_clock) => {
                 let beat = queues.heartbeat(user.id, &request.queue_id)?;
                 return Ok(success(api::GetEventsResponse {
                     events: vec![beat],
@@ -104,6 +108,41 @@ async fn get_events(
                 }));
             }
         }
+    }
+}
+
+/// Resolves at the heartbeat `deadline`, or never on a virtual clock, where the clock's move
+/// queues the heartbeat instead (see [`LongPoll`]).
+async fn wall_clock_heartbeat(deadline: tokio::time::Instant, virtual_clock: bool) {
+    if virtual_clock {
+        std::future::pending::<()>().await;
+    } else {
+        tokio::time::sleep_until(deadline).await;
+    }
+}
+
+/// Counts the long-poll as waiting on its queue until the request ends (the control API lists
+/// it). On a virtual clock it also tells the queue when its heartbeat is due, in server time,
+/// so moving the clock past that answers it.
+struct LongPoll<'a> {
+    state: &'a SharedState,
+    queue_id: &'a zulip_calls_protocol::QueueId,
+}
+
+impl<'a> LongPoll<'a> {
+    fn start(state: &'a SharedState, queue_id: &'a zulip_calls_protocol::QueueId) -> Self {
+        let heartbeat_due = state.config.virtual_clock.then(|| {
+            let secs = i64::try_from(state.config.heartbeat_seconds).unwrap_or(i64::MAX);
+            state.clock.now().plus_seconds(secs)
+        });
+        state.queues.long_poll_started(queue_id, heartbeat_due);
+        LongPoll { state, queue_id }
+    }
+}
+
+impl Drop for LongPoll<'_> {
+    fn drop(&mut self) {
+        self.state.queues.long_poll_ended(self.queue_id);
     }
 }
 

@@ -17,6 +17,8 @@
 //!   ignoring makes a client bug visible at once, and costs nothing: unacknowledged events are
 //!   replayed on reconnect.
 //! - 1011 (internal error) if an event cannot be serialised.
+//! - the code the control API asks for (`websockets/close`, 1012 by default), and 1008 with a
+//!   reason starting `USER_DEACTIVATED` when the user is deactivated (see `domain::sockets`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +38,7 @@ use zulip_calls_protocol::{ApiError, EventId, QueueId, UserId};
 use crate::auth::AuthUser;
 use crate::config::ServerConfig;
 use crate::domain::queues::QueueError;
+use crate::domain::sockets::CloseRequest;
 use crate::error::ApiResult;
 use crate::extract::ApiParams;
 use crate::state::SharedState;
@@ -62,6 +65,7 @@ async fn connect(
     State(state): State<SharedState>,
     AuthUser(user): AuthUser,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    fault: Option<axum::Extension<crate::faults::CloseWebSocket>>,
     ApiParams(params): ApiParams,
 ) -> ApiResult<Response> {
     let request: WsConnectParams = params.decode()?;
@@ -76,6 +80,12 @@ async fn connect(
             rejection.body_text()
         ))
     })?;
+    // An injected `close_websocket` fault: accept the upgrade, then close at once.
+    if let Some(axum::Extension(fault)) = fault {
+        return Ok(
+            upgrade.on_upgrade(move |socket| crate::faults::close_websocket(socket, fault.code))
+        );
+    }
     // Attached from now on, so the queue cannot expire between this check and the upgrade.
     // The callback owns the guard: a failed upgrade drops the callback, and so detaches.
     let attachment = Attachment::new(Arc::clone(&state), request.queue_id.clone());
@@ -100,7 +110,19 @@ async fn serve(
 ) {
     let state = &attachment.state;
     tracing::debug!(%queue_id, %user, %last_event_id, "event websocket opened");
-    match pump(&mut socket, state, user, &queue_id, last_event_id).await {
+    let mut registration = state.sockets.register(user, queue_id.clone());
+    let pumped = pump(
+        &mut socket,
+        state,
+        user,
+        &queue_id,
+        last_event_id,
+        &mut registration.close,
+    )
+    .await;
+    // Closing from here on: no longer a connection to list or to close.
+    drop(registration);
+    match pumped {
         // The client closed (or vanished): flush the answer to its close frame, which the
         // WebSocket layer queued, so it sees a clean close.
         Ok(()) => {
@@ -134,6 +156,7 @@ async fn pump(
     user: UserId,
     queue_id: &QueueId,
     acknowledged: EventId,
+    close_requests: &mut tokio::sync::watch::Receiver<Option<CloseRequest>>,
 ) -> Result<(), CloseFrame> {
     let queues = &state.queues;
     // The client has everything up to `acknowledged`: discard it, as `GET events` would.
@@ -147,6 +170,14 @@ async fn pump(
     let mut closing = state.closing.subscribe();
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
+        // A close request wins over what woke us: the deactivation that asks to close also
+        // deletes the queue, and the client should learn why.
+        if let Some(request) = close_requests.borrow_and_update().clone() {
+            return Err(CloseFrame {
+                code: request.code,
+                reason: request.reason.into(),
+            });
+        }
         // Subscribe before reading the queue, so an event added in between still wakes us.
         let woken = wake.notified();
         tokio::pin!(woken);
@@ -174,6 +205,9 @@ async fn pump(
             () = crate::state::closed(&mut closing) => {
                 return Err(close(close_code::RESTART, "server shutting down: reconnect"));
             }
+            // Asked to close from outside (the control API, a deactivated user): the loop's
+            // first check sends the close frame.
+            Ok(()) = close_requests.changed() => {}
             _ = ping.tick() => {
                 // A dead peer makes this fail once TCP gives up, which ends the attachment.
                 if socket.send(Message::Ping(Bytes::new())).await.is_err() {

@@ -135,6 +135,27 @@ pub struct PushFilter {
     pub event: Option<String>,
 }
 
+/// Which calls [`Store::calls_matching`] returns (the control API's call listing); `None`
+/// fields match everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallFilter {
+    pub state: Option<CallState>,
+    pub call_type: Option<CallType>,
+    /// Either party.
+    pub user: Option<UserId>,
+    pub realm: Option<RealmId>,
+    /// At most this many calls, newest first.
+    pub limit: u32,
+}
+
+/// What [`Store::clear_activity`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClearedActivity {
+    pub calls: u64,
+    pub devices: u64,
+    pub pushes: u64,
+}
+
 /// The persistence layer: one SQLite connection, migrated to the latest schema.
 #[derive(Debug)]
 pub struct Store {
@@ -252,6 +273,12 @@ impl Store {
         realm: Option<RealmId>,
     ) -> Result<u64, StoreError> {
         self.with_tx(|tx| tx.delete_terminal_ended_before(before, realm))
+    }
+
+    /// Deletes every call with its audit log, every push device and the whole push outbox, in
+    /// one transaction: the control API's reset. Realms and users stay.
+    pub fn clear_activity(&mut self) -> Result<ClearedActivity, StoreError> {
+        self.with_tx(|tx| ops::clear_activity(&tx.tx))
     }
 }
 
@@ -401,6 +428,9 @@ shared_ops! {
 
     /// Empties the push outbox; returns how many entries it held.
     fn clear_pushes(&self) -> u64;
+
+    /// The calls matching `filter`, newest first (ties by call id, descending).
+    fn calls_matching(&self, filter: &CallFilter) -> Vec<CallRecord>;
 }
 
 /// The `state IN (...)` list of active states, as SQL.
@@ -1033,6 +1063,42 @@ mod ops {
 
     pub(super) fn clear_pushes(conn: &Connection) -> Result<u64, StoreError> {
         Ok(count(conn.execute("DELETE FROM push_outbox", [])?))
+    }
+
+    // ---- control API -------------------------------------------------------------------
+
+    pub(super) fn calls_matching(
+        conn: &Connection,
+        filter: &CallFilter,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        query_all(
+            conn,
+            concat!(
+                "SELECT ",
+                call_columns!(),
+                " FROM calls WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR call_type = ?2)
+                   AND (?3 IS NULL OR sender_id = ?3 OR receiver_id = ?3)
+                   AND (?4 IS NULL OR realm_id = ?4)
+                 ORDER BY created_at DESC, call_id DESC LIMIT ?5"
+            ),
+            params![
+                filter.state.map(CallState::as_str),
+                filter.call_type.map(CallType::as_str),
+                filter.user.map(|u| u.0),
+                filter.realm.map(|r| r.0),
+                i64::from(filter.limit),
+            ],
+            call_from_row,
+        )
+    }
+
+    pub(super) fn clear_activity(conn: &Connection) -> Result<ClearedActivity, StoreError> {
+        conn.execute("DELETE FROM call_audit", [])?;
+        Ok(ClearedActivity {
+            calls: count(conn.execute("DELETE FROM calls", [])?),
+            devices: count(conn.execute("DELETE FROM devices", [])?),
+            pushes: count(conn.execute("DELETE FROM push_outbox", [])?),
+        })
     }
 }
 

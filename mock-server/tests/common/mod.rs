@@ -31,6 +31,13 @@ pub struct Options {
     pub max_body_bytes: usize,
     pub prune_calls_after_days: Option<u32>,
     pub push_webhook_url: Option<String>,
+    /// The control API's bearer token (`MOCK_ADMIN_TOKEN`).
+    pub admin_token: Option<String>,
+    /// `serve --virtual-clock`: time moves only through `POST /mock/v1/clock/advance`, which
+    /// fires every deadline (with `manual_clock` as its start; now otherwise).
+    pub virtual_clock: bool,
+    /// A realm file instead of the built-in demo realms.
+    pub realm_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -44,6 +51,9 @@ impl Default for Options {
             max_body_bytes: 1024 * 1024,
             prune_calls_after_days: None,
             push_webhook_url: None,
+            admin_token: None,
+            virtual_clock: false,
+            realm_file: None,
         }
     }
 }
@@ -75,13 +85,15 @@ pub async fn spawn_with(options: Options) -> TestApp {
     let config = ServerConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         db: db.display().to_string(),
-        realm_file: None,
+        realm_file: options.realm_file,
         settings: options.settings,
         heartbeat_seconds: options.heartbeat_seconds,
         max_body_bytes: options.max_body_bytes,
         rate_limit_per_minute: options.rate_limit_per_minute,
         prune_calls_after_days: options.prune_calls_after_days,
         push_webhook_url: options.push_webhook_url,
+        admin_token: options.admin_token,
+        virtual_clock: options.virtual_clock,
         ..ServerConfig::default()
     };
     let clock = match options.manual_clock {
@@ -117,6 +129,11 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}/api/v1/{path}", self.server.url())
+    }
+
+    /// The URL of a control API path (`reset`, `users`, ...).
+    pub fn control_url(&self, path: &str) -> String {
+        format!("{}/mock/v1/{path}", self.server.url())
     }
 
     /// Moves the manual clock and lets the scheduler look at the new time.
