@@ -221,7 +221,14 @@ pub fn zuliprc_text(credentials: &Credentials) -> String {
     text
 }
 
-/// Writes a zuliprc readable by its owner only (mode 0600 from the start, never wider).
+/// Where the sign-in form offers to save a zuliprc: `~/.zuliprc`, the first place every Zulip
+/// tool looks.
+pub fn login_save_path(home: Option<&Path>) -> Option<PathBuf> {
+    home.map(|home| home.join(".zuliprc"))
+}
+
+/// Writes a new zuliprc readable by its owner only (mode 0600 from the start, never wider).
+/// An existing file is never replaced: it may hold other sections or another account.
 pub fn save_zuliprc(path: &Path, credentials: &Credentials) -> Result<(), ConfigError> {
     use std::io::Write;
     let write_err = |source| ConfigError::Write {
@@ -229,7 +236,7 @@ pub fn save_zuliprc(path: &Path, credentials: &Credentials) -> Result<(), Config
         source,
     };
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -378,9 +385,14 @@ mod tests {
             assert_eq!(mode, 0o600);
         }
         let flags = CredentialFlags {
-            config: Some(path),
+            config: Some(path.clone()),
             ..CredentialFlags::default()
         };
         assert_eq!(resolve(&flags, no_env, None).unwrap().unwrap(), creds);
+        let again = save_zuliprc(&path, &creds).unwrap_err().to_string();
+        assert!(
+            again.contains("cannot write") && again.contains("exists"),
+            "{again}"
+        );
     }
 }

@@ -136,6 +136,7 @@ pub async fn request(api: &ApiClient, command: Command) -> Option<Msg> {
             Some(Msg::ActiveLoaded(result))
         }
         Command::OpenUrl(_)
+        | Command::CopyToClipboard(_)
         | Command::StartRinging
         | Command::StopRinging
         | Command::Notify { .. }

@@ -3,6 +3,7 @@
 //! The library half never touches the terminal: [`backend`] talks HTTP and WebSocket to the
 //! server.
 
+pub mod alert;
 pub mod app;
 pub mod backend;
 pub mod cli;
@@ -11,5 +12,6 @@ pub mod config;
 pub mod effects;
 pub mod output;
 pub mod runner;
+pub mod sign_in;
 pub mod tui;
 pub mod ui;

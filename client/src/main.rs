@@ -44,12 +44,19 @@ fn run(cli: Cli) -> (ExitStatus, Option<String>) {
     let credentials = match config::resolve(&cli.credential_flags(), env_var, home.as_deref()) {
         Ok(Some(credentials)) => credentials,
         Ok(None) if command.is_none() => {
-            // There is no login form yet: point at the two ways in.
+            use std::io::IsTerminal as _;
+            if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+                // Nothing configured: the TUI asks for server, email and password.
+                let save_path = config::login_save_path(home.as_deref());
+                return block_on(runner::run_with_sign_in(options, save_path));
+            }
+            // No terminal to show the sign-in form in: point at the ways in.
             return (
                 ExitStatus::Usage,
                 Some(
-                    "no credentials: try `zulip-calls demo`, or put your account in a zuliprc \
-                     ([api] email, key, site) at ~/.zuliprc or --config"
+                    "no credentials: run in a terminal to sign in, try `zulip-calls demo`, or \
+                     put your account in a zuliprc ([api] email, key, site) at ~/.zuliprc or \
+                     --config"
                         .to_owned(),
                 ),
             );

@@ -2,19 +2,18 @@
 //! clock ticks, server events and command results, and performing the effects it asks for.
 //! This is the only place that reads the clock or touches the terminal while the UI runs.
 
-use std::io::Write as _;
 use std::time::{Duration, SystemTime};
 
 use crossterm::event::Event;
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use zulip_calls_mock::config::ServerConfig;
 use zulip_calls_mock::{Clock, Server};
 use zulip_calls_protocol::endpoint::Empty;
 use zulip_calls_protocol::zulip::GetOwnUser;
 use zulip_calls_protocol::{Timestamp, UserId};
 
+use crate::alert::{AlertOptions, Alerts};
 use crate::app::{Command, Model, Msg, init, update};
 use crate::backend::api::{ApiClient, ClientError, Credentials, ServerAddress};
 use crate::backend::events::{EventStream, StreamOptions};
@@ -23,8 +22,6 @@ use crate::{effects, ui};
 
 /// How often the core hears the time (call timers, notice expiry).
 const TICK: Duration = Duration::from_millis(250);
-/// How often the ringer rings the terminal bell.
-const RING_EVERY: Duration = Duration::from_secs(2);
 
 /// How the UI behaves beyond what the core decides.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -59,8 +56,39 @@ pub async fn run_signed_in(api: ApiClient, options: RunOptions) -> Result<(), Ru
 /// Runs the full-screen UI until the user quits or SIGTERM/SIGHUP arrives. The terminal is
 /// restored and the server's event queue deleted on every way out.
 pub async fn run_tui(api: ApiClient, me: UserId, options: RunOptions) -> Result<(), RunError> {
+    let signals = Signals::new()?;
+    let guard = TerminalGuard::enter()?;
+    run_in_terminal(guard, signals, api, me, options).await
+}
+
+/// Without credentials: the sign-in form, then the UI as the account signed in, in one
+/// terminal session. `save_path` is where the form offers to save a zuliprc.
+pub async fn run_with_sign_in(
+    options: RunOptions,
+    save_path: Option<std::path::PathBuf>,
+) -> Result<(), RunError> {
     let mut signals = Signals::new()?;
     let mut guard = TerminalGuard::enter()?;
+    let Some(account) = crate::sign_in::sign_in(&mut guard, &mut signals, save_path).await? else {
+        return Ok(());
+    };
+    let api = ApiClient::new(&crate::sign_in::credentials(&account)?)?;
+    let me = api
+        .request::<GetOwnUser>(&(), &Empty {})
+        .await?
+        .user
+        .user_id;
+    run_in_terminal(guard, signals, api, me, options).await
+}
+
+/// The main UI in a terminal already set up.
+async fn run_in_terminal(
+    mut guard: TerminalGuard,
+    mut signals: Signals,
+    api: ApiClient,
+    me: UserId,
+    options: RunOptions,
+) -> Result<(), RunError> {
     let (stream_handle, stream) = EventStream::spawn(api.clone(), StreamOptions::default());
     let result = event_loop(&mut guard, stream, &mut signals, api, me, options).await;
     // Give the shell back first: deleting the queue can take a few seconds when offline.
@@ -88,7 +116,7 @@ async fn event_loop(
         api,
         tx,
         no_browser: options.no_browser,
-        ringer: None,
+        alerts: Alerts::new(AlertOptions::default()),
     };
     let mut quit = effects.run(init(&model));
     guard.terminal().draw(|frame| ui::draw(frame, &model))?;
@@ -136,7 +164,8 @@ struct Effects {
     api: ApiClient,
     tx: mpsc::UnboundedSender<Msg>,
     no_browser: bool,
-    ringer: Option<JoinHandle<()>>,
+    /// The bell, ringtone and desktop notifications.
+    alerts: Alerts,
 }
 
 impl Effects {
@@ -157,13 +186,15 @@ impl Effects {
             }
             match command {
                 Command::OpenUrl(url) => self.open(url),
+                Command::CopyToClipboard(text) => {
+                    if let Err(err) = tui::copy_to_clipboard(&text) {
+                        tracing::warn!(error = %err, "cannot write the clipboard sequence");
+                    }
+                }
                 Command::StartRinging => self.start_ringing(),
                 Command::StopRinging => self.stop_ringing(),
-                // Desktop notifications are best effort and not built yet: the event is only
-                // logged; the UI itself shows the call.
-                Command::Notify { title, body } => {
-                    tracing::info!(%title, %body, "notification (desktop notifications not built yet)");
-                }
+                // Best effort and in the background; the UI itself shows the call.
+                Command::Notify { title, body } => self.alerts.notify(&title, &body),
                 Command::Quit => quit = true,
                 other => tracing::warn!(command = ?other, "unhandled command"),
             }
@@ -185,27 +216,14 @@ impl Effects {
         }
     }
 
-    /// Rings the terminal bell every couple of seconds until [`Effects::stop_ringing`].
+    /// Rings (bell, and ringtone with the `sound` feature) until [`Effects::stop_ringing`].
     fn start_ringing(&mut self) {
-        if self.ringer.as_ref().is_some_and(|task| !task.is_finished()) {
-            return;
-        }
-        self.ringer = Some(tokio::spawn(async {
-            let mut every = tokio::time::interval(RING_EVERY);
-            loop {
-                every.tick().await;
-                let mut out = std::io::stdout();
-                if out.write_all(b"\x07").and_then(|()| out.flush()).is_err() {
-                    return;
-                }
-            }
-        }));
+        self.alerts.start_ringing();
     }
 
+    /// Silences the ringing at once.
     fn stop_ringing(&mut self) {
-        if let Some(task) = self.ringer.take() {
-            task.abort();
-        }
+        self.alerts.stop_ringing();
     }
 }
 

@@ -62,6 +62,7 @@ pub fn key_input(event: KeyEvent) -> Option<KeyInput> {
         KeyCode::PageDown => KeyInput::PageDown,
         KeyCode::Backspace => KeyInput::Backspace,
         KeyCode::Tab => KeyInput::Tab,
+        KeyCode::BackTab => KeyInput::BackTab,
         _ => return None,
     })
 }
@@ -91,6 +92,23 @@ impl Signals {
             _ = self.hup.recv() => tracing::info!("SIGHUP"),
         }
     }
+}
+
+/// The OSC 52 sequence that asks the terminal to put `text` on the system clipboard. Most
+/// terminal emulators (and tmux with `set-clipboard on`) honour it, also over SSH, where no
+/// clipboard library could reach the user's desktop.
+pub fn osc52(text: &str) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    format!("\x1b]52;c;{encoded}\x07")
+}
+
+/// Writes [`osc52`] for `text` to the terminal.
+pub fn copy_to_clipboard(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout();
+    out.write_all(osc52(text).as_bytes())?;
+    out.flush()
 }
 
 #[cfg(test)]
@@ -137,9 +155,21 @@ mod tests {
             Some(KeyInput::Backspace)
         );
         assert_eq!(key_input(key(KeyCode::Tab, none)), Some(KeyInput::Tab));
+        assert_eq!(
+            key_input(key(KeyCode::BackTab, KeyModifiers::SHIFT)),
+            Some(KeyInput::BackTab)
+        );
         assert_eq!(key_input(key(KeyCode::F(1), none)), None);
         let mut release = key(KeyCode::Char('y'), none);
         release.kind = KeyEventKind::Release;
         assert_eq!(key_input(release), None);
+    }
+
+    #[test]
+    fn the_clipboard_sequence_is_osc_52_with_base64() {
+        assert_eq!(
+            osc52("https://meet.jit.si/zulip-call-1"),
+            "\x1b]52;c;aHR0cHM6Ly9tZWV0LmppdC5zaS96dWxpcC1jYWxsLTE=\x07"
+        );
     }
 }

@@ -194,7 +194,7 @@ fn help_lists_the_global_options_and_exit_codes() {
 }
 
 #[test]
-fn running_without_a_subcommand_or_credentials_points_at_the_demo() {
+fn running_without_a_subcommand_credentials_or_terminal_points_at_the_demo() {
     let home = tempfile::tempdir().unwrap();
     let output = command(home.path()).output().unwrap();
     assert_eq!(output.status.code(), Some(2));

@@ -29,9 +29,21 @@ impl Core {
         email: &str,
         transport: TransportPreference,
     ) -> Core {
-        let api = server.api(email);
+        Core::start_with(server, server.api(email), email, transport).await
+    }
+
+    /// [`Core::start`] with this API client (one that goes through a proxy, say) and short
+    /// reconnection delays.
+    async fn start_with(
+        server: &common::TestServer,
+        api: ApiClient,
+        email: &str,
+        transport: TransportPreference,
+    ) -> Core {
         let options = StreamOptions {
             transport,
+            backoff_initial: Duration::from_millis(20),
+            backoff_max: Duration::from_millis(200),
             ..StreamOptions::default()
         };
         let (handle, stream) = EventStream::spawn(api.clone(), options);
@@ -327,4 +339,64 @@ async fn an_unanswered_call_is_missed_on_both_sides() {
         summary.text
     );
     assert_eq!(summary.duration, None);
+}
+
+/// The server restarts under a signed-in UI: the status bar goes to "reconnecting" and back
+/// to "connected" without a key pressed, and the next call rings as before.
+async fn restart_flow(transport: TransportPreference) {
+    use zulip_calls::backend::events::ConnectionState;
+
+    let mut server = common::start_server().await;
+    // The proxy cuts open WebSocket connections, as the end of a server process would.
+    let proxy = common::Proxy::start(server.addr).await;
+    let api = server.api_via("othello@zulip.com", &proxy);
+    let mut othello = Core::start_with(&server, api, "othello@zulip.com", transport).await;
+    // The snapshot comes first, then the stream says it is connected.
+    othello
+        .pump_until(|item| matches!(item, StreamItem::State(ConnectionState::Connected { .. })))
+        .await;
+    assert_eq!(othello.model.connection_text(), "connected");
+
+    server.stop().await;
+    proxy.cut();
+    othello
+        .pump_until(|item| {
+            matches!(
+                item,
+                StreamItem::State(ConnectionState::Reconnecting { .. })
+            )
+        })
+        .await;
+    assert!(
+        othello
+            .model
+            .connection_text()
+            .starts_with("reconnecting in")
+    );
+
+    server.start_again().await;
+    othello
+        .pump_until(|item| matches!(item, StreamItem::State(ConnectionState::Connected { .. })))
+        .await;
+    assert_eq!(othello.model.connection_text(), "connected");
+
+    let mut hamlet = Core::start(&server, "hamlet@zulip.com", transport).await;
+    hamlet.call("Othello", 'v').await;
+    othello.pump_event("call_started").await;
+    assert!(
+        matches!(othello.model.call, CallPanel::Incoming(_)),
+        "{:?}",
+        othello.model.call
+    );
+    assert!(othello.local.contains(&Command::StartRinging));
+}
+
+#[tokio::test]
+async fn the_ui_recovers_from_a_server_restart_over_websocket() {
+    restart_flow(TransportPreference::WebSocketOnly).await;
+}
+
+#[tokio::test]
+async fn the_ui_recovers_from_a_server_restart_over_long_poll() {
+    restart_flow(TransportPreference::LongPollOnly).await;
 }

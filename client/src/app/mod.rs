@@ -14,6 +14,7 @@
 //! ([`zulip_calls_protocol::transition`]) applied to the state the panel believes the call is in,
 //! so the UI and the server agree on what is possible.
 
+pub mod login;
 pub mod model;
 pub mod msg;
 pub mod update;

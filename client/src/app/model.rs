@@ -37,6 +37,15 @@ impl View {
             View::Active => View::Teammates,
         }
     }
+
+    /// The previous view for `Shift-Tab`.
+    pub const fn previous(self) -> View {
+        match self {
+            View::Teammates => View::Active,
+            View::History => View::Teammates,
+            View::Active => View::History,
+        }
+    }
 }
 
 /// One person the user can call. A subset of Zulip's `User`, so tests can build it in a line.
@@ -428,6 +437,7 @@ impl Model {
                     hint("s", "share"),
                     hint("e", "end"),
                     hint("o", "open meeting"),
+                    hint("u", "copy URL"),
                 ]);
             }
             CallPanel::Ended { .. } => hints.push(hint("Esc", "dismiss")),

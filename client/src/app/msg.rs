@@ -20,6 +20,8 @@ pub enum KeyInput {
     PageDown,
     Backspace,
     Tab,
+    /// Shift-Tab.
+    BackTab,
     CtrlC,
 }
 
@@ -94,6 +96,9 @@ pub enum Command {
     },
     LoadActive,
     OpenUrl(String),
+    /// Put text on the clipboard of the terminal the user sits at (OSC 52, which also works
+    /// over SSH), for a join URL to paste into another device or browser.
+    CopyToClipboard(String),
     /// Start the ringer (the runner rings the bell every couple of seconds until stopped).
     StartRinging,
     StopRinging,

@@ -773,6 +773,20 @@ fn o_reopens_the_meeting() {
     );
 }
 
+#[test]
+fn u_shows_and_copies_the_join_url() {
+    let mut m = talking();
+    let u = ch(&mut m, 'u');
+    assert_eq!(u.commands, vec![Command::CopyToClipboard(JOIN.to_owned())]);
+    assert!(u.redraw);
+    let notice = m.current_notice().unwrap();
+    assert!(notice.text.contains(JOIN), "{}", notice.text);
+    assert!(m.key_hints().iter().any(|h| h.key == "u"));
+    // Without a call, `u` does nothing.
+    let mut idle = model();
+    assert!(ch(&mut idle, 'u').commands.is_empty());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Quit, overlays, status bar
 

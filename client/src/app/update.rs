@@ -212,8 +212,12 @@ fn on_key(model: &mut Model, key: KeyInput) -> Vec<Command> {
                 quit(model)
             }
         }
-        KeyInput::Tab => {
-            model.view = model.view.next();
+        KeyInput::Tab | KeyInput::BackTab => {
+            model.view = if key == KeyInput::Tab {
+                model.view.next()
+            } else {
+                model.view.previous()
+            };
             match model.view {
                 View::History if !model.history.loaded && !model.history.loading => {
                     load_history(model, 0)
@@ -262,7 +266,7 @@ fn filter_key(model: &mut Model, key: KeyInput) {
             let len = model.visible_teammates().len();
             model.selected = moved(model.selected, len, key);
         }
-        KeyInput::Tab | KeyInput::CtrlC => {}
+        KeyInput::Tab | KeyInput::BackTab | KeyInput::CtrlC => {}
     }
 }
 
@@ -333,6 +337,15 @@ fn call_key(model: &mut Model, key: KeyInput) -> Option<Vec<Command>> {
             match key {
                 KeyInput::Char('e') if end => Some(vec![Command::End(c.call_id)]),
                 KeyInput::Char('o') => Some(vec![Command::OpenUrl(c.url.clone())]),
+                KeyInput::Char('u') => {
+                    let url = c.url.clone();
+                    notice(
+                        model,
+                        Level::Info,
+                        format!("Join URL (copied to the clipboard): {url}"),
+                    );
+                    Some(vec![Command::CopyToClipboard(url)])
+                }
                 _ => None,
             }
         }

@@ -47,6 +47,7 @@ const COLUMNS: [&[Section]; 2] = [
                 ("m c h s", "mute/camera/hold/share"),
                 ("e", "end the call"),
                 ("o", "open meeting"),
+                ("u", "show and copy join URL"),
                 ("Esc", "dismiss summary"),
             ],
         ),

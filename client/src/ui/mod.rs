@@ -10,6 +10,7 @@ mod call_panel;
 mod help;
 mod history;
 mod log;
+mod login;
 mod status_bar;
 mod teammates;
 
@@ -24,6 +25,8 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use zulip_calls_protocol::{CallType, Timestamp};
 
 use crate::app::{CallPanel, Model, Overlay, View};
+
+pub use login::draw_login;
 
 /// The name shown in the header.
 const APP_NAME: &str = "Zulip Calls";

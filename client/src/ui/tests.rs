@@ -335,3 +335,87 @@ fn small_sizes_never_panic() {
         }
     }
 }
+
+mod login {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use crate::app::login::{Field, LoginModel, ServerInfo, Stage};
+    use crate::ui::draw_login;
+
+    fn render(model: &LoginModel, width: u16, height: u16) -> Terminal<TestBackend> {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal.draw(|frame| draw_login(frame, model)).unwrap();
+        terminal
+    }
+
+    fn filled() -> LoginModel {
+        LoginModel {
+            server: "chat.lear.org".into(),
+            email: "king@lear.org".into(),
+            password: "opensesame".into(),
+            focus: Field::Password,
+            server_info: Some(ServerInfo {
+                realm_name: Some("Lear & Co.".into()),
+                zulip_version: "10.0".into(),
+                password_login: true,
+            }),
+            save_path: Some("/home/king/.zuliprc".into()),
+            ..LoginModel::default()
+        }
+    }
+
+    #[test]
+    fn login_empty_form() {
+        let model = LoginModel::new(Some("/home/king/.zuliprc".into()));
+        insta::assert_snapshot!(render(&model, 80, 24).backend());
+    }
+
+    #[test]
+    fn login_filled_with_the_server_checked_and_password_masked() {
+        let terminal = render(&filled(), 80, 24);
+        let screen = format!("{}", terminal.backend());
+        assert!(!screen.contains("opensesame"), "{screen}");
+        insta::assert_snapshot!(terminal.backend());
+    }
+
+    #[test]
+    fn login_wrong_password() {
+        let model = LoginModel {
+            password: String::new(),
+            error: Some("Your username or password is incorrect".into()),
+            ..filled()
+        };
+        insta::assert_snapshot!(render(&model, 80, 24).backend());
+    }
+
+    #[test]
+    fn login_signing_in() {
+        let model = LoginModel {
+            stage: Stage::SigningIn,
+            ..filled()
+        };
+        insta::assert_snapshot!(render(&model, 80, 24).backend());
+    }
+
+    #[test]
+    fn login_offers_to_save_a_zuliprc() {
+        let model = LoginModel {
+            password: String::new(),
+            stage: Stage::OfferSave {
+                path: "/home/king/.zuliprc".into(),
+            },
+            ..filled()
+        };
+        insta::assert_snapshot!(render(&model, 80, 24).backend());
+    }
+
+    #[test]
+    fn login_never_panics_on_tiny_terminals() {
+        for width in 0..30 {
+            for height in 0..8 {
+                render(&filled(), width, height);
+            }
+        }
+    }
+}
