@@ -283,6 +283,11 @@ fn demo_instructions(site: &str, me: &str, other: Option<&(String, String)>) -> 
              zulip-calls --site {site} --email {email} --api-key {key}\n"
         ));
     }
+    text.push_str(&format!(
+        "Or call a bot: Echo Bot accepts, Busy Bot rejects, Sleepy Bot lets it ring until missed, \
+         Ghost Bot never rings.\nTo have Echo Bot call you:\n  \
+         curl -X POST {site}/mock/v1/bots/20/call -d user={me}\n"
+    ));
     text
 }
 
@@ -296,6 +301,9 @@ mod tests {
         let text = demo_instructions("http://127.0.0.1:9", "hamlet@zulip.com", Some(&other));
         assert!(text.contains(
             "zulip-calls --site http://127.0.0.1:9 --email othello@zulip.com --api-key KEY"
+        ));
+        assert!(text.contains(
+            "curl -X POST http://127.0.0.1:9/mock/v1/bots/20/call -d user=hamlet@zulip.com"
         ));
     }
 }

@@ -186,21 +186,10 @@ async fn accept_flow(transport: TransportPreference) {
     assert!(summary.duration.is_some());
 }
 
-#[tokio::test]
-async fn two_cores_complete_an_accepted_call_over_websocket() {
-    accept_flow(TransportPreference::WebSocketOnly).await;
-}
-
-#[tokio::test]
-async fn two_cores_complete_an_accepted_call_over_long_poll() {
-    accept_flow(TransportPreference::LongPollOnly).await;
-}
-
-#[tokio::test]
-async fn a_rejected_call_stops_the_ringing_and_tells_the_caller() {
+async fn a_rejected_call_stops_the_ringing_and_tells_the_caller(transport: TransportPreference) {
     let server = common::start_server().await;
-    let mut hamlet = Core::start(&server, "hamlet@zulip.com", TransportPreference::Auto).await;
-    let mut othello = Core::start(&server, "othello@zulip.com", TransportPreference::Auto).await;
+    let mut hamlet = Core::start(&server, "hamlet@zulip.com", transport).await;
+    let mut othello = Core::start(&server, "othello@zulip.com", transport).await;
     hamlet.call("Othello", 'a').await;
     othello.pump_event("call_started").await;
     othello.key(KeyInput::Char('n')).await;
@@ -260,11 +249,10 @@ async fn answering_on_one_device_stops_the_other() {
     );
 }
 
-#[tokio::test]
-async fn the_caller_cancels_and_the_callee_stops_ringing() {
+async fn the_caller_cancels_and_the_callee_stops_ringing(transport: TransportPreference) {
     let server = common::start_server().await;
-    let mut hamlet = Core::start(&server, "hamlet@zulip.com", TransportPreference::Auto).await;
-    let mut othello = Core::start(&server, "othello@zulip.com", TransportPreference::Auto).await;
+    let mut hamlet = Core::start(&server, "hamlet@zulip.com", transport).await;
+    let mut othello = Core::start(&server, "othello@zulip.com", transport).await;
     hamlet.call("Othello", 'v').await;
     othello.pump_event("call_started").await;
     hamlet.key(KeyInput::Esc).await;
@@ -287,12 +275,11 @@ async fn the_caller_cancels_and_the_callee_stops_ringing() {
     );
 }
 
-#[tokio::test]
-async fn calling_someone_in_a_call_says_they_are_busy() {
+async fn calling_someone_in_a_call_says_they_are_busy(transport: TransportPreference) {
     let server = common::start_server().await;
-    let mut hamlet = Core::start(&server, "hamlet@zulip.com", TransportPreference::Auto).await;
-    let mut othello = Core::start(&server, "othello@zulip.com", TransportPreference::Auto).await;
-    let mut iago = Core::start(&server, "iago@zulip.com", TransportPreference::Auto).await;
+    let mut hamlet = Core::start(&server, "hamlet@zulip.com", transport).await;
+    let mut othello = Core::start(&server, "othello@zulip.com", transport).await;
+    let mut iago = Core::start(&server, "iago@zulip.com", transport).await;
     hamlet.call("Othello", 'v').await;
     othello.pump_event("call_started").await;
     iago.call("Othello", 'v').await;
@@ -310,15 +297,14 @@ async fn calling_someone_in_a_call_says_they_are_busy() {
     assert!(!iago.local.iter().any(|c| matches!(c, Command::OpenUrl(_))));
 }
 
-#[tokio::test]
-async fn an_unanswered_call_is_missed_on_both_sides() {
+async fn an_unanswered_call_is_missed_on_both_sides(transport: TransportPreference) {
     let settings = zulip_calls_protocol::settings::Settings {
         call_notification_timeout: 1,
         ..zulip_calls_protocol::settings::Settings::default()
     };
     let server = common::start_server_with(settings).await;
-    let mut hamlet = Core::start(&server, "hamlet@zulip.com", TransportPreference::Auto).await;
-    let mut othello = Core::start(&server, "othello@zulip.com", TransportPreference::Auto).await;
+    let mut hamlet = Core::start(&server, "hamlet@zulip.com", transport).await;
+    let mut othello = Core::start(&server, "othello@zulip.com", transport).await;
     hamlet.call("Othello", 'a').await;
     // Othello's core acknowledges on its own, so the call rings and then is missed.
     othello.pump_event("call_started").await;
@@ -391,12 +377,30 @@ async fn restart_flow(transport: TransportPreference) {
     assert!(othello.local.contains(&Command::StartRinging));
 }
 
-#[tokio::test]
-async fn the_ui_recovers_from_a_server_restart_over_websocket() {
-    restart_flow(TransportPreference::WebSocketOnly).await;
+/// Runs a flow once over each transport: as a module of two tests named after it.
+macro_rules! over_both_transports {
+    ($($flow:ident),* $(,)?) => {
+        $(mod $flow {
+            use super::*;
+
+            #[tokio::test]
+            async fn over_websocket() {
+                super::$flow(TransportPreference::WebSocketOnly).await;
+            }
+
+            #[tokio::test]
+            async fn over_long_poll() {
+                super::$flow(TransportPreference::LongPollOnly).await;
+            }
+        })*
+    };
 }
 
-#[tokio::test]
-async fn the_ui_recovers_from_a_server_restart_over_long_poll() {
-    restart_flow(TransportPreference::LongPollOnly).await;
-}
+over_both_transports!(
+    accept_flow,
+    a_rejected_call_stops_the_ringing_and_tells_the_caller,
+    the_caller_cancels_and_the_callee_stops_ringing,
+    calling_someone_in_a_call_says_they_are_busy,
+    an_unanswered_call_is_missed_on_both_sides,
+    restart_flow,
+);

@@ -961,7 +961,7 @@ mod tests {
     fn users_table_has_a_row_per_user_with_credentials() {
         let table = users_table(&demo());
         let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines.len(), 1 + 15);
+        assert_eq!(lines.len(), 1 + 16);
         let header: Vec<&str> = lines[0]
             .split("  ")
             .map(str::trim)
@@ -994,7 +994,7 @@ mod tests {
     fn users_json_has_every_field() {
         let json = users_json(&demo());
         let rows = json.as_array().unwrap();
-        assert_eq!(rows.len(), 15);
+        assert_eq!(rows.len(), 16);
         assert_eq!(
             rows[0],
             serde_json::json!({

@@ -381,7 +381,7 @@ url = "http://test.localhost:9991"
             .collect();
         assert_eq!(members, ["King Lear", "Goneril", "Regan"]);
         assert!(user(&demo, "king@lear.org").is_admin);
-        assert_eq!(demo.users.len(), 15);
+        assert_eq!(demo.users.len(), 16);
     }
 
     #[test]
@@ -409,6 +409,14 @@ url = "http://test.localhost:9991"
                 22,
                 "sleepy-bot@zulip.com",
                 "Sleepy Bot",
+                Behaviour::Acknowledge,
+                0,
+                None,
+            ),
+            (
+                23,
+                "ghost-bot@zulip.com",
+                "Ghost Bot",
                 Behaviour::Ignore,
                 0,
                 None,
@@ -426,7 +434,7 @@ url = "http://test.localhost:9991"
             assert_eq!(bot.hang_up_after_ms, hang_up_ms, "{email}");
             assert_eq!(bot.calls, None, "{email}");
         }
-        assert_eq!(demo.bots.len(), 3);
+        assert_eq!(demo.bots.len(), 4);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use zulip_calls_mock::{Clock, Server, StartError};
 const ECHO_BOT: i64 = 20;
 const BUSY_BOT: i64 = 21;
 const SLEEPY_BOT: i64 = 22;
+const GHOST_BOT: i64 = 23;
 
 /// A realm with a person, an acknowledge-only bot and a bot that calls the person every two
 /// minutes.
@@ -240,20 +241,20 @@ async fn busy_bot_rejects_after_a_second() {
 }
 
 #[tokio::test]
-async fn sleepy_bot_never_rings_so_the_call_times_out_at_the_ring_timeout() {
+async fn ghost_bot_never_rings_so_the_call_times_out_at_the_ring_timeout() {
     let app = manual().await;
     let hamlet = app.account("hamlet@zulip.com");
-    let sleepy = app.account("sleepy-bot@zulip.com");
-    assert_eq!(sleepy.id, SLEEPY_BOT);
+    let ghost = app.account("ghost-bot@zulip.com");
+    assert_eq!(ghost.id, GHOST_BOT);
     let queue = app.register(&hamlet).await;
     let mut last = -1;
-    let call_id = app.call(&hamlet, &sleepy).await;
+    let call_id = app.call(&hamlet, &ghost).await;
     assert_eq!(
         next_event(&app, &hamlet, &queue, &mut last).await["event_type"],
         "call_started"
     );
     // Nothing planned: the bot's device never rings.
-    assert!(pending(&app, SLEEPY_BOT).await.is_empty());
+    assert!(pending(&app, GHOST_BOT).await.is_empty());
 
     advance(&app, 29);
     assert_eq!(state_of(&app, &hamlet, &call_id).await, "calling");
@@ -501,7 +502,8 @@ async fn the_bots_are_listed_with_their_behaviour() {
         [
             (ECHO_BOT, "Echo Bot", "accept"),
             (BUSY_BOT, "Busy Bot", "reject"),
-            (SLEEPY_BOT, "Sleepy Bot", "ignore"),
+            (SLEEPY_BOT, "Sleepy Bot", "acknowledge"),
+            (GHOST_BOT, "Ghost Bot", "ignore"),
         ]
     );
     assert_eq!(body["bots"][0]["answer_after_seconds"], 2.0);
@@ -519,7 +521,8 @@ async fn the_bots_are_listed_with_their_behaviour() {
             .unwrap()
     };
     assert_eq!(bot_of(ECHO_BOT), (json!(true), json!("accept")));
-    assert_eq!(bot_of(SLEEPY_BOT), (json!(true), json!("ignore")));
+    assert_eq!(bot_of(SLEEPY_BOT), (json!(true), json!("acknowledge")));
+    assert_eq!(bot_of(GHOST_BOT), (json!(true), json!("ignore")));
     assert_eq!(bot_of(10), (json!(false), Value::Null));
     // Bots are ordinary users of the Zulip API, marked as bots.
     let hamlet = app.account("hamlet@zulip.com");

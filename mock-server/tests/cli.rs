@@ -143,7 +143,7 @@ fn users_json_lists_the_demo_users_with_credentials() {
     let output = run(&["users", "--json"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let users: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(users.len(), 15);
+    assert_eq!(users.len(), 16);
     let iago = users
         .iter()
         .find(|u| u["email"] == "iago@zulip.com")
@@ -163,7 +163,7 @@ fn users_json_lists_the_demo_users_with_credentials() {
     let output = run(&["users"]);
     assert!(output.status.success());
     let table = stdout(&output);
-    assert_eq!(table.lines().count(), 16, "{table}");
+    assert_eq!(table.lines().count(), 17, "{table}");
     assert!(
         table.contains("hamletDemoApiKeyxxxxxxxxxxxxx010"),
         "{table}"
