@@ -2,6 +2,7 @@
 //! into the [`Msg`] the core expects back. Local effects (browser, ringer, notifications,
 //! quitting) belong to the terminal runner; [`is_request`] tells them apart.
 
+use zulip_calls_protocol::ErrorCode;
 use zulip_calls_protocol::calls::{
     self, AcknowledgeRequest, EndRequest, HistoryRequest, RespondRequest, StartRequest,
     StatusRequest,
@@ -28,6 +29,21 @@ pub fn is_request(command: &Command) -> bool {
     )
 }
 
+/// The pauses after failed tries of an acknowledgement (one try per entry; the last pause is
+/// never taken).
+const ACK_RETRY_PAUSES: [std::time::Duration; 3] = [
+    std::time::Duration::from_millis(250),
+    std::time::Duration::from_secs(1),
+    std::time::Duration::ZERO,
+];
+
+/// Whether a failed idempotent request may succeed if sent again: a network failure, or an
+/// error answer that is not one of the contract's (a 5xx from a proxy or an overloaded server
+/// carries no contract code, and [`ClientError::is_transient`] cannot see its HTTP status).
+fn worth_retrying(err: &ClientError) -> bool {
+    err.is_transient() || matches!(err.code(), Some(ErrorCode::Other(_)))
+}
+
 /// Sends the request `command` stands for; `None` when the core needs no answer (an
 /// acknowledgement) or the command is not a request.
 pub async fn request(api: &ApiClient, command: Command) -> Option<Msg> {
@@ -45,9 +61,22 @@ pub async fn request(api: &ApiClient, command: Command) -> Option<Msg> {
                 call_id,
                 status: Some(calls::AckStatus::Ringing),
             };
-            // The caller sees "Ringing" or not; nothing for this side to show either way.
-            if let Err(err) = api.request::<calls::Acknowledge>(&(), &ack).await {
-                tracing::warn!(%call_id, error = %err, "acknowledge failed");
+            // Nothing for this side to show either way, but without the acknowledgement the
+            // call stays "calling": the caller never sees it ring and it times out as if no
+            // device had received it. So transient failures are retried a few times (an
+            // acknowledgement of a ringing call changes nothing).
+            for (attempt, pause) in ACK_RETRY_PAUSES.iter().enumerate() {
+                match api.request::<calls::Acknowledge>(&(), &ack).await {
+                    Ok(_) => break,
+                    Err(err) if worth_retrying(&err) && attempt + 1 < ACK_RETRY_PAUSES.len() => {
+                        tracing::info!(%call_id, error = %err, "acknowledge failed; retrying");
+                        tokio::time::sleep(*pause).await;
+                    }
+                    Err(err) => {
+                        tracing::warn!(%call_id, error = %err, "acknowledge failed");
+                        break;
+                    }
+                }
             }
             None
         }

@@ -122,8 +122,10 @@ impl Server {
         };
         let realms = config.realms()?;
         let mut store = Store::open(&DbLocation::parse(&config.db))?;
-        store.replace_realms(&realms.realms, &realms.users)?;
-        let directory = Directory::new(realms.realms, realms.users);
+        // On an existing database, what the control API changed since the last reset stays.
+        let users = store.users_with_control_changes(realms.users)?;
+        store.replace_realms(&realms.realms, &users)?;
+        let directory = Directory::new(realms.realms, users);
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .map_err(|source| StartError::Bind {

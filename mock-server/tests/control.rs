@@ -860,3 +860,65 @@ async fn websockets_close_with_the_code_asked_for() {
     let none = ok(cpost(&app, &format!("users/{}/websockets/close", hamlet.id), &[]).await);
     assert_eq!(none["closed"], 0);
 }
+
+#[tokio::test]
+async fn user_changes_survive_a_restart_until_a_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.sqlite3");
+    let on_db = || Options {
+        db: Some(db.clone()),
+        ..Options::default()
+    };
+    let (tester, call_id) = {
+        let app = spawn_with(on_db()).await;
+        let created = ok(cpost(
+            &app,
+            "users",
+            &[
+                ("email", "tester@zulip.com"),
+                ("api_key", "testerOwnKeyOf20chars"),
+            ],
+        )
+        .await);
+        let tester = Account {
+            id: created["user_id"].as_i64().unwrap(),
+            email: "tester@zulip.com".into(),
+            key: "testerOwnKeyOf20chars".into(),
+        };
+        let othello = app.account("othello@zulip.com");
+        let call_id = app.call(&tester, &othello).await;
+        ok(cpost(&app, "users/7/deactivate", &[]).await);
+        (tester, call_id)
+    };
+
+    // Restarted on the same database (and the same realm file): both changes hold.
+    let app = spawn_with(on_db()).await;
+    let (status, call) = app.get(&tester, &format!("calls/{call_id}"), &[]).await;
+    assert_eq!(status, 200, "the created user still signs in: {call}");
+    assert_eq!(call["call"]["sender_id"], tester.id);
+    let users = ok(cget(&app, "users", &[]).await);
+    let active_of = |users: &Value, id: i64| {
+        users["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["user_id"] == id)
+            .map(|u| u["is_active"].clone())
+    };
+    assert_eq!(active_of(&users, tester.id), Some(json!(true)));
+    assert_eq!(
+        active_of(&users, 7),
+        Some(json!(false)),
+        "aaron stays deactivated"
+    );
+
+    // A reset goes back to the realm file, and a restart after it too.
+    ok(cpost(&app, "reset", &[]).await);
+    drop(app);
+    let app = spawn_with(on_db()).await;
+    let users = ok(cget(&app, "users", &[]).await);
+    assert_eq!(active_of(&users, 7), Some(json!(true)));
+    assert_ne!(active_of(&users, tester.id), Some(json!(true)));
+    let (status, _) = app.get(&tester, "calls/active", &[]).await;
+    assert_eq!(status, 401, "the created user is gone after the reset");
+}

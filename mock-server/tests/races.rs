@@ -1,13 +1,38 @@
-//! Racing requests, fired concurrently many times: exactly one winner, one set of events, no
-//! call left active. (Issue-sized volumes run in the benchmark's race mode; these keep CI fast.)
+//! Racing requests, fired concurrently many times: exactly one winner, one set of events on
+//! every queue of both parties (each device of the receiver included) that agrees with the
+//! stored outcome, and no call left active at the end.
+//!
+//! Races accept against cancel, accept against accept from two devices, end against the ring
+//! timeout (on a manual clock, fired by hand) and end-all against accept. Each runs
+//! `RACE_ROUNDS` rounds (default 1000).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use common::{Account, Options, TestApp, spawn, spawn_with, t0};
+use futures_util::future::join_all;
 use serde_json::Value;
 
-const ROUNDS: usize = 40;
+/// Rounds per race when `RACE_ROUNDS` is not set. The four races together take well under a
+/// minute in a debug build on two cores.
+const DEFAULT_ROUNDS: usize = 1000;
+
+const TERMINAL: [&str; 5] = ["rejected", "timeout", "ended", "missed", "cancelled"];
+const ACTIVE: [&str; 3] = ["calling", "ringing", "accepted"];
+
+fn rounds() -> usize {
+    match std::env::var("RACE_ROUNDS") {
+        Ok(value) => {
+            let rounds: usize = value
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("RACE_ROUNDS must be a number, not {value:?}"));
+            assert!(rounds > 0, "RACE_ROUNDS must be at least 1");
+            rounds
+        }
+        Err(_) => DEFAULT_ROUNDS,
+    }
+}
 
 fn event_types(events: &[Value]) -> Vec<String> {
     events
@@ -22,34 +47,122 @@ fn event_types(events: &[Value]) -> Vec<String> {
         .collect()
 }
 
-/// Both parties' queues saw exactly `expected`, in order.
+/// One event queue of one user (a device), and the newest event id read from it.
+struct Queue<'a> {
+    account: &'a Account,
+    id: String,
+    last: i64,
+}
+
+impl<'a> Queue<'a> {
+    async fn register(app: &TestApp, account: &'a Account) -> Queue<'a> {
+        Queue {
+            account,
+            id: app.register(account).await,
+            last: -1,
+        }
+    }
+}
+
+/// Every queue saw exactly `expected` since the last look, in order, each event about
+/// `call_id`, and the last one carrying the call's final `state`.
 async fn assert_events(
     app: &TestApp,
-    who: &[(&Account, &str)],
-    lasts: &mut [i64],
+    queues: &mut [Queue<'_>],
+    call_id: &str,
+    state: &str,
     expected: &[&str],
 ) {
-    for ((account, queue), last) in who.iter().zip(lasts.iter_mut()) {
-        let events = app.drain_call_events(account, queue, last).await;
+    let drained = join_all(queues.iter_mut().map(|q| async move {
+        let events = app.drain_call_events(q.account, &q.id, &mut q.last).await;
+        (q.account.email.clone(), q.id.clone(), events)
+    }))
+    .await;
+    for (email, queue, events) in drained {
         assert_eq!(
             event_types(&events),
             expected,
-            "events of {}",
+            "events of {email} on queue {queue}: {events:#?}"
+        );
+        for event in &events {
+            assert_eq!(event["call_id"], call_id, "{event}");
+        }
+        if let Some(last) = events.last() {
+            assert_eq!(last["state"], state, "{last}");
+        }
+    }
+}
+
+/// The stored call is in `state`, ended for `reason` (`None`: not ended).
+async fn assert_stored(
+    app: &TestApp,
+    who: &Account,
+    call_id: &str,
+    state: &str,
+    reason: Option<&str>,
+) {
+    let (status, body) = app.get(who, &format!("calls/{call_id}"), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["call"]["state"], state, "{body}");
+    assert_eq!(body["call"]["end_reason"].as_str(), reason, "{body}");
+}
+
+/// Nobody involved has an active call, and the server holds `rounds` calls, none of them
+/// active.
+async fn assert_nothing_active(app: &TestApp, accounts: &[&Account], rounds: usize) {
+    for account in accounts {
+        let (status, active) = app.get(account, "calls/active", &[]).await;
+        assert_eq!(status, 200, "{active}");
+        assert_eq!(
+            active["count"], 0,
+            "{} has a call stuck: {active}",
             account.email
         );
+    }
+    for state in ACTIVE {
+        let response = app
+            .http
+            .get(app.control_url("calls"))
+            .query(&[("state", state)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["calls"], serde_json::json!([]), "calls still {state}");
+    }
+    // One more than expected, so an extra call would show (up to the control API's maximum).
+    let limit = (rounds + 1).min(10_000);
+    let response = app
+        .http
+        .get(app.control_url("calls"))
+        .query(&[("limit", limit.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let calls = body["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), rounds.min(10_000), "one call per round");
+    for call in calls {
+        let state = call["state"].as_str().unwrap();
+        assert!(TERMINAL.contains(&state), "not terminal: {call}");
     }
 }
 
 #[tokio::test]
 async fn accept_races_cancel() {
+    let rounds = rounds();
     let app = spawn().await;
     let hamlet = app.account("hamlet@zulip.com");
     let othello = app.account("othello@zulip.com");
-    let hq = app.register(&hamlet).await;
-    let oq = app.register(&othello).await;
-    let mut lasts = [-1, -1];
+    let mut queues = [
+        Queue::register(&app, &hamlet).await,
+        Queue::register(&app, &othello).await,
+        Queue::register(&app, &othello).await,
+    ];
     let (mut accepted_first, mut cancelled_first) = (0, 0);
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds {
         let call_id = app.call(&hamlet, &othello).await;
         let accept_form = [("call_id", call_id.as_str()), ("response", "accept")];
         let end_form = [("call_id", call_id.as_str())];
@@ -58,15 +171,17 @@ async fn accept_races_cancel() {
         let ((accept_status, accept_body), (cancel_status, cancel_body)) =
             tokio::join!(accept, cancel);
         assert_eq!(cancel_status, 200, "{cancel_body}");
-        let parties = [(&hamlet, hq.as_str()), (&othello, oq.as_str())];
         if accept_status == 200 {
             // Accept won; the sender's end then hung up the accepted call.
             accepted_first += 1;
-            assert_eq!(cancel_body["call_status"], "ended");
+            assert_eq!(accept_body["call_status"], "accepted", "{accept_body}");
+            assert_eq!(cancel_body["call_status"], "ended", "{cancel_body}");
+            assert_stored(&app, &hamlet, &call_id, "ended", Some("hangup")).await;
             assert_events(
                 &app,
-                &parties,
-                &mut lasts,
+                &mut queues,
+                &call_id,
+                "ended",
                 &["call_started", "call_accepted", "call_ended:hangup"],
             )
             .await;
@@ -74,34 +189,39 @@ async fn accept_races_cancel() {
             cancelled_first += 1;
             assert_eq!(
                 (accept_status, accept_body["code"].as_str()),
-                (409, Some("INVALID_CALL_STATE"))
+                (409, Some("INVALID_CALL_STATE")),
+                "{accept_body}"
             );
             assert_eq!(accept_body["call_status"], "cancelled");
             assert_eq!(cancel_body["call_status"], "cancelled");
+            assert_stored(&app, &othello, &call_id, "cancelled", Some("cancelled")).await;
             assert_events(
                 &app,
-                &parties,
-                &mut lasts,
+                &mut queues,
+                &call_id,
+                "cancelled",
                 &["call_started", "call_ended:cancelled"],
             )
             .await;
         }
     }
-    assert_eq!(accepted_first + cancelled_first, ROUNDS);
-    let (_, active) = app.get(&hamlet, "calls/active", &[]).await;
-    assert_eq!(active["count"], 0, "no call stuck active");
+    assert_eq!(accepted_first + cancelled_first, rounds);
+    assert_nothing_active(&app, &[&hamlet, &othello], rounds).await;
 }
 
 #[tokio::test]
 async fn double_accept_from_two_devices() {
+    let rounds = rounds();
     let app = spawn().await;
     let hamlet = app.account("hamlet@zulip.com");
     let othello = app.account("othello@zulip.com");
-    // Two devices of the receiver: two queues.
-    let phone = app.register(&othello).await;
-    let laptop = app.register(&othello).await;
-    let mut lasts = [-1, -1];
-    for _ in 0..ROUNDS {
+    // The sender, and two devices of the receiver: two queues.
+    let mut queues = [
+        Queue::register(&app, &hamlet).await,
+        Queue::register(&app, &othello).await,
+        Queue::register(&app, &othello).await,
+    ];
+    for _ in 0..rounds {
         let call_id = app.call(&hamlet, &othello).await;
         let form = [("call_id", call_id.as_str()), ("response", "accept")];
         let (a, b) = tokio::join!(
@@ -111,26 +231,37 @@ async fn double_accept_from_two_devices() {
         let mut statuses = [a.0, b.0];
         statuses.sort_unstable();
         assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
-        let loser = if a.0 == 409 { &a.1 } else { &b.1 };
-        assert_eq!(loser["call_status"], "accepted");
-        let devices = [(&othello, phone.as_str()), (&othello, laptop.as_str())];
+        let (winner, loser) = if a.0 == 409 {
+            (&b.1, &a.1)
+        } else {
+            (&a.1, &b.1)
+        };
+        assert_eq!(winner["call_status"], "accepted", "{winner}");
+        assert_eq!(loser["code"], "INVALID_CALL_STATE", "{loser}");
+        assert_eq!(loser["call_status"], "accepted", "{loser}");
+        assert_stored(&app, &othello, &call_id, "accepted", None).await;
         assert_events(
             &app,
-            &devices,
-            &mut lasts,
+            &mut queues,
+            &call_id,
+            "accepted",
             &["call_started", "call_accepted"],
         )
         .await;
-        let (status, _) = app
+        let (status, body) = app
             .post(&hamlet, "calls/end", &[("call_id", &call_id)])
             .await;
-        assert_eq!(status, 200);
-        assert_events(&app, &devices, &mut lasts, &["call_ended:hangup"]).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["call_status"], "ended", "{body}");
+        assert_stored(&app, &hamlet, &call_id, "ended", Some("hangup")).await;
+        assert_events(&app, &mut queues, &call_id, "ended", &["call_ended:hangup"]).await;
     }
+    assert_nothing_active(&app, &[&hamlet, &othello], rounds).await;
 }
 
 #[tokio::test]
 async fn end_races_the_ring_timeout() {
+    let rounds = rounds();
     let app = spawn_with(Options {
         manual_clock: Some(t0()),
         ..Options::default()
@@ -138,11 +269,16 @@ async fn end_races_the_ring_timeout() {
     .await;
     let hamlet = app.account("hamlet@zulip.com");
     let othello = app.account("othello@zulip.com");
-    let hq = app.register(&hamlet).await;
-    let mut last = -1;
+    let mut queues = [
+        Queue::register(&app, &hamlet).await,
+        Queue::register(&app, &othello).await,
+        Queue::register(&app, &othello).await,
+    ];
     let (mut by_timeout, mut by_end) = (0, 0);
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds {
         let call_id = app.call(&hamlet, &othello).await;
+        // The ring timeout is due now; the scheduler is not told, so it fires only when run
+        // here, concurrently with the end.
         app.clock.advance_millis(30_000);
         let state = std::sync::Arc::clone(&app.server.state);
         let timer = tokio::task::spawn_blocking(move || {
@@ -152,52 +288,95 @@ async fn end_races_the_ring_timeout() {
         let (ended, fired) = tokio::join!(app.post(&hamlet, "calls/end", &end_form), timer);
         fired.unwrap();
         assert_eq!(ended.0, 200, "{}", ended.1);
-        let events = event_types(&app.drain_call_events(&hamlet, &hq, &mut last).await);
         match ended.1["call_status"].as_str().unwrap() {
             "timeout" => {
                 by_timeout += 1;
-                assert_eq!(events, ["call_started", "call_ended:timeout"]);
+                assert_stored(&app, &hamlet, &call_id, "timeout", Some("timeout")).await;
+                assert_events(
+                    &app,
+                    &mut queues,
+                    &call_id,
+                    "timeout",
+                    &["call_started", "call_ended:timeout"],
+                )
+                .await;
             }
             "cancelled" => {
                 by_end += 1;
-                assert_eq!(events, ["call_started", "call_ended:cancelled"]);
+                assert_stored(&app, &hamlet, &call_id, "cancelled", Some("cancelled")).await;
+                assert_events(
+                    &app,
+                    &mut queues,
+                    &call_id,
+                    "cancelled",
+                    &["call_started", "call_ended:cancelled"],
+                )
+                .await;
             }
-            other => panic!("unexpected final state {other}"),
+            other => panic!("unexpected final state {other}: {}", ended.1),
         }
     }
-    assert_eq!(by_timeout + by_end, ROUNDS);
+    assert_eq!(by_timeout + by_end, rounds);
+    assert_nothing_active(&app, &[&hamlet, &othello], rounds).await;
 }
 
 #[tokio::test]
 async fn end_all_races_accept() {
+    let rounds = rounds();
     let app = spawn().await;
     let hamlet = app.account("hamlet@zulip.com");
     let othello = app.account("othello@zulip.com");
-    let hq = app.register(&hamlet).await;
-    let mut last = -1;
-    for _ in 0..ROUNDS {
+    let mut queues = [
+        Queue::register(&app, &hamlet).await,
+        Queue::register(&app, &othello).await,
+        Queue::register(&app, &othello).await,
+    ];
+    let (mut accepted_first, mut ended_first) = (0, 0);
+    for _ in 0..rounds {
         let call_id = app.call(&hamlet, &othello).await;
         let accept_form = [("call_id", call_id.as_str()), ("response", "accept")];
         let (accept, end_all) = tokio::join!(
             app.post(&othello, "calls/respond", &accept_form),
             app.post(&hamlet, "calls/end-all", &[])
         );
-        assert_eq!(end_all.0, 200);
+        assert_eq!(end_all.0, 200, "{}", end_all.1);
         assert_eq!(
             end_all.1["calls_ended"], 1,
-            "end-all ended the call, answered or not"
+            "end-all ended the call, answered or not: {}",
+            end_all.1
         );
-        let events = event_types(&app.drain_call_events(&hamlet, &hq, &mut last).await);
         if accept.0 == 200 {
-            assert_eq!(
-                events,
-                ["call_started", "call_accepted", "call_ended:hangup"]
-            );
+            accepted_first += 1;
+            assert_eq!(accept.1["call_status"], "accepted", "{}", accept.1);
+            assert_stored(&app, &hamlet, &call_id, "ended", Some("hangup")).await;
+            assert_events(
+                &app,
+                &mut queues,
+                &call_id,
+                "ended",
+                &["call_started", "call_accepted", "call_ended:hangup"],
+            )
+            .await;
         } else {
+            ended_first += 1;
+            assert_eq!(
+                (accept.0, accept.1["code"].as_str()),
+                (409, Some("INVALID_CALL_STATE")),
+                "{}",
+                accept.1
+            );
             assert_eq!(accept.1["call_status"], "cancelled");
-            assert_eq!(events, ["call_started", "call_ended:cancelled"]);
+            assert_stored(&app, &othello, &call_id, "cancelled", Some("cancelled")).await;
+            assert_events(
+                &app,
+                &mut queues,
+                &call_id,
+                "cancelled",
+                &["call_started", "call_ended:cancelled"],
+            )
+            .await;
         }
-        let (_, active) = app.get(&othello, "calls/active", &[]).await;
-        assert_eq!(active["count"], 0);
     }
+    assert_eq!(accepted_first + ended_first, rounds);
+    assert_nothing_active(&app, &[&hamlet, &othello], rounds).await;
 }

@@ -49,8 +49,12 @@ pub fn reset_all(state: &AppState) -> ControlResult<ResetSummary> {
     })?;
     let cleared = {
         let mut store = state.store();
-        let cleared = store.clear_activity()?;
-        store.replace_realms(&realms.realms, &realms.users)?;
+        let cleared = store.with_tx(|tx| {
+            let cleared = tx.clear_activity()?;
+            tx.forget_control_user_changes()?;
+            tx.replace_realms(&realms.realms, &realms.users)?;
+            Ok::<_, crate::store::StoreError>(cleared)
+        })?;
         state.replace_directory(Directory::new(realms.realms, realms.users));
         // Under the store lock, so no call change slips in between and leaves a deadline for
         // a deleted call.

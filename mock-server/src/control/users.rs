@@ -261,7 +261,10 @@ async fn create(
         is_active: true,
         is_bot: false,
     });
-    store.replace_realms(&realms, &users)?;
+    store.with_tx(|tx| {
+        tx.replace_realms(&realms, &users)?;
+        tx.note_user_added(id)
+    })?;
     state.replace_directory(Directory::new(realms, users));
     drop(store);
     tracing::info!(user = %id, %email, "user created through the control API");
@@ -328,7 +331,10 @@ fn set_active(state: &AppState, id: UserId, active: bool) -> ControlResult<()> {
         .find(|u| u.id == id)
         .ok_or_else(|| ControlError::not_found(format!("No such user: user {id}")))?;
     user.is_active = active;
-    store.replace_realms(&realms, &users)?;
+    store.with_tx(|tx| {
+        tx.replace_realms(&realms, &users)?;
+        tx.note_user_active(id, active)
+    })?;
     state.replace_directory(Directory::new(realms, users));
     Ok(())
 }

@@ -98,6 +98,17 @@ CREATE TABLE push_outbox (
 CREATE INDEX push_outbox_user ON push_outbox(user_id, id);
 CREATE INDEX push_outbox_call ON push_outbox(call_id, id);
 "#,
+    // 2: users changed through the control API, so that a restart keeps those changes (until a
+    // reset) although the realm file is read again.
+    r#"
+CREATE TABLE control_user_changes (
+    user_id   INTEGER PRIMARY KEY REFERENCES users(id),
+    -- 1: the user was created through the control API (the realm file does not have it).
+    added     INTEGER NOT NULL CHECK (added IN (0, 1)),
+    -- The activation set through the control API; NULL: as the realm file says.
+    is_active INTEGER CHECK (is_active IN (0, 1))
+);
+"#,
 ];
 
 /// The schema version this build writes and understands.

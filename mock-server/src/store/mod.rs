@@ -162,6 +162,16 @@ pub struct Store {
     conn: Connection,
 }
 
+/// A change the control API made to a user, kept across restarts until a reset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlUserChange {
+    pub user_id: UserId,
+    /// Created through the control API: the realm file does not have this user.
+    pub added: bool,
+    /// Activated or deactivated through the control API.
+    pub is_active: Option<bool>,
+}
+
 /// An open transaction, handed to the closure of [`Store::with_tx`]. It offers the same
 /// operations as [`Store`]; they commit together or not at all.
 #[derive(Debug)]
@@ -250,6 +260,37 @@ impl Store {
         self.with_tx(|tx| tx.replace_realms(realms, users))
     }
 
+    /// The realm file's `users` with the control API's changes stored in this database laid
+    /// over them: users it created are added back (as stored), activations it set win. What
+    /// a restart on an existing database serves.
+    pub fn users_with_control_changes(
+        &self,
+        mut users: Vec<UserRecord>,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        for change in self.control_user_changes()? {
+            if let Some(user) = users.iter_mut().find(|u| u.id == change.user_id) {
+                if let Some(active) = change.is_active {
+                    user.is_active = active;
+                }
+            } else if change.added
+                && let Some(mut stored) = self.user_by_id(change.user_id)?
+            {
+                // An address the realm file now gives someone else is theirs.
+                if users
+                    .iter()
+                    .any(|u| u.email.eq_ignore_ascii_case(&stored.email))
+                {
+                    continue;
+                }
+                if let Some(active) = change.is_active {
+                    stored.is_active = active;
+                }
+                users.push(stored);
+            }
+        }
+        Ok(users)
+    }
+
     /// Stores a new call and its first audit entry atomically.
     pub fn create_call(&mut self, call: &CallRecord, audit: &AuditEntry) -> Result<(), StoreError> {
         self.with_tx(|tx| tx.create_call(call, audit))
@@ -283,6 +324,11 @@ impl Store {
 }
 
 impl StoreTx<'_> {
+    /// See [`Store::clear_activity`].
+    pub fn clear_activity(&self) -> Result<ClearedActivity, StoreError> {
+        ops::clear_activity(&self.tx)
+    }
+
     /// See [`Store::replace_realms`].
     pub fn replace_realms(
         &self,
@@ -350,6 +396,18 @@ macro_rules! shared_ops {
 shared_ops! {
     /// Every stored realm, by id.
     fn realms(&self) -> Vec<RealmRecord>;
+
+    /// Records that `user` was created through the control API.
+    fn note_user_added(&self, user: UserId) -> ();
+
+    /// Records an activation or deactivation of `user` through the control API.
+    fn note_user_active(&self, user: UserId, active: bool) -> ();
+
+    /// The control API's changes to users, by user id.
+    fn control_user_changes(&self) -> Vec<ControlUserChange>;
+
+    /// Forgets the control API's changes to users (a reset).
+    fn forget_control_user_changes(&self) -> ();
 
     /// Every stored user (active or not), by id.
     fn users(&self) -> Vec<UserRecord>;
@@ -638,6 +696,50 @@ mod ops {
     }
 
     // ---- realms and users --------------------------------------------------------------
+
+    pub(super) fn note_user_added(conn: &Connection, user: UserId) -> Result<(), StoreError> {
+        conn.prepare_cached(
+            "INSERT INTO control_user_changes (user_id, added) VALUES (?1, 1)
+             ON CONFLICT(user_id) DO UPDATE SET added = 1",
+        )?
+        .execute([user.0])?;
+        Ok(())
+    }
+
+    pub(super) fn note_user_active(
+        conn: &Connection,
+        user: UserId,
+        active: bool,
+    ) -> Result<(), StoreError> {
+        conn.prepare_cached(
+            "INSERT INTO control_user_changes (user_id, added, is_active) VALUES (?1, 0, ?2)
+             ON CONFLICT(user_id) DO UPDATE SET is_active = excluded.is_active",
+        )?
+        .execute(params![user.0, active])?;
+        Ok(())
+    }
+
+    pub(super) fn control_user_changes(
+        conn: &Connection,
+    ) -> Result<Vec<ControlUserChange>, StoreError> {
+        query_all(
+            conn,
+            "SELECT user_id, added, is_active FROM control_user_changes ORDER BY user_id",
+            [],
+            |row| {
+                Ok(ControlUserChange {
+                    user_id: UserId(row.get(0)?),
+                    added: row.get(1)?,
+                    is_active: row.get(2)?,
+                })
+            },
+        )
+    }
+
+    pub(super) fn forget_control_user_changes(conn: &Connection) -> Result<(), StoreError> {
+        conn.execute("DELETE FROM control_user_changes", [])?;
+        Ok(())
+    }
 
     pub(super) fn replace_realms(
         conn: &Connection,

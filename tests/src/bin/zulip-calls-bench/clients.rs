@@ -1,0 +1,233 @@
+//! Lean clients of the mock: one shared HTTP connection pool speaking as many users, and one
+//! event listener per user over the WebSocket or long-polling. Lean so that the bench process
+//! can hold ten thousand of them and still measure the server, not itself.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+use crate::server::Account;
+
+/// How a client receives its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    WebSocket,
+    LongPoll,
+}
+
+/// The plugin and Zulip API over one connection pool, counting requests.
+#[derive(Debug, Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    site: String,
+    pub requests: Arc<AtomicU64>,
+}
+
+/// A registered event queue.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    pub id: String,
+    pub last_event_id: i64,
+    pub websocket_path: Option<String>,
+}
+
+/// A `call_started` seen by a receiver: the call and when it arrived.
+pub type Rang = (String, Instant);
+
+impl Api {
+    pub fn new(site: &str) -> anyhow::Result<Api> {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(usize::MAX)
+            .tcp_nodelay(true)
+            .build()?;
+        Ok(Api {
+            http,
+            site: site.to_owned(),
+            requests: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// `POST /api/v1/{path}` as `who`; the body of a successful answer.
+    pub async fn post(
+        &self,
+        who: &Account,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> anyhow::Result<Value> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let response = self
+            .http
+            .post(format!("{}/api/v1/{path}", self.site))
+            .basic_auth(&who.email, Some(&who.key))
+            .form(form)
+            .send()
+            .await?;
+        success(response, path).await
+    }
+
+    /// `GET /api/v1/{path}` as `who`.
+    pub async fn get(
+        &self,
+        who: &Account,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> anyhow::Result<Value> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let response = self
+            .http
+            .get(format!("{}/api/v1/{path}", self.site))
+            .basic_auth(&who.email, Some(&who.key))
+            .query(query)
+            .send()
+            .await?;
+        success(response, path).await
+    }
+
+    /// Registers a queue for call events.
+    pub async fn register(&self, who: &Account) -> anyhow::Result<Queue> {
+        let body = self
+            .post(who, "register", &[("event_types", "[\"call_event\"]")])
+            .await?;
+        Ok(Queue {
+            id: body["queue_id"]
+                .as_str()
+                .context("register: no queue_id")?
+                .to_owned(),
+            last_event_id: body["last_event_id"].as_i64().unwrap_or(-1),
+            websocket_path: body["events_websocket_path"].as_str().map(str::to_owned),
+        })
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub fn site(&self) -> &str {
+        &self.site
+    }
+}
+
+async fn success(response: reqwest::Response, path: &str) -> anyhow::Result<Value> {
+    let status = response.status();
+    let body: Value = response
+        .json()
+        .await
+        .with_context(|| format!("{path}: no JSON"))?;
+    if !status.is_success() || body["result"] != "success" {
+        bail!("{path}: {status} {body}");
+    }
+    Ok(body)
+}
+
+/// One user's event listener. `ready` is told once the listener is in place (the WebSocket
+/// open, or the first long-poll sent); `rang` gets every `call_started` it sees; it runs
+/// until `stop` turns true or the connection fails.
+pub struct Listener {
+    pub api: Api,
+    pub who: Account,
+    pub queue: Queue,
+    pub transport: Transport,
+    pub rang: Option<mpsc::UnboundedSender<Rang>>,
+    pub ready: Option<tokio::sync::oneshot::Sender<()>>,
+    pub stop: watch::Receiver<bool>,
+}
+
+impl Listener {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.transport {
+            Transport::WebSocket => self.websocket().await,
+            Transport::LongPoll => self.long_poll().await,
+        }
+    }
+
+    async fn websocket(mut self) -> anyhow::Result<()> {
+        let path = self
+            .queue
+            .websocket_path
+            .clone()
+            .context("the server offers no event WebSocket")?;
+        let url = format!(
+            "{}{path}?queue_id={}&last_event_id={}",
+            self.api.site().replacen("http://", "ws://", 1),
+            self.queue.id,
+            self.queue.last_event_id
+        );
+        let mut request = url.into_client_request()?;
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", self.who.email, self.who.key));
+        request.headers_mut().insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Basic {token}"))?,
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(());
+        }
+        loop {
+            let frame = tokio::select! {
+                () = stopped(&mut self.stop) => {
+                    let _ = ws.close(None).await;
+                    return Ok(());
+                }
+                frame = ws.next() => frame,
+            };
+            let Some(frame) = frame else {
+                bail!("the event WebSocket closed");
+            };
+            let Message::Text(text) = frame? else {
+                continue;
+            };
+            let event: Value = serde_json::from_str(&text)?;
+            self.saw(&event);
+            if let Some(id) = event["id"].as_i64() {
+                ws.send(Message::text(format!("{{\"last_event_id\":{id}}}")))
+                    .await?;
+            }
+        }
+    }
+
+    async fn long_poll(mut self) -> anyhow::Result<()> {
+        let mut last = self.queue.last_event_id;
+        loop {
+            let last_text = last.to_string();
+            let query = [
+                ("queue_id", self.queue.id.as_str()),
+                ("last_event_id", last_text.as_str()),
+            ];
+            let poll = self.api.get(&self.who, "events", &query);
+            if let Some(ready) = self.ready.take() {
+                let _ = ready.send(());
+            }
+            let body = tokio::select! {
+                () = stopped(&mut self.stop) => return Ok(()),
+                body = poll => body?,
+            };
+            for event in body["events"].as_array().into_iter().flatten() {
+                self.saw(event);
+                last = last.max(event["id"].as_i64().unwrap_or(last));
+            }
+        }
+    }
+
+    fn saw(&self, event: &Value) {
+        if event["event_type"] == "call_started"
+            && let (Some(rang), Some(call_id)) = (&self.rang, event["call_id"].as_str())
+        {
+            let _ = rang.send((call_id.to_owned(), Instant::now()));
+        }
+    }
+}
+
+/// Resolves once `stop` is true (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}

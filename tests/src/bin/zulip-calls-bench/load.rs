@@ -1,0 +1,313 @@
+//! The two loads: idle clients that only hold a connection, and caller/receiver pairs running
+//! full call lifecycles (start → acknowledge → accept → status → end) while every one of them
+//! listens on its own event queue.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::clients::{Api, Listener, Rang, Transport};
+use crate::server::Account;
+
+/// How long a receiver may take to see a call before the lifecycle counts as failed.
+const RING_PATIENCE: Duration = Duration::from_secs(10);
+/// How many clients register and connect at once while the idle crowd gathers.
+const CONNECT_CONCURRENCY: usize = 64;
+
+/// Which transport the `i`-th client uses, spreading `websocket_share` evenly.
+pub fn transport_of(i: u64, websocket_share: f64) -> Transport {
+    // Client i is a WebSocket client when the running share crosses a whole number.
+    let before = (i as f64 * websocket_share).floor();
+    let after = ((i + 1) as f64 * websocket_share).floor();
+    if after > before {
+        Transport::WebSocket
+    } else {
+        Transport::LongPoll
+    }
+}
+
+/// Connected listeners, stopped (and their connections closed) when `stop` is set.
+pub struct Crowd {
+    pub tasks: Vec<JoinHandle<anyhow::Result<()>>>,
+    pub stop: watch::Sender<bool>,
+}
+
+impl Crowd {
+    pub async fn disperse(self) -> usize {
+        let _ = self.stop.send(true);
+        let mut failed = 0;
+        for task in self.tasks {
+            if !matches!(task.await, Ok(Ok(()))) {
+                failed += 1;
+            }
+        }
+        failed
+    }
+}
+
+/// Registers a queue for each account and opens its listener; returns once every listener is
+/// in place.
+pub async fn connect_idle(
+    api: &Api,
+    accounts: Vec<Account>,
+    websocket_share: f64,
+) -> anyhow::Result<Crowd> {
+    let (stop, stop_rx) = watch::channel(false);
+    let connecting = futures_util::stream::iter(accounts.into_iter().enumerate())
+        .map(|(i, who)| {
+            let api = api.clone();
+            let stop_rx = stop_rx.clone();
+            async move {
+                let queue = api.register(&who).await?;
+                let (ready, is_ready) = oneshot::channel();
+                let listener = Listener {
+                    api,
+                    who,
+                    queue,
+                    transport: transport_of(i as u64, websocket_share),
+                    rang: None,
+                    ready: Some(ready),
+                    stop: stop_rx,
+                };
+                let task = tokio::spawn(listener.run());
+                is_ready
+                    .await
+                    .context("an idle client failed before it was connected")?;
+                anyhow::Ok(task)
+            }
+        })
+        .buffer_unordered(CONNECT_CONCURRENCY);
+    let tasks: Vec<_> = connecting.collect().await;
+    let tasks = tasks.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Crowd { tasks, stop })
+}
+
+/// What the lifecycle load measured.
+#[derive(Debug, Default)]
+pub struct LoadOutcome {
+    pub lifecycles: u64,
+    pub failures: u64,
+    /// Ring latencies of receivers on the WebSocket and on long-polls.
+    pub ring_websocket: Vec<Duration>,
+    pub ring_long_poll: Vec<Duration>,
+    pub first_failure: Option<String>,
+    pub elapsed: Duration,
+}
+
+/// The lifecycle load's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadPlan {
+    /// Callers and receivers: `pairs * 2` accounts.
+    pub pairs: usize,
+    pub duration: Duration,
+    /// Lifecycles per second over all pairs; `None` = as fast as each pair can go.
+    pub rate: Option<f64>,
+    pub websocket_share: f64,
+}
+
+/// Runs `plan.pairs` caller/receiver pairs (accounts `2p` and `2p + 1`) for `plan.duration`.
+pub async fn run_lifecycles(
+    api: &Api,
+    accounts: &[Account],
+    plan: LoadPlan,
+) -> anyhow::Result<LoadOutcome> {
+    let (stop, stop_rx) = watch::channel(false);
+    let lifecycles = Arc::new(AtomicU64::new(0));
+    let mut pairs = Vec::new();
+    let mut listeners = Vec::new();
+    for p in 0..plan.pairs {
+        let caller = accounts[2 * p].clone();
+        let receiver = accounts[2 * p + 1].clone();
+        let transport = transport_of(p as u64, plan.websocket_share);
+        let (rang_tx, rang_rx) = mpsc::unbounded_channel();
+        for (who, rang) in [(caller.clone(), None), (receiver.clone(), Some(rang_tx))] {
+            let queue = api.register(&who).await?;
+            let (ready, is_ready) = oneshot::channel();
+            listeners.push(tokio::spawn(
+                Listener {
+                    api: api.clone(),
+                    who,
+                    queue,
+                    transport,
+                    rang,
+                    ready: Some(ready),
+                    stop: stop_rx.clone(),
+                }
+                .run(),
+            ));
+            is_ready.await.context("a listener failed to connect")?;
+        }
+        pairs.push((caller, receiver, transport, rang_rx));
+    }
+
+    let started = Instant::now();
+    let deadline = started + plan.duration;
+    let period = plan
+        .rate
+        .map(|rate| Duration::from_secs_f64(plan.pairs as f64 / rate));
+    let tasks: Vec<_> = pairs
+        .into_iter()
+        .enumerate()
+        .map(|(p, (caller, receiver, transport, rang))| {
+            let api = api.clone();
+            let lifecycles = Arc::clone(&lifecycles);
+            // Spread the pairs' first calls over one period so a paced load does not pulse.
+            let offset = period.map_or(Duration::ZERO, |d| d.mul_f64(p as f64 / plan.pairs as f64));
+            tokio::spawn(async move {
+                let mut pair = Pair {
+                    api,
+                    caller,
+                    receiver,
+                    rang,
+                };
+                let mut outcome = LoadOutcome::default();
+                let mut ticks = period.map(|d| {
+                    let mut every = tokio::time::interval_at((started + offset).into(), d);
+                    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                    every
+                });
+                loop {
+                    if let Some(ticks) = ticks.as_mut() {
+                        ticks.tick().await;
+                    }
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    match pair.lifecycle().await {
+                        Ok(latency) => {
+                            lifecycles.fetch_add(1, Ordering::Relaxed);
+                            match transport {
+                                Transport::WebSocket => outcome.ring_websocket.push(latency),
+                                Transport::LongPoll => outcome.ring_long_poll.push(latency),
+                            }
+                        }
+                        Err(err) => {
+                            outcome.failures += 1;
+                            outcome
+                                .first_failure
+                                .get_or_insert_with(|| format!("{err:#}"));
+                            // Whatever was left ringing or active is ended before the next try.
+                            pair.end_all().await;
+                        }
+                    }
+                }
+                outcome
+            })
+        })
+        .collect();
+
+    let mut total = LoadOutcome::default();
+    for task in tasks {
+        let outcome = task.await?;
+        total.failures += outcome.failures;
+        total.ring_websocket.extend(outcome.ring_websocket);
+        total.ring_long_poll.extend(outcome.ring_long_poll);
+        if total.first_failure.is_none() {
+            total.first_failure = outcome.first_failure;
+        }
+    }
+    total.elapsed = started.elapsed();
+    total.lifecycles = lifecycles.load(Ordering::Relaxed);
+    let _ = stop.send(true);
+    for listener in listeners {
+        if let Ok(Err(err)) = listener.await {
+            total.failures += 1;
+            total
+                .first_failure
+                .get_or_insert_with(|| format!("a listener failed: {err:#}"));
+        }
+    }
+    Ok(total)
+}
+
+/// One caller and one receiver, and the receiver's rings.
+struct Pair {
+    api: Api,
+    caller: Account,
+    receiver: Account,
+    rang: mpsc::UnboundedReceiver<Rang>,
+}
+
+impl Pair {
+    /// One full lifecycle; returns the ring latency (start sent → receiver's `call_started`).
+    async fn lifecycle(&mut self) -> anyhow::Result<Duration> {
+        let receiver_id = self.receiver.id.to_string();
+        let sent = Instant::now();
+        let started = self
+            .api
+            .post(
+                &self.caller,
+                "calls/start",
+                &[("user_id", &receiver_id), ("call_type", "video")],
+            )
+            .await?;
+        let call_id = started["call_id"]
+            .as_str()
+            .context("start: no call_id")?
+            .to_owned();
+        let rang_at = tokio::time::timeout(RING_PATIENCE, async {
+            loop {
+                match self.rang.recv().await {
+                    Some((id, at)) if id == call_id => return Some(at),
+                    Some(_) => continue,
+                    None => return None,
+                }
+            }
+        })
+        .await
+        .context("the receiver never saw call_started")?
+        .context("the receiver's listener stopped")?;
+        let latency = rang_at.saturating_duration_since(sent);
+        let call = [("call_id", call_id.as_str())];
+        self.api
+            .post(&self.receiver, "calls/acknowledge", &call)
+            .await?;
+        self.api
+            .post(
+                &self.receiver,
+                "calls/respond",
+                &[("call_id", call_id.as_str()), ("response", "accept")],
+            )
+            .await?;
+        self.api
+            .post(
+                &self.caller,
+                "calls/status",
+                &[("call_id", call_id.as_str()), ("status", "connected")],
+            )
+            .await?;
+        self.api.post(&self.caller, "calls/end", &call).await?;
+        Ok(latency)
+    }
+
+    async fn end_all(&self) {
+        for who in [&self.caller, &self.receiver] {
+            let _ = self.api.post(who, "calls/end-all", &[]).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_websocket_share_is_spread_evenly() {
+        let count = |share: f64, n: u64| {
+            (0..n)
+                .filter(|&i| transport_of(i, share) == Transport::WebSocket)
+                .count()
+        };
+        assert_eq!(count(0.0, 100), 0);
+        assert_eq!(count(1.0, 100), 100);
+        assert_eq!(count(0.5, 100), 50);
+        assert_eq!(count(0.25, 8), 2);
+        // Half and half alternates rather than splitting the crowd in two blocks.
+        assert_ne!(transport_of(0, 0.5), transport_of(1, 0.5));
+    }
+}

@@ -1,0 +1,144 @@
+//! `zulip-calls-bench` as a process: a short run against the real mock binary completes
+//! lifecycles without failures, holds the idle clients it was asked for, and reports the floor,
+//! the ratios and the targets in JSON and as a table; bad flags are refused with a clear error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn bench() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_zulip-calls-bench"))
+}
+
+/// The mock binary of the same build (`cargo test --workspace` builds every binary first).
+fn mock() -> PathBuf {
+    let path = bench().with_file_name("zulip-calls-mock");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build -p zulip-calls-mock` first",
+        path.display()
+    );
+    path
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(bench())
+        .args(args)
+        .arg("--server-bin")
+        .arg(mock())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_short_run_reports_lifecycles_floor_ratios_and_targets_in_json() {
+    let output = run(&[
+        "--clients",
+        "4",
+        "--idle",
+        "6",
+        "--duration",
+        "1",
+        "--floor-samples",
+        "50",
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let load = &report["load"];
+    assert_eq!(load["pairs"], 2);
+    assert!(load["lifecycles"].as_u64().unwrap() > 0, "{load}");
+    assert_eq!(load["failures"], 0, "{load}");
+    // Five requests a lifecycle, plus the long-polls.
+    assert!(load["requests"].as_u64().unwrap() >= 5 * load["lifecycles"].as_u64().unwrap());
+    let ring = &load["ring_latency"];
+    assert_eq!(ring["samples"], load["lifecycles"]);
+    assert!(ring["p50_ms"].as_f64().unwrap() > 0.0);
+    // Both transports were used by the receivers.
+    assert!(load["ring_latency_websocket"]["samples"].as_u64().unwrap() > 0);
+    assert!(load["ring_latency_long_poll"]["samples"].as_u64().unwrap() > 0);
+    // The idle crowd: one queue each, half on the WebSocket.
+    let idle = &report["idle"];
+    assert_eq!(idle["clients"], 6);
+    assert_eq!(idle["held"]["event_queues"], 6);
+    assert_eq!(idle["held"]["websocket_connections"], 3);
+    // Mid-load the server held the idle clients' queues and the pairs'.
+    assert_eq!(load["held"]["event_queues"], 6 + 4);
+    assert_eq!(report["floor"]["http_round_trip"]["samples"], 50);
+    assert_eq!(report["floor"]["websocket_echo"]["samples"], 50);
+    let ratio = report["ring_vs_http_floor"]["p50"].as_f64().unwrap();
+    let expected = ring["p50_ms"].as_f64().unwrap()
+        / report["floor"]["http_round_trip"]["p50_ms"]
+            .as_f64()
+            .unwrap();
+    assert!((ratio - expected).abs() < 1e-9, "{ratio} vs {expected}");
+    assert!(report["server"]["peak_rss_mb"].as_f64().unwrap() > 0.0);
+    let targets: Vec<&str> = report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "idle clients held",
+            "lifecycles per second",
+            "ring latency p99",
+            "ring latency p50 / floor p50"
+        ]
+    );
+    // Fewer than 10,000 idle clients: that target is not tested by this run.
+    assert!(report["targets"][0]["met"].is_null());
+}
+
+#[test]
+fn the_table_shows_the_floor_and_the_ratios() {
+    let output = run(&[
+        "--clients",
+        "2",
+        "--duration",
+        "0.5",
+        "--floor-samples",
+        "20",
+        "--websocket-share",
+        "1",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let table = String::from_utf8(output.stdout).unwrap();
+    for line in [
+        "floor: HTTP round trip",
+        "floor: WebSocket echo",
+        "ring, receiver on WebSocket",
+        "HTTP requests",
+        "ring latency p99",
+    ] {
+        assert!(table.contains(line), "{line:?} missing from\n{table}");
+    }
+    assert!(table.contains("× /"), "ratios missing from\n{table}");
+}
+
+#[test]
+fn bad_flags_are_refused_with_one_line() {
+    for (args, message) in [
+        (&["--clients", "3"][..], "--clients must be an even number"),
+        (
+            &["--websocket-share", "2"][..],
+            "--websocket-share must be between 0 and 1",
+        ),
+        (
+            &["--duration", "0"][..],
+            "--duration must be a positive number",
+        ),
+    ] {
+        let output = run(args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.starts_with(&format!("error: {message}")), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+}
