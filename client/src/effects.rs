@@ -10,7 +10,7 @@ use zulip_calls_protocol::calls::{
 use zulip_calls_protocol::endpoint::Empty;
 use zulip_calls_protocol::zulip::{GetUsers, GetUsersRequest};
 
-use crate::app::{Command, Msg, model::Teammate};
+use crate::app::{AnswerError, Command, Msg, model::Teammate};
 use crate::backend::api::{ApiClient, ClientError};
 
 /// Whether `command` is a server request (run by [`request`]).
@@ -90,7 +90,24 @@ pub async fn request(api: &ApiClient, command: Command) -> Option<Msg> {
                     },
                 )
                 .await
-                .map_err(text);
+                .map_err(|err| {
+                    // The server's refusals about the call itself are final; anything else
+                    // (a 5xx, a lost connection) may be tried again.
+                    let over = matches!(
+                        err.code(),
+                        Some(
+                            ErrorCode::InvalidCallState
+                                | ErrorCode::CallNotFound
+                                | ErrorCode::NotAParticipant
+                                | ErrorCode::UnauthorizedPrincipal
+                        )
+                    );
+                    if over {
+                        AnswerError::CallOver(text(err))
+                    } else {
+                        AnswerError::NotSent(text(err))
+                    }
+                });
             Some(Msg::Responded {
                 call_id,
                 action,

@@ -26,5 +26,5 @@ pub use model::{
     ActiveState, CallPanel, EndSummary, HistoryState, InCall, Incoming, KeyHint, Level, Model,
     Notice, Outgoing, Overlay, Teammate, View,
 };
-pub use msg::{Command, KeyInput, Msg};
+pub use msg::{AnswerError, Command, KeyInput, Msg};
 pub use update::{Update, init, update};

@@ -44,7 +44,7 @@ pub enum Msg {
     Responded {
         call_id: CallId,
         action: RespondAction,
-        result: Result<RespondResponse, String>,
+        result: Result<RespondResponse, AnswerError>,
     },
     StatusSent {
         call_id: CallId,
@@ -108,4 +108,14 @@ pub enum Command {
         body: String,
     },
     Quit,
+}
+
+/// Why an answer (`respond`) failed, which decides whether it can be tried again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnswerError {
+    /// The call is over or not mine to answer (cancelled, timed out, answered elsewhere):
+    /// nothing to try again.
+    CallOver(String),
+    /// The answer did not get through (server error, network): the call may still be ringing.
+    NotSent(String),
 }

@@ -539,12 +539,52 @@ fn accept_that_lost_a_race_explains_why() {
         Msg::Responded {
             call_id: cid(2),
             action: RespondAction::Accept,
-            result: Err("Cannot respond to call in state: cancelled".to_owned()),
+            result: Err(AnswerError::CallOver(
+                "Cannot respond to call in state: cancelled".to_owned(),
+            )),
         },
     );
     assert_eq!(
         summary(&m).text,
         "Could not answer the call from Ana: Cannot respond to call in state: cancelled"
+    );
+}
+
+#[test]
+fn an_answer_that_did_not_get_through_can_be_given_again() {
+    let mut m = ringing();
+    ch(&mut m, 'y');
+    let u = update(
+        &mut m,
+        Msg::Responded {
+            call_id: cid(2),
+            action: RespondAction::Accept,
+            result: Err(AnswerError::NotSent("Service unavailable (503)".to_owned())),
+        },
+    );
+    assert!(u.commands.is_empty());
+    let CallPanel::Incoming(i) = &m.call else {
+        panic!("the modal stays: {:?}", m.call);
+    };
+    assert_eq!(i.answered, None);
+    let notice = m.current_notice().unwrap();
+    assert_eq!(notice.level, Level::Error);
+    assert_eq!(
+        notice.text,
+        "Could not answer: Service unavailable (503) (y or n to try again)"
+    );
+    // The second try goes out.
+    let u = update(&mut m, Msg::Key(KeyInput::Char('y')));
+    assert!(
+        u.commands.iter().any(|c| matches!(
+            c,
+            Command::Respond {
+                action: RespondAction::Accept,
+                ..
+            }
+        )),
+        "{:?}",
+        u.commands
     );
 }
 

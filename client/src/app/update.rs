@@ -11,7 +11,7 @@ use super::model::{
     CallPanel, EndSummary, InCall, Incoming, Level, Model, Notice, Outgoing, Overlay, PAGE_ROWS,
     View,
 };
-use super::msg::{Command, KeyInput, Msg};
+use super::msg::{AnswerError, Command, KeyInput, Msg};
 use crate::backend::events::StreamItem;
 
 /// What an update asks of the runner: effects to run, and whether the screen is stale.
@@ -930,10 +930,10 @@ fn on_responded(
     model: &mut Model,
     call_id: CallId,
     action: RespondAction,
-    result: Result<zulip_calls_protocol::calls::RespondResponse, String>,
+    result: Result<zulip_calls_protocol::calls::RespondResponse, AnswerError>,
 ) -> Vec<Command> {
     let CallPanel::Incoming(i) = &model.call else {
-        if let Err(e) = result {
+        if let Err(AnswerError::CallOver(e) | AnswerError::NotSent(e)) = result {
             notice(model, Level::Error, format!("Could not answer: {e}"));
         }
         return Vec::new();
@@ -967,9 +967,21 @@ fn on_responded(
             );
             Vec::new()
         }
-        (_, Err(e)) => {
+        (_, Err(AnswerError::CallOver(e))) => {
             let text = format!("Could not answer the call from {}: {e}", i.from_name);
             end_with(model, i.from_name, text, None);
+            Vec::new()
+        }
+        (_, Err(AnswerError::NotSent(e))) => {
+            // The call may still be ringing: the modal stays, to answer again.
+            if let CallPanel::Incoming(incoming) = &mut model.call {
+                incoming.answered = None;
+            }
+            notice(
+                model,
+                Level::Error,
+                format!("Could not answer: {e} (y or n to try again)"),
+            );
             Vec::new()
         }
     }

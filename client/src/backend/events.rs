@@ -140,6 +140,11 @@ const ACK_EVERY_EVENTS: u32 = 8;
 const ACK_WHEN_IDLE: Duration = Duration::from_millis(200);
 /// How long the goodbye (WebSocket close, `DELETE events`) may take.
 const GOODBYE_TIMEOUT: Duration = Duration::from_secs(5);
+/// A WebSocket that fails sooner than this after opening was not really a connection: the
+/// backoff keeps growing rather than starting over.
+const WS_SHORT_LIVED: Duration = Duration::from_secs(3);
+/// After this many short-lived WebSockets in a row, the automatic transport long-polls.
+const WS_SHORT_LIVED_LIMIT: u32 = 3;
 
 /// The handle of a running stream. Dropping it stops the stream as [`EventStream::shutdown`]
 /// does, without waiting.
@@ -172,6 +177,7 @@ impl EventStream {
             failures: 0,
             bad_queue_retried: false,
             websocket_broken: false,
+            short_lived_websockets: 0,
         };
         let task = tokio::spawn(worker.run());
         (EventStream { stop, task, queue }, rx)
@@ -444,6 +450,8 @@ struct Worker {
     bad_queue_retried: bool,
     /// The WebSocket failed in a way retrying cannot fix: later queues long-poll.
     websocket_broken: bool,
+    /// WebSockets in a row that failed within [`WS_SHORT_LIVED`] of opening.
+    short_lived_websockets: u32,
 }
 
 impl Worker {
@@ -622,8 +630,29 @@ impl Worker {
         };
         // Everything unacknowledged is replayed on a new connection.
         session.cursor.acknowledged(session.cursor.last);
+        let failures_before = self.failures;
         self.connected(Transport::WebSocket).await?;
-        let result = self.pump(&mut ws, session).await;
+        let opened = Instant::now();
+        let mut result = self.pump(&mut ws, session).await;
+        if matches!(result, Err(Failure::Retry { .. })) {
+            if opened.elapsed() < WS_SHORT_LIVED {
+                // Closed at once (a proxy or server that accepts and drops WebSockets): keep
+                // backing off, and after a few give the WebSocket up for long-polling.
+                self.failures = failures_before;
+                self.short_lived_websockets += 1;
+                if self.short_lived_websockets >= WS_SHORT_LIVED_LIMIT
+                    && self.options.transport == TransportPreference::Auto
+                {
+                    result = Err(Failure::NoWebSocket(format!(
+                        "the event WebSocket closed within {} s of opening {} times in a row",
+                        WS_SHORT_LIVED.as_secs(),
+                        self.short_lived_websockets
+                    )));
+                }
+            } else {
+                self.short_lived_websockets = 0;
+            }
+        }
         match &result {
             Err(Failure::Stop) => {
                 let _ = tokio::time::timeout(GOODBYE_TIMEOUT, ws.close(None)).await;
