@@ -12,6 +12,7 @@
 //! Errors name the parameter: a missing one is [`ParamError::Missing`]
 //! (`REQUEST_VARIABLE_MISSING`), a malformed one [`ParamError::Invalid`] (`BAD_REQUEST`).
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
@@ -56,6 +57,9 @@ pub enum RawParam {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Params {
     entries: Vec<(String, RawParam)>,
+    /// Where each name is in `entries`, so that a body with many distinct names is read in
+    /// linear time rather than quadratic.
+    index: HashMap<String, usize>,
 }
 
 impl Params {
@@ -67,9 +71,12 @@ impl Params {
     /// Adds or replaces a parameter.
     pub fn insert(&mut self, name: impl Into<String>, value: RawParam) {
         let name = name.into();
-        match self.entries.iter_mut().find(|(n, _)| *n == name) {
-            Some(entry) => entry.1 = value,
-            None => self.entries.push((name, value)),
+        match self.index.get(&name) {
+            Some(&at) => self.entries[at].1 = value,
+            None => {
+                self.index.insert(name.clone(), self.entries.len());
+                self.entries.push((name, value));
+            }
         }
     }
 
@@ -108,7 +115,7 @@ impl Params {
 
     /// The raw value of `name`.
     pub fn get(&self, name: &str) -> Option<&RawParam> {
-        self.entries.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.index.get(name).map(|&at| &self.entries[at].1)
     }
 
     /// Parameter names, in arrival order.

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, TimeZone, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A point in time on the wire. Parsing accepts any RFC 3339 offset and converts to UTC.
@@ -69,10 +69,16 @@ pub struct TimestampError {
 
 impl FromStr for Timestamp {
     type Err = TimestampError;
+    /// Reads RFC 3339. The time, converted to UTC, must lie in the years 0000 to 9999, the
+    /// ones RFC 3339 can write: `9999-12-31T23:59:59-01:00` is year 10000 in UTC, which would
+    /// print as `+10000-...` and not read back.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         DateTime::parse_from_rfc3339(s)
-            .map(|t| Timestamp(t.with_timezone(&Utc)))
-            .map_err(|_| TimestampError {
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+            .filter(|t| (0..=9999).contains(&t.year()))
+            .map(Timestamp)
+            .ok_or_else(|| TimestampError {
                 value: s.to_owned(),
             })
     }
@@ -112,6 +118,16 @@ mod tests {
         let t = Timestamp::from_unix_millis(1_704_110_405_250).unwrap();
         assert_eq!(t.to_string(), "2024-01-01T12:00:05.250Z");
         assert_eq!(t.to_string().parse::<Timestamp>().unwrap(), t);
+    }
+
+    #[test]
+    fn times_outside_the_years_rfc_3339_can_write_are_rejected() {
+        assert!("9999-12-31T23:59:59-01:00".parse::<Timestamp>().is_err());
+        assert!("0000-01-01T00:00:00+00:01".parse::<Timestamp>().is_err());
+        let last: Timestamp = "9999-12-31T23:59:59.999Z".parse().unwrap();
+        assert_eq!(last.to_string().parse::<Timestamp>().unwrap(), last);
+        let first: Timestamp = "0000-01-01T00:00:00Z".parse().unwrap();
+        assert_eq!(first.to_string().parse::<Timestamp>().unwrap(), first);
     }
 
     #[test]
