@@ -33,6 +33,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::response::IntoResponse;
+use axum::serve::ListenerExt as _;
 use zulip_calls_protocol::{ApiError, ErrorCode};
 
 pub use crate::clock::Clock;
@@ -124,6 +125,14 @@ impl Server {
         let mut store = Store::open(&DbLocation::parse(&config.db))?;
         // On an existing database, what the control API changed since the last reset stays.
         let users = store.users_with_control_changes(realms.users)?;
+        let checkpointer = match DbLocation::parse(&config.db) {
+            DbLocation::File(path) => {
+                let checkpointer = crate::store::checkpoint::Checkpointer::open(path)?;
+                store.hand_checkpoints_over()?;
+                Some(checkpointer)
+            }
+            DbLocation::Memory => None,
+        };
         store.replace_realms(&realms.realms, &users)?;
         let directory = Directory::new(realms.realms, users);
         let listener = tokio::net::TcpListener::bind(config.bind)
@@ -157,7 +166,16 @@ impl Server {
         if state.config.virtual_clock {
             domain::virtual_time::start(&state);
         }
-        let scheduler = tokio::spawn(domain::deadlines::run(Arc::clone(&state)));
+        // Deadlines and WAL checkpoints: background work that stops with the server.
+        let deadlines = domain::deadlines::run(Arc::clone(&state));
+        let scheduler = tokio::spawn(async move {
+            match checkpointer {
+                Some(checkpointer) => {
+                    tokio::join!(deadlines, checkpointer.run());
+                }
+                None => deadlines.await,
+            }
+        });
         let (cut_off, cut_off_rx) = shutdown::cut_off_signal();
         let app = shutdown::cut_off_layer(router(Arc::clone(&state)), cut_off_rx);
         let app = telemetry::trace_requests(app);
@@ -166,6 +184,13 @@ impl Server {
             let stopped = async move {
                 let _ = stopped.await;
             };
+            // Events are small writes pushed without a request; Nagle's algorithm would hold
+            // one back until the peer's delayed ACK of the one before.
+            let listener = listener.tap_io(|tcp| {
+                if let Err(err) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+                }
+            });
             let serving = axum::serve(listener, app).with_graceful_shutdown(stopped);
             if let Err(err) = serving.await {
                 tracing::error!(error = %err, "server stopped");

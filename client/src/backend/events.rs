@@ -616,7 +616,8 @@ impl Worker {
         tracing::debug!(queue_id = %session.queue_id, last_event_id = %session.cursor.last, "opening the event WebSocket");
         let connecting = tokio::time::timeout(
             WS_CONNECT_TIMEOUT,
-            tokio_tungstenite::connect_async(request),
+            // No Nagle: acknowledgements are small writes that should not wait.
+            tokio_tungstenite::connect_async_with_config(request, None, true),
         );
         let mut ws = match self.guard(connecting).await? {
             Err(_) => {

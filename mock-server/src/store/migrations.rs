@@ -109,6 +109,22 @@ CREATE TABLE control_user_changes (
     is_active INTEGER CHECK (is_active IN (0, 1))
 );
 "#,
+    // 3: indexes over active calls only. A call enters them when it is created and leaves them
+    // when it ends, so the transitions in between (ringing, accepted, media status) write no
+    // index page; the state-keyed indexes of the first schema were rewritten at every one.
+    r#"
+DROP INDEX calls_sender_state;
+DROP INDEX calls_receiver_state;
+DROP INDEX calls_state_created;
+DROP INDEX calls_state_answered;
+DROP INDEX calls_state_ended;
+CREATE INDEX calls_active_sender ON calls(sender_id)
+    WHERE state IN ('calling', 'ringing', 'accepted');
+CREATE INDEX calls_active_receiver ON calls(receiver_id)
+    WHERE state IN ('calling', 'ringing', 'accepted');
+CREATE INDEX calls_active_created ON calls(created_at, call_id)
+    WHERE state IN ('calling', 'ringing', 'accepted');
+"#,
 ];
 
 /// The schema version this build writes and understands.

@@ -10,6 +10,7 @@
 //! precision is dropped), enumerations are their wire strings, call ids their hyphenated
 //! lowercase form, JSON values their compact text.
 
+pub mod checkpoint;
 pub mod migrations;
 
 use std::fmt;
@@ -24,7 +25,7 @@ use zulip_calls_protocol::{Call, CallId, CallState, CallType, MediaStatus, Times
 use crate::model::{AuditEntry, CallRecord, Device, OutboxEntry, RealmId, RealmRecord, UserRecord};
 
 /// How long a statement waits for another connection's lock before failing with `SQLITE_BUSY`.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where the database lives.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -220,6 +221,13 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::migrate(&mut conn)?;
         Ok(Store { conn })
+    }
+
+    /// Turns SQLite's automatic checkpoints off for this connection, for a [`checkpoint`]
+    /// task to do them instead (a no-op in memory).
+    pub fn hand_checkpoints_over(&self) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(())
     }
 
     /// A fresh private in-memory store.
@@ -986,7 +994,10 @@ mod ops {
             concat!(
                 "SELECT ",
                 call_columns!(),
+                // The active states first, so the partial index of active calls serves.
                 " FROM calls WHERE state IN ",
+                active_states!(),
+                " AND state IN ",
                 unanswered_states!(),
                 " AND created_at < ?1 ORDER BY created_at, call_id"
             ),

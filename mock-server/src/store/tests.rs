@@ -609,3 +609,84 @@ fn unknown_stored_values_are_corrupt_not_panics() {
         other => panic!("expected Corrupt, got {other:?}"),
     }
 }
+
+#[test]
+fn checkpoints_move_the_wal_into_the_database_off_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wal.sqlite3");
+    let location = DbLocation::File(path.clone());
+    let mut store = seeded(&location);
+    store.hand_checkpoints_over().unwrap();
+    let checkpointer = super::checkpoint::Checkpointer::open(path.clone()).unwrap();
+    let wal = dir.path().join("wal.sqlite3-wal");
+    for n in 0..600 {
+        let record = call(n, 1, 2, CallState::Calling, n as i64);
+        store
+            .create_call(&record, &audit(&record, n as i64, "call_started"))
+            .unwrap();
+    }
+    // The writer no longer checkpoints by itself (SQLite's own threshold is 1000 frames):
+    // every commit is still in the WAL.
+    let (frames, copied) = checkpointer.checkpoint().unwrap();
+    assert!(frames > 1000, "{frames} frames");
+    assert_eq!(
+        copied, frames,
+        "a passive checkpoint with no reader copies everything"
+    );
+    // The next write starts the WAL over, so it stays small under steady writes.
+    let grown = std::fs::metadata(&wal).unwrap().len();
+    let record = call(1000, 3, 4, CallState::Calling, 1000);
+    store
+        .create_call(&record, &audit(&record, 1000, "call_started"))
+        .unwrap();
+    let (frames, _) = checkpointer.checkpoint().unwrap();
+    assert!(frames < 20, "the WAL restarted: {frames} frames");
+    assert!(std::fs::metadata(&wal).unwrap().len() <= grown);
+    drop(store);
+    let reopened = Store::open(&location).unwrap();
+    assert_eq!(
+        reopened.call(call_id(1000)).unwrap().unwrap().call.call_id,
+        call_id(1000)
+    );
+    assert_eq!(
+        reopened.call(call_id(0)).unwrap().unwrap().call.call_id,
+        call_id(0)
+    );
+}
+
+#[test]
+fn the_active_call_lookups_use_the_partial_indexes() {
+    let store = Store::open_in_memory().unwrap();
+    let plan = |sql: &str| -> String {
+        let mut stmt = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let rows = stmt
+            .query_map([1], |row| row.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>();
+        rows.join("; ")
+    };
+    let of_user = plan(concat!(
+        "SELECT call_id FROM calls WHERE (sender_id = ?1 OR receiver_id = ?1) AND state IN ",
+        active_states!()
+    ));
+    assert!(of_user.contains("calls_active_sender"), "{of_user}");
+    assert!(of_user.contains("calls_active_receiver"), "{of_user}");
+    let all = plan(concat!(
+        "SELECT call_id FROM calls WHERE state IN ",
+        active_states!(),
+        " AND ?1 IS NOT NULL ORDER BY created_at, call_id"
+    ));
+    assert!(all.contains("calls_active_created"), "{all}");
+    let unanswered = plan(concat!(
+        "SELECT call_id FROM calls WHERE state IN ",
+        active_states!(),
+        " AND state IN ",
+        unanswered_states!(),
+        " AND created_at < ?1 ORDER BY created_at, call_id"
+    ));
+    assert!(unanswered.contains("calls_active_created"), "{unanswered}");
+}

@@ -168,7 +168,7 @@ impl Listener {
             "authorization",
             HeaderValue::from_str(&format!("Basic {token}"))?,
         );
-        let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true).await?;
         if let Some(ready) = self.ready.take() {
             let _ = ready.send(());
         }

@@ -9,6 +9,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::ws::{Message as AxumMessage, WebSocket, WebSocketUpgrade};
 use axum::routing::get;
+use axum::serve::ListenerExt as _;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Message;
@@ -31,6 +32,10 @@ pub async fn serve() -> anyhow::Result<()> {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("http://{}", listener.local_addr()?);
+    // As the mock does.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app).await?;
     Ok(())
 }
@@ -64,7 +69,7 @@ pub async fn measure(http: &reqwest::Client, url: &str, samples: usize) -> anyho
     }
 
     let ws_url = format!("{}/ws", url.replacen("http://", "ws://", 1));
-    let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url)
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(&ws_url, None, true)
         .await
         .context("cannot open the floor's WebSocket")?;
     let mut echoes = Vec::with_capacity(samples);
