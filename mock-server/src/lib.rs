@@ -191,6 +191,10 @@ impl Server {
                     tracing::debug!(error = %err, "cannot set TCP_NODELAY");
                 }
             });
+            // One router shared by every connection: serving the `Router` itself would rebuild
+            // its table of routes for each connection (axum's `with_state(())` per accept),
+            // tens of kilobytes held by every open long-poll.
+            let app = app.with_state::<()>(()).into_make_service();
             let serving = axum::serve(listener, app).with_graceful_shutdown(stopped);
             if let Err(err) = serving.await {
                 tracing::error!(error = %err, "server stopped");

@@ -55,6 +55,9 @@ pub fn router(router: Router<SharedState>) -> Router<SharedState> {
     router.route(DEFAULT_EVENTS_WEBSOCKET_PATH, get(connect))
 }
 
+/// The read buffer of an event WebSocket (it grows for a larger frame, up to the limits).
+const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
+
 /// How often to ping: every 25 s, or more often when the server's heartbeat is shorter, so a
 /// test server with a 1 s heartbeat pings every second.
 pub fn ping_interval(config: &ServerConfig) -> Duration {
@@ -80,6 +83,12 @@ async fn connect(
             rejection.body_text()
         ))
     })?;
+    // Small buffers: a client only ever sends acknowledgements, and each event is written
+    // (and flushed) as it comes. The defaults (128 KiB each way) would make ten thousand
+    // idle clients cost over a gigabyte.
+    let upgrade = upgrade
+        .read_buffer_size(WS_READ_BUFFER_BYTES)
+        .write_buffer_size(0);
     // An injected `close_websocket` fault: accept the upgrade, then close at once.
     if let Some(axum::Extension(fault)) = fault {
         return Ok(
