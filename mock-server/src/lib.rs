@@ -168,10 +168,14 @@ impl Server {
         }
         // Deadlines and WAL checkpoints: background work that stops with the server.
         let deadlines = domain::deadlines::run(Arc::clone(&state));
+        let writer = Arc::clone(&state);
         let scheduler = tokio::spawn(async move {
             match checkpointer {
                 Some(checkpointer) => {
-                    tokio::join!(deadlines, checkpointer.run());
+                    tokio::join!(
+                        deadlines,
+                        checkpointer.run(move || writer.store().checkpoint())
+                    );
                 }
                 None => deadlines.await,
             }

@@ -34,10 +34,106 @@ pub struct Queues {
 
 #[derive(Debug, Default)]
 struct Inner {
-    queues: HashMap<QueueId, Queue>,
+    queues: QueueTable,
     next_queue: u64,
     /// No queue can expire before this; `None` after a registration (look again).
     next_check: Option<Timestamp>,
+}
+
+/// The queues by id, with each user's queue ids beside them: events are addressed to a user,
+/// and looking through every queue for each event was most of the server's time once ten
+/// thousand clients were connected.
+#[derive(Debug, Default)]
+struct QueueTable {
+    by_id: HashMap<QueueId, Queue>,
+    by_user: HashMap<UserId, Vec<QueueId>>,
+}
+
+impl QueueTable {
+    fn insert(&mut self, id: QueueId, queue: Queue) {
+        self.by_user.entry(queue.user).or_default().push(id.clone());
+        if let Some(replaced) = self.by_id.insert(id.clone(), queue) {
+            forget(&mut self.by_user, replaced.user, &id);
+        }
+    }
+
+    fn remove(&mut self, id: &QueueId) -> Option<Queue> {
+        let queue = self.by_id.remove(id)?;
+        forget(&mut self.by_user, queue.user, id);
+        Some(queue)
+    }
+
+    /// Keeps the queues `keep` says yes to.
+    fn retain(&mut self, mut keep: impl FnMut(&QueueId, &mut Queue) -> bool) {
+        let by_user = &mut self.by_user;
+        self.by_id.retain(|id, queue| {
+            let kept = keep(id, queue);
+            if !kept {
+                forget(by_user, queue.user, id);
+            }
+            kept
+        });
+    }
+
+    /// Empties the table, handing its queues over.
+    fn take_all(&mut self) -> HashMap<QueueId, Queue> {
+        self.by_user.clear();
+        std::mem::take(&mut self.by_id)
+    }
+
+    fn get(&self, id: &QueueId) -> Option<&Queue> {
+        self.by_id.get(id)
+    }
+
+    fn get_mut(&mut self, id: &QueueId) -> Option<&mut Queue> {
+        self.by_id.get_mut(id)
+    }
+
+    fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Queue> {
+        self.by_id.values()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&QueueId, &Queue)> {
+        self.by_id.iter()
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = (&QueueId, &mut Queue)> {
+        self.by_id.iter_mut()
+    }
+
+    fn has_user(&self, user: UserId) -> bool {
+        self.by_user.contains_key(&user)
+    }
+
+    fn ids_of(&self, user: UserId) -> Vec<QueueId> {
+        self.by_user.get(&user).cloned().unwrap_or_default()
+    }
+
+    /// Runs `f` on each queue of `user`.
+    fn for_each_of_user(&mut self, user: UserId, mut f: impl FnMut(&mut Queue)) {
+        let Some(ids) = self.by_user.get(&user) else {
+            return;
+        };
+        for id in ids {
+            if let Some(queue) = self.by_id.get_mut(id) {
+                f(queue);
+            }
+        }
+    }
+}
+
+/// Drops `id` from `user`'s list, and the list once it is empty.
+fn forget(by_user: &mut HashMap<UserId, Vec<QueueId>>, user: UserId, id: &QueueId) {
+    if let Some(ids) = by_user.get_mut(&user) {
+        ids.retain(|listed| listed != id);
+        if ids.is_empty() {
+            by_user.remove(&user);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -150,12 +246,12 @@ impl Queues {
         .type_name()
         .to_owned();
         let mut delivered = 0;
-        for queue in inner.queues.values_mut() {
-            if queue.user == user && queue.wants(&type_name) {
+        inner.queues.for_each_of_user(user, |queue| {
+            if queue.wants(&type_name) {
                 queue.push(kind.clone());
                 delivered += 1;
             }
-        }
+        });
         drop(inner);
         if delivered > 0 {
             self.sent.record(user, kind, delivered);
@@ -295,7 +391,7 @@ impl Queues {
 
     /// `user` has at least one live queue (`create`'s `receiver_online`).
     pub fn is_online(&self, user: UserId) -> bool {
-        self.lock().queues.values().any(|q| q.user == user)
+        self.lock().queues.has_user(user)
     }
 
     /// Number of queues, for metrics and tests.
@@ -351,12 +447,7 @@ impl Queues {
     /// Deletes every queue of `user`; returns their ids.
     pub fn remove_user(&self, user: UserId) -> Vec<QueueId> {
         let mut inner = self.lock();
-        let ids: Vec<QueueId> = inner
-            .queues
-            .iter()
-            .filter(|(_, q)| q.user == user)
-            .map(|(id, _)| id.clone())
-            .collect();
+        let ids = inner.queues.ids_of(user);
         for id in &ids {
             if let Some(queue) = inner.queues.remove(id) {
                 queue.wake.notify_waiters();
@@ -369,7 +460,7 @@ impl Queues {
     pub fn clear(&self) -> usize {
         let mut inner = self.lock();
         inner.next_check = None;
-        let queues = std::mem::take(&mut inner.queues);
+        let queues = inner.queues.take_all();
         for queue in queues.values() {
             queue.wake.notify_waiters();
         }
@@ -429,7 +520,7 @@ impl Queues {
     pub fn fire_heartbeats(&self, now: Timestamp) -> Vec<(QueueId, UserId)> {
         let mut inner = self.lock();
         let mut fired = Vec::new();
-        for (id, queue) in &mut inner.queues {
+        for (id, queue) in inner.queues.iter_mut() {
             if queue.heartbeat_due.is_some_and(|due| due <= now) {
                 queue.heartbeat_due = None;
                 queue.push(EventKind::Heartbeat);
@@ -582,6 +673,28 @@ mod tests {
         assert!(queues.delete(UserId(2), &q).is_err());
         queues.delete(UserId(1), &q).unwrap();
         assert!(queues.poll(UserId(1), &q, None, t(0)).is_err());
+    }
+
+    #[test]
+    fn a_users_queues_stay_indexed_through_removal_expiry_and_reset() {
+        let queues = Queues::default();
+        let a1 = queues.register(UserId(1), None, t(0));
+        let a2 = queues.register(UserId(1), None, t(50));
+        let b = queues.register(UserId(2), None, t(0));
+        assert_eq!(queues.remove(&a1), Some(UserId(1)));
+        assert_eq!(queues.send(UserId(1), &custom("x")), 1);
+        assert_eq!(queues.expire(t(600), 600), 1, "b expired");
+        assert!(!queues.is_online(UserId(2)));
+        assert_eq!(queues.send(UserId(2), &custom("x")), 0);
+        assert_eq!(queues.remove_user(UserId(1)), vec![a2.clone()]);
+        assert!(!queues.is_online(UserId(1)));
+        let c = queues.register(UserId(2), None, t(700));
+        assert_eq!(queues.send(UserId(2), &custom("x")), 1);
+        assert_eq!(queues.clear(), 1);
+        assert!(!queues.is_online(UserId(2)));
+        assert_eq!(queues.send(UserId(2), &custom("x")), 0);
+        assert!(queues.poll(UserId(2), &c, None, t(700)).is_err());
+        assert!(queues.poll(UserId(2), &b, None, t(700)).is_err());
     }
 
     #[test]

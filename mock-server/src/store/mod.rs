@@ -227,7 +227,20 @@ impl Store {
     /// task to do them instead (a no-op in memory).
     pub fn hand_checkpoints_over(&self) -> Result<(), StoreError> {
         self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        self.conn
+            .pragma_update(None, "journal_size_limit", checkpoint::WAL_SIZE_LIMIT_BYTES)?;
         Ok(())
+    }
+
+    /// A passive checkpoint on the writer's own connection: with the store's lock held no
+    /// commit lands meanwhile, so it copies every frame and the next commit starts the WAL
+    /// over. Returns the WAL's frames and how many are in the database.
+    pub fn checkpoint(&self) -> Result<(i64, i64), StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                Ok((row.get(1)?, row.get(2)?))
+            })?)
     }
 
     /// A fresh private in-memory store.

@@ -690,3 +690,34 @@ fn the_active_call_lookups_use_the_partial_indexes() {
     ));
     assert!(unanswered.contains("calls_active_created"), "{unanswered}");
 }
+
+#[test]
+fn a_checkpoint_on_the_writers_connection_lets_the_next_commit_start_the_wal_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wal.sqlite3");
+    let mut store = seeded(&DbLocation::File(path.clone()));
+    store.hand_checkpoints_over().unwrap();
+    let checkpointer = super::checkpoint::Checkpointer::open(path).unwrap();
+    for n in 0..600 {
+        let record = call(n, 1, 2, CallState::Calling, n as i64);
+        store
+            .create_call(&record, &audit(&record, n as i64, "call_started"))
+            .unwrap();
+    }
+    // What the background task asks for when the WAL is over its threshold.
+    let (frames, copied) = store.checkpoint().unwrap();
+    assert!(
+        frames > super::checkpoint::CATCH_UP_FRAMES,
+        "{frames} frames"
+    );
+    assert_eq!(
+        copied, frames,
+        "with the writer held, every frame is copied"
+    );
+    let record = call(600, 3, 4, CallState::Calling, 600);
+    store
+        .create_call(&record, &audit(&record, 600, "call_started"))
+        .unwrap();
+    let (frames, _) = checkpointer.checkpoint().unwrap();
+    assert!(frames < 20, "the WAL started over: {frames} frames");
+}
