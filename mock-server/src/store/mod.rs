@@ -236,11 +236,7 @@ impl Store {
     /// commit lands meanwhile, so it copies every frame and the next commit starts the WAL
     /// over. Returns the WAL's frames and how many are in the database.
     pub fn checkpoint(&self) -> Result<(i64, i64), StoreError> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-                Ok((row.get(1)?, row.get(2)?))
-            })?)
+        checkpoint::passive_checkpoint(&self.conn)
     }
 
     /// A fresh private in-memory store.
