@@ -104,6 +104,16 @@ fn audit(call: &CallRecord, millis: i64, action: &str) -> AuditEntry {
     }
 }
 
+/// Starts call `n` between users 1 and 2 for each `n` of `numbers`, a commit each.
+fn start_calls(store: &mut Store, numbers: std::ops::Range<u128>) {
+    for n in numbers {
+        let record = call(n, 1, 2, CallState::Calling, n as i64);
+        store
+            .create_call(&record, &audit(&record, n as i64, "call_started"))
+            .unwrap();
+    }
+}
+
 fn ids(calls: &[CallRecord]) -> Vec<CallId> {
     calls.iter().map(|c| c.call.call_id).collect()
 }
@@ -619,12 +629,7 @@ fn checkpoints_move_the_wal_into_the_database_off_the_writer() {
     store.hand_checkpoints_over().unwrap();
     let checkpointer = super::checkpoint::Checkpointer::open(path.clone()).unwrap();
     let wal = dir.path().join("wal.sqlite3-wal");
-    for n in 0..600 {
-        let record = call(n, 1, 2, CallState::Calling, n as i64);
-        store
-            .create_call(&record, &audit(&record, n as i64, "call_started"))
-            .unwrap();
-    }
+    start_calls(&mut store, 0..600);
     // The writer no longer checkpoints by itself (SQLite's own threshold is 1000 frames):
     // every commit is still in the WAL.
     let (frames, copied) = checkpointer.checkpoint().unwrap();
@@ -635,10 +640,7 @@ fn checkpoints_move_the_wal_into_the_database_off_the_writer() {
     );
     // The next write starts the WAL over, so it stays small under steady writes.
     let grown = std::fs::metadata(&wal).unwrap().len();
-    let record = call(1000, 3, 4, CallState::Calling, 1000);
-    store
-        .create_call(&record, &audit(&record, 1000, "call_started"))
-        .unwrap();
+    start_calls(&mut store, 1000..1001);
     let (frames, _) = checkpointer.checkpoint().unwrap();
     assert!(frames < 20, "the WAL restarted: {frames} frames");
     assert!(std::fs::metadata(&wal).unwrap().len() <= grown);
@@ -698,12 +700,7 @@ fn a_checkpoint_on_the_writers_connection_lets_the_next_commit_start_the_wal_ove
     let mut store = seeded(&DbLocation::File(path.clone()));
     store.hand_checkpoints_over().unwrap();
     let checkpointer = super::checkpoint::Checkpointer::open(path).unwrap();
-    for n in 0..600 {
-        let record = call(n, 1, 2, CallState::Calling, n as i64);
-        store
-            .create_call(&record, &audit(&record, n as i64, "call_started"))
-            .unwrap();
-    }
+    start_calls(&mut store, 0..600);
     // What the background task asks for when the WAL is over its threshold.
     let (frames, copied) = store.checkpoint().unwrap();
     assert!(
@@ -714,10 +711,7 @@ fn a_checkpoint_on_the_writers_connection_lets_the_next_commit_start_the_wal_ove
         copied, frames,
         "with the writer held, every frame is copied"
     );
-    let record = call(600, 3, 4, CallState::Calling, 600);
-    store
-        .create_call(&record, &audit(&record, 600, "call_started"))
-        .unwrap();
+    start_calls(&mut store, 600..601);
     let (frames, _) = checkpointer.checkpoint().unwrap();
     assert!(frames < 20, "the WAL started over: {frames} frames");
 }
