@@ -56,14 +56,21 @@ pub enum EventKind {
     },
 }
 
-impl QueueEvent {
+impl EventKind {
     /// The event's `type` as on the wire, for `event_types` filtering.
     pub fn type_name(&self) -> &str {
-        match &self.kind {
+        match self {
             EventKind::Call(_) => CALL_EVENT_TYPE,
             EventKind::Heartbeat => HEARTBEAT_TYPE,
             EventKind::Unknown { event_type, .. } => event_type,
         }
+    }
+}
+
+impl QueueEvent {
+    /// The event's `type` as on the wire, for `event_types` filtering.
+    pub fn type_name(&self) -> &str {
+        self.kind.type_name()
     }
 
     /// The call event, if this is one.

@@ -26,8 +26,23 @@ pub struct LoggedEvent {
     pub call_id: Option<CallId>,
     /// How many of the user's queues got it.
     pub queues: usize,
-    /// The event as the queues hold it, without its per-queue `id`.
-    pub event: Value,
+    /// The event as the queues hold it, without its per-queue `id`. Kept as it was sent and
+    /// turned into JSON only when read: recording sits on the path of every event.
+    #[serde(serialize_with = "serialize_without_id")]
+    pub event: EventKind,
+}
+
+/// Writes `kind` as its queue event would be written, without the per-queue `id`.
+fn serialize_without_id<S: serde::Serializer>(kind: &EventKind, s: S) -> Result<S::Ok, S::Error> {
+    let event = QueueEvent {
+        id: EventId(0),
+        kind: kind.clone(),
+    };
+    let mut value = event.to_value().map_err(serde::ser::Error::custom)?;
+    if let Value::Object(map) = &mut value {
+        map.remove("id");
+    }
+    value.serialize(s)
 }
 
 impl LoggedEvent {
@@ -59,20 +74,12 @@ impl EventLog {
 
     /// Records `kind`, queued for `user` on `queues` of their queues.
     pub fn record(&self, user: UserId, kind: &EventKind, queues: usize) {
-        let event = QueueEvent {
-            id: EventId(0),
-            kind: kind.clone(),
-        };
-        let mut value = event.to_value().unwrap_or(Value::Null);
-        if let Value::Object(map) = &mut value {
-            map.remove("id");
-        }
-        let (call_event_type, call_id) = match event.as_call() {
-            Some(call) => (
+        let (call_event_type, call_id) = match kind {
+            EventKind::Call(call) => (
                 Some(call.event_type().as_str().to_owned()),
                 Some(call.call.call_id),
             ),
-            None => (None, None),
+            _ => (None, None),
         };
         let mut entries = self.lock();
         entries.last_seq += 1;
@@ -83,11 +90,11 @@ impl EventLog {
         entries.events.push_back(LoggedEvent {
             seq,
             user_id: user,
-            event_type: event.type_name().to_owned(),
+            event_type: kind.type_name().to_owned(),
             call_event_type,
             call_id,
             queues,
-            event: value,
+            event: kind.clone(),
         });
     }
 
@@ -155,5 +162,24 @@ mod tests {
         assert_eq!(log.find(UserId(1), |_| true).1, 0);
         assert_eq!(log.latest(UserId(3)).unwrap().seq, 2 + CAPACITY as u64);
         assert_eq!(log.clear(), CAPACITY);
+    }
+
+    #[test]
+    fn reads_as_the_queued_event_without_its_id() {
+        let log = EventLog::default();
+        let mut fields = Map::new();
+        fields.insert("flag".into(), Value::Bool(true));
+        let kind = EventKind::Unknown {
+            event_type: "custom".into(),
+            fields,
+        };
+        log.record(UserId(7), &kind, 1);
+        let read = serde_json::to_value(log.latest(UserId(7)).unwrap()).unwrap();
+        assert_eq!(
+            read["event"],
+            serde_json::json!({"type": "custom", "flag": true})
+        );
+        assert_eq!(read["type"], "custom");
+        assert_eq!(read["user_id"], 7);
     }
 }

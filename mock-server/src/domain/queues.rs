@@ -239,15 +239,10 @@ impl Queues {
     /// Adds an event to every queue of `user` that wants its type.
     pub fn send(&self, user: UserId, kind: &EventKind) -> usize {
         let mut inner = self.lock();
-        let type_name = QueueEvent {
-            id: EventId(0),
-            kind: kind.clone(),
-        }
-        .type_name()
-        .to_owned();
+        let type_name = kind.type_name();
         let mut delivered = 0;
         inner.queues.for_each_of_user(user, |queue| {
-            if queue.wants(&type_name) {
+            if queue.wants(type_name) {
                 queue.push(kind.clone());
                 delivered += 1;
             }
