@@ -28,6 +28,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Parser;
 
+/// The allocator the mock server uses: the load generator shares the machine's two cores with
+/// it, so its own CPU is the server's headroom, and the floor server allocates the same way.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use crate::clients::Api;
 use crate::load::LoadPlan;
 use crate::report::{IdleFigures, LoadFigures, Report, ServerFigures};
