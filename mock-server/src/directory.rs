@@ -38,8 +38,14 @@ impl Directory {
 
     /// The user with this email (case-insensitive), in any realm.
     pub fn user_by_email(&self, email: &str) -> Option<&UserRecord> {
+        // Every request signs in by email: skip the lowercased copy when there is nothing to fold.
+        let key = if email.is_ascii() && !email.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Borrowed(email)
+        } else {
+            std::borrow::Cow::Owned(email.to_lowercase())
+        };
         self.by_email
-            .get(&email.to_lowercase())
+            .get(key.as_ref())
             .and_then(|id| self.users.get(id))
     }
 
@@ -76,5 +82,38 @@ impl Directory {
         let mut realms: Vec<_> = self.realms.values().collect();
         realms.sort_by_key(|r| r.id);
         realms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: i64, email: &str) -> UserRecord {
+        UserRecord {
+            id: UserId(id),
+            realm_id: RealmId(1),
+            email: email.into(),
+            full_name: format!("User {id}"),
+            api_key: format!("key{id}"),
+            password: None,
+            is_admin: false,
+            is_active: true,
+            is_bot: false,
+        }
+    }
+
+    #[test]
+    fn emails_match_in_any_case() {
+        let directory = Directory::new(
+            Vec::new(),
+            vec![user(1, "Eva@Example.com"), user(2, "ÉMILE@example.com")],
+        );
+        let id = |email: &str| directory.user_by_email(email).map(|u| u.id.0);
+        assert_eq!(id("eva@example.com"), Some(1));
+        assert_eq!(id("EVA@EXAMPLE.COM"), Some(1));
+        assert_eq!(id("émile@example.com"), Some(2));
+        assert_eq!(id("Émile@Example.com"), Some(2));
+        assert_eq!(id("eve@example.com"), None);
     }
 }

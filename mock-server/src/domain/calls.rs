@@ -307,6 +307,14 @@ impl<'a> CallDesk<'a> {
             PushKind::CallResponse(_) => record.call.sender_id,
             _ => record.call.receiver_id,
         };
+        let devices = match store.devices_of(recipient) {
+            Ok(devices) if devices.is_empty() => return,
+            Ok(devices) => devices,
+            Err(err) => {
+                tracing::error!(error = %err, "could not read devices");
+                return;
+            }
+        };
         let realm_url = self
             .state
             .directory()
@@ -319,13 +327,6 @@ impl<'a> CallDesk<'a> {
             return;
         };
         let notification = PushNotification::new(&record.call, recipient, kind, &context, now);
-        let devices = match store.devices_of(recipient) {
-            Ok(devices) => devices,
-            Err(err) => {
-                tracing::error!(error = %err, "could not read devices");
-                return;
-            }
-        };
         for device in devices {
             let provider = crate::store::DeviceKind::of(&device).as_str();
             let target = match device {
