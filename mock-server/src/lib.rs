@@ -152,6 +152,9 @@ impl Server {
             tokio::spawn(domain::webhook::run(url, receiver));
             sender
         });
+        // From here on concurrent changes share commits; answers wait for theirs (see
+        // `store::batch` and `metrics::track_requests`).
+        store.batch_writes();
         let state = Arc::new(AppState::new(config, clock, directory, store, webhook));
         for record in &pending {
             state.deadlines.set(
@@ -174,7 +177,7 @@ impl Server {
                 Some(checkpointer) => {
                     tokio::join!(
                         deadlines,
-                        checkpointer.run(move || writer.store().checkpoint())
+                        checkpointer.run(move || writer.commit_and_checkpoint())
                     );
                 }
                 None => deadlines.await,
@@ -248,8 +251,8 @@ impl Server {
     /// finishing request moved is not lost mid-way. Returns whether every request finished
     /// in time.
     ///
-    /// Storage stays consistent either way: every change is one SQLite transaction, and none
-    /// spans an `await`.
+    /// Storage stays consistent either way: every change is one SQLite savepoint, none spans
+    /// an `await`, and the batch they share is committed before this returns.
     pub async fn shutdown_within(mut self, grace: Duration) -> bool {
         self.state.closing.send_replace(true);
         if let Some(stop) = self.stop.take() {
@@ -278,6 +281,9 @@ impl Server {
         self.scheduler.abort();
         // Awaited so its handle on the state (and the database) is gone when this returns.
         let _ = (&mut self.scheduler).await;
+        // Nothing answered waits in the open batch, but what the last requests and deadlines
+        // changed is kept all the same (a failure is logged).
+        let _ = self.state.commit_pending();
         drained
     }
 }

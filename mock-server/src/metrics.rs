@@ -339,6 +339,14 @@ pub async fn track_requests(
     let method = request.method().clone();
     let started = std::time::Instant::now();
     let response = next.run(request).await;
+    // The outermost layer, so no answer leaves before the changes it may reflect (its own or
+    // others' it read) are committed; see `store::batch`. Boxed: this future is held by
+    // every open long-poll, and most answers have nothing to wait for.
+    let response = if state.has_pending_writes() {
+        Box::pin(when_durable(&state, response)).await
+    } else {
+        response
+    };
     state.metrics.record_request(
         method.as_str(),
         &route,
@@ -346,6 +354,15 @@ pub async fn track_requests(
         started.elapsed(),
     );
     response
+}
+
+/// `response` once the changes written before it are committed, or the error if they could
+/// not be.
+async fn when_durable(state: &crate::AppState, response: Response) -> Response {
+    match state.durable().await {
+        Ok(()) => response,
+        Err(err) => crate::error::ServerError::from(err).into_response(),
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ use crate::config::ServerConfig;
 use crate::directory::Directory;
 use crate::domain::jitsi::JoinUrls;
 use crate::domain::queues::Queues;
-use crate::store::Store;
+use crate::store::batch::BatchCounters;
+use crate::store::{Store, StoreError};
 
 /// Handlers share one of these.
 pub type SharedState = Arc<AppState>;
@@ -51,7 +52,58 @@ pub struct AppState {
     directory: RwLock<Directory>,
     /// Every call mutation happens under this lock: of two racing requests, exactly one sees
     /// the old state and wins.
-    store: Mutex<Store>,
+    store: Mutex<Storage>,
+    /// The store's batch counters when its writes are batched (see `store::batch`).
+    batch: Option<Arc<BatchCounters>>,
+}
+
+/// What runs once the batch it was queued in is committed: the announcements of a change.
+type AfterCommit = Box<dyn FnOnce(&AppState) + Send>;
+
+/// The store and, when its writes are batched, what waits for the open batch's commit, in
+/// the order it was queued (so events reach queues in the order their changes were made).
+pub struct Storage {
+    store: Store,
+    after_commit: Vec<AfterCommit>,
+}
+
+impl Storage {
+    /// Runs `effect` once what was written so far is on disk: at once when it already is,
+    /// else right after the batch's commit (and never, if that fails).
+    pub fn after_commit(
+        &mut self,
+        state: &AppState,
+        effect: impl FnOnce(&AppState) + Send + 'static,
+    ) {
+        if self.store.in_batch() {
+            self.after_commit.push(Box::new(effect));
+        } else {
+            effect(state);
+        }
+    }
+}
+
+impl std::ops::Deref for Storage {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl std::ops::DerefMut for Storage {
+    fn deref_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage")
+            .field("store", &self.store)
+            .field("after_commit", &self.after_commit.len())
+            .finish()
+    }
 }
 
 impl AppState {
@@ -65,6 +117,7 @@ impl AppState {
     ) -> Self {
         let changes = tokio::sync::watch::Sender::new(0);
         AppState {
+            batch: store.batch_counters(),
             join_urls: JoinUrls::new(&config.settings),
             config,
             clock,
@@ -82,7 +135,10 @@ impl AppState {
             journal: crate::journal::Journal::default(),
             faults: crate::faults::Faults::default(),
             directory: RwLock::new(directory),
-            store: Mutex::new(store),
+            store: Mutex::new(Storage {
+                store,
+                after_commit: Vec::new(),
+            }),
         }
     }
 
@@ -126,12 +182,75 @@ impl AppState {
     }
 
     /// Exclusive access to storage (and so to every call's state).
-    pub fn store(&self) -> MutexGuard<'_, Store> {
+    pub fn store(&self) -> MutexGuard<'_, Storage> {
         // SQLite rolls back a transaction that a panic interrupted, so the data behind a
         // poisoned lock is consistent.
         self.store
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl AppState {
+    /// Commits the open batch, if any, and runs what waited for it.
+    pub fn commit_pending(&self) -> Result<(), StoreError> {
+        let mut storage = self.store();
+        self.commit_locked(&mut storage)
+    }
+
+    /// [`AppState::commit_pending`], then a checkpoint on the writer's connection (which
+    /// cannot checkpoint inside an open transaction); see `store::checkpoint`.
+    pub fn commit_and_checkpoint(&self) -> Result<(i64, i64), StoreError> {
+        let mut storage = self.store();
+        self.commit_locked(&mut storage)?;
+        storage.checkpoint()
+    }
+
+    fn commit_locked(&self, storage: &mut Storage) -> Result<(), StoreError> {
+        let committed = storage.store.commit_batch();
+        let effects = std::mem::take(&mut storage.after_commit);
+        match committed {
+            Ok(_) => {
+                for effect in effects {
+                    effect(self);
+                }
+                Ok(())
+            }
+            Err(err) => {
+                tracing::error!(error = %err, dropped = effects.len(), "a batch of changes could not be committed");
+                Err(err)
+            }
+        }
+    }
+
+    /// Whether changes wait in an open batch (lock-free).
+    pub fn has_pending_writes(&self) -> bool {
+        self.batch
+            .as_ref()
+            .is_some_and(|batch| batch.pending().is_some())
+    }
+
+    /// Resolves once everything written before the call is on disk (and announced): what a
+    /// response waits for. The first waiter of a batch lets the other ready requests join it,
+    /// then commits it for all.
+    pub async fn durable(&self) -> Result<(), StoreError> {
+        let Some(batch) = &self.batch else {
+            return Ok(());
+        };
+        let Some(target) = batch.pending() else {
+            return Ok(());
+        };
+        tokio::task::yield_now().await;
+        if !batch.has_ended(target) {
+            let mut storage = self.store();
+            if !batch.has_ended(target) {
+                return self.commit_locked(&mut storage);
+            }
+        }
+        if batch.has_failed(target) {
+            return Err(StoreError::NotCommitted);
+        }
+        Ok(())
     }
 }
 

@@ -467,3 +467,64 @@ async fn realms_are_isolated() {
         (403, Some("NOT_A_PARTICIPANT"))
     );
 }
+
+/// The call's state as a separate connection to the database file sees it: what is committed.
+fn committed_state(db: &std::path::Path, call_id: &str) -> Option<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(
+        "SELECT state FROM calls WHERE call_id = ?1",
+        [call_id],
+        |row| row.get(0),
+    )
+    .ok()
+}
+
+/// Concurrent changes share commits (group commit), but no answer and no event reports a
+/// change before it is on disk: what a client hears of survives a crash.
+#[tokio::test]
+async fn answers_and_events_come_only_after_their_change_is_committed() {
+    let app = spawn().await;
+    let hamlet = app.account("hamlet@zulip.com");
+    let othello = app.account("othello@zulip.com");
+    let hq = app.register(&hamlet).await;
+    let oq = app.register(&othello).await;
+    let (mut hl, mut ol) = (-1, -1);
+    let othello_id = othello.id.to_string();
+    for _ in 0..20 {
+        // Othello is already waiting when the call is placed, so the event races the answer.
+        let start = [("user_id", othello_id.as_str())];
+        let (ring, (status, started)) = tokio::join!(
+            app.next_call_event(&othello, &oq, &mut ol),
+            app.post(&hamlet, "calls/start", &start),
+        );
+        assert_eq!(status, 200, "{started}");
+        let call_id = started["call_id"].as_str().unwrap();
+        assert_eq!(ring["call_id"], call_id);
+        assert_eq!(
+            committed_state(&app.db, call_id).as_deref(),
+            Some("calling")
+        );
+        app.drain_call_events(&hamlet, &hq, &mut hl).await;
+
+        let respond = [("call_id", call_id), ("response", "accept")];
+        let (accepted, (status, body)) = tokio::join!(
+            app.next_call_event(&hamlet, &hq, &mut hl),
+            app.post(&othello, "calls/respond", &respond),
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(accepted["event_type"], "call_accepted");
+        assert_eq!(
+            committed_state(&app.db, call_id).as_deref(),
+            Some("accepted")
+        );
+
+        let (status, body) = app
+            .post(&hamlet, "calls/end", &[("call_id", call_id)])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(committed_state(&app.db, call_id).as_deref(), Some("ended"));
+        // Both hear of the end; drained so the next round starts clean.
+        app.drain_call_events(&othello, &oq, &mut ol).await;
+        app.drain_call_events(&hamlet, &hq, &mut hl).await;
+    }
+}

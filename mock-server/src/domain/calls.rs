@@ -14,7 +14,7 @@ use zulip_calls_protocol::{
 
 use crate::error::{ApiResult, ServerError};
 use crate::model::{AuditEntry, CallRecord, Device, UserRecord};
-use crate::state::AppState;
+use crate::state::{AppState, Storage};
 use crate::store::Store;
 
 /// Who acts on a call.
@@ -130,11 +130,9 @@ impl<'a> CallDesk<'a> {
         let detail = CallEventDetail::CallStarted {
             timeout_seconds: settings.timeout_seconds(),
         };
-        self.announce(&record, detail, now);
+        self.announce(&mut store, &record, detail, now);
         self.push(&mut store, &record, PushKind::Call, now);
         drop(store);
-        // The call changed, its events were queued and its pushes recorded: wake waiters.
-        self.state.note_change();
         if earliest || bots_due {
             self.state.deadlines_changed.notify_one();
         }
@@ -249,15 +247,13 @@ impl<'a> CallDesk<'a> {
         }
         // Bot parties plan what the new state calls for (see `bots`).
         let bots_due = self.state.bots.call_changed(Some(before), &record.call);
-        self.announce(&record, detail, now);
         if record.call.state != before
             && let Some(kind) = PushKind::for_state(record.call.state)
         {
             self.push(&mut store, &record, kind, now);
         }
+        self.announce(&mut store, &record, detail, now);
         drop(store);
-        // The call changed, its events were queued and its pushes recorded: wake waiters.
-        self.state.note_change();
         if earliest || bots_due {
             self.state.deadlines_changed.notify_one();
         }
@@ -289,16 +285,28 @@ impl<'a> CallDesk<'a> {
         Ok(record)
     }
 
-    /// Sends a call event to both parties' queues.
-    fn announce(&self, record: &CallRecord, detail: CallEventDetail, now: Timestamp) {
+    /// Sends a call event to both parties' queues once the change is on disk, then wakes
+    /// whatever waits on changes (the call changed, its events were queued and its pushes
+    /// recorded).
+    fn announce(
+        &self,
+        storage: &mut Storage,
+        record: &CallRecord,
+        detail: CallEventDetail,
+        now: Timestamp,
+    ) {
         let event = EventKind::Call(Box::new(CallEvent::new(&record.call, now, detail)));
-        for user in [record.call.sender_id, record.call.receiver_id] {
-            self.state.queues.send(user, &event);
-        }
+        let parties = [record.call.sender_id, record.call.receiver_id];
+        storage.after_commit(self.state, move |state| {
+            for user in parties {
+                state.queues.send(user, &event);
+            }
+            state.note_change();
+        });
     }
 
     /// Records the push for `kind` to each device of its recipient.
-    fn push(&self, store: &mut Store, record: &CallRecord, kind: PushKind, now: Timestamp) {
+    fn push(&self, store: &mut Storage, record: &CallRecord, kind: PushKind, now: Timestamp) {
         let settings = self.state.settings();
         if !settings.call_push_notification_enabled {
             return;
@@ -351,7 +359,7 @@ impl<'a> CallDesk<'a> {
                     self.state
                         .metrics
                         .record_push(provider, kind.event().as_str());
-                    self.state.forward_push(&entry);
+                    store.after_commit(self.state, move |state| state.forward_push(&entry));
                 }
                 Err(err) => tracing::error!(error = %err, "could not record a push"),
             }

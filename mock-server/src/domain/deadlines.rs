@@ -66,6 +66,8 @@ pub fn fire_due(state: &AppState) -> Option<Timestamp> {
     }
     // Bots' delayed answers and periodic calls follow the same clock (see `bots`).
     crate::bots::fire_due(state, now);
+    // No request waits on what fired: commit it now (a failure is logged).
+    let _ = state.commit_pending();
     let next = match (state.deadlines.next(), next_expiry) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -162,6 +164,7 @@ pub fn prune(state: &AppState, now: Timestamp, days: u32) {
         Ok(deleted) => tracing::info!(deleted, "old calls pruned"),
         Err(err) => tracing::error!(error = %err, "could not prune old calls"),
     }
+    let _ = state.commit_pending();
 }
 
 fn fire(desk: &CallDesk<'_>, call_id: CallId, action: Action) {

@@ -133,6 +133,8 @@ fn step_to(state: &AppState, inner: &mut Inner, target: Timestamp) -> Vec<Fired>
     }
     state.clock.set(target);
     fire_due(state, inner, target, &mut fired);
+    // What fired is on disk and announced before the move is reported (a failure is logged).
+    let _ = state.commit_pending();
     fired
 }
 

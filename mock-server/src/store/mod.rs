@@ -10,6 +10,7 @@
 //! precision is dropped), enumerations are their wire strings, call ids their hyphenated
 //! lowercase form, JSON values their compact text.
 
+pub mod batch;
 pub mod checkpoint;
 pub mod migrations;
 
@@ -86,6 +87,9 @@ pub enum StoreError {
     /// An update named a call that is not stored.
     #[error("no stored call {0}")]
     CallNotFound(CallId),
+    /// The batch holding a change could not be committed, so the change was rolled back.
+    #[error("the change could not be committed and was rolled back")]
+    NotCommitted,
 }
 
 impl StoreError {
@@ -161,6 +165,9 @@ pub struct ClearedActivity {
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    /// Set by [`Store::batch_writes`]: changes wait in one open transaction for
+    /// [`Store::commit_batch`] (see [`batch`]).
+    batch: Option<std::sync::Arc<batch::BatchCounters>>,
 }
 
 /// A change the control API made to a user, kept across restarts until a reset.
@@ -177,7 +184,8 @@ pub struct ControlUserChange {
 /// operations as [`Store`]; they commit together or not at all.
 #[derive(Debug)]
 pub struct StoreTx<'a> {
-    tx: rusqlite::Transaction<'a>,
+    /// A transaction of its own, or a savepoint in the open batch.
+    tx: &'a Connection,
 }
 
 impl Store {
@@ -220,7 +228,7 @@ impl Store {
         }
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::migrate(&mut conn)?;
-        Ok(Store { conn })
+        Ok(Store { conn, batch: None })
     }
 
     /// Turns SQLite's automatic checkpoints off for this connection, for a [`checkpoint`]
@@ -252,18 +260,76 @@ impl Store {
     /// Runs `f` in one (immediate) transaction: committed when `f` returns `Ok`, rolled back
     /// when it returns `Err` (or panics). `f` may use its own error type, so a domain refusal
     /// (`INVALID_CALL_STATE`, ...) can abort the transaction too.
+    ///
+    /// When writes are batched, `f` runs in a savepoint of the open batch instead (opening
+    /// one if needed): its changes are all or nothing as well, but on disk only once
+    /// [`Store::commit_batch`] has run.
     pub fn with_tx<T, E>(&mut self, f: impl FnOnce(&StoreTx<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        let tx = StoreTx { tx };
-        let value = f(&tx)?;
-        tx.tx.commit().map_err(StoreError::from)?;
+        let Some(batch) = &self.batch else {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(StoreError::from)?;
+            let value = f(&StoreTx { tx: &tx })?;
+            tx.commit().map_err(StoreError::from)?;
+            return Ok(value);
+        };
+        if self.conn.is_autocommit() {
+            self.conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(StoreError::from)?;
+            batch.open();
+        }
+        // Dropped without `commit` (an `Err`, a panic), it rolls back to where it began.
+        let savepoint = self.conn.savepoint().map_err(StoreError::from)?;
+        let value = f(&StoreTx { tx: &savepoint })?;
+        savepoint.commit().map_err(StoreError::from)?;
         Ok(value)
+    }
+
+    /// Batches writes from now on (see [`batch`]); returns the counters that tell whether a
+    /// batch is waiting.
+    pub fn batch_writes(&mut self) -> std::sync::Arc<batch::BatchCounters> {
+        std::sync::Arc::clone(self.batch.get_or_insert_default())
+    }
+
+    /// The batch counters, when writes are batched.
+    pub fn batch_counters(&self) -> Option<std::sync::Arc<batch::BatchCounters>> {
+        self.batch.clone()
+    }
+
+    /// Whether changes are waiting in an open batch.
+    pub fn in_batch(&self) -> bool {
+        self.batch.is_some() && !self.conn.is_autocommit()
+    }
+
+    /// Commits the open batch, if there is one; returns whether there was. A batch that
+    /// cannot be committed is rolled back (and reported failed to its waiters).
+    pub fn commit_batch(&mut self) -> Result<bool, StoreError> {
+        let Some(batch) = &self.batch else {
+            return Ok(false);
+        };
+        if self.conn.is_autocommit() {
+            return Ok(false);
+        }
+        match self.conn.execute_batch("COMMIT") {
+            Ok(()) => {
+                batch.end(true);
+                Ok(true)
+            }
+            Err(err) => {
+                if !self.conn.is_autocommit()
+                    && let Err(rollback) = self.conn.execute_batch("ROLLBACK")
+                {
+                    tracing::error!(error = %rollback, "could not roll back a failed batch");
+                }
+                batch.end(false);
+                Err(err.into())
+            }
+        }
     }
 
     /// Loads the realm file's content: realms and users are upserted by id; users that are no
@@ -336,14 +402,14 @@ impl Store {
     /// Deletes every call with its audit log, every push device and the whole push outbox, in
     /// one transaction: the control API's reset. Realms and users stay.
     pub fn clear_activity(&mut self) -> Result<ClearedActivity, StoreError> {
-        self.with_tx(|tx| ops::clear_activity(&tx.tx))
+        self.with_tx(|tx| ops::clear_activity(tx.tx))
     }
 }
 
 impl StoreTx<'_> {
     /// See [`Store::clear_activity`].
     pub fn clear_activity(&self) -> Result<ClearedActivity, StoreError> {
-        ops::clear_activity(&self.tx)
+        ops::clear_activity(self.tx)
     }
 
     /// See [`Store::replace_realms`].
@@ -352,13 +418,13 @@ impl StoreTx<'_> {
         realms: &[RealmRecord],
         users: &[UserRecord],
     ) -> Result<(), StoreError> {
-        ops::replace_realms(&self.tx, realms, users)
+        ops::replace_realms(self.tx, realms, users)
     }
 
     /// See [`Store::create_call`].
     pub fn create_call(&self, call: &CallRecord, audit: &AuditEntry) -> Result<(), StoreError> {
-        ops::insert_call(&self.tx, call)?;
-        ops::append_audit(&self.tx, audit)
+        ops::insert_call(self.tx, call)?;
+        ops::append_audit(self.tx, audit)
     }
 
     /// See [`Store::apply_transition`].
@@ -367,9 +433,9 @@ impl StoreTx<'_> {
         call: &CallRecord,
         audit: &[AuditEntry],
     ) -> Result<(), StoreError> {
-        ops::update_call(&self.tx, call)?;
+        ops::update_call(self.tx, call)?;
         for entry in audit {
-            ops::append_audit(&self.tx, entry)?;
+            ops::append_audit(self.tx, entry)?;
         }
         Ok(())
     }
@@ -380,7 +446,7 @@ impl StoreTx<'_> {
         before: Timestamp,
         realm: Option<RealmId>,
     ) -> Result<u64, StoreError> {
-        ops::delete_terminal_ended_before(&self.tx, before, realm)
+        ops::delete_terminal_ended_before(self.tx, before, realm)
     }
 }
 
@@ -403,7 +469,7 @@ macro_rules! shared_ops {
             $(
                 $(#[$meta])*
                 pub fn $name(&self $(, $arg: $ty)*) -> Result<$ret, StoreError> {
-                    ops::$name(&self.tx $(, $arg)*)
+                    ops::$name(self.tx $(, $arg)*)
                 }
             )*
         }

@@ -715,3 +715,94 @@ fn a_checkpoint_on_the_writers_connection_lets_the_next_commit_start_the_wal_ove
     let (frames, _) = checkpointer.checkpoint().unwrap();
     assert!(frames < 20, "the WAL started over: {frames} frames");
 }
+
+/// Rows in `calls` as another connection to the same file sees them: what is committed.
+fn committed_calls(path: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM calls", [], |row| row.get(0))
+        .unwrap()
+}
+
+#[test]
+fn batched_writes_share_one_commit_and_are_invisible_until_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("batch.sqlite3");
+    let mut store = seeded(&DbLocation::File(path.clone()));
+    let counters = store.batch_writes();
+    assert!(!store.in_batch());
+    start_calls(&mut store, 0..3);
+    assert!(store.in_batch());
+    assert_eq!(counters.pending(), Some(1), "one batch holds all three");
+    // The writer reads its own batch; nobody else does yet.
+    assert!(store.call(call_id(2)).unwrap().is_some());
+    assert_eq!(committed_calls(&path), 0);
+
+    assert!(store.commit_batch().unwrap());
+    assert_eq!(committed_calls(&path), 3);
+    assert_eq!(counters.pending(), None);
+    assert!(counters.has_ended(1) && !counters.has_failed(1));
+    assert!(!store.commit_batch().unwrap(), "nothing left to commit");
+
+    start_calls(&mut store, 3..4);
+    assert_eq!(
+        counters.pending(),
+        Some(2),
+        "the next write opens the next batch"
+    );
+}
+
+#[test]
+fn a_failed_change_in_a_batch_rolls_back_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("batch.sqlite3");
+    let mut store = seeded(&DbLocation::File(path.clone()));
+    store.batch_writes();
+    start_calls(&mut store, 0..1);
+    let doomed = call(7, 1, 2, CallState::Calling, 7);
+    let result: Result<(), StoreError> = store.with_tx(|tx| {
+        tx.create_call(&doomed, &audit(&doomed, 7, "call_started"))?;
+        Err(StoreError::CallNotFound(call_id(99)))
+    });
+    assert!(result.is_err());
+    start_calls(&mut store, 1..2);
+    store.commit_batch().unwrap();
+    assert_eq!(committed_calls(&path), 2);
+    assert_eq!(store.call(doomed.call.call_id).unwrap(), None);
+    assert_eq!(
+        audit_rows(&store),
+        2,
+        "the failed change's audit entry went with it"
+    );
+}
+
+#[test]
+fn a_batch_that_cannot_commit_is_rolled_back_and_reported_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("batch.sqlite3");
+    let mut store = seeded(&DbLocation::File(path.clone()));
+    let counters = store.batch_writes();
+    start_calls(&mut store, 0..2);
+    // What makes the COMMIT itself fail: a foreign key broken inside the batch, deferred.
+    store
+        .conn
+        .execute_batch("PRAGMA defer_foreign_keys = ON")
+        .unwrap();
+    store
+        .conn
+        .execute(
+            "UPDATE calls SET sender_id = 999 WHERE call_id = ?1",
+            [call_id(0).0.to_string()],
+        )
+        .unwrap();
+    let err = store.commit_batch().unwrap_err();
+    assert!(err.is_constraint_violation(), "{err}");
+    assert!(counters.has_ended(1) && counters.has_failed(1));
+    assert!(!store.in_batch(), "rolled back, not left open");
+    assert_eq!(committed_calls(&path), 0);
+    assert_eq!(store.call(call_id(0)).unwrap(), None);
+    // The store goes on: the next change opens and commits a batch of its own.
+    start_calls(&mut store, 5..6);
+    store.commit_batch().unwrap();
+    assert_eq!(committed_calls(&path), 1);
+}
