@@ -64,6 +64,9 @@ impl fmt::Display for DbLocation {
     }
 }
 
+/// Prepared statements kept per connection (rusqlite's default is 16; the store has more).
+const STATEMENT_CACHE_CAPACITY: usize = 64;
+
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -210,6 +213,8 @@ impl Store {
             }
         };
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Room for every statement the server runs, so none is parsed again after the first.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         let found = migrations::current_version(&conn)?;
         let supported = migrations::latest_version();
         if found > supported {
@@ -278,15 +283,12 @@ impl Store {
             return Ok(value);
         };
         if self.conn.is_autocommit() {
-            self.conn
-                .execute_batch("BEGIN IMMEDIATE")
-                .map_err(StoreError::from)?;
+            batch::run_cached(&self.conn, "BEGIN IMMEDIATE").map_err(StoreError::from)?;
             batch.open();
         }
-        // Dropped without `commit` (an `Err`, a panic), it rolls back to where it began.
-        let savepoint = self.conn.savepoint().map_err(StoreError::from)?;
-        let value = f(&StoreTx { tx: &savepoint })?;
-        savepoint.commit().map_err(StoreError::from)?;
+        let change = batch::Change::begin(&self.conn).map_err(StoreError::from)?;
+        let value = f(&StoreTx { tx: &self.conn })?;
+        change.keep().map_err(StoreError::from)?;
         Ok(value)
     }
 
@@ -315,14 +317,14 @@ impl Store {
         if self.conn.is_autocommit() {
             return Ok(false);
         }
-        match self.conn.execute_batch("COMMIT") {
+        match batch::run_cached(&self.conn, "COMMIT") {
             Ok(()) => {
                 batch.end(true);
                 Ok(true)
             }
             Err(err) => {
                 if !self.conn.is_autocommit()
-                    && let Err(rollback) = self.conn.execute_batch("ROLLBACK")
+                    && let Err(rollback) = batch::run_cached(&self.conn, "ROLLBACK")
                 {
                     tracing::error!(error = %rollback, "could not roll back a failed batch");
                 }

@@ -806,3 +806,24 @@ fn a_batch_that_cannot_commit_is_rolled_back_and_reported_failed() {
     store.commit_batch().unwrap();
     assert_eq!(committed_calls(&path), 1);
 }
+
+#[test]
+fn a_change_that_panics_in_a_batch_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("batch.sqlite3");
+    let mut store = seeded(&DbLocation::File(path.clone()));
+    store.batch_writes();
+    start_calls(&mut store, 0..1);
+    let doomed = call(7, 1, 2, CallState::Calling, 7);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _: Result<(), StoreError> = store.with_tx(|tx| {
+            tx.create_call(&doomed, &audit(&doomed, 7, "call_started"))?;
+            panic!("a bug mid-change");
+        });
+    }));
+    assert!(panicked.is_err());
+    start_calls(&mut store, 1..2);
+    store.commit_batch().unwrap();
+    assert_eq!(committed_calls(&path), 2);
+    assert_eq!(store.call(doomed.call.call_id).unwrap(), None);
+}
