@@ -427,6 +427,16 @@ fn bytes() -> impl Strategy<Value = Vec<u8>> {
 // Checks
 // ---------------------------------------------------------------------------------------------
 
+/// `text` as a JSON value; `None` only past serde_json's recursion limit (128 levels), which
+/// the typed readers do not hit when the deep part is a field they skip.
+fn as_value(text: &str) -> Option<Value> {
+    match serde_json::from_str(text) {
+        Ok(value) => Some(value),
+        Err(err) if err.to_string().contains("recursion limit") => None,
+        Err(err) => panic!("the typed reader took what is not JSON: {err}: {text}"),
+    }
+}
+
 /// Whatever parsed serialises to a fixed point: serialise, parse again, serialise again, and
 /// the two JSON values are equal.
 fn fixed_point<T: Serialize + DeserializeOwned + Debug>(parsed: &T) -> Result<(), TestCaseError> {
@@ -807,8 +817,11 @@ proptest! {
         let errors = error_fixtures();
         let text = render(&mutated(which.get(&errors), &muts));
         if let Ok(err) = serde_json::from_str::<ApiError>(&text) {
-            let sent: Value = serde_json::from_str(&text).unwrap();
-            if sent.get("code").is_none() {
+            // `None`: nested past the recursion limit of a `Value`, in a field the typed
+            // reader skips (serde_json skips without that limit); only the fixed point is checked.
+            if let Some(sent) = as_value(&text)
+                && sent.get("code").is_none()
+            {
                 prop_assert_eq!(&err.code, &ErrorCode::BadRequest);
             }
             prop_assert!(err.http_status().as_u16() < 500);
@@ -889,10 +902,12 @@ proptest! {
                 Ok(ack) => {
                     let written = serde_json::to_string(&ack).unwrap();
                     prop_assert_eq!(WsAck::parse(&written).unwrap(), ack);
-                    // `{"last_event_id": N}`, or serde's sequence form of a struct, `[N]`.
-                    let sent: Value = serde_json::from_str(&text).unwrap();
-                    let id = sent.get("last_event_id").or_else(|| sent.get(0));
-                    prop_assert_eq!(id.and_then(Value::as_i64), Some(ack.last_event_id.0));
+                    // `{"last_event_id": N}`, or serde's sequence form of a struct, `[N]`
+                    // (unless nested too deep for a `Value` where the reader skips, as above).
+                    if let Some(sent) = as_value(&text) {
+                        let id = sent.get("last_event_id").or_else(|| sent.get(0));
+                        prop_assert_eq!(id.and_then(Value::as_i64), Some(ack.last_event_id.0));
+                    }
                 }
                 Err(err) => prop_assert!(!err.to_string().is_empty()),
             }
