@@ -11,7 +11,9 @@
 //! [`BatchCounters`] let that check run without the store's lock; a [`Change`] is one
 //! request's part of the batch.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rusqlite::Connection;
 
@@ -58,13 +60,19 @@ impl Drop for Change<'_> {
 }
 
 /// Batch generations: `opened` counts the batches begun, `committed` the last one ended (by
-/// a commit or, when that failed, a rollback), `failed` the last one rolled back.
+/// a commit or, when that failed, a rollback), `failed` the ones rolled back.
 #[derive(Debug, Default)]
 pub struct BatchCounters {
     opened: AtomicU64,
     committed: AtomicU64,
-    failed: AtomicU64,
+    /// How many batches were rolled back: almost always none, so checking costs one load.
+    failures: AtomicU64,
+    /// The latest [`REMEMBERED_FAILURES`] of them (a lock is fine on this rare path).
+    failed: Mutex<BTreeSet<u64>>,
 }
+
+/// Failed batches remembered for their late waiters; a waiter is never that late.
+const REMEMBERED_FAILURES: usize = 1024;
 
 impl BatchCounters {
     /// The batch that holds everything written so far, if it is not committed yet.
@@ -78,10 +86,10 @@ impl BatchCounters {
         self.committed.load(Ordering::Acquire) >= generation
     }
 
-    /// Whether batch `generation` may have been rolled back instead of committed: it was, or
-    /// a later one was (only the last failure is kept; a rare false alarm beats a lost write).
+    /// Whether batch `generation` was rolled back instead of committed (asked once it has
+    /// ended).
     pub fn has_failed(&self, generation: u64) -> bool {
-        self.failed.load(Ordering::Acquire) >= generation
+        self.failures.load(Ordering::Acquire) > 0 && self.failed_batches().contains(&generation)
     }
 
     pub(super) fn open(&self) {
@@ -92,9 +100,20 @@ impl BatchCounters {
     pub(super) fn end(&self, committed: bool) {
         let opened = self.opened.load(Ordering::Acquire);
         if !committed {
-            self.failed.store(opened, Ordering::Release);
+            let mut failed = self.failed_batches();
+            failed.insert(opened);
+            if failed.len() > REMEMBERED_FAILURES {
+                failed.pop_first();
+            }
+            self.failures.fetch_add(1, Ordering::AcqRel);
         }
+        // Last, so whoever sees the batch ended also sees how.
         self.committed.store(opened, Ordering::Release);
+    }
+
+    fn failed_batches(&self) -> MutexGuard<'_, BTreeSet<u64>> {
+        // A set of numbers has no invariant a panic could break.
+        self.failed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -115,10 +134,10 @@ mod tests {
         counters.open();
         counters.end(false);
         assert!(counters.has_ended(2) && counters.has_failed(2));
-        // A later failure is reported to an earlier batch's late waiter too: never wrongly Ok.
-        assert!(counters.has_failed(1));
+        // A late waiter of an earlier batch still hears its own outcome.
+        assert!(!counters.has_failed(1));
         counters.open();
         counters.end(true);
-        assert!(!counters.has_failed(3));
+        assert!(!counters.has_failed(3) && counters.has_failed(2));
     }
 }
