@@ -342,7 +342,11 @@ pub async fn track_requests(
     // The outermost layer, so no answer leaves before the changes it may reflect (its own or
     // others' it read) are committed; see `store::batch`. Boxed: this future is held by
     // every open long-poll, and most answers have nothing to wait for.
-    let response = if state.has_pending_writes() {
+    let must_wait = response
+        .extensions()
+        .get::<crate::state::AlreadyCommitted>()
+        .is_none();
+    let response = if must_wait && state.has_pending_writes() {
         Box::pin(when_durable(&state, response)).await
     } else {
         response

@@ -254,6 +254,12 @@ impl AppState {
     }
 }
 
+/// Marks a response that carries only what is already committed, such as queued events (an
+/// event is queued only after the commit of its change): it leaves without waiting for the
+/// open batch, which a long-poll would otherwise wait on at every answer under load.
+#[derive(Debug, Clone, Copy)]
+pub struct AlreadyCommitted;
+
 /// Resolves once the server starts shutting down (see [`AppState::closing`]).
 pub async fn closed(closing: &mut tokio::sync::watch::Receiver<bool>) {
     // An error means the state is gone, which is a shutdown too.

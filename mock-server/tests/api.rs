@@ -528,3 +528,35 @@ async fn answers_and_events_come_only_after_their_change_is_committed() {
         app.drain_call_events(&hamlet, &hq, &mut hl).await;
     }
 }
+
+/// A long-poll's answer holds only queued events, which are queued after their commit: it
+/// does not wait for (or commit) a batch other requests have open. Any other answer does.
+#[tokio::test]
+async fn event_answers_leave_without_waiting_for_the_open_batch() {
+    // On a virtual clock no deadline scheduler runs, and so nothing else commits meanwhile.
+    let app = spawn_with(Options {
+        virtual_clock: true,
+        ..Options::default()
+    })
+    .await;
+    let hamlet = app.account("hamlet@zulip.com");
+    let queue = app.register(&hamlet).await;
+    let state = &app.server.state;
+    // A change no answer has waited for yet: the batch it opened stays open.
+    state.store().clear_activity().unwrap();
+    assert!(state.has_pending_writes());
+
+    let events = app.pending_call_events(&hamlet, &queue).await;
+    assert!(events.is_empty(), "{events:?}");
+    assert!(
+        state.has_pending_writes(),
+        "the events answer committed the batch"
+    );
+
+    let (status, body) = app.get(&hamlet, "calls/active", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !state.has_pending_writes(),
+        "an answer left before the commit"
+    );
+}

@@ -81,10 +81,7 @@ async fn get_events(
         woken.as_mut().enable();
         let poll = queues.poll(user.id, &request.queue_id, None, state.clock.now())?;
         if !poll.events.is_empty() || request.dont_block == Some(true) {
-            return Ok(success(api::GetEventsResponse {
-                events: poll.events,
-                queue_id: Some(request.queue_id.clone()),
-            }));
+            return Ok(events_answer(poll.events, &request.queue_id));
         }
         last = None;
         if waiting.is_none() {
@@ -95,20 +92,29 @@ async fn get_events(
             // Shutting down: answer now (a heartbeat), so the drain does not wait on us.
             () = crate::state::closed(&mut closing) => {
                 let beat = queues.heartbeat(user.id, &request.queue_id)?;
-                return Ok(success(api::GetEventsResponse {
-                    events: vec![beat],
-                    queue_id: Some(request.queue_id.clone()),
-                }));
+                return Ok(events_answer(vec![beat], &request.queue_id));
             }
             () = wall_clock_heartbeat(deadline, state.config.virtual_clock) => {
                 let beat = queues.heartbeat(user.id, &request.queue_id)?;
-                return Ok(success(api::GetEventsResponse {
-                    events: vec![beat],
-                    queue_id: Some(request.queue_id.clone()),
-                }));
+                return Ok(events_answer(vec![beat], &request.queue_id));
             }
         }
     }
+}
+
+/// A `GET events` answer: queued events only, each queued after its change was committed.
+fn events_answer(
+    events: Vec<zulip_calls_protocol::event::QueueEvent>,
+    queue_id: &zulip_calls_protocol::QueueId,
+) -> Response {
+    let mut response = success(api::GetEventsResponse {
+        events,
+        queue_id: Some(queue_id.clone()),
+    });
+    response
+        .extensions_mut()
+        .insert(crate::state::AlreadyCommitted);
+    response
 }
 
 /// Resolves at the heartbeat `deadline`, or never on a virtual clock, where the clock's move
