@@ -292,15 +292,19 @@ impl Queues {
         })
     }
 
-    /// Adds a heartbeat to the queue (answered when a long-poll had nothing to deliver).
-    pub fn heartbeat(&self, user: UserId, queue_id: &QueueId) -> Result<QueueEvent, QueueError> {
+    /// Adds a heartbeat to the queue (when a long-poll had nothing to deliver) and returns
+    /// every event not yet acknowledged, the heartbeat last: an event queued since the poll
+    /// last looked goes out with it, or the heartbeat's id, acknowledged next, would discard
+    /// it unseen.
+    pub fn heartbeat(
+        &self,
+        user: UserId,
+        queue_id: &QueueId,
+    ) -> Result<Vec<QueueEvent>, QueueError> {
         let mut inner = self.lock();
         let queue = owned_queue(&mut inner, user, queue_id)?;
-        let id = queue.push(EventKind::Heartbeat);
-        Ok(QueueEvent {
-            id,
-            kind: EventKind::Heartbeat,
-        })
+        queue.push(EventKind::Heartbeat);
+        Ok(queue.events.iter().cloned().collect())
     }
 
     /// Marks a long-poll or WebSocket as attached (`true`) or gone (`false`).
@@ -593,6 +597,10 @@ mod tests {
         Timestamp::from_unix_seconds(secs).unwrap()
     }
 
+    fn event_ids(events: &[QueueEvent]) -> Vec<i64> {
+        events.iter().map(|e| e.id.0).collect()
+    }
+
     fn custom(name: &str) -> EventKind {
         EventKind::Unknown {
             event_type: name.into(),
@@ -650,11 +658,23 @@ mod tests {
         let q = queues.register(UserId(1), Some(vec!["call_event".into()]), t(0));
         assert_eq!(queues.send(UserId(1), &custom("presence")), 0);
         let beat = queues.heartbeat(UserId(1), &q).unwrap();
-        assert_eq!(beat.id, EventId(0));
+        assert_eq!(event_ids(&beat), [0]);
         assert_eq!(
             queues.poll(UserId(1), &q, None, t(0)).unwrap().events.len(),
             1
         );
+    }
+
+    #[test]
+    fn a_heartbeat_carries_the_events_queued_before_it() {
+        let queues = Queues::default();
+        let q = queues.register(UserId(1), None, t(0));
+        queues.send(UserId(1), &custom("x"));
+        // A long-poll that last looked before the event: its heartbeat answer must not skip
+        // it, since acknowledging the heartbeat acknowledges everything before.
+        let answer = queues.heartbeat(UserId(1), &q).unwrap();
+        assert_eq!(event_ids(&answer), [0, 1]);
+        assert!(matches!(answer[1].kind, EventKind::Heartbeat));
     }
 
     #[test]

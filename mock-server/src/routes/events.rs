@@ -91,12 +91,12 @@ async fn get_events(
             () = &mut woken => continue,
             // Shutting down: answer now (a heartbeat), so the drain does not wait on us.
             () = crate::state::closed(&mut closing) => {
-                let beat = queues.heartbeat(user.id, &request.queue_id)?;
-                return Ok(events_answer(vec![beat], &request.queue_id));
+                let events = queues.heartbeat(user.id, &request.queue_id)?;
+                return Ok(events_answer(events, &request.queue_id));
             }
             () = wall_clock_heartbeat(deadline, state.config.virtual_clock) => {
-                let beat = queues.heartbeat(user.id, &request.queue_id)?;
-                return Ok(events_answer(vec![beat], &request.queue_id));
+                let events = queues.heartbeat(user.id, &request.queue_id)?;
+                return Ok(events_answer(events, &request.queue_id));
             }
         }
     }
