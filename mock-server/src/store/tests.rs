@@ -716,6 +716,21 @@ fn a_checkpoint_on_the_writers_connection_lets_the_next_commit_start_the_wal_ove
     assert!(frames < 20, "the WAL started over: {frames} frames");
 }
 
+/// A seeded store in a fresh file, its writes batched: the directory (to keep), the file, the
+/// store and its batch counters.
+fn batched_store() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    Store,
+    std::sync::Arc<batch::BatchCounters>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("batch.sqlite3");
+    let mut store = seeded(&DbLocation::File(path.clone()));
+    let counters = store.batch_writes();
+    (dir, path, store, counters)
+}
+
 /// Rows in `calls` as another connection to the same file sees them: what is committed.
 fn committed_calls(path: &std::path::Path) -> i64 {
     rusqlite::Connection::open(path)
@@ -726,10 +741,7 @@ fn committed_calls(path: &std::path::Path) -> i64 {
 
 #[test]
 fn batched_writes_share_one_commit_and_are_invisible_until_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("batch.sqlite3");
-    let mut store = seeded(&DbLocation::File(path.clone()));
-    let counters = store.batch_writes();
+    let (_dir, path, mut store, counters) = batched_store();
     assert!(!store.in_batch());
     start_calls(&mut store, 0..3);
     assert!(store.in_batch());
@@ -754,10 +766,7 @@ fn batched_writes_share_one_commit_and_are_invisible_until_it() {
 
 #[test]
 fn a_failed_change_in_a_batch_rolls_back_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("batch.sqlite3");
-    let mut store = seeded(&DbLocation::File(path.clone()));
-    store.batch_writes();
+    let (_dir, path, mut store, _) = batched_store();
     start_calls(&mut store, 0..1);
     let doomed = call(7, 1, 2, CallState::Calling, 7);
     let result: Result<(), StoreError> = store.with_tx(|tx| {
@@ -778,10 +787,7 @@ fn a_failed_change_in_a_batch_rolls_back_alone() {
 
 #[test]
 fn a_batch_that_cannot_commit_is_rolled_back_and_reported_failed() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("batch.sqlite3");
-    let mut store = seeded(&DbLocation::File(path.clone()));
-    let counters = store.batch_writes();
+    let (_dir, path, mut store, counters) = batched_store();
     start_calls(&mut store, 0..2);
     // What makes the COMMIT itself fail: a foreign key broken inside the batch, deferred.
     store
@@ -809,10 +815,7 @@ fn a_batch_that_cannot_commit_is_rolled_back_and_reported_failed() {
 
 #[test]
 fn a_change_that_panics_in_a_batch_leaves_nothing_behind() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("batch.sqlite3");
-    let mut store = seeded(&DbLocation::File(path.clone()));
-    store.batch_writes();
+    let (_dir, path, mut store, _) = batched_store();
     start_calls(&mut store, 0..1);
     let doomed = call(7, 1, 2, CallState::Calling, 7);
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
