@@ -340,10 +340,9 @@ pub async fn track_requests(
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     // The outermost layer, so no answer leaves before the changes it may reflect (its own or
-    // others' it read) are committed; see `store::batch`. Boxed: this future is held by
-    // every open long-poll, and most answers have nothing to wait for.
-    // (`response` is moved, never borrowed, here: a borrow kept it in a slot of its own in
-    // this future, which every open long-poll holds, +260 bytes each.)
+    // others' it read) are committed; see `store::batch`. Every open long-poll holds this
+    // future, so the wait is boxed and `response` is moved, never borrowed (a borrow gave it
+    // a slot of its own here: +260 bytes per long-poll).
     let response = match when_sent(&state, response) {
         Answer::Now(response) => response,
         Answer::AfterCommit(response) => Box::pin(when_durable(&state, response)).await,

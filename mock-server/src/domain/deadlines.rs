@@ -61,13 +61,18 @@ pub fn fire_due(state: &AppState) -> Option<Timestamp> {
         tracing::info!(expired, "event queues expired");
     }
     let desk = CallDesk::new(state);
-    for (call_id, action) in state.deadlines.take_due(now) {
+    let due = state.deadlines.take_due(now);
+    let calls_fired = !due.is_empty();
+    for (call_id, action) in due {
         fire(&desk, call_id, action);
     }
     // Bots' delayed answers and periodic calls follow the same clock (see `bots`).
-    crate::bots::fire_due(state, now);
-    // No request waits on what fired: commit it now (a failure is logged).
-    let _ = state.commit_pending();
+    let bots_fired = !crate::bots::fire_due(state, now).is_empty();
+    // No request waits on what fired: commit it now (a failure is logged). A wake that fired
+    // nothing leaves the requests' batch to them.
+    if calls_fired || bots_fired {
+        let _ = state.commit_pending();
+    }
     let next = match (state.deadlines.next(), next_expiry) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),

@@ -7,9 +7,9 @@ use axum::extract::State;
 use axum::response::Response;
 use serde_json::Map;
 use zulip_calls_protocol::endpoint::Empty;
-use zulip_calls_protocol::event::DEFAULT_EVENTS_WEBSOCKET_PATH;
+use zulip_calls_protocol::event::{DEFAULT_EVENTS_WEBSOCKET_PATH, QueueEvent};
 use zulip_calls_protocol::zulip::{self as api};
-use zulip_calls_protocol::{ApiError, EventId};
+use zulip_calls_protocol::{ApiError, EventId, QueueId};
 
 use super::zulip::{ZULIP_FEATURE_LEVEL, ZULIP_VERSION};
 use super::{mount, success};
@@ -17,7 +17,7 @@ use crate::auth::AuthUser;
 use crate::domain::queues::QueueError;
 use crate::error::{ApiResult, ServerError};
 use crate::extract::ApiParams;
-use crate::state::SharedState;
+use crate::state::{AlreadyCommitted, SharedState};
 
 /// The event routes.
 pub fn router(router: Router<SharedState>) -> Router<SharedState> {
@@ -103,17 +103,12 @@ async fn get_events(
 }
 
 /// A `GET events` answer: queued events only, each queued after its change was committed.
-fn events_answer(
-    events: Vec<zulip_calls_protocol::event::QueueEvent>,
-    queue_id: &zulip_calls_protocol::QueueId,
-) -> Response {
+fn events_answer(events: Vec<QueueEvent>, queue_id: &QueueId) -> Response {
     let mut response = success(api::GetEventsResponse {
         events,
         queue_id: Some(queue_id.clone()),
     });
-    response
-        .extensions_mut()
-        .insert(crate::state::AlreadyCommitted);
+    response.extensions_mut().insert(AlreadyCommitted);
     response
 }
 
@@ -132,11 +127,11 @@ async fn wall_clock_heartbeat(deadline: tokio::time::Instant, virtual_clock: boo
 /// so moving the clock past that answers it.
 struct LongPoll<'a> {
     state: &'a SharedState,
-    queue_id: &'a zulip_calls_protocol::QueueId,
+    queue_id: &'a QueueId,
 }
 
 impl<'a> LongPoll<'a> {
-    fn start(state: &'a SharedState, queue_id: &'a zulip_calls_protocol::QueueId) -> Self {
+    fn start(state: &'a SharedState, queue_id: &'a QueueId) -> Self {
         let heartbeat_due = state.config.virtual_clock.then(|| {
             let secs = i64::try_from(state.config.heartbeat_seconds).unwrap_or(i64::MAX);
             state.clock.now().plus_seconds(secs)
@@ -155,7 +150,7 @@ impl Drop for LongPoll<'_> {
 /// Marks the long-poll as gone when the request ends, however it ends.
 struct Detach<'a> {
     state: &'a SharedState,
-    queue_id: &'a zulip_calls_protocol::QueueId,
+    queue_id: &'a QueueId,
 }
 
 impl Drop for Detach<'_> {
