@@ -125,6 +125,20 @@ CREATE INDEX calls_active_receiver ON calls(receiver_id)
 CREATE INDEX calls_active_created ON calls(created_at, call_id)
     WHERE state IN ('calling', 'ringing', 'accepted');
 "#,
+    // 4: the same indexes with their predicate as `OR`s. SQLite evaluates a partial index's
+    // predicate at every write of a row, and an `IN` list of three constants builds a
+    // temporary b-tree each time (two per `UPDATE`, per index).
+    r#"
+DROP INDEX calls_active_sender;
+DROP INDEX calls_active_receiver;
+DROP INDEX calls_active_created;
+CREATE INDEX calls_active_sender ON calls(sender_id)
+    WHERE (state = 'calling' OR state = 'ringing' OR state = 'accepted');
+CREATE INDEX calls_active_receiver ON calls(receiver_id)
+    WHERE (state = 'calling' OR state = 'ringing' OR state = 'accepted');
+CREATE INDEX calls_active_created ON calls(created_at, call_id)
+    WHERE (state = 'calling' OR state = 'ringing' OR state = 'accepted');
+"#,
 ];
 
 /// The schema version this build writes and understands.

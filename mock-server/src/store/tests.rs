@@ -672,25 +672,58 @@ fn the_active_call_lookups_use_the_partial_indexes() {
         rows.join("; ")
     };
     let of_user = plan(concat!(
-        "SELECT call_id FROM calls WHERE (sender_id = ?1 OR receiver_id = ?1) AND state IN ",
-        active_states!()
+        "SELECT call_id FROM calls WHERE (sender_id = ?1 OR receiver_id = ?1) AND ",
+        active_call!()
     ));
     assert!(of_user.contains("calls_active_sender"), "{of_user}");
     assert!(of_user.contains("calls_active_receiver"), "{of_user}");
     let all = plan(concat!(
-        "SELECT call_id FROM calls WHERE state IN ",
-        active_states!(),
+        "SELECT call_id FROM calls WHERE ",
+        active_call!(),
         " AND ?1 IS NOT NULL ORDER BY created_at, call_id"
     ));
     assert!(all.contains("calls_active_created"), "{all}");
     let unanswered = plan(concat!(
-        "SELECT call_id FROM calls WHERE state IN ",
-        active_states!(),
-        " AND state IN ",
-        unanswered_states!(),
+        "SELECT call_id FROM calls WHERE ",
+        active_call!(),
+        " AND ",
+        unanswered_call!(),
         " AND created_at < ?1 ORDER BY created_at, call_id"
     ));
     assert!(unanswered.contains("calls_active_created"), "{unanswered}");
+}
+
+#[test]
+fn writing_a_call_builds_no_temporary_table_for_the_partial_indexes() {
+    let store = Store::open_in_memory().unwrap();
+    let opcodes = |sql: &str| -> Vec<String> {
+        let mut stmt = store.conn.prepare(&format!("EXPLAIN {sql}")).unwrap();
+        stmt.query_map([], |row| row.get::<_, String>(1))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    for sql in [
+        "UPDATE calls SET state = 'ended' WHERE call_id = 'x'",
+        "UPDATE calls SET receiver_media_status = 'muted' WHERE call_id = 'x'",
+        "DELETE FROM calls WHERE call_id = 'x'",
+        concat!(
+            "INSERT INTO calls (call_id, realm_id, call_type, state, sender_id, sender_name, ",
+            "sender_email, receiver_id, receiver_name, receiver_email, jitsi_room_id, jitsi_url, ",
+            "created_at) VALUES ('x', 1, 'video', 'calling', 1, '', '', 2, '', '', '', '', 0)"
+        ),
+    ] {
+        let ops = opcodes(sql);
+        assert!(
+            ops.iter()
+                .any(|op| op == "IdxInsert" || op == "IdxDelete" || op == "Delete"),
+            "{sql}: {ops:?}"
+        );
+        assert!(
+            !ops.iter().any(|op| op == "OpenEphemeral"),
+            "{sql}: {ops:?}"
+        );
+    }
 }
 
 #[test]
