@@ -125,19 +125,74 @@ CREATE INDEX calls_active_receiver ON calls(receiver_id)
 CREATE INDEX calls_active_created ON calls(created_at, call_id)
     WHERE state IN ('calling', 'ringing', 'accepted');
 "#,
-    // 4: the same indexes with their predicate as `OR`s. SQLite evaluates a partial index's
+    // 4: calls keyed by a sequence number in the order they were placed, their audit rows
+    // by that number. Keyed by their random UUID, each change of a call wrote a leaf page of
+    // its own in the table and in the audit index (the calls in flight were spread over the
+    // whole history); now the calls in flight share the last pages. The audit ids lose
+    // AUTOINCREMENT (its `sqlite_sequence` row was one more write per entry): they only order
+    // a call's entries. The partial indexes test the state with `OR`s: SQLite evaluates their
     // predicate at every write of a row, and an `IN` list of three constants builds a
-    // temporary b-tree each time (two per `UPDATE`, per index).
+    // temporary b-tree each time.
     r#"
-DROP INDEX calls_active_sender;
-DROP INDEX calls_active_receiver;
-DROP INDEX calls_active_created;
+CREATE TABLE calls_by_seq (
+    seq                   INTEGER PRIMARY KEY,
+    call_id               TEXT NOT NULL UNIQUE,
+    realm_id              INTEGER NOT NULL REFERENCES realms(id),
+    call_type             TEXT NOT NULL,
+    state                 TEXT NOT NULL,
+    sender_id             INTEGER NOT NULL REFERENCES users(id),
+    sender_name           TEXT NOT NULL,
+    sender_email          TEXT NOT NULL,
+    receiver_id           INTEGER NOT NULL REFERENCES users(id),
+    receiver_name         TEXT NOT NULL,
+    receiver_email        TEXT NOT NULL,
+    jitsi_room_id         TEXT NOT NULL,
+    jitsi_url             TEXT NOT NULL,
+    created_at            INTEGER NOT NULL,
+    answered_at           INTEGER,
+    ended_at              INTEGER,
+    duration              REAL,
+    end_reason            TEXT,
+    sender_media_status   TEXT,
+    receiver_media_status TEXT
+);
+INSERT INTO calls_by_seq (
+    call_id, realm_id, call_type, state, sender_id, sender_name, sender_email, receiver_id,
+    receiver_name, receiver_email, jitsi_room_id, jitsi_url, created_at, answered_at, ended_at,
+    duration, end_reason, sender_media_status, receiver_media_status)
+SELECT
+    call_id, realm_id, call_type, state, sender_id, sender_name, sender_email, receiver_id,
+    receiver_name, receiver_email, jitsi_room_id, jitsi_url, created_at, answered_at, ended_at,
+    duration, end_reason, sender_media_status, receiver_media_status
+FROM calls ORDER BY created_at, call_id;
+
+CREATE TABLE call_audit_by_seq (
+    id       INTEGER PRIMARY KEY,
+    call_seq INTEGER NOT NULL REFERENCES calls_by_seq(seq) ON DELETE CASCADE,
+    at       INTEGER NOT NULL,
+    actor_id INTEGER,
+    action   TEXT NOT NULL,
+    state    TEXT NOT NULL,
+    detail   TEXT NOT NULL
+);
+INSERT INTO call_audit_by_seq (id, call_seq, at, actor_id, action, state, detail)
+SELECT a.id, c.seq, a.at, a.actor_id, a.action, a.state, a.detail
+FROM call_audit AS a JOIN calls_by_seq AS c ON c.call_id = a.call_id;
+
+DROP TABLE call_audit;
+DROP TABLE calls;
+ALTER TABLE calls_by_seq RENAME TO calls;
+ALTER TABLE call_audit_by_seq RENAME TO call_audit;
+
+CREATE INDEX calls_sender_created ON calls(sender_id, created_at, call_id);
+CREATE INDEX calls_receiver_created ON calls(receiver_id, created_at, call_id);
 CREATE INDEX calls_active_sender ON calls(sender_id)
     WHERE (state = 'calling' OR state = 'ringing' OR state = 'accepted');
 CREATE INDEX calls_active_receiver ON calls(receiver_id)
     WHERE (state = 'calling' OR state = 'ringing' OR state = 'accepted');
 CREATE INDEX calls_active_created ON calls(created_at, call_id)
     WHERE (state = 'calling' OR state = 'ringing' OR state = 'accepted');
+CREATE INDEX call_audit_call ON call_audit(call_seq, id);
 "#,
 ];
 

@@ -577,7 +577,7 @@ shared_ops! {
 }
 
 /// "The call is active", as SQL: the predicate of the partial indexes over active calls
-/// (migration 4), which a query must repeat word for word for SQLite to use them.
+/// (see `migrations`), which a query must repeat word for word for SQLite to use them.
 ///
 /// Written as `OR`s, not `state IN (...)`: SQLite builds a temporary b-tree for an `IN` list
 /// of more than two constants each time it evaluates one, and a partial index evaluates its
@@ -610,8 +610,6 @@ mod ops {
 
     const USER_COLUMNS: &str =
         "id, realm_id, email, full_name, api_key, password, is_admin, is_active, is_bot";
-
-    const AUDIT_COLUMNS: &str = "call_id, at, actor_id, action, state, detail";
 
     const PUSH_COLUMNS: &str = "id, at, user_id, call_id, event, request";
 
@@ -1096,7 +1094,7 @@ mod ops {
         macro_rules! doomed {
             () => {
                 concat!(
-                    "SELECT call_id FROM calls WHERE NOT ",
+                    "SELECT seq FROM calls WHERE NOT ",
                     active_call!(),
                     " AND COALESCE(ended_at, created_at) < ?1",
                     " AND (?2 IS NULL OR realm_id = ?2)"
@@ -1104,18 +1102,9 @@ mod ops {
             };
         }
         let before = millis(before);
-        conn.prepare_cached(concat!(
-            "DELETE FROM call_audit WHERE call_id IN (",
-            doomed!(),
-            ")"
-        ))?
-        .execute(params![before, realm.map(|r| r.0)])?;
+        // The audit rows go with their calls (`ON DELETE CASCADE`).
         let deleted = conn
-            .prepare_cached(concat!(
-                "DELETE FROM calls WHERE call_id IN (",
-                doomed!(),
-                ")"
-            ))?
+            .prepare_cached(concat!("DELETE FROM calls WHERE seq IN (", doomed!(), ")"))?
             .execute(params![before, realm.map(|r| r.0)])?;
         Ok(count(deleted))
     }
@@ -1124,8 +1113,9 @@ mod ops {
 
     pub(super) fn append_audit(conn: &Connection, entry: &AuditEntry) -> Result<(), StoreError> {
         conn.prepare_cached(
-            "INSERT INTO call_audit (call_id, at, actor_id, action, state, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            // An unknown call has no `seq`: the NULL fails the NOT NULL constraint.
+            "INSERT INTO call_audit (call_seq, at, actor_id, action, state, detail)
+             VALUES ((SELECT seq FROM calls WHERE call_id = ?1), ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![
             entry.call_id.to_string(),
@@ -1144,7 +1134,9 @@ mod ops {
     ) -> Result<Vec<AuditEntry>, StoreError> {
         query_all(
             conn,
-            &format!("SELECT {AUDIT_COLUMNS} FROM call_audit WHERE call_id = ?1 ORDER BY id"),
+            "SELECT c.call_id, a.at, a.actor_id, a.action, a.state, a.detail
+             FROM call_audit AS a JOIN calls AS c ON c.seq = a.call_seq
+             WHERE c.call_id = ?1 ORDER BY a.id",
             [call_id.to_string()],
             audit_from_row,
         )
