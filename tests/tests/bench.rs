@@ -88,11 +88,45 @@ fn a_short_run_reports_lifecycles_floor_ratios_and_targets_in_json() {
             "idle clients held",
             "lifecycles per second",
             "ring latency p99",
-            "ring latency p50 / floor p50"
+            "ring latency p50 / floor p50",
+            "ring latency p50 / paced floor"
         ]
     );
-    // Fewer than 10,000 idle clients: that target is not tested by this run.
+    // Fewer than 10,000 idle clients: that target is not tested by this run; nor, without a
+    // rate, the paced floor.
     assert!(report["targets"][0]["met"].is_null());
+    assert!(report["floor"]["http_round_trip_paced"].is_null());
+    assert!(report["targets"][4]["met"].is_null());
+}
+
+#[test]
+fn a_paced_run_measures_the_floor_at_its_pace_too() {
+    let output = run(&[
+        "--clients",
+        "2",
+        "--duration",
+        "0.5",
+        "--rate",
+        "40",
+        "--floor-samples",
+        "30",
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let paced = &report["floor"]["http_round_trip_paced"];
+    // One round trip per ring: 40 a second; as many as the back-to-back floor (fewer than
+    // five seconds' worth).
+    assert_eq!(paced["interval_ms"], 25.0, "{paced}");
+    assert_eq!(paced["round_trip"]["samples"], 30, "{paced}");
+    let ratio = report["ring_vs_paced_http_floor"]["p50"].as_f64().unwrap();
+    let expected = report["load"]["ring_latency"]["p50_ms"].as_f64().unwrap()
+        / paced["round_trip"]["p50_ms"].as_f64().unwrap();
+    assert!((ratio - expected).abs() < 1e-9, "{ratio} vs {expected}");
+    let target = &report["targets"][4];
+    assert_eq!(target["name"], "ring latency p50 / paced floor");
+    assert_eq!(target["met"], ratio <= 3.0, "{target}");
 }
 
 #[test]

@@ -118,7 +118,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let floor = {
         let floor_server = ChildServer::start_floor()?;
         let api = Api::new(&floor_server.url)?;
-        floor::measure(api.http(), &floor_server.url, cli.floor_samples.max(1)).await?
+        floor::measure(
+            api.http(),
+            &floor_server.url,
+            cli.floor_samples.max(1),
+            cli.rate,
+        )
+        .await?
     };
 
     let users = cli.clients + cli.idle;

@@ -30,6 +30,8 @@ pub struct Report {
     pub ring_vs_http_floor: Option<Ratios>,
     /// Ring latency percentiles as multiples of the floor's WebSocket echo.
     pub ring_vs_websocket_floor: Option<Ratios>,
+    /// Ring latency percentiles as multiples of the HTTP round trip at the run's pace.
+    pub ring_vs_paced_http_floor: Option<Ratios>,
     pub targets: Vec<Target>,
 }
 
@@ -97,6 +99,9 @@ impl Report {
             target_rate,
             ring_vs_http_floor: ring.map(|r| r.ratio_to(&floor.http_round_trip)),
             ring_vs_websocket_floor: ring.map(|r| r.ratio_to(&floor.websocket_echo)),
+            ring_vs_paced_http_floor: ring
+                .zip(floor.http_round_trip_paced)
+                .map(|(r, paced)| r.ratio_to(&paced.round_trip)),
             floor,
             idle,
             load,
@@ -155,6 +160,29 @@ impl Report {
                 measured: format!("{:.2}x", ratios.p50),
                 met: Some(ratios.p50 <= P50_FLOOR_RATIO_TARGET),
             });
+            let paced = format!("<= {P50_FLOOR_RATIO_TARGET}x it at the run's pace");
+            targets.push(
+                match (
+                    self.ring_vs_paced_http_floor,
+                    self.floor.http_round_trip_paced,
+                ) {
+                    (Some(paced_ratios), Some(floor)) => Target {
+                        name: "ring latency p50 / paced floor",
+                        target: paced,
+                        measured: format!(
+                            "{:.2}x (floor {:.3} ms, 1 per {:.1} ms)",
+                            paced_ratios.p50, floor.round_trip.p50_ms, floor.interval_ms
+                        ),
+                        met: Some(paced_ratios.p50 <= P50_FLOOR_RATIO_TARGET),
+                    },
+                    _ => Target {
+                        name: "ring latency p50 / paced floor",
+                        target: paced,
+                        measured: "not run (--rate)".to_owned(),
+                        met: None,
+                    },
+                },
+            );
         }
         targets
     }
@@ -207,6 +235,14 @@ impl Report {
             Some(self.floor.websocket_echo),
             Some(http_floor),
         );
+        if let Some(paced) = self.floor.http_round_trip_paced {
+            row(
+                &mut out,
+                &format!("floor: HTTP, 1 per {:.1} ms", paced.interval_ms),
+                Some(paced.round_trip),
+                Some(http_floor),
+            );
+        }
         row(&mut out, "ring", self.load.ring_latency, Some(http_floor));
         row(
             &mut out,
@@ -224,6 +260,13 @@ impl Report {
             let _ = writeln!(
                 out,
                 "ring ÷ WebSocket echo floor: {:.2}× / {:.2}× / {:.2}×",
+                r.p50, r.p90, r.p99
+            );
+        }
+        if let Some(r) = self.ring_vs_paced_http_floor {
+            let _ = writeln!(
+                out,
+                "ring ÷ paced HTTP floor: {:.2}× / {:.2}× / {:.2}×",
                 r.p50, r.p90, r.p99
             );
         }
