@@ -61,11 +61,10 @@ impl FromRequestParts<SharedState> for AuthUser {
         parts: &mut Parts,
         state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(user) = parts.extensions.get::<AuthUser>() {
-            return Ok(user.clone());
+        // Taken, not copied: a handler has one `AuthUser` (a second would sign in again).
+        if let Some(user) = parts.extensions.remove::<AuthUser>() {
+            return Ok(user);
         }
-        let user = AuthUser(authenticate(state, parts)?);
-        parts.extensions.insert(user.clone());
-        Ok(user)
+        Ok(AuthUser(authenticate(state, parts)?))
     }
 }

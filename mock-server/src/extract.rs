@@ -8,6 +8,7 @@ use zulip_calls_protocol::params::Params;
 use zulip_calls_protocol::{ApiError, ErrorCode};
 
 use crate::error::ServerError;
+use crate::journal::ReadParams;
 use crate::state::SharedState;
 
 /// All parameters of a request: the query string, then the body (which wins on conflicts).
@@ -18,9 +19,12 @@ impl FromRequest<SharedState> for ApiParams {
     type Rejection = ServerError;
 
     async fn from_request(
-        req: Request<Body>,
+        mut req: Request<Body>,
         state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(ReadParams(params)) = req.extensions_mut().remove::<ReadParams>() {
+            return Ok(ApiParams(params));
+        }
         let mut params = Params::from_urlencoded(req.uri().query().unwrap_or("").as_bytes());
         let kind = BodyKind::of(req.headers().get(CONTENT_TYPE));
         let limit = state.config.max_body_bytes;

@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 use zulip_calls_protocol::params::{Params, RawParam};
 use zulip_calls_protocol::{Timestamp, UserId};
 
+use crate::auth::AuthUser;
 use crate::extract::BodyKind;
 use crate::state::SharedState;
 
@@ -124,15 +125,30 @@ pub struct Caller {
 impl Caller {
     /// Reads the request's Basic credentials.
     pub fn of(state: &SharedState, parts: &Parts) -> Caller {
+        Caller::signed_in(state, parts).0
+    }
+
+    /// [`Caller::of`], with the user when the credentials are valid: authenticating is
+    /// done once per request, here, and the layers inside reuse it (see [`AuthUser`]).
+    pub fn signed_in(state: &SharedState, parts: &Parts) -> (Caller, Option<AuthUser>) {
         let Some((email, _)) = crate::auth::credentials(parts) else {
-            return Caller::default();
+            return (Caller::default(), None);
         };
-        Caller {
-            user_id: crate::auth::authenticate(state, parts).ok().map(|u| u.id),
+        let user = crate::auth::authenticate(state, parts).ok();
+        let caller = Caller {
+            user_id: user.as_ref().map(|u| u.id),
             email: Some(email),
-        }
+        };
+        (caller, user.map(AuthUser))
     }
 }
+
+/// A request's parameters as [`record`] read them for the journal, left for the handler's
+/// [`ApiParams`](crate::extract::ApiParams) so it does not read them a second time. Present only
+/// when reading them succeeded in full (a body over the size limit, or malformed JSON, is
+/// left for the handler to refuse).
+#[derive(Debug, Clone)]
+pub struct ReadParams(pub Params);
 
 /// Whether requests to `path` are journaled (and subject to injected faults): everything
 /// but the control API and the metrics.
@@ -152,24 +168,39 @@ pub async fn record(State(state): State<SharedState>, request: Request, next: Ne
     let started = Instant::now();
     let at = state.clock.now();
     let (mut parts, body) = request.into_parts();
-    let caller = Caller::of(&state, &parts);
+    let (caller, user) = Caller::signed_in(&state, &parts);
     parts.extensions.insert(caller.clone());
+    if let Some(user) = user {
+        parts.extensions.insert(user);
+    }
     let mut params = Params::from_urlencoded(parts.uri.query().unwrap_or("").as_bytes());
     let kind = BodyKind::of(parts.headers.get(CONTENT_TYPE));
+    // Whether `params` are all the request's, read as the handler would (see `ApiParams`).
+    let mut complete = false;
     let body = if kind == BodyKind::Other {
         body
     } else {
         let (body, bytes) = buffer(body, &parts, state.config.max_body_bytes).await;
-        if let Some(bytes) = bytes.filter(|b| !b.is_empty()) {
-            match kind {
-                BodyKind::Form => params.extend(Params::from_urlencoded(&bytes)),
-                // A malformed body gets its error from the handler; the query is still shown.
-                BodyKind::Json => params.extend(Params::from_json(&bytes).unwrap_or_default()),
-                BodyKind::Other => {}
+        match (kind, bytes) {
+            (_, Some(bytes)) if bytes.is_empty() => complete = true,
+            (BodyKind::Form, Some(bytes)) => {
+                params.extend(Params::from_urlencoded(&bytes));
+                complete = true;
             }
+            // A malformed body gets its error from the handler; the query is still shown.
+            (BodyKind::Json, Some(bytes)) => {
+                if let Ok(body_params) = Params::from_json(&bytes) {
+                    params.extend(body_params);
+                    complete = true;
+                }
+            }
+            _ => {}
         }
         body
     };
+    if complete {
+        parts.extensions.insert(ReadParams(params.clone()));
+    }
     let method = parts.method.to_string();
     let path = parts.uri.path().to_owned();
     let response = next.run(Request::from_parts(parts, body)).await;
@@ -192,6 +223,8 @@ pub async fn record(State(state): State<SharedState>, request: Request, next: Ne
         path,
         user_id: caller.user_id,
         user_email: caller.email,
+        // Redacted only now: a long-poll holds what this future holds, and the parameters
+        // are smaller than their JSON.
         params: redacted(&params),
         status,
         error_code,

@@ -89,17 +89,23 @@ impl RateLimiter {
     }
 }
 
-/// Middleware: authenticates once (handlers reuse the result), counts, and adds the headers.
-/// Requests without valid credentials pass through untouched; their handler answers 401.
+/// Middleware: counts, and adds the headers. Authenticates unless a layer outside did (the
+/// journal, for the API), once either way: handlers reuse the result. Requests without valid
+/// credentials pass through untouched; their handler answers 401.
 pub async fn limit(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     let limit = state.config.rate_limit_per_minute;
     let (mut parts, body) = request.into_parts();
-    let user = match authenticate(&state, &parts) {
-        Ok(user) => user,
-        Err(_) => return next.run(Request::from_parts(parts, body)).await,
+    let user_id = match parts.extensions.get::<AuthUser>() {
+        Some(AuthUser(user)) => user.id,
+        None => match authenticate(&state, &parts) {
+            Ok(user) => {
+                let id = user.id;
+                parts.extensions.insert(AuthUser(user));
+                id
+            }
+            Err(_) => return next.run(Request::from_parts(parts, body)).await,
+        },
     };
-    let user_id = user.id;
-    parts.extensions.insert(AuthUser(user));
     let request = Request::from_parts(parts, body);
     if limit == 0 {
         return next.run(request).await;
