@@ -1091,21 +1091,14 @@ mod ops {
         before: Timestamp,
         realm: Option<RealmId>,
     ) -> Result<u64, StoreError> {
-        macro_rules! doomed {
-            () => {
-                concat!(
-                    "SELECT seq FROM calls WHERE NOT ",
-                    active_call!(),
-                    " AND COALESCE(ended_at, created_at) < ?1",
-                    " AND (?2 IS NULL OR realm_id = ?2)"
-                )
-            };
-        }
-        let before = millis(before);
         // The audit rows go with their calls (`ON DELETE CASCADE`).
         let deleted = conn
-            .prepare_cached(concat!("DELETE FROM calls WHERE seq IN (", doomed!(), ")"))?
-            .execute(params![before, realm.map(|r| r.0)])?;
+            .prepare_cached(concat!(
+                "DELETE FROM calls WHERE NOT ",
+                active_call!(),
+                " AND COALESCE(ended_at, created_at) < ?1 AND (?2 IS NULL OR realm_id = ?2)"
+            ))?
+            .execute(params![millis(before), realm.map(|r| r.0)])?;
         Ok(count(deleted))
     }
 

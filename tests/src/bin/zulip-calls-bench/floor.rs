@@ -103,28 +103,7 @@ pub async fn measure(
     }
 
     let http_round_trip_paced = match rate {
-        Some(rate) => {
-            let interval = Duration::from_secs_f64(1.0 / rate);
-            let fit = (PACED_FLOOR_BUDGET.as_secs_f64() * rate) as usize;
-            let count = fit.clamp(
-                PACED_FLOOR_MIN_SAMPLES,
-                samples.max(PACED_FLOOR_MIN_SAMPLES),
-            );
-            let mut ticks = tokio::time::interval(interval);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut paced = Vec::with_capacity(count);
-            // The first tick is at once: a warm-up round trip, not measured.
-            ticks.tick().await;
-            ping(http, &ping_url).await?;
-            for _ in 0..count {
-                ticks.tick().await;
-                paced.push(ping(http, &ping_url).await?);
-            }
-            Some(PacedFloor {
-                interval_ms: crate::stats::millis(interval),
-                round_trip: Summary::of(&mut paced).context("no paced floor samples")?,
-            })
-        }
+        Some(rate) => Some(measure_paced(http, &ping_url, samples, rate).await?),
         None => None,
     };
 
@@ -156,5 +135,35 @@ pub async fn measure(
         http_round_trip: summary(&mut round_trips)?,
         websocket_echo: summary(&mut echoes)?,
         http_round_trip_paced,
+    })
+}
+
+/// HTTP round trips one every `1 / rate` seconds: as many as fit in [`PACED_FLOOR_BUDGET`],
+/// at most `samples` and at least [`PACED_FLOOR_MIN_SAMPLES`].
+async fn measure_paced(
+    http: &reqwest::Client,
+    ping_url: &str,
+    samples: usize,
+    rate: f64,
+) -> anyhow::Result<PacedFloor> {
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let fit = (PACED_FLOOR_BUDGET.as_secs_f64() * rate) as usize;
+    let count = fit.clamp(
+        PACED_FLOOR_MIN_SAMPLES,
+        samples.max(PACED_FLOOR_MIN_SAMPLES),
+    );
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut paced = Vec::with_capacity(count);
+    // The first tick is at once: a warm-up round trip, not measured.
+    ticks.tick().await;
+    ping(http, ping_url).await?;
+    for _ in 0..count {
+        ticks.tick().await;
+        paced.push(ping(http, ping_url).await?);
+    }
+    Ok(PacedFloor {
+        interval_ms: crate::stats::millis(interval),
+        round_trip: Summary::of(&mut paced).context("no paced floor samples")?,
     })
 }
