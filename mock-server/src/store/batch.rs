@@ -25,22 +25,44 @@ pub(super) fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// One change inside the open batch, as a savepoint: all or nothing, like a transaction of
-/// its own. Kept by [`Change::keep`]; dropped otherwise (an `Err`, a panic), it is rolled
-/// back, and the batch goes on without it.
+/// One change inside the batch: all or nothing, like a transaction of its own. Kept by
+/// [`Change::keep`]; dropped otherwise (an `Err`, a panic), it is rolled back, and the batch
+/// goes on without it.
+///
+/// A change that opens the batch is the batch's only content, so undoing it is rolling the
+/// batch back, and it takes no savepoint: inside a transaction, a savepoint makes SQLite copy
+/// each page it touches to a sub-journal first (~2 % of the server's profile). Only the
+/// changes that join an open batch pay for one. At low load almost every batch holds one
+/// change.
 pub(super) struct Change<'a> {
     conn: &'a Connection,
+    /// The counters of the batch this change opened, if it opened one.
+    opened: Option<&'a BatchCounters>,
     kept: bool,
 }
 
 impl<'a> Change<'a> {
-    pub(super) fn begin(conn: &'a Connection) -> rusqlite::Result<Self> {
-        run_cached(conn, "SAVEPOINT change")?;
-        Ok(Change { conn, kept: false })
+    /// Starts a change: opens a batch when none is open, else takes a savepoint in it.
+    pub(super) fn begin(conn: &'a Connection, batch: &'a BatchCounters) -> rusqlite::Result<Self> {
+        let opened = if conn.is_autocommit() {
+            run_cached(conn, "BEGIN IMMEDIATE")?;
+            batch.open();
+            Some(batch)
+        } else {
+            run_cached(conn, "SAVEPOINT change")?;
+            None
+        };
+        Ok(Change {
+            conn,
+            opened,
+            kept: false,
+        })
     }
 
     pub(super) fn keep(mut self) -> rusqlite::Result<()> {
-        run_cached(self.conn, "RELEASE change")?;
+        if self.opened.is_none() {
+            run_cached(self.conn, "RELEASE change")?;
+        }
         self.kept = true;
         Ok(())
     }
@@ -51,8 +73,17 @@ impl Drop for Change<'_> {
         if self.kept {
             return;
         }
-        let undone = run_cached(self.conn, "ROLLBACK TO change")
-            .and_then(|()| run_cached(self.conn, "RELEASE change"));
+        let undone = match self.opened {
+            Some(batch) => {
+                let undone = run_cached(self.conn, "ROLLBACK");
+                // The batch held nothing else: it ends with nothing lost, so whoever waits on
+                // it goes on as if it had been committed.
+                batch.end(true);
+                undone
+            }
+            None => run_cached(self.conn, "ROLLBACK TO change")
+                .and_then(|()| run_cached(self.conn, "RELEASE change")),
+        };
         if let Err(err) = undone {
             tracing::error!(error = %err, "could not roll back a failed change");
         }

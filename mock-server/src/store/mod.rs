@@ -266,9 +266,9 @@ impl Store {
     /// when it returns `Err` (or panics). `f` may use its own error type, so a domain refusal
     /// (`INVALID_CALL_STATE`, ...) can abort the transaction too.
     ///
-    /// When writes are batched, `f` runs in a savepoint of the open batch instead (opening
-    /// one if needed): its changes are all or nothing as well, but on disk only once
-    /// [`Store::commit_batch`] has run.
+    /// When writes are batched, `f` runs as one change of the open batch instead (opening
+    /// one if needed, see [`batch::Change`]): its changes are all or nothing as well, but on
+    /// disk only once [`Store::commit_batch`] has run.
     pub fn with_tx<T, E>(&mut self, f: impl FnOnce(&StoreTx<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
@@ -282,11 +282,7 @@ impl Store {
             tx.commit().map_err(StoreError::from)?;
             return Ok(value);
         };
-        if self.conn.is_autocommit() {
-            batch::run_cached(&self.conn, "BEGIN IMMEDIATE").map_err(StoreError::from)?;
-            batch.open();
-        }
-        let change = batch::Change::begin(&self.conn).map_err(StoreError::from)?;
+        let change = batch::Change::begin(&self.conn, batch).map_err(StoreError::from)?;
         let value = f(&StoreTx { tx: &self.conn })?;
         change.keep().map_err(StoreError::from)?;
         Ok(value)

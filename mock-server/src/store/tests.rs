@@ -903,6 +903,50 @@ fn a_failed_change_in_a_batch_rolls_back_alone() {
 }
 
 #[test]
+fn a_failed_change_that_opened_the_batch_ends_it_with_nothing_lost() {
+    let (_dir, path, mut store, counters) = batched_store();
+    let doomed = call(7, 1, 2, CallState::Calling, 7);
+    let result: Result<(), StoreError> = store.with_tx(|tx| {
+        tx.create_call(&doomed, &audit(&doomed, 7, "call_started"))?;
+        Err(StoreError::CallNotFound(call_id(99)))
+    });
+    assert!(result.is_err());
+    assert!(!store.in_batch(), "the batch it opened is rolled back");
+    assert_eq!(counters.pending(), None);
+    assert!(
+        counters.has_ended(1) && !counters.has_failed(1),
+        "whoever waited on it goes on"
+    );
+    assert_eq!(store.call(doomed.call.call_id).unwrap(), None);
+    assert_eq!(audit_rows(&store), 0);
+
+    // The next change opens the next batch, and changes join it as before.
+    start_calls(&mut store, 0..2);
+    assert_eq!(counters.pending(), Some(2));
+    store.commit_batch().unwrap();
+    assert_eq!(committed_calls(&path), 2);
+}
+
+#[test]
+fn a_change_that_opened_the_batch_and_panics_leaves_nothing_behind() {
+    let (_dir, path, mut store, counters) = batched_store();
+    let doomed = call(7, 1, 2, CallState::Calling, 7);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _: Result<(), StoreError> = store.with_tx(|tx| {
+            tx.create_call(&doomed, &audit(&doomed, 7, "call_started"))?;
+            panic!("a bug mid-change");
+        });
+    }));
+    assert!(panicked.is_err());
+    assert!(!store.in_batch());
+    assert_eq!(counters.pending(), None);
+    start_calls(&mut store, 0..1);
+    store.commit_batch().unwrap();
+    assert_eq!(committed_calls(&path), 1);
+    assert_eq!(store.call(doomed.call.call_id).unwrap(), None);
+}
+
+#[test]
 fn a_batch_that_cannot_commit_is_rolled_back_and_reported_failed() {
     let (_dir, path, mut store, counters) = batched_store();
     start_calls(&mut store, 0..2);
