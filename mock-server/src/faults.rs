@@ -10,10 +10,9 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
+use axum::extract::Request;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -232,17 +231,21 @@ pub struct CloseWebSocket {
 #[error("connection dropped by an injected fault")]
 struct ConnectionDropped;
 
-/// Middleware: applies the first matching rule.
-pub async fn apply(State(state): State<SharedState>, mut request: Request, next: Next) -> Response {
+/// Applies the first matching rule (part of [`crate::front_desk`], inside the journal, so a
+/// faulted request is journaled as the client saw it).
+pub async fn apply<Inner>(state: &SharedState, mut request: Request, inner: Inner) -> Response
+where
+    Inner: AsyncFnOnce(Request) -> Response,
+{
     let path = request.uri().path().to_owned();
     if !is_api_path(&path) {
-        return next.run(request).await;
+        return inner(request).await;
     }
     let caller = match request.extensions().get::<Caller>() {
         Some(caller) => caller.clone(),
         None => {
             let (parts, body) = request.into_parts();
-            let caller = Caller::of(&state, &parts);
+            let caller = Caller::of(state, &parts);
             request = Request::from_parts(parts, body);
             caller
         }
@@ -254,19 +257,19 @@ pub async fn apply(State(state): State<SharedState>, mut request: Request, next:
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     let method = request.method().to_string();
     let Some((fault_id, action)) = state.faults.take(&method, &path, &caller, upgrade) else {
-        return next.run(request).await;
+        return inner(request).await;
     };
     tracing::info!(fault_id, %method, %path, ?action, "injecting a fault");
     match action {
         FaultAction::Delay { ms } => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
-            next.run(request).await
+            inner(request).await
         }
         FaultAction::Respond { status, body } => respond(status, body),
         FaultAction::Drop => dropped(),
         FaultAction::CloseWebsocket { code } => {
             request.extensions_mut().insert(CloseWebSocket { code });
-            next.run(request).await
+            inner(request).await
         }
     }
 }

@@ -11,10 +11,9 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::request::Parts;
-use axum::middleware::Next;
 use axum::response::Response;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -160,15 +159,19 @@ pub fn is_api_path(path: &str) -> bool {
     !under_control && path != "/metrics"
 }
 
-/// Middleware: journals the request and its answer, then wakes `wait-for`.
-pub async fn record(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+/// Journals the request and its answer, then wakes `wait-for` (part of
+/// [`crate::front_desk`]).
+pub async fn record<Inner>(state: &SharedState, request: Request, inner: Inner) -> Response
+where
+    Inner: AsyncFnOnce(Request) -> Response,
+{
     if !is_api_path(request.uri().path()) {
-        return next.run(request).await;
+        return inner(request).await;
     }
     let started = Instant::now();
     let at = state.clock.now();
     let (mut parts, body) = request.into_parts();
-    let (caller, user) = Caller::signed_in(&state, &parts);
+    let (caller, user) = Caller::signed_in(state, &parts);
     parts.extensions.insert(caller.clone());
     if let Some(user) = user {
         parts.extensions.insert(user);
@@ -203,7 +206,7 @@ pub async fn record(State(state): State<SharedState>, request: Request, next: Ne
     }
     let method = parts.method.to_string();
     let path = parts.uri.path().to_owned();
-    let response = next.run(Request::from_parts(parts, body)).await;
+    let response = inner(Request::from_parts(parts, body)).await;
     let (status, error_code, response) = if response
         .extensions()
         .get::<crate::faults::Dropped>()

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod faults;
+pub mod front_desk;
 pub mod journal;
 pub mod metrics;
 pub mod model;
@@ -51,23 +52,11 @@ pub fn router(state: SharedState) -> Router {
     let api = routes::events::router(api);
     let api = control::router(api, &state);
     let api = routes::ws::router(api);
-    let limited = axum::middleware::from_fn_with_state(Arc::clone(&state), ratelimit::limit);
     api.method_not_allowed_fallback(routes::method_not_allowed)
         .fallback(not_found)
-        .layer(limited)
-        // Inside the journal, so a faulted request is journaled as the client saw it.
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
-            faults::apply,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state),
-            journal::record,
-        ))
-        // Outermost, so a request's latency is what its client waited.
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state),
-            metrics::track_requests,
+            front_desk::front_desk,
         ))
         .with_state(state)
 }

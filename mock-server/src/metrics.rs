@@ -17,7 +17,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -326,26 +325,26 @@ async fn scrape(State(state): State<SharedState>) -> Response {
     }
 }
 
-/// Middleware: times every request and records it under its route pattern.
-pub async fn track_requests(
-    State(state): State<SharedState>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Times every request and records it under its route pattern (the outermost part of
+/// [`crate::front_desk`]).
+pub async fn track_requests<Inner>(state: &SharedState, request: Request, inner: Inner) -> Response
+where
+    Inner: AsyncFnOnce(Request) -> Response,
+{
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| UNMATCHED_ROUTE.to_owned(), |p| p.as_str().to_owned());
     let method = request.method().clone();
     let started = std::time::Instant::now();
-    let response = next.run(request).await;
+    let response = inner(request).await;
     // The outermost layer, so no answer leaves before the changes it may reflect (its own or
     // others' it read) are committed; see `store::batch`. Every open long-poll holds this
     // future, so the wait is boxed and `response` is moved, never borrowed (a borrow gave it
     // a slot of its own here: +260 bytes per long-poll).
-    let response = match when_sent(&state, response) {
+    let response = match when_sent(state, response) {
         Answer::Now(response) => response,
-        Answer::AfterCommit(response) => Box::pin(when_durable(&state, response)).await,
+        Answer::AfterCommit(response) => Box::pin(when_durable(state, response)).await,
     };
     state.metrics.record_request(
         method.as_str(),

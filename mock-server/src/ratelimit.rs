@@ -8,9 +8,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::HeaderValue;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use zulip_calls_protocol::envelope::headers::{
     RATE_LIMIT_LIMIT, RATE_LIMIT_REMAINING, RATE_LIMIT_RESET,
@@ -92,27 +91,31 @@ impl RateLimiter {
 /// Middleware: counts, and adds the headers. Authenticates unless a layer outside did (the
 /// journal, for the API), once either way: handlers reuse the result. Requests without valid
 /// credentials pass through untouched; their handler answers 401.
-pub async fn limit(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+/// The innermost part of [`crate::front_desk`].
+pub async fn limit<Inner>(state: &SharedState, request: Request, inner: Inner) -> Response
+where
+    Inner: AsyncFnOnce(Request) -> Response,
+{
     let limit = state.config.rate_limit_per_minute;
     let (mut parts, body) = request.into_parts();
     let user_id = match parts.extensions.get::<AuthUser>() {
         Some(AuthUser(user)) => user.id,
-        None => match authenticate(&state, &parts) {
+        None => match authenticate(state, &parts) {
             Ok(user) => {
                 let id = user.id;
                 parts.extensions.insert(AuthUser(user));
                 id
             }
-            Err(_) => return next.run(Request::from_parts(parts, body)).await,
+            Err(_) => return inner(Request::from_parts(parts, body)).await,
         },
     };
     let request = Request::from_parts(parts, body);
     if limit == 0 {
-        return next.run(request).await;
+        return inner(request).await;
     }
     let verdict = state.rate_limiter.check(user_id, state.clock.now(), limit);
     let mut response = if verdict.allowed {
-        next.run(request).await
+        inner(request).await
     } else {
         tracing::warn!(user = %user_id, "rate limit hit");
         ServerError::from(ApiError::rate_limited(verdict.retry_after)).into_response()
