@@ -5,7 +5,7 @@
 //! so a newer server never breaks an older client. (`#[serde(other)]` would drop the payload.)
 
 use serde::de::Error as _;
-use serde::ser::Error as _;
+use serde::ser::SerializeMap as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -89,20 +89,39 @@ impl QueueEvent {
 
 impl Serialize for QueueEvent {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut object = match &self.kind {
-            EventKind::Call(event) => {
-                match serde_json::to_value(event).map_err(S::Error::custom)? {
-                    Value::Object(map) => map,
-                    _ => return Err(S::Error::custom("call event is not an object")),
-                }
+        match &self.kind {
+            // Written straight through: by way of a `Value` (a map of fresh strings per field),
+            // serializing was ~6 % of the server's instructions per call lifecycle.
+            EventKind::Call(event) => WireCallEvent {
+                event_type: CALL_EVENT_TYPE,
+                id: self.id,
+                event,
             }
-            EventKind::Heartbeat => Map::new(),
-            EventKind::Unknown { fields, .. } => fields.clone(),
-        };
-        object.insert("type".into(), Value::String(self.type_name().to_owned()));
-        object.insert("id".into(), Value::from(self.id.0));
-        object.serialize(s)
+            .serialize(s),
+            EventKind::Heartbeat => {
+                let mut object = s.serialize_map(Some(2))?;
+                object.serialize_entry("type", HEARTBEAT_TYPE)?;
+                object.serialize_entry("id", &self.id)?;
+                object.end()
+            }
+            EventKind::Unknown { fields, .. } => {
+                let mut object = fields.clone();
+                object.insert("type".into(), Value::String(self.type_name().to_owned()));
+                object.insert("id".into(), Value::from(self.id.0));
+                object.serialize(s)
+            }
+        }
     }
+}
+
+/// A call event as a queue delivers it: `type` and `id` beside the event's own fields.
+#[derive(Serialize)]
+struct WireCallEvent<'a> {
+    #[serde(rename = "type")]
+    event_type: &'static str,
+    id: EventId,
+    #[serde(flatten)]
+    event: &'a CallEvent,
 }
 
 impl<'de> Deserialize<'de> for QueueEvent {
