@@ -181,6 +181,9 @@ where
     // Whether `params` are all the request's, read as the handler would (see `ApiParams`).
     let mut complete = false;
     let body = if kind == BodyKind::Other {
+        // A body of another type carries no parameters, so the query holds them all; unless
+        // there is a body, which the handler reads only to hold it to the size limit.
+        complete = HttpBody::size_hint(&body).exact() == Some(0);
         body
     } else {
         let (body, bytes) = buffer(body, &parts, state.config.max_body_bytes).await;
@@ -342,6 +345,51 @@ mod tests {
             error_code: None,
             latency_ms: 0.0,
         }
+    }
+
+    fn test_state() -> SharedState {
+        std::sync::Arc::new(crate::AppState::new(
+            crate::ServerConfig::default(),
+            crate::clock::Clock::manual(Timestamp::from_unix_seconds(0).unwrap()),
+            crate::directory::Directory::default(),
+            crate::store::Store::open_in_memory().unwrap(),
+            None,
+        ))
+    }
+
+    /// The parameters `record` hands on for `request`, if it read them all.
+    async fn handed_on(request: Request) -> Option<Vec<String>> {
+        let state = test_state();
+        let seen = std::sync::Mutex::new(None);
+        record(&state, request, async |request: Request| {
+            let read = request
+                .extensions()
+                .get::<ReadParams>()
+                .map(|ReadParams(params)| params.names().map(str::to_owned).collect());
+            *seen.lock().unwrap() = read;
+            axum::response::IntoResponse::into_response(axum::http::StatusCode::OK)
+        })
+        .await;
+        seen.into_inner().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_get_without_a_body_has_its_query_read_once() {
+        let request = Request::get("/api/v1/events?queue_id=q1&last_event_id=4")
+            .body(Body::empty())
+            .unwrap();
+        let names = handed_on(request).await.expect("handed on");
+        assert_eq!(names, ["queue_id", "last_event_id"]);
+    }
+
+    #[tokio::test]
+    async fn a_body_of_another_type_is_left_to_the_handler() {
+        // The handler reads it to hold it to the size limit.
+        let request = Request::post("/api/v1/calls/create?user_id=2")
+            .header(CONTENT_TYPE, "text/plain")
+            .body(Body::from("hello"))
+            .unwrap();
+        assert_eq!(handed_on(request).await, None);
     }
 
     #[test]
