@@ -1,6 +1,6 @@
 //! Realms and users in memory, for authentication and lookups on every request.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use zulip_calls_protocol::UserId;
 

@@ -12,7 +12,7 @@
 //! Errors name the parameter: a missing one is [`ParamError::Missing`]
 //! (`REQUEST_VARIABLE_MISSING`), a malformed one [`ParamError::Invalid`] (`BAD_REQUEST`).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};

@@ -5,7 +5,9 @@
 //! Queues live in memory, as Zulip's do: a restart drops them and clients register again
 //! (they get `BAD_EVENT_QUEUE_ID` and resynchronise from `GET calls/active`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
