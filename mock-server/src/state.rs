@@ -232,7 +232,7 @@ impl AppState {
 
     /// Resolves once everything written before the call is on disk (and announced): what a
     /// response waits for. The first waiter of a batch lets the other ready requests join it,
-    /// then commits it for all.
+    /// then commits it for all, and lets the listeners of what it announced go first.
     pub async fn durable(&self) -> Result<(), StoreError> {
         let Some(batch) = &self.batch else {
             return Ok(());
@@ -242,9 +242,16 @@ impl AppState {
         };
         tokio::task::yield_now().await;
         if !batch.has_ended(target) {
-            let mut storage = self.store();
-            if !batch.has_ended(target) {
-                return self.commit_locked(&mut storage);
+            let committed = {
+                let mut storage = self.store();
+                (!batch.has_ended(target)).then(|| self.commit_locked(&mut storage))
+            };
+            if let Some(committed) = committed {
+                // The commit has just queued its events and woken their listeners; letting
+                // them run first sends a ring to its receiver before this answer goes back to
+                // the caller, instead of after it (one pair: ring p50 0.35 -> 0.30 ms).
+                tokio::task::yield_now().await;
+                return committed;
             }
         }
         if batch.has_failed(target) {
