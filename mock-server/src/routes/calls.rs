@@ -11,7 +11,7 @@ use zulip_calls_protocol::{Action, ApiError, CallId, CallState, ErrorCode, Respo
 use super::{mount, success};
 use crate::auth::AuthUser;
 use crate::domain::calls::{CallDesk, Who};
-use crate::error::ApiResult;
+use crate::error::{ApiResult, ServerError};
 use crate::extract::ApiParams;
 use crate::model::CallRecord;
 use crate::state::SharedState;
@@ -55,6 +55,12 @@ async fn initiate(
     }))
 }
 
+/// Commits the new call, which rings its receiver, before the caller's answer is built (its
+/// join URL and JSON), rather than after: the answer would wait for the commit all the same.
+async fn ring_first(state: &SharedState) -> Result<(), ServerError> {
+    state.durable().await.map_err(ServerError::from)
+}
+
 async fn start(
     State(state): State<SharedState>,
     AuthUser(user): AuthUser,
@@ -63,6 +69,7 @@ async fn start(
     let request: api::StartRequest = params.decode()?;
     let target = api::CallTarget::Id(request.user_id);
     let record = CallDesk::new(&state).create(&user, &target, request.call_type)?;
+    ring_first(&state).await?;
     Ok(success(api::StartResponse {
         call_id: record.call.call_id,
         jitsi_url: record.call.jitsi_url.clone(),
@@ -78,6 +85,7 @@ async fn create(
 ) -> ApiResult<Response> {
     let request: api::CreateRequest = params.decode()?;
     let record = CallDesk::new(&state).create(&user, &request.target()?, request.call_type()?)?;
+    ring_first(&state).await?;
     let call = &record.call;
     Ok(success(api::CreateResponse {
         call_id: call.call_id,
