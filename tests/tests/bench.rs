@@ -52,6 +52,8 @@ fn a_short_run_reports_lifecycles_floor_ratios_and_targets_in_json() {
     assert_eq!(load["pairs"], 2);
     assert!(load["lifecycles"].as_u64().unwrap() > 0, "{load}");
     assert_eq!(load["failures"], 0, "{load}");
+    // As fast as possible, the rate is over the wall time.
+    assert_eq!(load["rate_seconds"], load["seconds"], "{load}");
     // Five requests a lifecycle, plus the long-polls.
     assert!(load["requests"].as_u64().unwrap() >= 5 * load["lifecycles"].as_u64().unwrap());
     let ring = &load["ring_latency"];
@@ -124,6 +126,18 @@ fn a_paced_run_measures_the_floor_at_its_pace_too() {
     let expected = report["load"]["ring_latency"]["p50_ms"].as_f64().unwrap()
         / paced["round_trip"]["p50_ms"].as_f64().unwrap();
     assert!((ratio - expected).abs() < 1e-9, "{ratio} vs {expected}");
+    // The rate is over the half-second window in which the lifecycles were started, not
+    // over the wall time that includes the last one's end.
+    let load = &report["load"];
+    assert_eq!(load["rate_seconds"], 0.5, "{load}");
+    assert!(load["seconds"].as_f64().unwrap() > 0.5, "{load}");
+    let lifecycles = load["lifecycles"].as_f64().unwrap();
+    assert!(lifecycles > 0.0, "{load}");
+    assert_eq!(
+        load["lifecycles_per_second"].as_f64(),
+        Some(lifecycles / 0.5),
+        "{load}"
+    );
     let target = &report["targets"][4];
     assert_eq!(target["name"], "ring latency p50 / paced floor");
     assert_eq!(target["met"], ratio <= 3.0, "{target}");

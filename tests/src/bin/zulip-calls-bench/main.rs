@@ -203,13 +203,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
 
     let seconds = outcome.elapsed.as_secs_f64();
+    // A paced run starts its lifecycles within the window and finishes the last ones just
+    // after it: its rate is over the window (a pair behind its pace skips ticks, so a server
+    // that cannot keep up still shows it). As fast as possible, it is over the wall time.
+    let rate_seconds = if cli.rate.is_some() {
+        plan.duration.as_secs_f64()
+    } else {
+        seconds
+    };
     let mut all = outcome.ring_websocket.clone();
     all.extend_from_slice(&outcome.ring_long_poll);
     let load = LoadFigures {
         pairs: plan.pairs as u64,
         seconds,
+        rate_seconds,
         lifecycles: outcome.lifecycles,
-        lifecycles_per_second: outcome.lifecycles as f64 / seconds,
+        lifecycles_per_second: outcome.lifecycles as f64 / rate_seconds,
         requests,
         requests_per_second: requests as f64 / seconds,
         failures: outcome.failures,

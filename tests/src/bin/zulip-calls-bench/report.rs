@@ -47,7 +47,11 @@ pub struct IdleFigures {
 #[derive(Debug, Serialize)]
 pub struct LoadFigures {
     pub pairs: u64,
+    /// From the first lifecycle's start to the last one's end.
     pub seconds: f64,
+    /// What `lifecycles_per_second` is over: the window in which a paced run starts its
+    /// lifecycles, else `seconds`.
+    pub rate_seconds: f64,
     pub lifecycles: u64,
     pub lifecycles_per_second: f64,
     pub requests: u64,
@@ -274,9 +278,17 @@ impl Report {
         let load = &self.load;
         let _ = writeln!(
             out,
-            "lifecycles      {} in {:.1} s = {:.0}/s ({} failed{})",
+            "lifecycles      {} in {} = {:.0}/s ({} failed{})",
             load.lifecycles,
-            load.seconds,
+            if load.rate_seconds < load.seconds {
+                format!(
+                    "a {:.1} s window (the last ended {:.3} s after it)",
+                    load.rate_seconds,
+                    load.seconds - load.rate_seconds
+                )
+            } else {
+                format!("{:.1} s", load.seconds)
+            },
             load.lifecycles_per_second,
             load.failures,
             load.first_failure
