@@ -144,6 +144,29 @@ fn a_paced_run_measures_the_floor_at_its_pace_too() {
 }
 
 #[test]
+fn a_paced_run_runs_every_lifecycle_due_in_its_window() {
+    // One pair at 10 a second: lifecycles due at 0, 100, 200, 300 and 400 ms of a 400.1 ms
+    // window. The last one's timer fires after the window has ended; it still counts.
+    let output = run(&[
+        "--clients",
+        "2",
+        "--duration",
+        "0.4001",
+        "--rate",
+        "10",
+        "--floor-samples",
+        "20",
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let load = &report["load"];
+    assert_eq!(load["lifecycles"], 5, "{load}");
+    assert_eq!(load["failures"], 0, "{load}");
+}
+
+#[test]
 fn the_table_shows_the_floor_and_the_ratios() {
     let output = run(&[
         "--clients",

@@ -172,10 +172,13 @@ pub async fn run_lifecycles(
                     every
                 });
                 loop {
-                    if let Some(ticks) = ticks.as_mut() {
-                        ticks.tick().await;
-                    }
-                    if Instant::now() >= deadline {
+                    // A paced lifecycle belongs to the window if it was due in it: its timer
+                    // may fire a little late, after the window's end.
+                    let due = match ticks.as_mut() {
+                        Some(ticks) => ticks.tick().await.into_std(),
+                        None => Instant::now(),
+                    };
+                    if due >= deadline {
                         break;
                     }
                     match pair.lifecycle().await {
