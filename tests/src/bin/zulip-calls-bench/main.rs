@@ -203,11 +203,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
 
     let seconds = outcome.elapsed.as_secs_f64();
-    // A paced run starts its lifecycles within the window and finishes the last ones just
-    // after it: its rate is over the window (a pair behind its pace skips ticks, so a server
-    // that cannot keep up still shows it). As fast as possible, it is over the wall time.
+    // A paced run starts the lifecycles due in its window and finishes the last ones just
+    // after it: its rate is over the window, or up to the last start when the server fell
+    // behind and lifecycles due in the window started after it. As fast as possible, it is
+    // over the wall time.
     let rate_seconds = if cli.rate.is_some() {
-        plan.duration.as_secs_f64()
+        plan.duration.max(outcome.last_start).as_secs_f64()
     } else {
         seconds
     };

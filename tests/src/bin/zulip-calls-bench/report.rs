@@ -49,8 +49,8 @@ pub struct LoadFigures {
     pub pairs: u64,
     /// From the first lifecycle's start to the last one's end.
     pub seconds: f64,
-    /// What `lifecycles_per_second` is over: the window in which a paced run starts its
-    /// lifecycles, else `seconds`.
+    /// What `lifecycles_per_second` is over: for a paced run the window its lifecycles were
+    /// due in, or up to the last one's start if that was later; else `seconds`.
     pub rate_seconds: f64,
     pub lifecycles: u64,
     pub lifecycles_per_second: f64,
@@ -282,7 +282,7 @@ impl Report {
             load.lifecycles,
             if load.rate_seconds < load.seconds {
                 format!(
-                    "a {:.1} s window (the last ended {:.3} s after it)",
+                    "{:.1} s of starts (the last ended {:.3} s after)",
                     load.rate_seconds,
                     load.seconds - load.rate_seconds
                 )
