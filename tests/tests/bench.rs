@@ -32,9 +32,17 @@ fn run(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// A run that must succeed, and its JSON report (`--json` is added).
+fn report_of(args: &[&str]) -> Value {
+    let output = run(&[args, &["--json"]].concat());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 #[test]
 fn a_short_run_reports_lifecycles_floor_ratios_and_targets_in_json() {
-    let output = run(&[
+    let report = report_of(&[
         "--clients",
         "4",
         "--idle",
@@ -43,11 +51,7 @@ fn a_short_run_reports_lifecycles_floor_ratios_and_targets_in_json() {
         "1",
         "--floor-samples",
         "50",
-        "--json",
     ]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     let load = &report["load"];
     assert_eq!(load["pairs"], 2);
     assert!(load["lifecycles"].as_u64().unwrap() > 0, "{load}");
@@ -103,7 +107,7 @@ fn a_short_run_reports_lifecycles_floor_ratios_and_targets_in_json() {
 
 #[test]
 fn a_paced_run_measures_the_floor_at_its_pace_too() {
-    let output = run(&[
+    let report = report_of(&[
         "--clients",
         "2",
         "--duration",
@@ -112,11 +116,7 @@ fn a_paced_run_measures_the_floor_at_its_pace_too() {
         "40",
         "--floor-samples",
         "30",
-        "--json",
     ]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     let paced = &report["floor"]["http_round_trip_paced"];
     // One round trip per ring: 40 a second; as many as the back-to-back floor (fewer than
     // five seconds' worth).
@@ -148,7 +148,7 @@ fn a_paced_run_measures_the_floor_at_its_pace_too() {
 fn a_paced_run_runs_every_lifecycle_due_in_its_window() {
     // One pair at 10 a second: lifecycles due at 0, 100, 200, 300 and 400 ms of a 400.1 ms
     // window. The last one's timer fires after the window has ended; it still counts.
-    let output = run(&[
+    let report = report_of(&[
         "--clients",
         "2",
         "--duration",
@@ -157,11 +157,7 @@ fn a_paced_run_runs_every_lifecycle_due_in_its_window() {
         "10",
         "--floor-samples",
         "20",
-        "--json",
     ]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     let load = &report["load"];
     assert_eq!(load["lifecycles"], 5, "{load}");
     assert_eq!(load["failures"], 0, "{load}");
