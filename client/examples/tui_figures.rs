@@ -53,7 +53,7 @@ fn main() {
         ))
         .unwrap();
     let (callee_id, callee_key, caller_key) = {
-        let directory = server.state.directory();
+        let directory = server.state.core.directory();
         let callee = directory.user_by_email(CALLEE).unwrap();
         let caller = directory.user_by_email(CALLER).unwrap();
         (callee.id, callee.api_key.clone(), caller.api_key.clone())
@@ -146,7 +146,7 @@ fn sibling_binary() -> PathBuf {
 /// Waits until the UI's event queue exists on the server, so the first call is not missed.
 fn wait_until_listening(server: &Server, user: UserId) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !server.state.queues.is_online(user) {
+    while !server.state.core.queues.is_online(user) {
         assert!(Instant::now() < deadline, "the UI never registered a queue");
         std::thread::sleep(Duration::from_millis(5));
     }

@@ -247,7 +247,7 @@ pub async fn run_demo(email: &str, options: RunOptions) -> Result<(), RunError> 
 async fn run_demo_on(server: &Server, email: &str, options: RunOptions) -> Result<(), RunError> {
     let site = server.url();
     let (me, credentials, other) = {
-        let directory = server.state.directory();
+        let directory = server.state.core.directory();
         let user = directory
             .user_by_email(email)
             .ok_or_else(|| RunError::NoSuchDemoUser(email.to_owned()))?;

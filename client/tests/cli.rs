@@ -76,12 +76,12 @@ impl Mock {
     }
 
     fn key(&self, email: &str) -> String {
-        let directory = self.server.state.directory();
+        let directory = self.server.state.core.directory();
         directory.user_by_email(email).unwrap().api_key.clone()
     }
 
     fn id(&self, email: &str) -> i64 {
-        let directory = self.server.state.directory();
+        let directory = self.server.state.core.directory();
         directory.user_by_email(email).unwrap().id.0
     }
 

@@ -209,6 +209,7 @@ async fn a_lost_queue_is_registered_again_and_resynced(preference: TransportPref
     server
         .server()
         .state
+        .core
         .queues
         .delete(server.user_id(IAGO), &lost)
         .unwrap();
@@ -234,6 +235,7 @@ async fn a_lost_queue_is_registered_again_and_resynced(preference: TransportPref
         server
             .server()
             .state
+            .core
             .queues
             .poll(server.user_id(IAGO), &fresh, None, now())
             .is_ok()
@@ -373,17 +375,18 @@ async fn shutdown_deletes_the_queue(preference: TransportPreference) {
     expect_start(&mut rx, preference).await;
     let queue = stream.queue_id().unwrap();
     let iago = server.user_id(IAGO);
-    assert!(server.server().state.queues.is_online(iago));
+    assert!(server.server().state.core.queues.is_online(iago));
     stream.shutdown().await;
     assert!(
         server
             .server()
             .state
+            .core
             .queues
             .poll(iago, &queue, None, now())
             .is_err()
     );
-    assert!(!server.server().state.queues.is_online(iago));
+    assert!(!server.server().state.core.queues.is_online(iago));
     assert_eq!(tokio::time::timeout(WAIT, rx.recv()).await.unwrap(), None);
 }
 
@@ -442,7 +445,7 @@ async fn dropping_the_receiver_ends_the_stream_and_deletes_its_queue() {
         .await
         .expect("the stream did not end")
         .unwrap();
-    assert!(!server.server().state.queues.is_online(server.user_id(IAGO)));
+    assert!(!server.server().state.core.queues.is_online(server.user_id(IAGO)));
 }
 
 #[tokio::test]

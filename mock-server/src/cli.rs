@@ -21,8 +21,8 @@ use zulip_calls_protocol::envelope::decode_response;
 use zulip_calls_protocol::{DecodeError, ErrorCode, Success};
 
 use crate::config::{ConfigError, ConfigFlags, load};
-use crate::directory::Directory;
-use crate::model::UserRecord;
+use crate::core::directory::Directory;
+use crate::core::model::UserRecord;
 use crate::realm::{LoadedRealms, RealmError, demo_realms, load_realm_file};
 use crate::{Clock, Server, StartError, telemetry};
 
@@ -593,7 +593,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             eprintln!("warning: {warning}");
         }
         if let Some(warning) =
-            open_control_warning(server.addr, server.state.config.admin_token.as_deref())
+            open_control_warning(server.addr, server.state.admin_token.as_deref())
         {
             tracing::warn!("{warning}");
             eprintln!("warning: {warning}");
@@ -602,13 +602,13 @@ fn serve(args: ServeArgs) -> ExitCode {
             &server.url(),
             &db,
             realm_file.as_deref(),
-            &server.state.directory(),
+            &server.state.core.directory(),
         );
         print!("{banner}");
-        if server.state.config.virtual_clock {
+        if server.state.core.options.virtual_clock {
             println!(
                 "Virtual clock at {}: time moves only with POST {}/mock/v1/clock/advance",
-                server.state.clock.now(),
+                server.state.core.clock.now(),
                 server.url()
             );
         }
@@ -824,7 +824,7 @@ mod tests {
 
     use super::*;
     use crate::config::{DEFAULT_BIND, ServerConfig};
-    use crate::model::{RealmId, RealmRecord};
+    use crate::core::model::{RealmId, RealmRecord};
 
     fn parse(args: &[&str]) -> Command {
         Cli::try_parse_from(std::iter::once("zulip-calls-mock").chain(args.iter().copied()))

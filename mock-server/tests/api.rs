@@ -19,6 +19,7 @@ async fn full_lifecycle_with_events_on_both_sides() {
     let othello_id = app
         .server
         .state
+        .core
         .directory()
         .user_by_email("othello@zulip.com")
         .unwrap()
@@ -250,6 +251,7 @@ async fn json_bodies_work_as_in_the_design_document() {
     let othello_id = app
         .server
         .state
+        .core
         .directory()
         .user_by_email("othello@zulip.com")
         .unwrap()
@@ -543,20 +545,20 @@ async fn event_answers_leave_without_waiting_for_the_open_batch() {
     let queue = app.register(&hamlet).await;
     let state = &app.server.state;
     // A change no answer has waited for yet: the batch it opened stays open.
-    state.store().clear_activity().unwrap();
-    assert!(state.has_pending_writes());
+    state.core.store().clear_activity().unwrap();
+    assert!(state.core.has_pending_writes());
 
     let events = app.pending_call_events(&hamlet, &queue).await;
     assert!(events.is_empty(), "{events:?}");
     assert!(
-        state.has_pending_writes(),
+        state.core.has_pending_writes(),
         "the events answer committed the batch"
     );
 
     let (status, body) = app.get(&hamlet, "calls/active", &[]).await;
     assert_eq!(status, 200, "{body}");
     assert!(
-        !state.has_pending_writes(),
+        !state.core.has_pending_writes(),
         "an answer left before the commit"
     );
 }

@@ -200,10 +200,10 @@ async fn old_finished_calls_are_pruned() {
         .await;
     assert_eq!(status, 200);
     app.advance(86_399);
-    zulip_calls_mock::domain::deadlines::prune(&app.server.state, app.clock.now(), 1);
+    zulip_calls_mock::core::deadlines::prune(&app.server.state.core, app.clock.now(), 1);
     assert_eq!(call_state(&app, &hamlet, &call_id).await, "cancelled");
     app.advance(2);
-    zulip_calls_mock::domain::deadlines::prune(&app.server.state, app.clock.now(), 1);
+    zulip_calls_mock::core::deadlines::prune(&app.server.state.core, app.clock.now(), 1);
     let (status, body) = app.get(&hamlet, &format!("calls/{call_id}"), &[]).await;
     assert_eq!(
         (status, body["code"].as_str()),

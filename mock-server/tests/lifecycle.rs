@@ -61,8 +61,8 @@ async fn open_long_poll(
         Ok((status, response.json().await?))
     });
     // An attached queue has no expiry: the poll is in the handler now.
-    let lifespan = server.state.settings().event_queue_lifespan;
-    until(|| server.state.queues.next_expiry(lifespan).is_none()).await;
+    let lifespan = server.state.core.settings().event_queue_lifespan;
+    until(|| server.state.core.queues.next_expiry(lifespan).is_none()).await;
     async move { poll.await.unwrap() }
 }
 

@@ -282,7 +282,7 @@ async fn end_races_the_ring_timeout() {
         app.clock.advance_millis(30_000);
         let state = std::sync::Arc::clone(&app.server.state);
         let timer = tokio::task::spawn_blocking(move || {
-            zulip_calls_mock::domain::deadlines::fire_due(&state);
+            zulip_calls_mock::core::deadlines::fire_due(&state.core);
         });
         let end_form = [("call_id", call_id.as_str())];
         let (ended, fired) = tokio::join!(app.post(&hamlet, "calls/end", &end_form), timer);

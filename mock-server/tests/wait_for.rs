@@ -35,11 +35,11 @@ async fn wait_while<F: std::future::Future<Output = ()>>(
     condition: Value,
     trigger: F,
 ) -> (u16, Value) {
-    let waiters = app.server.state.changes.receiver_count();
+    let waiters = app.server.state.core.changes.receiver_count();
     let waiting = wait_for(app, condition, 10.0);
     let triggered = async {
         // Not a sleep: yields until the server's wait subscribes, then acts.
-        while app.server.state.changes.receiver_count() <= waiters {
+        while app.server.state.core.changes.receiver_count() <= waiters {
             tokio::task::yield_now().await;
         }
         trigger.await;
@@ -322,7 +322,7 @@ async fn a_shutdown_ends_open_waits() {
     let app = spawn().await;
     let url = format!("{}/mock/v1/wait-for", app.server.url());
     let state = std::sync::Arc::clone(&app.server.state);
-    let waiters = state.changes.receiver_count();
+    let waiters = state.core.changes.receiver_count();
     let http = app.http.clone();
     let started = Instant::now();
     let waiting = tokio::spawn(async move {
@@ -335,7 +335,7 @@ async fn a_shutdown_ends_open_waits() {
         let status = response.status().as_u16();
         (status, response.json::<Value>().await.unwrap())
     });
-    while state.changes.receiver_count() <= waiters {
+    while state.core.changes.receiver_count() <= waiters {
         tokio::task::yield_now().await;
     }
     assert!(app.server.shutdown().await, "the wait held the shutdown up");

@@ -454,7 +454,7 @@ async fn a_queue_does_not_expire_while_its_socket_is_open() {
     let state = &app.server.state;
     tokio::time::timeout(WAIT, async {
         // Wait for the server to notice the close (the queue then has an expiry again).
-        while state.queues.next_expiry(lifespan).is_none() {
+        while state.core.queues.next_expiry(lifespan).is_none() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     })
@@ -462,7 +462,7 @@ async fn a_queue_does_not_expire_while_its_socket_is_open() {
     .expect("the socket never detached");
     app.advance(i64::try_from(lifespan).unwrap() + 60);
     app.fire_deadlines();
-    assert!(state.queues.is_empty());
+    assert!(state.core.queues.is_empty());
     assert_eq!(
         refused_status(try_connect(&app, &othello, &streamed, -1).await),
         400
@@ -500,7 +500,7 @@ async fn a_shutdown_closes_sockets_with_service_restart_and_answers_long_polls()
     let long_poll = app.get(&othello, "events", &query);
     // Whether the long-poll arrives before or after the signal, it must answer at once.
     let shutdown = async {
-        app.server.state.closing.send_replace(true);
+        app.server.state.api.closing.send_replace(true);
     };
     let ((status, body), ()) = tokio::time::timeout(Duration::from_secs(5), async {
         tokio::join!(long_poll, shutdown)

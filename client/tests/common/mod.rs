@@ -83,7 +83,7 @@ impl TestServer {
 
     /// A demo user's credentials for reaching the server at `addr` (a [`Proxy`]).
     pub fn credentials_at(&self, email: &str, addr: SocketAddr) -> Credentials {
-        let directory = self.server().state.directory();
+        let directory = self.server().state.core.directory();
         let user = directory.user_by_email(email).unwrap();
         Credentials {
             server: ServerAddress::parse(&format!("http://{addr}")).unwrap(),
@@ -105,6 +105,7 @@ impl TestServer {
     pub fn user_id(&self, email: &str) -> UserId {
         self.server()
             .state
+            .core
             .directory()
             .user_by_email(email)
             .unwrap()

@@ -23,7 +23,7 @@ use rusqlite::{Connection, Row, TransactionBehavior, params};
 use zulip_calls_protocol::call::EndReason;
 use zulip_calls_protocol::{Call, CallId, CallState, CallType, MediaStatus, Timestamp, UserId};
 
-use crate::model::{AuditEntry, CallRecord, Device, OutboxEntry, RealmId, RealmRecord, UserRecord};
+use crate::core::model::{AuditEntry, CallRecord, Device, OutboxEntry, RealmId, RealmRecord, UserRecord};
 
 /// How long a statement waits for another connection's lock before failing with `SQLITE_BUSY`.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

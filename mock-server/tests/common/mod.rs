@@ -118,7 +118,7 @@ pub fn t0() -> Timestamp {
 impl TestApp {
     /// The demo user with this email.
     pub fn account(&self, email: &str) -> Account {
-        let directory = self.server.state.directory();
+        let directory = self.server.state.core.directory();
         let user = directory.user_by_email(email).unwrap();
         Account {
             id: user.id.0,
@@ -142,7 +142,7 @@ impl TestApp {
             self.clock.advance_millis(seconds * 1000),
             "not a manual clock"
         );
-        self.server.state.deadlines_changed.notify_one();
+        self.server.state.core.deadlines_changed.notify_one();
     }
 
     /// Sends `builder` as `who` and returns the status and the JSON body.
@@ -213,7 +213,7 @@ impl TestApp {
     /// Runs the deadline scheduler's check now, synchronously (deterministic with a manual
     /// clock; the background scheduler may also fire, and firing twice is a no-op).
     pub fn fire_deadlines(&self) {
-        zulip_calls_mock::domain::deadlines::fire_due(&self.server.state);
+        zulip_calls_mock::core::deadlines::fire_due(&self.server.state.core);
     }
 
     /// Every call event queued now, without waiting (`dont_block`), acknowledging up to

@@ -1,0 +1,76 @@
+//! The HTTP edge: thin handlers that decode a request with the protocol, call the core, and
+//! encode the answer in Zulip's envelope. Paths come from the protocol crate's endpoint
+//! descriptors. One room per wire: `design/` (the design document's calls API) and `zulip/`
+//! (the Zulip subset: sign-in, users, devices, event queues over long-poll and WebSocket).
+//! Beside them the edge's own concerns: authentication, parameters, errors, the rate limit,
+//! durability of answers and the shutdown cut-off.
+//!
+//! Depends on the core only.
+
+pub mod auth;
+pub mod design;
+pub mod durable;
+pub mod error;
+pub mod params;
+pub mod ratelimit;
+pub mod shutdown;
+pub mod state;
+pub mod zulip;
+
+use axum::Json;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use zulip_calls_protocol::endpoint::{Endpoint, route};
+use zulip_calls_protocol::{ApiError, ErrorCode, Success};
+
+pub use self::state::{Api, ApiLimits, ApiState};
+
+/// Every API route (both the plugin's and Zulip's), over `api`.
+pub fn router(api: ApiState) -> Router {
+    let router = Router::new();
+    let router = design::calls::router(router);
+    let router = zulip::users::router(router);
+    let router = zulip::events::router(router);
+    let router = zulip::ws::router(router);
+    router.with_state(api)
+}
+
+/// A success response with `body`'s fields beside `result` and `msg`.
+pub fn success<T: serde::Serialize>(body: T) -> Response {
+    Json(Success::new(body)).into_response()
+}
+
+/// Adds `E`'s route to `router`, served by `handler`.
+pub fn mount<E: Endpoint, H, T>(router: Router<ApiState>, handler: H) -> Router<ApiState>
+where
+    H: axum::handler::Handler<T, ApiState>,
+    T: 'static,
+{
+    let method = match E::METHOD {
+        zulip_calls_protocol::Verb::Get => axum::routing::get(handler),
+        zulip_calls_protocol::Verb::Post => axum::routing::post(handler),
+        zulip_calls_protocol::Verb::Delete => axum::routing::delete(handler),
+    };
+    // Every route mounted so far (this one included) answers a method it does not serve with
+    // a JSON error; routes that already have that fallback keep it.
+    router
+        .route(&route::<E>(), method)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// A method the route does not serve: 405 with a JSON error, as Zulip answers (its body is
+/// `{"result": "error", "msg": "Method Not Allowed", ...}`); axum adds the `Allow` header.
+pub async fn method_not_allowed() -> Response {
+    let err = ApiError::new(
+        ErrorCode::Other("METHOD_NOT_ALLOWED".into()),
+        "Method Not Allowed",
+    );
+    (StatusCode::METHOD_NOT_ALLOWED, Json(err)).into_response()
+}
+
+/// Unknown paths get Zulip's JSON 404, not an empty body.
+pub async fn not_found() -> Response {
+    let err = ApiError::new(ErrorCode::Other("NOT_FOUND".into()), "Not Found");
+    (StatusCode::NOT_FOUND, Json(err)).into_response()
+}

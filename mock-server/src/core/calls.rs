@@ -1,0 +1,304 @@
+//! Call operations: every endpoint of spec §4 and every server deadline goes through
+//! [`CallDesk::act`] or [`CallDesk::create`], which apply the protocol's state machine under the
+//! store lock, persist the call with its audit entry, move its deadline, and then announce
+//! the change to the core's listeners (see `news`), still under the lock.
+
+use serde_json::json;
+use zulip_calls_protocol::call::{Party, call_duration};
+use zulip_calls_protocol::calls::CallTarget;
+use zulip_calls_protocol::{
+    Action, Actor, Call, CallEventType, CallId, CallState, CallType, MediaStatus, Outcome,
+    Timestamp, TransitionError, transition,
+};
+
+use super::error::CallError;
+use super::model::{AuditEntry, CallRecord, UserRecord};
+use super::news::CallChange;
+use super::store::Store;
+use super::{Core, Storage};
+
+/// A call operation's result.
+pub type CallResult<T> = Result<T, CallError>;
+
+/// Who acts on a call.
+#[derive(Debug, Clone, Copy)]
+pub enum Who<'a> {
+    /// A signed-in user (must be a party of the call).
+    User(&'a UserRecord),
+    /// The server's deadlines.
+    Server,
+    /// An administrator's cleanup.
+    Operator,
+}
+
+/// The result of an action: the call after it, and what happened.
+#[derive(Debug, Clone)]
+pub struct Acted {
+    pub record: CallRecord,
+    pub outcome: Outcome,
+    /// The acting user's party, when a user acted.
+    pub party: Option<Party>,
+}
+
+/// The call operations over the core.
+#[derive(Debug, Clone, Copy)]
+pub struct CallDesk<'a> {
+    core: &'a Core,
+}
+
+impl<'a> CallDesk<'a> {
+    pub fn new(core: &'a Core) -> Self {
+        CallDesk { core }
+    }
+
+    /// Places a call from `caller` (spec §3 `— → calling`).
+    pub fn create(
+        &self,
+        caller: &UserRecord,
+        target: &CallTarget,
+        call_type: CallType,
+    ) -> CallResult<CallRecord> {
+        let settings = self.core.settings();
+        if !settings.call_type_enabled(call_type) {
+            return Err(CallError::CallTypeDisabled(call_type));
+        }
+        let callee = {
+            let directory = self.core.directory();
+            match target {
+                CallTarget::Id(id) => directory.visible_user(caller, *id).cloned(),
+                CallTarget::Email(email) => directory.visible_user_by_email(caller, email).cloned(),
+            }
+        }
+        .ok_or(CallError::UserNotFound)?;
+        if callee.id == caller.id {
+            return Err(CallError::CannotCallSelf);
+        }
+
+        let now = self.core.clock.now();
+        let call_id = CallId::new_random();
+        let room = settings.room_name(call_id);
+        let record = CallRecord {
+            call: Call {
+                call_id,
+                call_type,
+                state: CallState::Calling,
+                sender_id: caller.id,
+                sender_name: caller.full_name.clone(),
+                sender_email: caller.email.clone(),
+                receiver_id: callee.id,
+                receiver_name: callee.full_name.clone(),
+                receiver_email: callee.email.clone(),
+                jitsi_url: settings.room_url(call_id),
+                jitsi_room_id: room,
+                created_at: now,
+                answered_at: None,
+                ended_at: None,
+                duration: None,
+                end_reason: None,
+            },
+            realm_id: caller.realm_id,
+            sender_media_status: None,
+            receiver_media_status: None,
+        };
+
+        let mut store = self.core.store();
+        if let Some(existing) = store.active_call_of(caller.id)? {
+            return Err(CallError::CallerBusy {
+                existing: existing.call.call_id,
+            });
+        }
+        if store.active_call_of(callee.id)?.is_some() {
+            return Err(CallError::UserBusy {
+                name: callee.full_name.clone(),
+            });
+        }
+        let audit = AuditEntry {
+            call_id,
+            at: now,
+            actor_id: Some(caller.id),
+            action: CallEventType::CallStarted.as_str().to_owned(),
+            state: CallState::Calling,
+            detail: json!({ "call_type": call_type, "receiver_id": callee.id }),
+        };
+        store.create_call(&record, &audit)?;
+        let change = CallChange {
+            record,
+            before: None,
+            event: CallEventType::CallStarted,
+            by: Some(caller.id),
+            at: now,
+        };
+        let record = self.announce(store, change);
+        tracing::info!(%call_id, sender = %caller.id, receiver = %callee.id, %call_type, "call created");
+        Ok(record)
+    }
+
+    /// Applies `action` to call `call_id` by `who` (spec §3), atomically.
+    pub fn act(
+        &self,
+        call_id: CallId,
+        who: Who<'_>,
+        action: Action,
+        media: Option<MediaStatus>,
+    ) -> CallResult<Acted> {
+        let now = self.core.clock.now();
+        let mut store = self.core.store();
+        let mut record = self.visible_call(&store, call_id, who)?;
+        let (actor, party, actor_id) = match who {
+            Who::User(user) => {
+                let party = record
+                    .call
+                    .party_of(user.id)
+                    .ok_or(CallError::NotAParticipant)?;
+                let actor = match party {
+                    Party::Sender => Actor::Sender,
+                    Party::Receiver => Actor::Receiver,
+                };
+                (actor, Some(party), Some(user.id))
+            }
+            Who::Server => (Actor::Server, None, None),
+            Who::Operator => (Actor::Operator, None, None),
+        };
+        let before = record.call.state;
+        let outcome = transition(before, action, actor).map_err(|err| match err {
+            TransitionError::NotAllowed { action, .. } => CallError::NotAllowed { action },
+            TransitionError::InvalidState { action, state } => {
+                CallError::InvalidState { action, state }
+            }
+        })?;
+
+        let event = match outcome {
+            Outcome::Unchanged => {
+                return Ok(Acted {
+                    record,
+                    outcome,
+                    party,
+                });
+            }
+            Outcome::Moved {
+                to,
+                end_reason,
+                event,
+            } => {
+                record.call.state = to;
+                record.call.end_reason = end_reason;
+                if to == CallState::Accepted {
+                    record.call.answered_at = Some(now);
+                }
+                if to.is_terminal() {
+                    record.call.ended_at = Some(now);
+                    record.call.duration = call_duration(record.call.answered_at, Some(now));
+                }
+                event
+            }
+            Outcome::Updated { .. } => {
+                let (Some(party), Some(status)) = (party, media) else {
+                    return Err(CallError::MissingStatus);
+                };
+                *record.media_status_mut(party) = Some(status);
+                CallEventType::CallStatusUpdate
+            }
+        };
+
+        let audit = AuditEntry {
+            call_id,
+            at: now,
+            actor_id,
+            action: event.as_str().to_owned(),
+            state: record.call.state,
+            detail: audit_detail(event, &record, party),
+        };
+        store.apply_transition(&record, std::slice::from_ref(&audit))?;
+        let change = CallChange {
+            record,
+            before: Some(before),
+            event,
+            by: actor_id,
+            at: now,
+        };
+        let record = self.announce(store, change);
+        tracing::info!(%call_id, ?action, ?actor, from = %before, to = %record.call.state, "call changed");
+        Ok(Acted {
+            record,
+            outcome,
+            party,
+        })
+    }
+
+    /// A call `who` may see: in their realm and, for users, one they are party to.
+    pub fn visible_call(
+        &self,
+        store: &Store,
+        call_id: CallId,
+        who: Who<'_>,
+    ) -> CallResult<CallRecord> {
+        let record = store.call(call_id)?.ok_or(CallError::CallNotFound)?;
+        if let Who::User(user) = who {
+            if record.realm_id != user.realm_id {
+                return Err(CallError::CallNotFound);
+            }
+            if record.call.party_of(user.id).is_none() {
+                return Err(CallError::NotAParticipant);
+            }
+        }
+        Ok(record)
+    }
+
+    /// Moves the call's deadline and tells the listeners, still under the store lock (so no
+    /// one sees the new state before every listener heard of it); then lets go of the lock
+    /// and wakes the scheduler if a deadline or a listener's timer is now the earliest.
+    fn announce(&self, mut store: std::sync::MutexGuard<'_, Storage>, change: CallChange) -> CallRecord {
+        let call = &change.record.call;
+        let earliest = self
+            .core
+            .deadlines
+            .set(call.call_id, next_deadline(call, self.core.settings()));
+        let wake = self.core.listeners.call_changed(self.core, &mut store, &change);
+        drop(store);
+        if earliest || wake {
+            self.core.deadlines_changed.notify_one();
+        }
+        change.record
+    }
+}
+
+/// The audit log's facts about a change.
+fn audit_detail(event: CallEventType, record: &CallRecord, party: Option<Party>) -> serde_json::Value {
+    match event {
+        CallEventType::CallEnded => {
+            json!({ "reason": record.call.end_reason, "duration": record.call.duration })
+        }
+        CallEventType::CallStatusUpdate => {
+            let status = party.and_then(|party| *record.media_status(party));
+            json!({ "status": status })
+        }
+        _ => json!({}),
+    }
+}
+
+/// The next deadline of a call and the action it triggers (spec §3, §8).
+pub fn next_deadline(
+    call: &Call,
+    settings: &zulip_calls_protocol::settings::Settings,
+) -> Option<(Timestamp, Action)> {
+    let secs = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
+    match call.state {
+        CallState::Calling => Some((
+            call.created_at
+                .plus_seconds(secs(settings.call_ring_timeout)),
+            Action::RingTimeout,
+        )),
+        CallState::Ringing => Some((
+            call.created_at
+                .plus_seconds(secs(settings.call_notification_timeout)),
+            Action::NotificationTimeout,
+        )),
+        CallState::Accepted => call.answered_at.map(|answered| {
+            (
+                answered.plus_seconds(secs(settings.call_max_duration)),
+                Action::MaxDuration,
+            )
+        }),
+        _ => None,
+    }
+}

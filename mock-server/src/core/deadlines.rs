@@ -1,0 +1,183 @@
+//! Fires call deadlines (ring timeout, missed, max duration) and expires idle event queues,
+//! sleeping until the earliest one rather than polling. Deadlines come from stored timestamps,
+//! so they fire after a restart too.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use zulip_calls_protocol::{Action, CallId, Timestamp};
+
+use super::Core;
+use super::calls::{CallDesk, Who};
+
+/// The longest the loop sleeps without looking again. Normally it sleeps until the earliest
+/// deadline and is woken when an earlier one appears; this bound keeps the contract's promise
+/// (a deadline fires within a second) even across a clock jump or a lost wake-up — one was
+/// seen once in CI and not reproduced. A look costs a lock and a B-tree peek.
+const MAX_SLEEP: Duration = Duration::from_secs(1);
+
+/// Runs until the task is dropped.
+pub async fn run(core: std::sync::Arc<Core>) {
+    // A virtual clock fires deadlines only when it is moved (`domain::virtual_time`): firing
+    // here by wall time would make what fired depend on timing.
+    if core.options.virtual_clock {
+        return std::future::pending().await;
+    }
+    let mut next_prune = core.clock.now();
+    loop {
+        let mut next = fire_due(&core);
+        let now = core.clock.now();
+        if let Some(days) = core.options.prune_calls_after_days {
+            if now >= next_prune {
+                prune(&core, now, days);
+                let interval =
+                    i64::try_from(core.settings().call_cleanup_interval).unwrap_or(i64::MAX);
+                next_prune = now.plus_seconds(interval);
+            }
+            next = Some(next.map_or(next_prune, |n| n.min(next_prune)));
+        }
+        let wait = match next {
+            Some(at) => Duration::from_millis(
+                u64::try_from(at.unix_millis().saturating_sub(now.unix_millis())).unwrap_or(0),
+            )
+            .min(MAX_SLEEP),
+            None => MAX_SLEEP,
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = core.deadlines_changed.notified() => {}
+        }
+    }
+}
+
+/// Fires every deadline that has passed and returns the next one.
+pub fn fire_due(core: &Core) -> Option<Timestamp> {
+    let now = core.clock.now();
+    let (expired, next_expiry) = core
+        .queues
+        .expire_if_due(now, core.settings().event_queue_lifespan);
+    if expired > 0 {
+        tracing::info!(expired, "event queues expired");
+    }
+    let desk = CallDesk::new(core);
+    let due = core.deadlines.take_due(now);
+    let calls_fired = !due.is_empty();
+    for (call_id, action) in due {
+        fire(&desk, call_id, action);
+    }
+    // Listeners' own timers (bots' delayed answers, ...) follow the same clock.
+    let timed_fired = !core.fire_timed(now).is_empty();
+    // No request waits on what fired: commit it now (a failure is logged). A wake that fired
+    // nothing leaves the requests' batch to them.
+    if calls_fired || timed_fired {
+        let _ = core.commit_pending();
+    }
+    let next = match (core.deadlines.next(), next_expiry) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    match (next, core.next_timed()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Pending call deadlines, earliest first: what the scheduler sleeps on.
+///
+/// Kept in memory beside the store and updated under the store lock by every call change
+/// (see `CallDesk`); rebuilt from the stored calls at start.
+#[derive(Debug, Default)]
+pub struct DeadlineIndex {
+    inner: Mutex<IndexInner>,
+}
+
+#[derive(Debug, Default)]
+struct IndexInner {
+    by_time: BTreeSet<(Timestamp, CallId)>,
+    by_call: HashMap<CallId, (Timestamp, Action)>,
+}
+
+impl DeadlineIndex {
+    fn lock(&self) -> std::sync::MutexGuard<'_, IndexInner> {
+        // Each update leaves both maps consistent before it can panic, so a poisoned lock
+        // still holds a usable index.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Sets (or, with `None`, clears) the deadline of a call; returns whether it is now the
+    /// earliest, so the caller knows to wake the scheduler.
+    pub fn set(&self, call_id: CallId, deadline: Option<(Timestamp, Action)>) -> bool {
+        let mut inner = self.lock();
+        if let Some((at, _)) = inner.by_call.remove(&call_id) {
+            inner.by_time.remove(&(at, call_id));
+        }
+        let Some((at, action)) = deadline else {
+            return false;
+        };
+        inner.by_call.insert(call_id, (at, action));
+        inner.by_time.insert((at, call_id));
+        inner.by_time.first() == Some(&(at, call_id))
+    }
+
+    /// Removes and returns every deadline at or before `now`.
+    pub fn take_due(&self, now: Timestamp) -> Vec<(CallId, Action)> {
+        let mut inner = self.lock();
+        let mut due = Vec::new();
+        while let Some(&(at, call_id)) = inner.by_time.first() {
+            if at > now {
+                break;
+            }
+            inner.by_time.pop_first();
+            if let Some((_, action)) = inner.by_call.remove(&call_id) {
+                due.push((call_id, action));
+            }
+        }
+        due
+    }
+
+    /// The earliest pending deadline.
+    pub fn next(&self) -> Option<Timestamp> {
+        self.lock().by_time.first().map(|(at, _)| *at)
+    }
+
+    /// Forgets every pending deadline (the control API's reset, which deletes the calls).
+    pub fn clear(&self) {
+        let mut inner = self.lock();
+        inner.by_time.clear();
+        inner.by_call.clear();
+    }
+
+    /// Number of pending deadlines.
+    pub fn len(&self) -> usize {
+        self.lock().by_call.len()
+    }
+
+    /// No pending deadline.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Deletes finished calls that ended more than `days` ago (every realm).
+pub fn prune(core: &Core, now: Timestamp, days: u32) {
+    let cutoff = now.plus_seconds(-i64::from(days) * 86_400);
+    match core.store().delete_terminal_ended_before(cutoff, None) {
+        Ok(0) => {}
+        Ok(deleted) => tracing::info!(deleted, "old calls pruned"),
+        Err(err) => tracing::error!(error = %err, "could not prune old calls"),
+    }
+    let _ = core.commit_pending();
+}
+
+fn fire(desk: &CallDesk<'_>, call_id: CallId, action: Action) {
+    match desk.act(call_id, Who::Server, action, None) {
+        Ok(acted) => {
+            tracing::info!(%call_id, ?action, state = %acted.record.call.state, "deadline fired")
+        }
+        // A request won the race (the call was answered or ended first): nothing to do.
+        Err(err) => tracing::debug!(%call_id, ?action, error = %err, "deadline no longer applies"),
+    }
+}

@@ -1,0 +1,197 @@
+//! What the core announces, and to whom.
+//!
+//! The core says what happened once, in its own neutral terms: a call changed ([`CallChange`]:
+//! which call, from what state, what the state machine made of it, by whom), a push was
+//! recorded ([`RecordedPush`]). What that means on a wire or a dashboard is each
+//! [`Listener`]'s business: a dialect's event renderer queues it in its format, the push
+//! outbox builds provider requests, metrics count, bots plan their answer. Listeners that keep
+//! their own timers (bots) are [`Timed`]: the deadline scheduler and the virtual clock fire
+//! them beside the call deadlines, without knowing what they are.
+//!
+//! Adding a listener or a wire format means writing one of these and handing it to
+//! [`Listeners`] where the server is assembled; no core file changes.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use serde::Serialize;
+use zulip_calls_protocol::{CallEventType, CallId, CallState, QueueId, Timestamp, UserId};
+
+use super::model::{CallRecord, OutboxEntry};
+use super::{Core, Storage};
+
+/// A call was created or changed, as the state machine saw it.
+#[derive(Debug, Clone)]
+pub struct CallChange {
+    /// The call after the change.
+    pub record: CallRecord,
+    /// Its state before; `None` for a call just created.
+    pub before: Option<CallState>,
+    /// What the state machine says happened (`call_started` for a creation).
+    pub event: CallEventType,
+    /// The user who acted; `None` for the server's deadlines and an operator's cleanup. For a
+    /// media status update, the party whose status is now in the record.
+    pub by: Option<UserId>,
+    pub at: Timestamp,
+}
+
+impl CallChange {
+    /// The users the change concerns: both parties.
+    pub fn parties(&self) -> [UserId; 2] {
+        [self.record.call.sender_id, self.record.call.receiver_id]
+    }
+
+    /// Whether the call's state moved (a media status update does not move it).
+    pub fn moved(&self) -> bool {
+        self.before != Some(self.record.call.state)
+    }
+}
+
+/// A push the outbox recorded for one device.
+#[derive(Debug, Clone)]
+pub struct RecordedPush {
+    pub entry: OutboxEntry,
+    /// `fcm` or `apns`.
+    pub provider: &'static str,
+}
+
+/// What a listener may do while it hears the news: the change is written but not committed,
+/// and the store lock is held, so nobody can see the change before every listener heard it.
+pub struct Tx<'a> {
+    pub core: &'a Core,
+    storage: &'a mut Storage,
+    wake: bool,
+}
+
+impl std::fmt::Debug for Tx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx").field("wake", &self.wake).finish_non_exhaustive()
+    }
+}
+
+impl<'a> Tx<'a> {
+    pub(super) fn new(core: &'a Core, storage: &'a mut Storage) -> Self {
+        Tx {
+            core,
+            storage,
+            wake: false,
+        }
+    }
+
+    /// The store, inside the change's transaction (the push outbox writes its rows here).
+    pub fn store(&mut self) -> &mut super::store::Store {
+        self.storage
+    }
+
+    /// Runs `effect` once the change is on disk: what others can observe (a queued event, a
+    /// forwarded push) must wait for that.
+    pub fn after_commit(&mut self, effect: impl FnOnce(&Core) + Send + 'static) {
+        self.storage.after_commit(self.core, effect);
+    }
+
+    /// Asks the deadline scheduler to look again (a [`Timed`] listener has a new earliest
+    /// task).
+    pub fn wake_scheduler(&mut self) {
+        self.wake = true;
+    }
+
+    /// Tells every listener that a push was recorded.
+    pub fn announce_push(&mut self, push: &RecordedPush) {
+        let core = self.core;
+        for listener in &core.listeners.heard {
+            listener.push_recorded(push, self);
+        }
+    }
+
+    pub(super) fn wakes(&self) -> bool {
+        self.wake
+    }
+}
+
+/// Something that hears the core's news. Called under the store lock, in the order changes
+/// are made, so keep it short; defer what others can observe with [`Tx::after_commit`].
+pub trait Listener: Debug + Send + Sync {
+    /// A call was created or changed.
+    fn call_changed(&self, _change: &CallChange, _tx: &mut Tx<'_>) {}
+
+    /// A push was recorded.
+    fn push_recorded(&self, _push: &RecordedPush, _tx: &mut Tx<'_>) {}
+}
+
+/// A listener with timers of its own, fired on the server's clock beside the call deadlines
+/// (and so, on a virtual clock, only when time is moved, always in the same order).
+pub trait Timed: Debug + Send + Sync {
+    /// When its earliest task is due.
+    fn next_due(&self) -> Option<Timestamp>;
+
+    /// Runs every task due at `now`; returns what it did.
+    fn fire_due(&self, core: &Core, now: Timestamp) -> Vec<Fired>;
+}
+
+/// Something that fired on the server's clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fired {
+    /// The call a deadline or a timed listener acted on; `null` for queue expiry,
+    /// heartbeats and pruning.
+    pub call_id: Option<CallId>,
+    /// `ring_timeout`, `notification_timeout`, `max_duration`, `queue_expired`, `heartbeat`
+    /// or `prune`; a timed listener's own name for what it did (a bot's `bot_accept`, ...).
+    pub action: &'static str,
+    /// When it came due (the clock stops at each deadline on the way).
+    pub at: Timestamp,
+    /// The queue that expired or got a heartbeat.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_id: Option<QueueId>,
+    /// The owner of that queue, or the user a timed listener acted as.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    /// How many old calls a prune deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<u64>,
+}
+
+/// Everyone who hears the core's news, in the order they hear it.
+#[derive(Debug, Default, Clone)]
+pub struct Listeners {
+    heard: Vec<Arc<dyn Listener>>,
+    timed: Vec<Arc<dyn Timed>>,
+}
+
+impl Listeners {
+    /// Adds a listener; it hears after those added before it.
+    #[must_use]
+    pub fn listen(mut self, listener: Arc<dyn Listener>) -> Self {
+        self.heard.push(listener);
+        self
+    }
+
+    /// Adds timers fired on the server's clock.
+    #[must_use]
+    pub fn timed(mut self, timed: Arc<dyn Timed>) -> Self {
+        self.timed.push(timed);
+        self
+    }
+
+    /// Tells every listener that `change` happened; returns whether the scheduler should
+    /// look again.
+    pub(super) fn call_changed(&self, core: &Core, storage: &mut Storage, change: &CallChange) -> bool {
+        let mut tx = Tx::new(core, storage);
+        for listener in &self.heard {
+            listener.call_changed(change, &mut tx);
+        }
+        tx.wakes()
+    }
+
+    /// The earliest task of any timed listener.
+    pub(super) fn next_due(&self) -> Option<Timestamp> {
+        self.timed.iter().filter_map(|t| t.next_due()).min()
+    }
+
+    /// Fires what every timed listener has due at `now`, in the order they were added.
+    pub(super) fn fire_due(&self, core: &Core, now: Timestamp) -> Vec<Fired> {
+        self.timed
+            .iter()
+            .flat_map(|t| t.fire_due(core, now))
+            .collect()
+    }
+}

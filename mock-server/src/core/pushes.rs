@@ -1,0 +1,81 @@
+//! The push outbox: a listener that builds, for each call change that notifies a party's
+//! devices, the exact FCM/APNs request the plugin would send, and records it instead of
+//! sending it (spec §6). It then announces each recorded push to the other listeners
+//! (metrics count it, the webhook forwards it).
+
+use zulip_calls_protocol::push::{PushContext, PushKind, PushNotification, PushTarget, build_push};
+use zulip_calls_protocol::Timestamp;
+
+use super::model::{CallRecord, Device};
+use super::news::{CallChange, Listener, RecordedPush, Tx};
+use super::store::DeviceKind;
+
+/// Records the pushes of every call change.
+#[derive(Debug, Default)]
+pub struct PushOutbox;
+
+impl Listener for PushOutbox {
+    fn call_changed(&self, change: &CallChange, tx: &mut Tx<'_>) {
+        let kind = if change.before.is_none() {
+            Some(PushKind::Call)
+        } else if change.moved() {
+            PushKind::for_state(change.record.call.state)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            record(tx, &change.record, kind, change.at);
+        }
+    }
+}
+
+/// Records the push for `kind` to each device of its recipient.
+fn record(tx: &mut Tx<'_>, record: &CallRecord, kind: PushKind, now: Timestamp) {
+    let core = tx.core;
+    let settings = core.settings();
+    if !settings.call_push_notification_enabled {
+        return;
+    }
+    let recipient = match kind {
+        PushKind::CallResponse(_) => record.call.sender_id,
+        _ => record.call.receiver_id,
+    };
+    let devices = match tx.store().devices_of(recipient) {
+        Ok(devices) if devices.is_empty() => return,
+        Ok(devices) => devices,
+        Err(err) => {
+            tracing::error!(error = %err, "could not read devices");
+            return;
+        }
+    };
+    let realm_url = core
+        .directory()
+        .realm(record.realm_id)
+        .map(|r| r.url.clone())
+        .unwrap_or_default();
+    let Some(context) = PushContext::from_realm_url(&realm_url, settings.timeout_seconds()) else {
+        tracing::warn!(realm_url, "realm URL has no host; push not built");
+        return;
+    };
+    let notification = PushNotification::new(&record.call, recipient, kind, &context, now);
+    for device in devices {
+        let provider = DeviceKind::of(&device).as_str();
+        let target = match device {
+            Device::Fcm { token } => PushTarget::Fcm { token },
+            Device::Apns { token, appid } => PushTarget::Apns { token, appid },
+        };
+        let request = build_push(&target, &notification, &settings.call_push_notification_sound);
+        let body = serde_json::to_value(&request).unwrap_or_default();
+        tracing::info!(user = %recipient, call_id = %record.call.call_id, event = %kind.event(), "push recorded");
+        match tx.store().record_push(
+            now,
+            recipient,
+            record.call.call_id,
+            kind.event().as_str(),
+            &body,
+        ) {
+            Ok(entry) => tx.announce_push(&RecordedPush { entry, provider }),
+            Err(err) => tracing::error!(error = %err, "could not record a push"),
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! `POST /mock/v1/wait-for` (CONTROL-API.md, "Wait for a condition"): answers when a call
+//! reaches a state, an event was queued, a push recorded or a request journaled, so tests
+//! wait for what they mean instead of sleeping.
+//!
+//! The condition is checked at once, then again each time [`Core::changes`] moves (every
+//! call change queues an event, every push is recorded with one, every request is
+//! journaled), until it holds, the wall-clock timeout passes (408), or the server shuts down
+//! (503).
+//!
+//! [`Core::changes`]: crate::core::Core::changes
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tokio::time::Instant;
+use zulip_calls_protocol::params::{Params, RawParam};
+use zulip_calls_protocol::push::PushEvent;
+use zulip_calls_protocol::{CallId, CallState, UserId};
+
+use super::journal::{matching, near_misses};
+use super::{ControlError, ControlResult, PREFIX};
+use crate::api::params::ApiParams;
+use crate::qa::request_match::{RequestPattern, UserRef};
+use crate::api::success;
+use crate::qa::QaState;
+use crate::core::store::PushFilter;
+
+/// The timeout when none is given, in seconds.
+pub const DEFAULT_TIMEOUT_SECS: f64 = 10.0;
+
+/// The longest timeout allowed, in seconds.
+pub const MAX_TIMEOUT_SECS: f64 = 300.0;
+
+/// The `wait-for` route.
+pub fn router(router: Router<QaState>) -> Router<QaState> {
+    router.route(&format!("{PREFIX}/wait-for"), post(wait_for))
+}
+
+/// Parameters of `POST /mock/v1/wait-for`.
+#[derive(Debug, Clone, Deserialize)]
+struct WaitRequest {
+    /// A JSON object (JSON text in a form or query).
+    condition: Map<String, Value>,
+    #[serde(default)]
+    timeout_seconds: Option<f64>,
+}
+
+/// A decoded condition, its users resolved.
+#[derive(Debug, Clone)]
+enum Condition {
+    CallState {
+        target: CallTarget,
+        state: CallState,
+    },
+    Event {
+        user: UserId,
+        label: String,
+        event_type: String,
+        call_id: Option<CallId>,
+    },
+    Push {
+        user: Option<(UserId, String)>,
+        call_id: Option<CallId>,
+        event: Option<PushEvent>,
+    },
+    Request {
+        pattern: RequestPattern,
+        since_id: Option<u64>,
+    },
+}
+
+#[derive(Debug, Clone)]
+enum CallTarget {
+    Call(CallId),
+    /// The user's latest call, and how to name the user.
+    LatestOf(UserId, String),
+}
+
+#[derive(Debug, Deserialize)]
+struct CallStateFields {
+    #[serde(default)]
+    call_id: Option<CallId>,
+    #[serde(default)]
+    user: Option<UserRef>,
+    state: CallState,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventFields {
+    user: UserRef,
+    event_type: String,
+    #[serde(default)]
+    call_id: Option<CallId>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PushFields {
+    #[serde(default)]
+    user: Option<UserRef>,
+    #[serde(default)]
+    call_id: Option<CallId>,
+    #[serde(default)]
+    event: Option<PushEvent>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RequestFields {
+    #[serde(default)]
+    since_id: Option<u64>,
+}
+
+fn invalid(err: impl std::fmt::Display) -> ControlError {
+    ControlError::bad_request(format!("Invalid 'condition': {err}"))
+}
+
+/// The user `user` names, or 404.
+fn resolve(state: &QaState, user: &UserRef) -> ControlResult<(UserId, String)> {
+    let directory = state.core.directory();
+    let found = match user {
+        UserRef::Id(id) => directory.user(*id),
+        UserRef::Email(email) => directory.user_by_email(email),
+    };
+    found
+        .map(|u| (u.id, u.email.clone()))
+        .ok_or_else(|| ControlError::not_found(format!("No such user: {user}")))
+}
+
+impl Condition {
+    /// Decodes `condition` by its `kind`, with the same lenient rules as any parameter.
+    fn decode(state: &QaState, condition: Map<String, Value>) -> ControlResult<Condition> {
+        let kind = match condition.get("kind") {
+            Some(Value::String(kind)) => kind.clone(),
+            _ => return Err(invalid("'kind' is missing or not a string")),
+        };
+        let mut fields = Params::new();
+        for (name, value) in condition {
+            fields.insert(name, RawParam::Json(value));
+        }
+        match kind.as_str() {
+            "call_state" => {
+                let f: CallStateFields = fields.decode().map_err(invalid)?;
+                let target = match (f.call_id, f.user) {
+                    (Some(call_id), None) => CallTarget::Call(call_id),
+                    (None, Some(user)) => {
+                        let (id, label) = resolve(state, &user)?;
+                        CallTarget::LatestOf(id, label)
+                    }
+                    _ => return Err(invalid("call_state needs either 'call_id' or 'user'")),
+                };
+                Ok(Condition::CallState {
+                    target,
+                    state: f.state,
+                })
+            }
+            "event" => {
+                let f: EventFields = fields.decode().map_err(invalid)?;
+                let (user, label) = resolve(state, &f.user)?;
+                Ok(Condition::Event {
+                    user,
+                    label,
+                    event_type: f.event_type,
+                    call_id: f.call_id,
+                })
+            }
+            "push" => {
+                let f: PushFields = fields.decode().map_err(invalid)?;
+                let user = f.user.map(|u| resolve(state, &u)).transpose()?;
+                Ok(Condition::Push {
+                    user,
+                    call_id: f.call_id,
+                    event: f.event,
+                })
+            }
+            "request" => {
+                let pattern: RequestPattern = fields.decode().map_err(invalid)?;
+                let f: RequestFields = fields.decode().map_err(invalid)?;
+                Ok(Condition::Request {
+                    pattern,
+                    since_id: f.since_id,
+                })
+            }
+            other => Err(invalid(format!(
+                "unknown kind {other:?} (expected call_state, event, push or request)"
+            ))),
+        }
+    }
+
+    /// What is waited for, for the timeout message.
+    fn describe(&self) -> String {
+        match self {
+            Condition::CallState {
+                target: CallTarget::Call(id),
+                state,
+            } => format!("call {id} to be {state}"),
+            Condition::CallState {
+                target: CallTarget::LatestOf(_, label),
+                state,
+            } => format!("the latest call of {label} to be {state}"),
+            Condition::Event {
+                label,
+                event_type,
+                call_id,
+                ..
+            } => {
+                let about = call_id
+                    .map(|c| format!(" about call {c}"))
+                    .unwrap_or_default();
+                format!("a {event_type} event for {label}{about}")
+            }
+            Condition::Push {
+                user,
+                call_id,
+                event,
+            } => {
+                let mut text = "a push".to_owned();
+                if let Some(event) = event {
+                    text.push_str(&format!(" '{event}'"));
+                }
+                if let Some((_, label)) = user {
+                    text.push_str(&format!(" to {label}"));
+                }
+                if let Some(call_id) = call_id {
+                    text.push_str(&format!(" for call {call_id}"));
+                }
+                text
+            }
+            Condition::Request { pattern, since_id } => {
+                let after = since_id
+                    .map(|id| format!(" after request {id}"))
+                    .unwrap_or_default();
+                format!("{pattern}{after}")
+            }
+        }
+    }
+}
+
+/// The result of one look.
+enum Check {
+    /// What satisfied the condition.
+    Holds(Value),
+    /// Not yet: the closest current state, and a few words on it for the timeout message.
+    Pending(Value, String),
+}
+
+fn check(state: &QaState, condition: &Condition, first: bool) -> ControlResult<Check> {
+    match condition {
+        Condition::CallState {
+            target,
+            state: want,
+        } => {
+            let record = match target {
+                CallTarget::Call(id) => {
+                    let record = state.core.store().call(*id)?;
+                    if record.is_none() && first {
+                        return Err(ControlError::not_found(format!("No call {id}")));
+                    }
+                    record
+                }
+                CallTarget::LatestOf(user, _) => state
+                    .core
+                    .store()
+                    .history(*user, None, None, 1, 0)?
+                    .0
+                    .into_iter()
+                    .next(),
+            };
+            Ok(match record {
+                Some(record) if record.call.state == *want => {
+                    Check::Holds(serde_json::to_value(&record.call).unwrap_or_default())
+                }
+                Some(record) => Check::Pending(
+                    json!({"call_id": record.call.call_id, "state": record.call.state}),
+                    format!("call {} is {}", record.call.call_id, record.call.state),
+                ),
+                None => Check::Pending(Value::Null, "there is no such call".to_owned()),
+            })
+        }
+        Condition::Event {
+            user,
+            event_type,
+            call_id,
+            ..
+        } => {
+            let (found, count) = state.core.queues.sent().find(*user, |e| {
+                e.is_of_type(event_type) && call_id.is_none_or(|c| e.call_id == Some(c))
+            });
+            if let Some(event) = found {
+                return Ok(Check::Holds(
+                    serde_json::to_value(event).unwrap_or_default(),
+                ));
+            }
+            let latest = state.core.queues.sent().latest(*user);
+            let words = match &latest {
+                Some(e) => format!(
+                    "{count} other events were queued, the latest a {}",
+                    e.call_event_type.as_deref().unwrap_or(&e.event_type)
+                ),
+                None => "no event was queued for them".to_owned(),
+            };
+            Ok(Check::Pending(
+                json!({"events_for_user": count, "latest": latest}),
+                words,
+            ))
+        }
+        Condition::Push {
+            user,
+            call_id,
+            event,
+        } => {
+            let user_id = user.as_ref().map(|(id, _)| *id);
+            let store = state.core.store();
+            let found = store
+                .pushes(&PushFilter {
+                    user_id,
+                    call_id: *call_id,
+                    event: event.map(|e| e.as_str().to_owned()),
+                })?
+                .pop();
+            if let Some(push) = found {
+                return Ok(Check::Holds(serde_json::to_value(push).unwrap_or_default()));
+            }
+            let nearby = store.pushes(&PushFilter {
+                user_id,
+                call_id: None,
+                event: None,
+            })?;
+            let words = match nearby.last() {
+                Some(p) => format!(
+                    "{} other pushes, the latest '{}' for call {}",
+                    nearby.len(),
+                    p.event,
+                    p.call_id
+                ),
+                None => "no push was recorded".to_owned(),
+            };
+            Ok(Check::Pending(
+                json!({"pushes": nearby.len(), "latest": nearby.last()}),
+                words,
+            ))
+        }
+        Condition::Request { pattern, since_id } => Ok(state.journal.read(|entries| {
+            if let Some(entry) = matching(entries, pattern, *since_id).first() {
+                return Check::Holds(serde_json::to_value(entry).unwrap_or_default());
+            }
+            let journaled = entries
+                .iter()
+                .filter(|e| since_id.is_none_or(|s| e.id > s))
+                .count();
+            let closest = near_misses(entries, pattern, *since_id, 1).pop();
+            let words = match &closest {
+                Some(near) => format!(
+                    "{journaled} other requests, the closest {} {} ({})",
+                    near.request.method,
+                    near.request.path,
+                    near.differences.join("; ")
+                ),
+                None => "no request was journaled".to_owned(),
+            };
+            Check::Pending(json!({"journaled": journaled, "closest": closest}), words)
+        })),
+    }
+}
+
+async fn wait_for(
+    State(state): State<QaState>,
+    ApiParams(params): ApiParams,
+) -> ControlResult<Response> {
+    let request: WaitRequest = params.decode()?;
+    let timeout = request.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECS);
+    if !(0.0..=MAX_TIMEOUT_SECS).contains(&timeout) {
+        return Err(ControlError::bad_request(format!(
+            "Invalid 'timeout_seconds': must be between 0 and {MAX_TIMEOUT_SECS}"
+        )));
+    }
+    let condition = Condition::decode(&state, request.condition)?;
+    // Wall-clock on purpose: a virtual clock only moves when the test moves it.
+    let deadline = Instant::now() + Duration::from_secs_f64(timeout);
+    // Subscribed before the first look, so a change in between still wakes the loop.
+    let mut changes = state.core.changes.subscribe();
+    let mut closing = state.api.closing.subscribe();
+    let mut first = true;
+    loop {
+        changes.borrow_and_update();
+        let (last_seen, words) = match check(&state, &condition, first)? {
+            Check::Holds(matched) => return Ok(success(json!({ "matched": matched }))),
+            Check::Pending(last_seen, words) => (last_seen, words),
+        };
+        first = false;
+        tokio::select! {
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return Err(shutting_down());
+                }
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                let msg = format!(
+                    "Timed out after {timeout} s waiting for {}; {words}",
+                    condition.describe()
+                );
+                tracing::info!(%msg, "wait-for timed out");
+                return Err(ControlError::new(StatusCode::REQUEST_TIMEOUT, "WAIT_TIMEOUT", msg)
+                    .with("last_seen", last_seen));
+            }
+            () = crate::api::state::closed(&mut closing) => return Err(shutting_down()),
+        }
+    }
+}
+
+/// A wait cut short by a shutdown: 503, as every request the shutdown ends.
+fn shutting_down() -> ControlError {
+    ControlError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        crate::api::shutdown::SHUTTING_DOWN_CODE,
+        "The server is shutting down",
+    )
+}

@@ -1,0 +1,410 @@
+//! `GET /metrics`: the server's counters in the OpenMetrics text format, which Prometheus
+//! scrapes (and which reads as Prometheus text too), so a QA run or a dashboard can see what the
+//! mock did without reading its logs.
+//!
+//! Two kinds of series:
+//! - counted as things happen: call creations, transitions and endings, recorded pushes,
+//!   request latencies (the call desk and a middleware call the `record_*` methods of
+//!   [`Metrics`] at the point where each thing happens);
+//! - read at scrape time from where the truth lives: active calls by state (the store), event
+//!   queues, waiting long-polls and events delivered (the queues), open WebSockets. A reset
+//!   or a restart is then reflected at once instead of drifting.
+//!
+//! Every series is named `zulip_calls_mock_*`.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use zulip_calls_protocol::{Call, CallState};
+
+use super::QaState;
+use crate::core::news::{CallChange, Listener, RecordedPush, Tx};
+
+/// Where the metrics are served (beside the control API, behind the same token).
+pub const METRICS_PATH: &str = "/metrics";
+
+/// The prefix of every series.
+pub const PREFIX: &str = "zulip_calls_mock";
+
+/// The `route` label of a request no route matched.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// The content type of the answer (OpenMetrics 1.0 text).
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The `from_state` label of a call's creation, which comes from no state.
+pub const NO_STATE: &str = "none";
+
+/// Upper bounds (seconds) of the request latency buckets: from a fast lookup to a long-poll
+/// held until its heartbeat (60 s by default).
+const LATENCY_BUCKETS: [f64; 16] = [
+    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 30.0,
+    90.0,
+];
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallTypeLabels {
+    call_type: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndLabels {
+    state: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransitionLabels {
+    from_state: &'static str,
+    to_state: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PushLabels {
+    provider: &'static str,
+    event: String,
+}
+
+/// The event's `type`, and for a `call_event` its `event_type` (empty for other types).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    r#type: String,
+    event_type: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    route: String,
+    status: u16,
+}
+
+/// The series counted as things happen; the scrape-time ones are built per scrape.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    calls_created: Family<CallTypeLabels, Counter>,
+    calls_ended: Family<EndLabels, Counter>,
+    transitions: Family<TransitionLabels, Counter>,
+    pushes: Family<PushLabels, Counter>,
+    requests: Family<RequestLabels, Histogram, fn() -> Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Every series at zero.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix(PREFIX);
+        let calls_created = Family::<CallTypeLabels, Counter>::default();
+        registry.register(
+            "calls_created",
+            "Calls placed, by call type",
+            calls_created.clone(),
+        );
+        let calls_ended = Family::<EndLabels, Counter>::default();
+        registry.register(
+            "calls_ended",
+            "Calls that reached a terminal state, by state and end reason",
+            calls_ended.clone(),
+        );
+        let transitions = Family::<TransitionLabels, Counter>::default();
+        registry.register(
+            "call_transitions",
+            "Call state changes (a creation comes from_state=\"none\")",
+            transitions.clone(),
+        );
+        let pushes = Family::<PushLabels, Counter>::default();
+        registry.register(
+            "pushes_recorded",
+            "Pushes recorded in the outbox, by provider (fcm, apns) and push event",
+            pushes.clone(),
+        );
+        let requests =
+            Family::<RequestLabels, Histogram, fn() -> Histogram>::new_with_constructor(|| {
+                Histogram::new(LATENCY_BUCKETS)
+            });
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer a request, by method, route and status (a long-poll counts until \
+             it answers)",
+            requests.clone(),
+        );
+        Metrics {
+            registry,
+            calls_created,
+            calls_ended,
+            transitions,
+            pushes,
+            requests,
+        }
+    }
+
+    /// A call was created (it is now `calling`).
+    pub fn record_call_created(&self, call: &Call) {
+        self.calls_created
+            .get_or_create(&CallTypeLabels {
+                call_type: call.call_type.as_str(),
+            })
+            .inc();
+        self.record_transition(None, call);
+    }
+
+    /// A call moved from `from` (`None`: it was just created) to its current state.
+    pub fn record_transition(&self, from: Option<CallState>, call: &Call) {
+        self.transitions
+            .get_or_create(&TransitionLabels {
+                from_state: from.map_or(NO_STATE, CallState::as_str),
+                to_state: call.state.as_str(),
+            })
+            .inc();
+        if call.state.is_terminal() {
+            self.calls_ended
+                .get_or_create(&EndLabels {
+                    state: call.state.as_str(),
+                    reason: call.end_reason.map_or("", |r| r.as_str()),
+                })
+                .inc();
+        }
+    }
+
+    /// A push was recorded; `provider` is `fcm` or `apns`, `event` the push's `event`.
+    pub fn record_push(&self, provider: &'static str, event: &str) {
+        self.pushes
+            .get_or_create(&PushLabels {
+                provider,
+                event: event.to_owned(),
+            })
+            .inc();
+    }
+
+    /// A request to `route` (a matched route pattern, or [`UNMATCHED_ROUTE`]) was answered.
+    pub fn record_request(&self, method: &str, route: &str, status: StatusCode, took: Duration) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: known_method(method),
+                route: route.to_owned(),
+                status: status.as_u16(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    /// The whole exposition: the counted series, then those read from `state` now.
+    pub fn render(&self, state: &QaState) -> Result<String, MetricsError> {
+        let mut text = String::new();
+        encode_registry(&mut text, &self.registry)?;
+        encode_registry(&mut text, &scrape_time_registry(state)?)?;
+        encode_eof(&mut text)?;
+        Ok(text)
+    }
+}
+
+/// Counts what the core announces: creations and transitions of calls, recorded pushes.
+impl Listener for Metrics {
+    fn call_changed(&self, change: &CallChange, _tx: &mut Tx<'_>) {
+        match change.before {
+            None => self.record_call_created(&change.record.call),
+            Some(before) if change.moved() => {
+                self.record_transition(Some(before), &change.record.call);
+            }
+            Some(_) => {}
+        }
+    }
+
+    fn push_recorded(&self, push: &RecordedPush, _tx: &mut Tx<'_>) {
+        self.record_push(push.provider, &push.entry.event);
+    }
+}
+
+/// Why the metrics could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    #[error("storage: {0}")]
+    Store(#[from] crate::core::store::StoreError),
+    #[error("encoding: {0}")]
+    Encode(#[from] std::fmt::Error),
+}
+
+/// The series read at scrape time.
+fn scrape_time_registry(state: &QaState) -> Result<Registry, MetricsError> {
+    let mut registry = Registry::with_prefix(PREFIX);
+
+    let calls = Family::<StateLabels, Gauge>::default();
+    // Every active state, so a state with no call reads 0 rather than vanishing.
+    for active in [CallState::Calling, CallState::Ringing, CallState::Accepted] {
+        calls
+            .get_or_create(&StateLabels {
+                state: active.as_str(),
+            })
+            .set(0);
+    }
+    let active = state.core.store().all_active_calls()?;
+    for record in &active {
+        calls
+            .get_or_create(&StateLabels {
+                state: record.call.state.as_str(),
+            })
+            .inc();
+    }
+    registry.register(
+        "calls",
+        "Active calls by state (terminal calls: see calls_ended)",
+        calls,
+    );
+
+    registry.register(
+        "event_queues",
+        "Registered event queues",
+        gauge(state.core.queues.len()),
+    );
+    registry.register(
+        "long_polls",
+        "GET events requests waiting for an event now",
+        gauge(state.core.queues.long_polls_waiting()),
+    );
+    registry.register(
+        "websocket_connections",
+        "Event WebSockets open now",
+        gauge(state.api.sockets.len()),
+    );
+
+    let delivered = Family::<EventLabels, Counter>::default();
+    for (r#type, event_type, count) in state.core.queues.delivered() {
+        delivered
+            .get_or_create(&EventLabels { r#type, event_type })
+            .inc_by(count);
+    }
+    registry.register(
+        "events_delivered",
+        "Events added to event queues (one per queue), by type and call event_type",
+        delivered,
+    );
+    Ok(registry)
+}
+
+/// A gauge reading `value`.
+fn gauge(value: usize) -> Gauge {
+    let gauge = Gauge::default();
+    gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
+    gauge
+}
+
+/// The method as a label, from a closed set so a client cannot create series at will.
+fn known_method(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method)
+        .unwrap_or("other")
+}
+
+/// The metrics route (mounted by the control API, behind its token).
+pub fn router(router: Router<QaState>) -> Router<QaState> {
+    router.route(METRICS_PATH, get(scrape))
+}
+
+async fn scrape(State(state): State<QaState>) -> Response {
+    match state.metrics.render(&state) {
+        Ok(text) => (
+            [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
+            text,
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot render metrics");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "# metrics are unavailable: see the server log\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Times every request and records it under its route pattern (the outermost part of
+/// [`crate::qa::front_desk`]).
+pub async fn track_requests<Inner>(state: &QaState, request: Request, inner: Inner) -> Response
+where
+    Inner: AsyncFnOnce(Request) -> Response,
+{
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| UNMATCHED_ROUTE.to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let started = std::time::Instant::now();
+    let response = inner(request).await;
+    // The outermost layer, so no answer leaves before the changes it may reflect (its own or
+    // others' it read) are committed; see `api::durable`.
+    let response = crate::api::durable::release(&state.core, response).await;
+    state.metrics.record_request(
+        method.as_str(),
+        &route,
+        response.status(),
+        started.elapsed(),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        assert_eq!(known_method("GET"), "GET");
+        assert_eq!(known_method("BREW"), "other");
+    }
+
+    #[test]
+    fn the_counted_series_encode_with_the_prefix() {
+        let metrics = Metrics::new();
+        metrics.record_push("fcm", "call");
+        metrics.record_request(
+            "GET",
+            "/api/v1/calls/{call_id}",
+            StatusCode::OK,
+            Duration::from_millis(3),
+        );
+        let mut text = String::new();
+        encode_registry(&mut text, &metrics.registry).unwrap();
+        assert!(
+            text.contains("# TYPE zulip_calls_mock_pushes_recorded counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"zulip_calls_mock_pushes_recorded_total{provider="fcm",event="call"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"zulip_calls_mock_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/api/v1/calls/{call_id}",status="200"} 1"#
+            ),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,279 @@
+//! The shell's assembly: [`Server::start`] opens storage, loads the realms, builds the core
+//! with its listeners, wraps it in the API and the QA features, binds a socket and serves,
+//! with the deadline scheduler beside it. Everything above the core meets here, and only here.
+
+pub mod realm;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::serve::ListenerExt as _;
+
+use crate::api::design::events::CallEvents;
+use crate::api::{self, Api, ApiLimits};
+use crate::config::ServerConfig;
+use crate::core::directory::Directory;
+use crate::core::pushes::PushOutbox;
+use crate::core::store::{DbLocation, Store};
+use crate::core::{Clock, Core, CoreOptions, Listeners, deadlines, virtual_time};
+use crate::qa::bots::Bots;
+use crate::qa::metrics::Metrics;
+use crate::qa::webhook::PushWebhook;
+use crate::qa::{Qa, QaState, RealmSource, control, front_desk};
+
+/// The whole HTTP app: the API routes and the control API, behind the QA middleware.
+pub fn router(qa: QaState) -> Router {
+    api::router(Arc::clone(&qa.api))
+        .merge(control::router(Arc::clone(&qa)))
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(qa, front_desk::front_desk))
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Realm(#[from] realm::RealmError),
+    #[error("database: {0}")]
+    Store(#[from] crate::core::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// How long [`Server::shutdown`] lets open requests run: ample for any ordinary request, and
+/// a bound on an idle long-poll, which would otherwise hold the shutdown until its heartbeat.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    pub addr: SocketAddr,
+    /// The QA state, and through it the API's and the core's.
+    pub state: QaState,
+    /// `None` once [`Server::wait`] has seen it end (a finished task must not be awaited twice).
+    task: Option<tokio::task::JoinHandle<()>>,
+    scheduler: tokio::task::JoinHandle<()>,
+    /// Sent (or dropped) to stop accepting connections and let open requests finish.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Set to end the requests still open when waiting is over; see [`shutdown`].
+    cut_off: tokio::sync::watch::Sender<bool>,
+}
+
+impl Server {
+    /// Opens storage, loads realms, binds and serves in the background.
+    ///
+    /// With `config.virtual_clock`, a system `clock` is replaced by a manual one starting at
+    /// `config.clock_start` (default: now); a manual `clock` is kept, so tests can hold it.
+    pub async fn start(config: ServerConfig, clock: Clock) -> Result<Server, StartError> {
+        let clock = if config.virtual_clock && !clock.is_manual() {
+            Clock::manual(config.clock_start.unwrap_or_else(|| Clock::System.now()))
+        } else {
+            clock
+        };
+        let realms = config.realms()?;
+        let mut store = Store::open(&DbLocation::parse(&config.db))?;
+        // On an existing database, what the control API changed since the last reset stays.
+        let users = store.users_with_control_changes(realms.users)?;
+        let checkpointer = match DbLocation::parse(&config.db) {
+            DbLocation::File(path) => {
+                let checkpointer = crate::core::store::checkpoint::Checkpointer::open(path)?;
+                store.hand_checkpoints_over()?;
+                Some(checkpointer)
+            }
+            DbLocation::Memory => None,
+        };
+        store.replace_realms(&realms.realms, &users)?;
+        let directory = Directory::new(realms.realms, users);
+        let listener = tokio::net::TcpListener::bind(config.bind)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.bind,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+        let pending = store.all_active_calls()?;
+        // From here on concurrent changes share commits; answers wait for theirs (see
+        // `store::batch` and `api::durable`).
+        store.batch_writes();
+
+        // Who hears the core's news, in this order: the design dialect's events, the push
+        // outbox (and, after it, whoever hears of its pushes), metrics, bots, the webhook.
+        let bots = Arc::new(Bots::default());
+        let metrics = Arc::new(Metrics::new());
+        let mut listeners = Listeners::default()
+            .listen(Arc::new(CallEvents))
+            .listen(Arc::new(PushOutbox))
+            .listen(Arc::clone(&metrics) as _)
+            .listen(Arc::clone(&bots) as _)
+            .timed(Arc::clone(&bots) as _);
+        if let Some(url) = config.push_webhook_url.clone() {
+            listeners = listeners.listen(Arc::new(PushWebhook::start(url)));
+        }
+        let options = CoreOptions {
+            virtual_clock: config.virtual_clock,
+            prune_calls_after_days: config.prune_calls_after_days,
+        };
+        let core = Arc::new(Core::new(
+            config.settings.clone(),
+            options,
+            clock,
+            directory,
+            store,
+            listeners,
+        ));
+        for record in &pending {
+            core.deadlines.set(
+                record.call.call_id,
+                crate::core::calls::next_deadline(&record.call, core.settings()),
+            );
+        }
+        bots.load(realms.bots, core.clock.now());
+        for record in &pending {
+            bots.resume(&record.call);
+        }
+        let limits = ApiLimits {
+            heartbeat_seconds: config.heartbeat_seconds,
+            max_body_bytes: config.max_body_bytes,
+            rate_limit_per_minute: config.rate_limit_per_minute,
+        };
+        let api = Arc::new(Api::new(Arc::clone(&core), limits));
+        let reload = config.clone();
+        let realms: RealmSource = Arc::new(move || reload.realms().map_err(|err| err.to_string()));
+        let state = Arc::new(Qa::new(api, config.admin_token.clone(), realms, bots, metrics));
+        if core.options.virtual_clock {
+            virtual_time::start(&core);
+        }
+        // Deadlines and WAL checkpoints: background work that stops with the server.
+        let deadlines = deadlines::run(Arc::clone(&core));
+        let writer = Arc::clone(&core);
+        let scheduler = tokio::spawn(async move {
+            match checkpointer {
+                Some(checkpointer) => {
+                    tokio::join!(
+                        deadlines,
+                        checkpointer.run(move || writer.commit_and_checkpoint())
+                    );
+                }
+                None => deadlines.await,
+            }
+        });
+        let (cut_off, cut_off_rx) = api::shutdown::cut_off_signal();
+        let app = api::shutdown::cut_off_layer(router(Arc::clone(&state)), cut_off_rx);
+        let app = telemetry::trace_requests(app);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stopped.await;
+            };
+            // Events are small writes pushed without a request; Nagle's algorithm would hold
+            // one back until the peer's delayed ACK of the one before.
+            let listener = listener.tap_io(|tcp| {
+                if let Err(err) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+                }
+            });
+            // One router shared by every connection: serving the `Router` itself would rebuild
+            // its table of routes for each connection (axum's `with_state(())` per accept),
+            // tens of kilobytes held by every open long-poll.
+            let app = app.with_state::<()>(()).into_make_service();
+            let serving = axum::serve(listener, app).with_graceful_shutdown(stopped);
+            if let Err(err) = serving.await {
+                tracing::error!(error = %err, "server stopped");
+            }
+        });
+        Ok(Server {
+            addr,
+            state,
+            task: Some(task),
+            scheduler,
+            stop: Some(stop),
+            cut_off,
+        })
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:9991`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops serving: open requests get a 503 at once and their handlers are dropped.
+    pub fn abort(&self) {
+        self.state.api.closing.send_replace(true);
+        self.cut_off.send_replace(true);
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+        self.scheduler.abort();
+    }
+
+    /// Waits until the server stops.
+    pub async fn wait(&mut self) {
+        if let Some(task) = &mut self.task {
+            let _ = task.await;
+            self.task = None;
+        }
+        self.scheduler.abort();
+    }
+
+    /// Stops gracefully within [`SHUTDOWN_GRACE`]; see [`Server::shutdown_within`].
+    pub async fn shutdown(self) -> bool {
+        self.shutdown_within(SHUTDOWN_GRACE).await
+    }
+
+    /// Stops accepting connections, lets open requests finish for up to `grace` (then cuts
+    /// the rest off with a 503), and only then stops the deadline scheduler, so a deadline a
+    /// finishing request moved is not lost mid-way. Returns whether every request finished
+    /// in time.
+    ///
+    /// Storage stays consistent either way: every change is one SQLite savepoint, none spans
+    /// an `await`, and the batch they share is committed before this returns.
+    pub async fn shutdown_within(mut self, grace: Duration) -> bool {
+        self.state.api.closing.send_replace(true);
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let mut drained = true;
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(grace, &mut task).await.is_err()
+        {
+            drained = false;
+            tracing::warn!(
+                grace_ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX),
+                "requests still open after the grace period are cut off"
+            );
+            self.cut_off.send_replace(true);
+            // The cut-off answers at once; a connection that still lingers (a client not
+            // reading its answer) is not worth waiting for.
+            if tokio::time::timeout(Duration::from_secs(1), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+                let _ = task.await;
+            }
+        }
+        self.scheduler.abort();
+        // Awaited so its handle on the state (and the database) is gone when this returns.
+        let _ = (&mut self.scheduler).await;
+        // Nothing answered waits in the open batch, but what the last requests and deadlines
+        // changed is kept all the same (a failure is logged).
+        let _ = self.state.core.commit_pending();
+        drained
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.abort();
+    }
+}
