@@ -28,7 +28,6 @@ pub mod core;
 pub mod qa;
 pub mod scenario;
 pub mod server;
-pub mod store;
 
 pub use crate::config::ServerConfig;
 pub use crate::core::Clock;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use zulip_calls_mock::config::ServerConfig;
-use zulip_calls_mock::store::{DbLocation, Store};
+use zulip_calls_mock::core::store::{DbLocation, Store};
 use zulip_calls_mock::{Clock, Server};
 
 const HAMLET: (&str, &str) = ("hamlet@zulip.com", "hamletDemoApiKeyxxxxxxxxxxxxx010");

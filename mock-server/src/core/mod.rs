@@ -20,7 +20,7 @@ pub mod pushes;
 pub mod queues;
 pub mod virtual_time;
 
-pub use crate::store;
+pub mod store;
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 

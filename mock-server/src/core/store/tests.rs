@@ -1,8 +1,13 @@
 use pretty_assertions::assert_eq;
+use rusqlite::params;
 use serde_json::json;
 use uuid::Uuid;
+use zulip_calls_protocol::call::EndReason;
+use zulip_calls_protocol::{Call, CallId, CallState, CallType, MediaStatus, Timestamp, UserId};
 
+use super::calls::{active_call, unanswered_call};
 use super::*;
+use crate::core::model::{AuditEntry, CallRecord, Device, RealmId, RealmRecord, UserRecord};
 
 fn at(millis: i64) -> Timestamp {
     Timestamp::from_unix_millis(1_704_110_400_000 + millis).unwrap()

@@ -1,0 +1,393 @@
+//! Calls and their audit log: creating a call and its transitions, the lookups (by id, the
+//! active calls, a user's history, the control API's listing) and the pruning of ended calls.
+
+use zulip_calls_protocol::{CallId, CallState, CallType, Timestamp, UserId};
+
+use super::{Store, StoreError, StoreTx, shared_ops};
+use crate::core::model::{AuditEntry, CallRecord, RealmId};
+
+/// "The call is active", as SQL: the predicate of the partial indexes over active calls
+/// (see `migrations`), which a query must repeat word for word for SQLite to use them.
+///
+/// Written as `OR`s, not `state IN (...)`: SQLite builds a temporary b-tree for an `IN` list
+/// of more than two constants each time it evaluates one, and a partial index evaluates its
+/// predicate at every write of a row.
+macro_rules! active_call {
+    () => {
+        "(state = 'calling' OR state = 'ringing' OR state = 'accepted')"
+    };
+}
+
+/// "The call is not answered yet", as SQL.
+macro_rules! unanswered_call {
+    () => {
+        "state IN ('calling', 'ringing')"
+    };
+}
+
+#[cfg(test)]
+pub(super) use {active_call, unanswered_call};
+
+/// Which calls [`Store::calls_matching`] returns (the control API's call listing); `None`
+/// fields match everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallFilter {
+    pub state: Option<CallState>,
+    pub call_type: Option<CallType>,
+    /// Either party.
+    pub user: Option<UserId>,
+    pub realm: Option<RealmId>,
+    /// At most this many calls, newest first.
+    pub limit: u32,
+}
+
+impl Store {
+    /// Stores a new call and its first audit entry atomically.
+    pub fn create_call(&mut self, call: &CallRecord, audit: &AuditEntry) -> Result<(), StoreError> {
+        self.with_tx(|tx| tx.create_call(call, audit))
+    }
+
+    /// Updates a call and appends its audit entries atomically.
+    pub fn apply_transition(
+        &mut self,
+        call: &CallRecord,
+        audit: &[AuditEntry],
+    ) -> Result<(), StoreError> {
+        self.with_tx(|tx| tx.apply_transition(call, audit))
+    }
+
+    /// Deletes the terminal calls that ended before `before` (calls without `ended_at` count
+    /// from `created_at`), with their audit rows. Returns how many calls were deleted. Their
+    /// push outbox entries are kept.
+    pub fn delete_terminal_ended_before(
+        &mut self,
+        before: Timestamp,
+        realm: Option<RealmId>,
+    ) -> Result<u64, StoreError> {
+        self.with_tx(|tx| tx.delete_terminal_ended_before(before, realm))
+    }
+}
+
+impl StoreTx<'_> {
+    /// See [`Store::create_call`].
+    pub fn create_call(&self, call: &CallRecord, audit: &AuditEntry) -> Result<(), StoreError> {
+        ops::insert_call(self.tx, call)?;
+        ops::append_audit(self.tx, audit)
+    }
+
+    /// See [`Store::apply_transition`].
+    pub fn apply_transition(
+        &self,
+        call: &CallRecord,
+        audit: &[AuditEntry],
+    ) -> Result<(), StoreError> {
+        ops::update_call(self.tx, call)?;
+        for entry in audit {
+            ops::append_audit(self.tx, entry)?;
+        }
+        Ok(())
+    }
+
+    /// See [`Store::delete_terminal_ended_before`].
+    pub fn delete_terminal_ended_before(
+        &self,
+        before: Timestamp,
+        realm: Option<RealmId>,
+    ) -> Result<u64, StoreError> {
+        ops::delete_terminal_ended_before(self.tx, before, realm)
+    }
+}
+
+shared_ops! {
+    /// Stores a new call. A call id that exists already is a constraint violation.
+    fn insert_call(&self, call: &CallRecord) -> ();
+
+    /// Writes the mutable fields of a stored call: `state`, `answered_at`, `ended_at`,
+    /// `duration`, `end_reason` and both media statuses. [`StoreError::CallNotFound`] when the
+    /// call is not stored.
+    fn update_call(&self, call: &CallRecord) -> ();
+
+    /// The call with id `id`.
+    fn call(&self, id: CallId) -> Option<CallRecord>;
+
+    /// The active (`calling`, `ringing`, `accepted`) call `user` is party to; the newest if,
+    /// against the rules, there are several.
+    fn active_call_of(&self, user: UserId) -> Option<CallRecord>;
+
+    /// Every active call `user` is party to, newest first.
+    fn active_calls_of(&self, user: UserId) -> Vec<CallRecord>;
+
+    /// Every active call, oldest first: what needs deadlines scheduled after a restart.
+    fn all_active_calls(&self) -> Vec<CallRecord>;
+
+    /// One page of the calls `user` is party to, newest first (ties by call id, descending),
+    /// optionally only of one type and/or state, and the total number matching the filters.
+    fn history(
+        &self,
+        user: UserId,
+        call_type: Option<CallType>,
+        state: Option<CallState>,
+        limit: u32,
+        offset: u32,
+    ) -> (Vec<CallRecord>, u64);
+
+    /// The unanswered (`calling`, `ringing`) calls created before `before`, oldest first.
+    fn unanswered_created_before(&self, before: Timestamp) -> Vec<CallRecord>;
+
+    /// Appends a line to a call's audit log.
+    fn append_audit(&self, entry: &AuditEntry) -> ();
+
+    /// A call's audit log, in the order it was written.
+    fn audit_of(&self, call_id: CallId) -> Vec<AuditEntry>;
+
+
+    /// The calls matching `filter`, newest first (ties by call id, descending).
+    fn calls_matching(&self, filter: &CallFilter) -> Vec<CallRecord>;
+}
+
+/// The operations on calls and their audit log, on a connection or a transaction (which
+/// derefs to one).
+mod ops {
+    use rusqlite::{Connection, params};
+    use zulip_calls_protocol::MediaStatus;
+    use zulip_calls_protocol::call::EndReason;
+
+    use super::*;
+    use crate::core::store::rows::{audit_from_row, call_columns, call_from_row, millis};
+    use crate::core::store::{count, query_all, query_one};
+
+    // ---- calls -------------------------------------------------------------------------
+
+    pub(super) fn insert_call(conn: &Connection, record: &CallRecord) -> Result<(), StoreError> {
+        let call = &record.call;
+        let mut stmt = conn.prepare_cached(concat!(
+            "INSERT INTO calls (",
+            call_columns!(),
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+             ?17, ?18, ?19)"
+        ))?;
+        stmt.execute(params![
+            call.call_id.to_string(),
+            record.realm_id.0,
+            call.call_type.as_str(),
+            call.state.as_str(),
+            call.sender_id.0,
+            call.sender_name,
+            call.sender_email,
+            call.receiver_id.0,
+            call.receiver_name,
+            call.receiver_email,
+            call.jitsi_room_id,
+            call.jitsi_url,
+            millis(call.created_at),
+            call.answered_at.map(millis),
+            call.ended_at.map(millis),
+            call.duration,
+            call.end_reason.map(EndReason::as_str),
+            record.sender_media_status.map(MediaStatus::as_str),
+            record.receiver_media_status.map(MediaStatus::as_str),
+        ])?;
+        Ok(())
+    }
+
+    pub(super) fn update_call(conn: &Connection, record: &CallRecord) -> Result<(), StoreError> {
+        let call = &record.call;
+        let mut stmt = conn.prepare_cached(
+            "UPDATE calls SET state = ?2, answered_at = ?3, ended_at = ?4, duration = ?5,
+                 end_reason = ?6, sender_media_status = ?7, receiver_media_status = ?8
+             WHERE call_id = ?1",
+        )?;
+        let changed = stmt.execute(params![
+            call.call_id.to_string(),
+            call.state.as_str(),
+            call.answered_at.map(millis),
+            call.ended_at.map(millis),
+            call.duration,
+            call.end_reason.map(EndReason::as_str),
+            record.sender_media_status.map(MediaStatus::as_str),
+            record.receiver_media_status.map(MediaStatus::as_str),
+        ])?;
+        if changed == 0 {
+            return Err(StoreError::CallNotFound(call.call_id));
+        }
+        Ok(())
+    }
+
+    pub(super) fn call(conn: &Connection, id: CallId) -> Result<Option<CallRecord>, StoreError> {
+        query_one(
+            conn,
+            concat!("SELECT ", call_columns!(), " FROM calls WHERE call_id = ?1"),
+            [id.to_string()],
+            call_from_row,
+        )
+    }
+
+    pub(super) fn active_call_of(
+        conn: &Connection,
+        user: UserId,
+    ) -> Result<Option<CallRecord>, StoreError> {
+        Ok(active_calls_of(conn, user)?.into_iter().next())
+    }
+
+    pub(super) fn active_calls_of(
+        conn: &Connection,
+        user: UserId,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        query_all(
+            conn,
+            concat!(
+                "SELECT ",
+                call_columns!(),
+                " FROM calls WHERE (sender_id = ?1 OR receiver_id = ?1) AND ",
+                active_call!(),
+                " ORDER BY created_at DESC, call_id DESC"
+            ),
+            [user.0],
+            call_from_row,
+        )
+    }
+
+    pub(super) fn all_active_calls(conn: &Connection) -> Result<Vec<CallRecord>, StoreError> {
+        query_all(
+            conn,
+            concat!(
+                "SELECT ",
+                call_columns!(),
+                " FROM calls WHERE ",
+                active_call!(),
+                " ORDER BY created_at, call_id"
+            ),
+            [],
+            call_from_row,
+        )
+    }
+
+    pub(super) fn history(
+        conn: &Connection,
+        user: UserId,
+        call_type: Option<CallType>,
+        state: Option<CallState>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(Vec<CallRecord>, u64), StoreError> {
+        const FILTER: &str = "(sender_id = ?1 OR receiver_id = ?1)
+             AND (?2 IS NULL OR call_type = ?2) AND (?3 IS NULL OR state = ?3)";
+        let call_type = call_type.map(CallType::as_str);
+        let state = state.map(CallState::as_str);
+        let total: i64 = conn
+            .prepare_cached(&format!("SELECT COUNT(*) FROM calls WHERE {FILTER}"))?
+            .query_row(params![user.0, call_type, state], |row| row.get(0))?;
+        let calls = query_all(
+            conn,
+            &format!(
+                "SELECT {} FROM calls WHERE {FILTER}
+                 ORDER BY created_at DESC, call_id DESC LIMIT ?4 OFFSET ?5",
+                call_columns!()
+            ),
+            params![
+                user.0,
+                call_type,
+                state,
+                i64::from(limit),
+                i64::from(offset),
+            ],
+            call_from_row,
+        )?;
+        Ok((calls, u64::try_from(total).unwrap_or(0)))
+    }
+
+    pub(super) fn unanswered_created_before(
+        conn: &Connection,
+        before: Timestamp,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        query_all(
+            conn,
+            concat!(
+                "SELECT ",
+                call_columns!(),
+                // The active states first, so the partial index of active calls serves.
+                " FROM calls WHERE ",
+                active_call!(),
+                " AND ",
+                unanswered_call!(),
+                " AND created_at < ?1 ORDER BY created_at, call_id"
+            ),
+            [millis(before)],
+            call_from_row,
+        )
+    }
+
+    pub(super) fn delete_terminal_ended_before(
+        conn: &Connection,
+        before: Timestamp,
+        realm: Option<RealmId>,
+    ) -> Result<u64, StoreError> {
+        // The audit rows go with their calls (`ON DELETE CASCADE`).
+        let deleted = conn
+            .prepare_cached(concat!(
+                "DELETE FROM calls WHERE NOT ",
+                active_call!(),
+                " AND COALESCE(ended_at, created_at) < ?1 AND (?2 IS NULL OR realm_id = ?2)"
+            ))?
+            .execute(params![millis(before), realm.map(|r| r.0)])?;
+        Ok(count(deleted))
+    }
+
+    pub(super) fn calls_matching(
+        conn: &Connection,
+        filter: &CallFilter,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        query_all(
+            conn,
+            concat!(
+                "SELECT ",
+                call_columns!(),
+                " FROM calls WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR call_type = ?2)
+                   AND (?3 IS NULL OR sender_id = ?3 OR receiver_id = ?3)
+                   AND (?4 IS NULL OR realm_id = ?4)
+                 ORDER BY created_at DESC, call_id DESC LIMIT ?5"
+            ),
+            params![
+                filter.state.map(CallState::as_str),
+                filter.call_type.map(CallType::as_str),
+                filter.user.map(|u| u.0),
+                filter.realm.map(|r| r.0),
+                i64::from(filter.limit),
+            ],
+            call_from_row,
+        )
+    }
+
+    // ---- audit -------------------------------------------------------------------------
+
+    pub(super) fn append_audit(conn: &Connection, entry: &AuditEntry) -> Result<(), StoreError> {
+        conn.prepare_cached(
+            // An unknown call has no `seq`: the NULL fails the NOT NULL constraint.
+            "INSERT INTO call_audit (call_seq, at, actor_id, action, state, detail)
+             VALUES ((SELECT seq FROM calls WHERE call_id = ?1), ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            entry.call_id.to_string(),
+            millis(entry.at),
+            entry.actor_id.map(|id| id.0),
+            entry.action,
+            entry.state.as_str(),
+            entry.detail.to_string(),
+        ])?;
+        Ok(())
+    }
+
+    pub(super) fn audit_of(
+        conn: &Connection,
+        call_id: CallId,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        query_all(
+            conn,
+            "SELECT c.call_id, a.at, a.actor_id, a.action, a.state, a.detail
+             FROM call_audit AS a JOIN calls AS c ON c.seq = a.call_seq
+             WHERE c.call_id = ?1 ORDER BY a.id",
+            [call_id.to_string()],
+            audit_from_row,
+        )
+    }
+}

@@ -1,0 +1,44 @@
+//! The control API's reset: every call with its audit log, every push device and the whole
+//! push outbox deleted in one transaction, while realms and users stay.
+
+use super::{Store, StoreError, StoreTx};
+
+/// What [`Store::clear_activity`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClearedActivity {
+    pub calls: u64,
+    pub devices: u64,
+    pub pushes: u64,
+}
+
+impl Store {
+    /// Deletes every call with its audit log, every push device and the whole push outbox, in
+    /// one transaction: the control API's reset. Realms and users stay.
+    pub fn clear_activity(&mut self) -> Result<ClearedActivity, StoreError> {
+        self.with_tx(|tx| ops::clear_activity(tx.tx))
+    }
+}
+
+impl StoreTx<'_> {
+    /// See [`Store::clear_activity`].
+    pub fn clear_activity(&self) -> Result<ClearedActivity, StoreError> {
+        ops::clear_activity(self.tx)
+    }
+}
+
+/// The reset, on a connection or a transaction (which derefs to one).
+mod ops {
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::core::store::count;
+
+    pub(super) fn clear_activity(conn: &Connection) -> Result<ClearedActivity, StoreError> {
+        conn.execute("DELETE FROM call_audit", [])?;
+        Ok(ClearedActivity {
+            calls: count(conn.execute("DELETE FROM calls", [])?),
+            devices: count(conn.execute("DELETE FROM devices", [])?),
+            pushes: count(conn.execute("DELETE FROM push_outbox", [])?),
+        })
+    }
+}
