@@ -23,12 +23,11 @@
 
 pub mod api;
 pub mod cli;
-pub mod config;
 pub mod core;
 pub mod qa;
 pub mod scenario;
 pub mod server;
 
-pub use crate::config::ServerConfig;
+pub use crate::server::config::ServerConfig;
 pub use crate::core::Clock;
-pub use crate::server::{SHUTDOWN_GRACE, Server, StartError, realm, router, telemetry};
+pub use crate::server::{SHUTDOWN_GRACE, Server, StartError, router};

@@ -23,7 +23,7 @@ use super::model::{
     seconds_text,
 };
 use super::vars::{Vars, form_value, lookup, match_value, short};
-use crate::config::{MEMORY_DB, ServerConfig};
+use crate::server::config::{MEMORY_DB, ServerConfig};
 use crate::{Clock, Server};
 
 /// The control API's prefix.

@@ -2,6 +2,7 @@
 //! with its listeners, wraps it in the API and the QA features, binds a socket and serves,
 //! with the deadline scheduler beside it. Everything above the core meets here, and only here.
 
+pub mod config;
 pub mod realm;
 pub mod telemetry;
 
@@ -14,7 +15,7 @@ use axum::serve::ListenerExt as _;
 
 use crate::api::design::events::CallEvents;
 use crate::api::{self, Api, ApiLimits};
-use crate::config::ServerConfig;
+use crate::server::config::ServerConfig;
 use crate::core::directory::Directory;
 use crate::core::pushes::PushOutbox;
 use crate::core::store::{DbLocation, Store};

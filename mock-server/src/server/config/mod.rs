@@ -1,0 +1,447 @@
+//! The server's configuration: built-in defaults, then a TOML file, then the environment (for
+//! the §8 settings), then command-line flags (for the server keys). Later sources win.
+//!
+//! The file has two tables. `[server]` holds the mock's own knobs; `[settings]` holds the plugin
+//! settings under exactly the names of spec §8 (`CALL_RING_TIMEOUT`, ...), so one name works in
+//! the design document, the environment and the file. `assets/mock-server.example.toml`
+//! documents every key. Loading is pure apart from reading the file: the environment comes in as
+//! a lookup function, so tests never touch the process environment.
+//!
+//! This file holds the configuration, its defaults and [`load`], which layers the sources. The
+//! config file is read and applied in `file`, the environment and the flags in `overrides`;
+//! `checks` holds the value checks the three share and `position` locates a problem in the file.
+
+mod checks;
+mod file;
+mod overrides;
+mod position;
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+
+use zulip_calls_protocol::settings::{Settings, SettingsError};
+
+use self::file::apply_file;
+use self::overrides::{apply_env, apply_flags};
+use self::position::line_suffix;
+use crate::server::realm::{LoadedRealms, RealmError, demo_realms, load_realm_file};
+
+/// Port 9991 on loopback, where a Zulip checkout's dev server listens: clients' defaults fit.
+pub const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9991));
+/// The `db` value for a database that lives only as long as the process.
+pub const MEMORY_DB: &str = ":memory:";
+/// Where the database goes when the user has no data directory (no home, say).
+pub const FALLBACK_DB: &str = "./zulip-calls-mock.sqlite3";
+pub const DEFAULT_HEARTBEAT_SECONDS: u64 = 60;
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 600;
+
+/// The environment variable that overrides `[server] push_webhook_url`.
+pub const PUSH_WEBHOOK_URL: &str = "PUSH_WEBHOOK_URL";
+
+/// The environment variable that overrides `[server] admin_token`.
+pub const MOCK_ADMIN_TOKEN: &str = "MOCK_ADMIN_TOKEN";
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    pub bind: SocketAddr,
+    /// [`MEMORY_DB`] or a path to the SQLite file (its directory may not exist yet).
+    pub db: String,
+    /// The realm file; `None` means the built-in demo realms.
+    pub realm_file: Option<PathBuf>,
+    /// The plugin settings of spec §8, validated.
+    pub settings: Settings,
+    /// How often an idle long-poll (`GET events`) returns a heartbeat event.
+    pub heartbeat_seconds: u64,
+    /// Larger request bodies are refused before they are parsed.
+    pub max_body_bytes: usize,
+    /// The rate limit in requests per minute; 0 turns rate limiting off.
+    pub rate_limit_per_minute: u32,
+    /// Finished calls older than this many days are deleted every `CALL_CLEANUP_INTERVAL`;
+    /// `None` keeps them forever.
+    pub prune_calls_after_days: Option<u32>,
+    /// Every recorded push is also POSTed here as JSON (the outbox entry), when set.
+    pub push_webhook_url: Option<String>,
+    /// When set, the control API (`/mock/v1/*`, `/metrics`) requires
+    /// `Authorization: Bearer <token>`; otherwise it is open (the server binds to localhost).
+    pub admin_token: Option<String>,
+    /// Time moves only through `POST /mock/v1/clock/advance` (`serve --virtual-clock`).
+    pub virtual_clock: bool,
+    /// Where a virtual clock starts; `None` means the wall time at start. Setting it implies
+    /// `virtual_clock`.
+    pub clock_start: Option<zulip_calls_protocol::Timestamp>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: DEFAULT_BIND,
+            db: default_db(),
+            realm_file: None,
+            settings: Settings::default(),
+            heartbeat_seconds: DEFAULT_HEARTBEAT_SECONDS,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
+            prune_calls_after_days: None,
+            push_webhook_url: None,
+            admin_token: None,
+            virtual_clock: false,
+            clock_start: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The realms to serve: the realm file's, or the demo realms when there is none.
+    pub fn realms(&self) -> Result<LoadedRealms, RealmError> {
+        match &self.realm_file {
+            Some(path) => load_realm_file(path),
+            None => demo_realms(),
+        }
+    }
+}
+
+/// `zulip-calls-mock/mock.sqlite3` in the user's data directory (`~/.local/share` on Linux), so
+/// calls survive restarts without littering the working directory; [`FALLBACK_DB`] without one.
+pub fn default_db() -> String {
+    directories::BaseDirs::new()
+        .map(|dirs| {
+            dirs.data_dir()
+                .join("zulip-calls-mock")
+                .join("mock.sqlite3")
+        })
+        .and_then(|path| path.into_os_string().into_string().ok())
+        .unwrap_or_else(|| FALLBACK_DB.to_owned())
+}
+
+/// Command-line overrides of `[server]` keys; `None` leaves the file's (or default) value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigFlags {
+    pub bind: Option<SocketAddr>,
+    pub db: Option<String>,
+    pub realm: Option<PathBuf>,
+    pub heartbeat_seconds: Option<u64>,
+    pub admin_token: Option<String>,
+    /// `--virtual-clock`: only ever turns the virtual clock on.
+    pub virtual_clock: bool,
+    pub clock_start: Option<zulip_calls_protocol::Timestamp>,
+}
+
+/// Why the configuration was refused. Each message names where the bad value came from and its
+/// key; none ever shows `JITSI_JWT_SECRET`'s value.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// Bad TOML or an unknown table: toml's message and position, without the quoted source
+    /// line (which could hold the JWT secret).
+    #[error("config file {origin}: {message}")]
+    Syntax { origin: String, message: String },
+    /// A bad or unknown key in the file; `key` is `server.<name>` or `settings.<NAME>`.
+    #[error("config file {origin}: {key}: {problem}{}", line_suffix(*.line))]
+    Value {
+        origin: String,
+        key: String,
+        problem: String,
+        line: Option<usize>,
+    },
+    /// An environment variable of a §8 name held a bad value.
+    #[error("environment: {0}")]
+    Environment(SettingsError),
+    /// Settings valid one by one but not together (a JWT secret without an app id), possibly
+    /// from different sources.
+    #[error("settings: {0}")]
+    Combination(SettingsError),
+    /// `PUSH_WEBHOOK_URL` is not an http(s) URL.
+    #[error("environment: {PUSH_WEBHOOK_URL}: {0}")]
+    Webhook(String),
+    /// A command-line override was unusable; `flag` is the `[server]` key it overrides.
+    #[error("command line: {flag}: {problem}")]
+    Flag { flag: &'static str, problem: String },
+    /// `MOCK_ADMIN_TOKEN` is set but unusable.
+    #[error("environment: {MOCK_ADMIN_TOKEN}: {0}")]
+    AdminToken(String),
+}
+
+impl ConfigError {
+    /// The offending key (`settings.CALL_RING_TIMEOUT`, `server.bind`, or an environment
+    /// variable's name), when one is to blame.
+    pub fn key(&self) -> Option<String> {
+        match self {
+            ConfigError::Read { .. } | ConfigError::Syntax { .. } => None,
+            ConfigError::Value { key, .. } => Some(key.clone()),
+            ConfigError::Environment(e) | ConfigError::Combination(e) => Some(e.name().to_owned()),
+            ConfigError::Flag { flag, .. } => Some(format!("server.{flag}")),
+            ConfigError::Webhook(_) => Some(PUSH_WEBHOOK_URL.to_owned()),
+            ConfigError::AdminToken(_) => Some(MOCK_ADMIN_TOKEN.to_owned()),
+        }
+    }
+}
+
+/// The configuration from defaults, the optional config `file`, the environment (`env` looks a
+/// variable up by name, usually `|n| std::env::var(n).ok()`) and command-line `flags`.
+///
+/// Relative paths in the file (`db`, `realm`) are relative to the file's directory, so a config
+/// and its realm file can move together; paths in `flags` are left as given (relative to the
+/// working directory).
+pub fn load(
+    file: Option<&Path>,
+    env: impl Fn(&str) -> Option<String>,
+    flags: &ConfigFlags,
+) -> Result<ServerConfig, ConfigError> {
+    let mut config = ServerConfig::default();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        apply_file(&mut config, &text, path)?;
+    }
+    apply_env(&mut config, env)?;
+    apply_flags(&mut config, flags)?;
+    if config.clock_start.is_some() {
+        config.virtual_clock = true;
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+
+    pub(super) fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    pub(super) fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    /// Loads `text` as the config file `dir/x.toml`.
+    pub(super) fn load_text(
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+        flags: &ConfigFlags,
+    ) -> Result<ServerConfig, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.toml");
+        std::fs::write(&path, text).unwrap();
+        load(Some(&path), env, flags)
+    }
+
+    /// Applies `text` as if read from `x.toml` (a bare name, so errors are predictable).
+    pub(super) fn apply(text: &str) -> Result<ServerConfig, ConfigError> {
+        let mut config = ServerConfig::default();
+        apply_file(&mut config, text, Path::new("x.toml"))?;
+        Ok(config)
+    }
+
+    pub(super) fn apply_err(text: &str) -> ConfigError {
+        apply(text).unwrap_err()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = ServerConfig::default();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:9991");
+        assert_eq!(c.realm_file, None);
+        assert_eq!(c.settings, Settings::default());
+        assert_eq!(c.heartbeat_seconds, 60);
+        assert_eq!(c.max_body_bytes, 1_048_576);
+        assert_eq!(c.rate_limit_per_minute, 600);
+        assert!(
+            c.db == FALLBACK_DB
+                || Path::new(&c.db).ends_with(Path::new("zulip-calls-mock").join("mock.sqlite3")),
+            "{}",
+            c.db
+        );
+        assert_eq!(load(None, no_env, &ConfigFlags::default()).unwrap(), c);
+        assert_eq!(c.realms().unwrap(), demo_realms().unwrap());
+    }
+
+    #[test]
+    fn precedence_is_defaults_then_file_then_env_then_flags() {
+        let file = r#"
+[server]
+bind = "127.0.0.1:1111"
+db = ":memory:"
+heartbeat_seconds = 10
+max_body_bytes = 4096
+
+[settings]
+CALL_RING_TIMEOUT = 45
+CALL_MAX_DURATION = 100
+ENABLE_VIDEO_CALLS = false
+"#;
+        // File over defaults.
+        let c = load_text(file, no_env, &ConfigFlags::default()).unwrap();
+        assert_eq!(c.bind.port(), 1111);
+        assert_eq!(c.heartbeat_seconds, 10);
+        assert_eq!(c.settings.call_ring_timeout, 45);
+        assert_eq!(c.settings.call_notification_timeout, 120);
+        assert_eq!(c.rate_limit_per_minute, 600);
+
+        // Environment over file (and over defaults).
+        let c = load_text(
+            file,
+            env(&[
+                ("CALL_RING_TIMEOUT", "15"),
+                ("ENABLE_VIDEO_CALLS", "yes"),
+                ("CALL_NOTIFICATION_TIMEOUT", "90"),
+            ]),
+            &ConfigFlags::default(),
+        )
+        .unwrap();
+        assert_eq!(c.settings.call_ring_timeout, 15);
+        assert!(c.settings.enable_video_calls);
+        assert_eq!(c.settings.call_notification_timeout, 90);
+        assert_eq!(c.settings.call_max_duration, 100);
+
+        // Flags over file.
+        let flags = ConfigFlags {
+            bind: Some("127.0.0.1:2222".parse().unwrap()),
+            db: Some("flag.sqlite3".into()),
+            realm: Some("flag-realms.toml".into()),
+            heartbeat_seconds: Some(3),
+            ..ConfigFlags::default()
+        };
+        let c = load_text(file, env(&[("CALL_RING_TIMEOUT", "15")]), &flags).unwrap();
+        assert_eq!(c.bind.port(), 2222);
+        assert_eq!(c.db, "flag.sqlite3");
+        assert_eq!(c.realm_file, Some(PathBuf::from("flag-realms.toml")));
+        assert_eq!(c.heartbeat_seconds, 3);
+        assert_eq!(c.max_body_bytes, 4096);
+        assert_eq!(c.settings.call_ring_timeout, 15);
+
+        // Flags over defaults, with no file.
+        let c = load(None, no_env, &flags).unwrap();
+        assert_eq!(c.bind.port(), 2222);
+        assert_eq!(c.heartbeat_seconds, 3);
+    }
+
+    #[test]
+    fn jwt_secret_may_come_from_a_different_source_than_its_app_id() {
+        let c = load_text(
+            "[settings]\nJITSI_JWT_SECRET = \"s3cret\"\n",
+            env(&[("JITSI_JWT_APP_ID", "zulip")]),
+            &ConfigFlags::default(),
+        )
+        .unwrap();
+        assert!(c.settings.jwt_enabled());
+        assert_eq!(c.settings.jitsi_jwt_app_id.as_deref(), Some("zulip"));
+
+        let err = load_text(
+            "[settings]\nJITSI_JWT_SECRET = \"s3cret\"\n",
+            no_env,
+            &ConfigFlags::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Combination(SettingsError::MissingJwtAppId)
+        ));
+        assert!(
+            err.to_string()
+                .starts_with("settings: JITSI_JWT_APP_ID must be set"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("s3cret"));
+
+        // The environment can switch JWT off again with an empty value.
+        let c = load_text(
+            "[settings]\nJITSI_JWT_APP_ID = \"zulip\"\nJITSI_JWT_SECRET = \"s3cret\"\n",
+            env(&[("JITSI_JWT_SECRET", "")]),
+            &ConfigFlags::default(),
+        )
+        .unwrap();
+        assert!(!c.settings.jwt_enabled());
+
+        // Empty strings in the file mean unset, as in the environment.
+        let c = apply("[settings]\nJITSI_JWT_APP_ID = \"\"\nJITSI_JWT_SECRET = \"\"\n").unwrap();
+        assert_eq!(c.settings.jitsi_jwt_app_id, None);
+        assert_eq!(c.settings.jitsi_jwt_secret, None);
+    }
+
+    #[test]
+    fn the_realm_file_is_loaded_from_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("realms.toml"),
+            "[[realm]]\nname = \"Solo\"\nurl = \"http://solo\"\n",
+        )
+        .unwrap();
+        let path = dir.path().join("mock.toml");
+        std::fs::write(&path, "[server]\nrealm = \"realms.toml\"\n").unwrap();
+        let c = load(Some(&path), no_env, &ConfigFlags::default()).unwrap();
+        assert_eq!(c.realms().unwrap().realms[0].name, "Solo");
+    }
+
+    #[test]
+    fn a_missing_file_names_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nope.toml");
+        let err = load(Some(&path), no_env, &ConfigFlags::default()).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }));
+        assert!(err.to_string().contains("nope.toml"), "{err}");
+    }
+
+    #[test]
+    fn the_control_api_token_and_virtual_clock_are_layered() {
+        let file = "[server]\nadmin_token = \"from-file\"\nvirtual_clock = true\n";
+        let c = load_text(file, no_env, &ConfigFlags::default()).unwrap();
+        assert_eq!(c.admin_token.as_deref(), Some("from-file"));
+        assert!(c.virtual_clock);
+        assert_eq!(c.clock_start, None);
+
+        let c = load_text(
+            file,
+            env(&[(MOCK_ADMIN_TOKEN, "from-env")]),
+            &ConfigFlags::default(),
+        )
+        .unwrap();
+        assert_eq!(c.admin_token.as_deref(), Some("from-env"));
+        // An empty variable is unset.
+        let c = load_text(
+            file,
+            env(&[(MOCK_ADMIN_TOKEN, "")]),
+            &ConfigFlags::default(),
+        )
+        .unwrap();
+        assert_eq!(c.admin_token.as_deref(), Some("from-file"));
+
+        let start: zulip_calls_protocol::Timestamp = "2026-01-01T09:00:00Z".parse().unwrap();
+        let flags = ConfigFlags {
+            admin_token: Some("from-flag".into()),
+            clock_start: Some(start),
+            ..ConfigFlags::default()
+        };
+        let c = load(None, env(&[(MOCK_ADMIN_TOKEN, "from-env")]), &flags).unwrap();
+        assert_eq!(c.admin_token.as_deref(), Some("from-flag"));
+        // A start time implies the virtual clock.
+        assert!(c.virtual_clock);
+        assert_eq!(c.clock_start, Some(start));
+
+        // The file takes a string or a TOML date-time.
+        for line in [
+            "clock_start = \"2026-01-01T10:00:00+01:00\"",
+            "clock_start = 2026-01-01T09:00:00Z",
+        ] {
+            let c = apply(&format!("[server]\n{line}\n")).unwrap();
+            assert_eq!(c.clock_start, Some(start), "{line}");
+        }
+    }
+}
