@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use rexpect::process::PtyProcess;
 use zulip_calls::backend::api::{ApiClient, Credentials, ServerAddress};
-use zulip_calls_mock::config::ServerConfig;
+use zulip_calls_mock::ServerConfig;
 use zulip_calls_mock::{Clock, Server};
 use zulip_calls_protocol::calls::{self, EndRequest, StartRequest};
 use zulip_calls_protocol::{CallType, UserId};

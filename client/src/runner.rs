@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use crossterm::event::Event;
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
-use zulip_calls_mock::config::ServerConfig;
+use zulip_calls_mock::ServerConfig;
 use zulip_calls_mock::{Clock, Server};
 use zulip_calls_protocol::endpoint::Empty;
 use zulip_calls_protocol::zulip::GetOwnUser;

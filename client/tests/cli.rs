@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use zulip_calls_mock::config::ServerConfig;
+use zulip_calls_mock::ServerConfig;
 use zulip_calls_mock::{Clock, Server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_zulip-calls");

@@ -445,7 +445,14 @@ async fn dropping_the_receiver_ends_the_stream_and_deletes_its_queue() {
         .await
         .expect("the stream did not end")
         .unwrap();
-    assert!(!server.server().state.core.queues.is_online(server.user_id(IAGO)));
+    assert!(
+        !server
+            .server()
+            .state
+            .core
+            .queues
+            .is_online(server.user_id(IAGO))
+    );
 }
 
 #[tokio::test]

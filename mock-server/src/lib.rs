@@ -28,6 +28,6 @@ pub mod qa;
 pub mod scenario;
 pub mod server;
 
-pub use crate::server::config::ServerConfig;
 pub use crate::core::Clock;
+pub use crate::server::config::ServerConfig;
 pub use crate::server::{SHUTDOWN_GRACE, Server, StartError, router};

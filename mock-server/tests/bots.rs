@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use common::{Account, Options, TestApp, spawn_with, t0};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
-use zulip_calls_mock::config::ServerConfig;
+use zulip_calls_mock::ServerConfig;
 use zulip_calls_mock::{Clock, Server, StartError};
 
 const ECHO_BOT: i64 = 20;

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use zulip_calls_mock::config::ServerConfig;
+use zulip_calls_mock::ServerConfig;
 use zulip_calls_mock::core::store::{DbLocation, Store};
 use zulip_calls_mock::{Clock, Server};
 

@@ -6,10 +6,10 @@ use axum::http::request::Parts;
 use base64::Engine;
 use zulip_calls_protocol::{ApiError, ErrorCode};
 
-use crate::api::error::ServerError;
-use crate::core::model::UserRecord;
 use crate::api::ApiState;
+use crate::api::error::ServerError;
 use crate::core::Core;
+use crate::core::model::UserRecord;
 
 /// The authenticated user of a request.
 #[derive(Debug, Clone)]

@@ -7,8 +7,8 @@ use axum::http::header::CONTENT_TYPE;
 use zulip_calls_protocol::params::Params;
 use zulip_calls_protocol::{ApiError, ErrorCode};
 
-use crate::api::error::ServerError;
 use crate::api::ApiState;
+use crate::api::error::ServerError;
 
 /// A request's parameters as a layer outside read them already (the request journal), left
 /// for the handler's [`ApiParams`] so it does not read them a second time. Present only when

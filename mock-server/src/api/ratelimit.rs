@@ -16,9 +16,9 @@ use zulip_calls_protocol::envelope::headers::{
 };
 use zulip_calls_protocol::{ApiError, Timestamp, UserId};
 
+use crate::api::ApiState;
 use crate::api::auth::{AuthUser, authenticate};
 use crate::api::error::ServerError;
-use crate::api::ApiState;
 
 /// Length of a rate-limit window.
 const WINDOW_MILLIS: i64 = 60_000;
@@ -113,7 +113,9 @@ where
     if limit == 0 {
         return inner(request).await;
     }
-    let verdict = state.rate_limiter.check(user_id, state.core.clock.now(), limit);
+    let verdict = state
+        .rate_limiter
+        .check(user_id, state.core.clock.now(), limit);
     let mut response = if verdict.allowed {
         inner(request).await
     } else {

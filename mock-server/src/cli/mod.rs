@@ -27,8 +27,8 @@ pub use self::cleanup::{
 pub use self::endpoints::endpoints_listing;
 pub use self::serve::{ServeArgs, bind_warning, open_control_warning, serve_banner};
 pub use self::users::{UsersArgs, ZuliprcArgs, users_json, users_table, zuliprc};
-use crate::server::config::ConfigError;
 use crate::core::model::UserRecord;
+use crate::server::config::ConfigError;
 use crate::server::realm::{LoadedRealms, RealmError, demo_realms, load_realm_file};
 
 /// Where `serve` listens by default, as a URL: the default of every `--site`.

@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::DEFAULT_SITE;
-use crate::server::config::{ConfigFlags, load};
 use crate::core::directory::Directory;
 use crate::core::model::UserRecord;
+use crate::server::config::{ConfigFlags, load};
 use crate::server::telemetry;
 use crate::{Clock, Server, StartError};
 

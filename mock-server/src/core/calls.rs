@@ -247,13 +247,20 @@ impl<'a> CallDesk<'a> {
     /// Moves the call's deadline and tells the listeners, still under the store lock (so no
     /// one sees the new state before every listener heard of it); then lets go of the lock
     /// and wakes the scheduler if a deadline or a listener's timer is now the earliest.
-    fn announce(&self, mut store: std::sync::MutexGuard<'_, Storage>, change: CallChange) -> CallRecord {
+    fn announce(
+        &self,
+        mut store: std::sync::MutexGuard<'_, Storage>,
+        change: CallChange,
+    ) -> CallRecord {
         let call = &change.record.call;
         let earliest = self
             .core
             .deadlines
             .set(call.call_id, next_deadline(call, self.core.settings()));
-        let wake = self.core.listeners.call_changed(self.core, &mut store, &change);
+        let wake = self
+            .core
+            .listeners
+            .call_changed(self.core, &mut store, &change);
         drop(store);
         if earliest || wake {
             self.core.deadlines_changed.notify_one();
@@ -263,7 +270,11 @@ impl<'a> CallDesk<'a> {
 }
 
 /// The audit log's facts about a change.
-fn audit_detail(event: CallEventType, record: &CallRecord, party: Option<Party>) -> serde_json::Value {
+fn audit_detail(
+    event: CallEventType,
+    record: &CallRecord,
+    party: Option<Party>,
+) -> serde_json::Value {
     match event {
         CallEventType::CallEnded => {
             json!({ "reason": record.call.end_reason, "duration": record.call.duration })

@@ -65,7 +65,9 @@ pub struct Tx<'a> {
 
 impl std::fmt::Debug for Tx<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tx").field("wake", &self.wake).finish_non_exhaustive()
+        f.debug_struct("Tx")
+            .field("wake", &self.wake)
+            .finish_non_exhaustive()
     }
 }
 
@@ -174,7 +176,12 @@ impl Listeners {
 
     /// Tells every listener that `change` happened; returns whether the scheduler should
     /// look again.
-    pub(super) fn call_changed(&self, core: &Core, storage: &mut Storage, change: &CallChange) -> bool {
+    pub(super) fn call_changed(
+        &self,
+        core: &Core,
+        storage: &mut Storage,
+        change: &CallChange,
+    ) -> bool {
         let mut tx = Tx::new(core, storage);
         for listener in &self.heard {
             listener.call_changed(change, &mut tx);

@@ -3,8 +3,8 @@
 //! sending it (spec §6). It then announces each recorded push to the other listeners
 //! (metrics count it, the webhook forwards it).
 
-use zulip_calls_protocol::push::{PushContext, PushKind, PushNotification, PushTarget, build_push};
 use zulip_calls_protocol::Timestamp;
+use zulip_calls_protocol::push::{PushContext, PushKind, PushNotification, PushTarget, build_push};
 
 use super::model::{CallRecord, Device};
 use super::news::{CallChange, Listener, RecordedPush, Tx};
@@ -64,7 +64,11 @@ fn record(tx: &mut Tx<'_>, record: &CallRecord, kind: PushKind, now: Timestamp) 
             Device::Fcm { token } => PushTarget::Fcm { token },
             Device::Apns { token, appid } => PushTarget::Apns { token, appid },
         };
-        let request = build_push(&target, &notification, &settings.call_push_notification_sound);
+        let request = build_push(
+            &target,
+            &notification,
+            &settings.call_push_notification_sound,
+        );
         let body = serde_json::to_value(&request).unwrap_or_default();
         tracing::info!(user = %recipient, call_id = %record.call.call_id, event = %kind.event(), "push recorded");
         match tx.store().record_push(

@@ -12,9 +12,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use zulip_calls_protocol::{Action, Outcome, QueueId, Timestamp, UserId};
 
-pub use super::news::Fired;
 use super::Core;
 use super::calls::{CallDesk, Who};
+pub use super::news::Fired;
 
 /// More steps than any real advance needs; a bound so that a deadline that keeps coming due
 /// at the same instant cannot spin forever.

@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::api::zulip::ws::CloseWebSocket;
+use crate::qa::QaState;
 use crate::qa::journal::{Caller, is_api_path};
 use crate::qa::request_match::{PathGlob, UserRef};
-use crate::qa::QaState;
 
 /// The longest delay a rule may ask for.
 pub const MAX_DELAY_MS: u64 = 300_000;
@@ -258,7 +258,10 @@ where
         FaultAction::Respond { status, body } => respond(status, body),
         FaultAction::Drop => dropped(),
         FaultAction::CloseWebsocket { code } => {
-            request.extensions_mut().insert(CloseWebSocket { code, reason: "injected fault" });
+            request.extensions_mut().insert(CloseWebSocket {
+                code,
+                reason: "injected fault",
+            });
             inner(request).await
         }
     }

@@ -14,11 +14,7 @@ use super::{QaState, faults, journal, metrics};
 use crate::api::ratelimit;
 
 /// Middleware: see the module's documentation for the order and why it is one.
-pub async fn front_desk(
-    State(state): State<QaState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn front_desk(State(state): State<QaState>, request: Request, next: Next) -> Response {
     // Outermost, so a request's latency is what its client waited.
     metrics::track_requests(&state, request, async |request| {
         journal::record(&state, request, async |request| {

@@ -45,7 +45,7 @@ pub struct RunArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Run against this server instead of a fresh in-process mock per scenario.
-    #[arg(long, value_parser = crate::cli::parse_site)]
+    #[arg(long, value_parser = server_url)]
     pub server: Option<String>,
     /// The server's control API token (its MOCK_ADMIN_TOKEN).
     #[arg(long, env = "MOCK_ADMIN_TOKEN", hide_env_values = true)]
@@ -61,6 +61,22 @@ pub struct RunArgs {
     /// control API can tell their API keys.
     #[arg(long)]
     pub password: Option<String>,
+}
+
+/// A `--server` value: an http(s) URL without query or fragment, kept without a trailing
+/// slash so API paths can be appended.
+fn server_url(value: &str) -> Result<String, String> {
+    let url = url::Url::parse(value).map_err(|e| format!("{value:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{value:?}: the scheme must be http or https"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{value:?} has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{value:?} must not have a query or fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 /// Why `scenario run` could not do its work.
@@ -195,7 +211,7 @@ fn expand(path: &Path) -> Result<Vec<PathBuf>, ScenarioError> {
 /// in-process server's request lines (an injected 503 logs as an error) would bury it.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("warn,zulip_calls_mock::telemetry=off")
+        tracing_subscriber::EnvFilter::new("warn,zulip_calls_mock::server::telemetry=off")
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -224,6 +240,19 @@ mod tests {
             expand(empty.path()),
             Err(ScenarioError::EmptyDirectory { .. })
         ));
+    }
+
+    #[test]
+    fn server_urls_lose_their_trailing_slash() {
+        assert_eq!(
+            server_url("http://127.0.0.1:9991/").unwrap(),
+            "http://127.0.0.1:9991"
+        );
+        assert_eq!(
+            server_url("https://host/zulip/").unwrap(),
+            "https://host/zulip"
+        );
+        assert!(server_url("nonsense").is_err());
     }
 
     #[test]

@@ -15,7 +15,6 @@ use axum::serve::ListenerExt as _;
 
 use crate::api::design::events::CallEvents;
 use crate::api::{self, Api, ApiLimits};
-use crate::server::config::ServerConfig;
 use crate::core::directory::Directory;
 use crate::core::pushes::PushOutbox;
 use crate::core::store::{DbLocation, Store};
@@ -24,6 +23,7 @@ use crate::qa::bots::Bots;
 use crate::qa::metrics::Metrics;
 use crate::qa::webhook::PushWebhook;
 use crate::qa::{Qa, QaState, RealmSource, control, front_desk};
+use crate::server::config::ServerConfig;
 
 /// The whole HTTP app: the API routes and the control API, behind the QA middleware.
 pub fn router(qa: QaState) -> Router {
@@ -31,7 +31,10 @@ pub fn router(qa: QaState) -> Router {
         .merge(control::router(Arc::clone(&qa)))
         .method_not_allowed_fallback(api::method_not_allowed)
         .fallback(api::not_found)
-        .layer(axum::middleware::from_fn_with_state(qa, front_desk::front_desk))
+        .layer(axum::middleware::from_fn_with_state(
+            qa,
+            front_desk::front_desk,
+        ))
 }
 
 /// Why the server could not start.
@@ -150,7 +153,13 @@ impl Server {
         let api = Arc::new(Api::new(Arc::clone(&core), limits));
         let reload = config.clone();
         let realms: RealmSource = Arc::new(move || reload.realms().map_err(|err| err.to_string()));
-        let state = Arc::new(Qa::new(api, config.admin_token.clone(), realms, bots, metrics));
+        let state = Arc::new(Qa::new(
+            api,
+            config.admin_token.clone(),
+            realms,
+            bots,
+            metrics,
+        ));
         if core.options.virtual_clock {
             virtual_time::start(&core);
         }

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use zulip_calls_protocol::UserId;
 
-use crate::qa::bots::config::{BotConfig, BotField, UserRef};
 use crate::core::model::{RealmId, RealmRecord, UserRecord};
+use crate::qa::bots::config::{BotConfig, BotField, UserRef};
 
 /// The demo realm file, built into the binary so the server runs with no files at all.
 pub const DEMO_REALM_TOML: &str = include_str!("../../../assets/demo-realm.toml");

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
-use zulip_calls_mock::config::ServerConfig;
+use zulip_calls_mock::ServerConfig;
 use zulip_calls_mock::{Clock, Server};
 use zulip_calls_protocol::Timestamp;
 use zulip_calls_protocol::settings::Settings;

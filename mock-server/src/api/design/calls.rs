@@ -8,13 +8,13 @@ use zulip_calls_protocol::call::Party;
 use zulip_calls_protocol::calls::{self as api, CallDetail, OkStatus};
 use zulip_calls_protocol::{Action, ApiError, CallId, CallState, ErrorCode, RespondAction};
 
-use crate::api::{mount, success};
+use crate::api::ApiState;
 use crate::api::auth::AuthUser;
-use crate::core::calls::{CallDesk, Who};
 use crate::api::error::{ApiResult, ServerError};
 use crate::api::params::ApiParams;
+use crate::api::{mount, success};
+use crate::core::calls::{CallDesk, Who};
 use crate::core::model::CallRecord;
-use crate::api::ApiState;
 
 /// The calls routes.
 pub fn router(router: Router<ApiState>) -> Router<ApiState> {
@@ -45,7 +45,8 @@ async fn initiate(
     ApiParams(params): ApiParams,
 ) -> ApiResult<Response> {
     let request: api::InitiateRequest = params.decode()?;
-    let record = CallDesk::new(&state.core).create(&user, &request.target()?, request.call_type())?;
+    let record =
+        CallDesk::new(&state.core).create(&user, &request.target()?, request.call_type())?;
     Ok(success(api::InitiateResponse {
         call_id: record.call.call_id,
         call_url: join_url(&state, &record, Party::Sender),
@@ -85,7 +86,8 @@ async fn create(
     ApiParams(params): ApiParams,
 ) -> ApiResult<Response> {
     let request: api::CreateRequest = params.decode()?;
-    let record = CallDesk::new(&state.core).create(&user, &request.target()?, request.call_type()?)?;
+    let record =
+        CallDesk::new(&state.core).create(&user, &request.target()?, request.call_type()?)?;
     ring_first(&state).await?;
     let call = &record.call;
     Ok(success(api::CreateResponse {
@@ -109,8 +111,12 @@ async fn acknowledge(
     ApiParams(params): ApiParams,
 ) -> ApiResult<Response> {
     let request: api::AcknowledgeRequest = params.decode()?;
-    let acted =
-        CallDesk::new(&state.core).act(request.call_id, Who::User(&user), Action::Acknowledge, None)?;
+    let acted = CallDesk::new(&state.core).act(
+        request.call_id,
+        Who::User(&user),
+        Action::Acknowledge,
+        None,
+    )?;
     Ok(success(api::AcknowledgeResponse {
         call_status: acted.record.call.state,
     }))
@@ -160,7 +166,8 @@ async fn end(
     ApiParams(params): ApiParams,
 ) -> ApiResult<Response> {
     let request: api::EndRequest = params.decode()?;
-    let acted = CallDesk::new(&state.core).act(request.call_id, Who::User(&user), Action::End, None)?;
+    let acted =
+        CallDesk::new(&state.core).act(request.call_id, Who::User(&user), Action::End, None)?;
     Ok(success(api::EndResponse {
         status: OkStatus::Ok,
         call_status: Some(acted.record.call.state),

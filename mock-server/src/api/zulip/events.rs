@@ -12,12 +12,12 @@ use zulip_calls_protocol::zulip::{self as api};
 use zulip_calls_protocol::{EventId, QueueId};
 
 use super::users::{ZULIP_FEATURE_LEVEL, ZULIP_VERSION};
-use crate::api::{mount, success};
+use crate::api::ApiState;
 use crate::api::auth::AuthUser;
+use crate::api::durable::AlreadyCommitted;
 use crate::api::error::ApiResult;
 use crate::api::params::ApiParams;
-use crate::api::ApiState;
-use crate::api::durable::AlreadyCommitted;
+use crate::api::{mount, success};
 
 /// The event routes.
 pub fn router(router: Router<ApiState>) -> Router<ApiState> {

@@ -11,12 +11,12 @@ use zulip_calls_protocol::endpoint::Empty;
 use zulip_calls_protocol::zulip::{self as api, Role, User};
 use zulip_calls_protocol::{ApiError, ErrorCode, UserId};
 
-use crate::api::{mount, success};
+use crate::api::ApiState;
 use crate::api::auth::AuthUser;
 use crate::api::error::ApiResult;
 use crate::api::params::ApiParams;
+use crate::api::{mount, success};
 use crate::core::model::{Device, UserRecord};
-use crate::api::ApiState;
 
 /// The Zulip version and feature level this server presents itself as.
 pub const ZULIP_VERSION: &str = "9.0";
@@ -68,7 +68,12 @@ pub fn zulip_user(user: &UserRecord) -> User {
 }
 
 async fn server_settings(State(state): State<ApiState>) -> Response {
-    let realm = state.core.directory().realms().first().map(|r| (*r).clone());
+    let realm = state
+        .core
+        .directory()
+        .realms()
+        .first()
+        .map(|r| (*r).clone());
     let methods: BTreeMap<String, bool> = [
         ("password", true),
         ("dev", false),
@@ -203,7 +208,10 @@ async fn add_fcm(
 ) -> ApiResult<Response> {
     let request: api::AndroidGcmRegIdRequest = params.decode()?;
     let token = non_empty(request.token)?;
-    state.core.store().add_device(user.id, &Device::Fcm { token })?;
+    state
+        .core
+        .store()
+        .add_device(user.id, &Device::Fcm { token })?;
     Ok(success(Empty {}))
 }
 

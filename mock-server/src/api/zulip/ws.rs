@@ -35,12 +35,12 @@ use tokio::time::{Instant, MissedTickBehavior};
 use zulip_calls_protocol::event::{DEFAULT_EVENTS_WEBSOCKET_PATH, WsAck, WsConnectParams};
 use zulip_calls_protocol::{ApiError, EventId, QueueId, UserId};
 
-use crate::api::auth::AuthUser;
-use crate::core::queues::QueueError;
 use super::sockets::CloseRequest;
+use crate::api::ApiState;
+use crate::api::auth::AuthUser;
 use crate::api::error::ApiResult;
 use crate::api::params::ApiParams;
-use crate::api::ApiState;
+use crate::core::queues::QueueError;
 
 /// The longest time between two pings (spec §5: "pings keep it alive"); short enough for the
 /// idle timeouts of common proxies (often 30 s or more).
@@ -299,7 +299,10 @@ struct Attachment {
 
 impl Attachment {
     fn new(state: ApiState, queue_id: QueueId) -> Self {
-        state.core.queues.attach(&queue_id, true, state.core.clock.now());
+        state
+            .core
+            .queues
+            .attach(&queue_id, true, state.core.clock.now());
         Attachment { state, queue_id }
     }
 }

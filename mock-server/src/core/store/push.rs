@@ -77,7 +77,9 @@ mod ops {
     use rusqlite::{Connection, params};
 
     use super::*;
-    use crate::core::store::rows::{PUSH_COLUMNS, device_from_row, millis, push_from_row, timestamp};
+    use crate::core::store::rows::{
+        PUSH_COLUMNS, device_from_row, millis, push_from_row, timestamp,
+    };
     use crate::core::store::{count, query_all};
 
     // ---- devices -----------------------------------------------------------------------

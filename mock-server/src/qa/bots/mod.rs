@@ -20,10 +20,10 @@ use zulip_calls_protocol::{Call, CallId, CallState, Outcome, Timestamp, UserId};
 
 pub use self::config::{Behaviour, BotConfig, BotField};
 pub use self::schedule::{BotAction, BotSchedule, BotTask};
+use crate::core::Core;
 use crate::core::calls::{CallDesk, Who};
 use crate::core::model::UserRecord;
 use crate::core::news::{CallChange, Fired, Listener, Timed, Tx};
-use crate::core::Core;
 
 /// How many times one [`fire_due`] looks again for tasks that acting scheduled for the same
 /// instant (an answer with no delay after the acknowledgement, a hang-up with none after it):
@@ -193,56 +193,56 @@ impl Timed for Bots {
 }
 
 impl Bots {
-/// One task, as the bot user.
-fn run(&self, core: &Core, at: Timestamp, task: BotTask, now: Timestamp) -> Option<Fired> {
-    if let BotTask::PeriodicCall { bot } = task {
-        self.reschedule(bot, at, now);
-    }
-    let bot = core.directory().user(task.bot()).cloned();
-    let Some(bot) = bot.filter(|b| b.is_active) else {
-        tracing::debug!(bot = %task.bot(), ?task, "bot is gone or deactivated; task dropped");
-        return None;
-    };
-    let desk = CallDesk::new(core);
-    match task {
-        BotTask::Act {
-            call_id, action, ..
-        } => match desk.act(call_id, Who::User(&bot), action.action(), None) {
-            Ok(acted) if !matches!(acted.outcome, Outcome::Unchanged) => {
-                tracing::info!(%call_id, bot = %bot.email, action = action.as_str(), state = %acted.record.call.state, "bot acted");
-                Some(fired(now, bot.id, call_id, action.as_str()))
+    /// One task, as the bot user.
+    fn run(&self, core: &Core, at: Timestamp, task: BotTask, now: Timestamp) -> Option<Fired> {
+        if let BotTask::PeriodicCall { bot } = task {
+            self.reschedule(bot, at, now);
+        }
+        let bot = core.directory().user(task.bot()).cloned();
+        let Some(bot) = bot.filter(|b| b.is_active) else {
+            tracing::debug!(bot = %task.bot(), ?task, "bot is gone or deactivated; task dropped");
+            return None;
+        };
+        let desk = CallDesk::new(core);
+        match task {
+            BotTask::Act {
+                call_id, action, ..
+            } => match desk.act(call_id, Who::User(&bot), action.action(), None) {
+                Ok(acted) if !matches!(acted.outcome, Outcome::Unchanged) => {
+                    tracing::info!(%call_id, bot = %bot.email, action = action.as_str(), state = %acted.record.call.state, "bot acted");
+                    Some(fired(now, bot.id, call_id, action.as_str()))
+                }
+                Ok(_) => None,
+                // The call moved on first (the caller hung up, a deadline fired): nothing to do.
+                Err(err) => {
+                    tracing::debug!(%call_id, bot = %bot.email, action = action.as_str(), error = %err, "bot action no longer applies");
+                    None
+                }
+            },
+            BotTask::PeriodicCall { .. } => {
+                let calls = self.config(bot.id)?.calls?;
+                place_call(core, &bot, calls.user, calls.call_type)
+                    .map(|call_id| fired(now, bot.id, call_id, "bot_call"))
             }
-            Ok(_) => None,
-            // The call moved on first (the caller hung up, a deadline fired): nothing to do.
-            Err(err) => {
-                tracing::debug!(%call_id, bot = %bot.email, action = action.as_str(), error = %err, "bot action no longer applies");
-                None
-            }
-        },
-        BotTask::PeriodicCall { .. } => {
-            let calls = self.config(bot.id)?.calls?;
-            place_call(core, &bot, calls.user, calls.call_type)
-                .map(|call_id| fired(now, bot.id, call_id, "bot_call"))
         }
     }
-}
 
-/// Schedules a calling bot's next call one period after the one due at `at`, skipping the
-/// periods a clock jump passed over (one call, not a burst of busy ones).
-fn reschedule(&self, bot: UserId, at: Timestamp, now: Timestamp) {
-    let Some(every) = self
-        .config(bot)
-        .and_then(|c| c.calls)
-        .map(|c| c.every_ms)
-        .filter(|ms| *ms > 0)
-    else {
-        return;
-    };
-    let behind = now.unix_millis().saturating_sub(at.unix_millis()).max(0);
-    let periods = behind / every + 1;
-    let next = after(at, periods.saturating_mul(every));
-    self.schedule.add(next, BotTask::PeriodicCall { bot });
-}
+    /// Schedules a calling bot's next call one period after the one due at `at`, skipping the
+    /// periods a clock jump passed over (one call, not a burst of busy ones).
+    fn reschedule(&self, bot: UserId, at: Timestamp, now: Timestamp) {
+        let Some(every) = self
+            .config(bot)
+            .and_then(|c| c.calls)
+            .map(|c| c.every_ms)
+            .filter(|ms| *ms > 0)
+        else {
+            return;
+        };
+        let behind = now.unix_millis().saturating_sub(at.unix_millis()).max(0);
+        let periods = behind / every + 1;
+        let next = after(at, periods.saturating_mul(every));
+        self.schedule.add(next, BotTask::PeriodicCall { bot });
+    }
 }
 
 /// What a bot did, as the clock reports it: due `at` (the clock's instant), as `bot`.

@@ -14,12 +14,12 @@ use zulip_calls_protocol::{Call, CallId, CallType, Timestamp, UserId};
 
 use super::users::{find_user, path_user};
 use super::{ControlError, ControlResult, PREFIX};
-use crate::qa::bots::{BotConfig, BotTask};
-use crate::core::calls::CallDesk;
 use crate::api::params::ApiParams;
-use crate::qa::request_match::UserRef;
 use crate::api::success;
+use crate::core::calls::CallDesk;
 use crate::qa::QaState;
+use crate::qa::bots::{BotConfig, BotTask};
+use crate::qa::request_match::UserRef;
 
 /// The bots routes.
 pub fn router(router: Router<QaState>) -> Router<QaState> {

@@ -13,11 +13,11 @@ use zulip_calls_protocol::{CallId, CallState, CallType, Timestamp, UserId};
 use super::users::{find_realm, find_user};
 use super::{ControlError, ControlResult, PREFIX};
 use crate::api::params::ApiParams;
-use crate::core::model::{AuditEntry, CallRecord};
-use crate::qa::request_match::UserRef;
 use crate::api::success;
-use crate::qa::QaState;
+use crate::core::model::{AuditEntry, CallRecord};
 use crate::core::store::CallFilter;
+use crate::qa::QaState;
+use crate::qa::request_match::UserRef;
 
 /// Calls listed when no `limit` is given.
 pub const DEFAULT_LIMIT: u32 = 100;

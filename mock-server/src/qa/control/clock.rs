@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use zulip_calls_protocol::Timestamp;
 
 use super::{ControlError, ControlResult, PREFIX};
-use crate::core::virtual_time::{self, ClockError, Fired};
 use crate::api::params::ApiParams;
 use crate::api::success;
+use crate::core::virtual_time::{self, ClockError, Fired};
 use crate::qa::QaState;
 
 /// The longest single advance: a thousand years, far beyond any test, and small enough that

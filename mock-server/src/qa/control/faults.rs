@@ -10,10 +10,10 @@ use serde_json::{Map, Value, json};
 
 use super::{ControlError, ControlResult, PREFIX};
 use crate::api::params::ApiParams;
-use crate::qa::faults::{FaultAction, NewFault};
-use crate::qa::request_match::{PathGlob, UserRef};
 use crate::api::success;
 use crate::qa::QaState;
+use crate::qa::faults::{FaultAction, NewFault};
+use crate::qa::request_match::{PathGlob, UserRef};
 
 /// The fault routes.
 pub fn router(router: Router<QaState>) -> Router<QaState> {

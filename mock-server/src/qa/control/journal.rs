@@ -13,10 +13,10 @@ use serde_json::Value;
 
 use super::{ControlError, ControlResult, PREFIX};
 use crate::api::params::ApiParams;
-use crate::qa::journal::{CAPACITY, JournalEntry};
-use crate::qa::request_match::{RequestPattern, describe_user};
 use crate::api::success;
 use crate::qa::QaState;
+use crate::qa::journal::{CAPACITY, JournalEntry};
+use crate::qa::request_match::{RequestPattern, describe_user};
 
 /// How many requests `GET /mock/v1/journal` returns when not told.
 pub const DEFAULT_LIMIT: usize = 100;

@@ -54,11 +54,7 @@ pub fn router(state: QaState) -> Router {
 
 /// Lets a request through when no admin token is configured or it carries
 /// `Authorization: Bearer <token>`; answers 401 otherwise.
-pub async fn require_token(
-    State(state): State<QaState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn require_token(State(state): State<QaState>, request: Request, next: Next) -> Response {
     let Some(expected) = state.admin_token.as_deref() else {
         return next.run(request).await;
     };

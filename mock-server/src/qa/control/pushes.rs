@@ -13,11 +13,11 @@ use zulip_calls_protocol::push::PushEvent;
 use super::ControlResult;
 use super::users::find_user;
 use crate::api::params::ApiParams;
-use crate::core::model::OutboxEntry;
-use crate::qa::request_match::UserRef;
 use crate::api::success;
-use crate::qa::QaState;
+use crate::core::model::OutboxEntry;
 use crate::core::store::PushFilter;
+use crate::qa::QaState;
+use crate::qa::request_match::UserRef;
 
 /// Where the push outbox is served.
 pub const PUSHES_PATH: &str = "/mock/v1/pushes";

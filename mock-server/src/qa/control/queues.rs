@@ -14,9 +14,9 @@ use zulip_calls_protocol::{EventKind, QueueEvent, QueueId, Timestamp, UserId};
 use super::users::{find_user, path_user};
 use super::{ControlError, ControlResult, PREFIX};
 use crate::api::params::ApiParams;
-use crate::qa::request_match::UserRef;
 use crate::api::success;
 use crate::qa::QaState;
+use crate::qa::request_match::UserRef;
 
 /// The close code when none is given: 1012 (service restart), which tells a client to
 /// reconnect.

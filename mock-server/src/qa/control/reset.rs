@@ -9,8 +9,8 @@ use axum::routing::post;
 use serde::Serialize;
 
 use super::{ControlError, ControlResult, PREFIX};
-use crate::core::directory::Directory;
 use crate::api::success;
+use crate::core::directory::Directory;
 use crate::qa::{Qa, QaState};
 
 /// The reset route.
@@ -55,7 +55,9 @@ pub fn reset_all(state: &Qa) -> ControlResult<ResetSummary> {
             tx.replace_realms(&realms.realms, &realms.users)?;
             Ok::<_, crate::core::store::StoreError>(cleared)
         })?;
-        state.core.replace_directory(Directory::new(realms.realms, realms.users));
+        state
+            .core
+            .replace_directory(Directory::new(realms.realms, realms.users));
         // Under the store lock, so no call change slips in between and leaves a deadline for
         // a deleted call.
         state.core.deadlines.clear();

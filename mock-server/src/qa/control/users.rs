@@ -17,12 +17,12 @@ use serde::{Deserialize, Serialize};
 use zulip_calls_protocol::UserId;
 
 use super::{ControlError, ControlResult, PREFIX};
-use crate::core::directory::Directory;
 use crate::api::params::ApiParams;
-use crate::core::model::{RealmRecord, UserRecord};
-use crate::core::model::MIN_API_KEY_LEN;
-use crate::qa::request_match::UserRef;
 use crate::api::success;
+use crate::core::directory::Directory;
+use crate::core::model::MIN_API_KEY_LEN;
+use crate::core::model::{RealmRecord, UserRecord};
+use crate::qa::request_match::UserRef;
 use crate::qa::{Qa, QaState};
 
 /// The WebSocket close code for a deactivated user's connections (policy violation): like a

@@ -26,10 +26,10 @@ use zulip_calls_protocol::{CallId, CallState, UserId};
 use super::journal::{matching, near_misses};
 use super::{ControlError, ControlResult, PREFIX};
 use crate::api::params::ApiParams;
-use crate::qa::request_match::{RequestPattern, UserRef};
 use crate::api::success;
-use crate::qa::QaState;
 use crate::core::store::PushFilter;
+use crate::qa::QaState;
+use crate::qa::request_match::{RequestPattern, UserRef};
 
 /// The timeout when none is given, in seconds.
 pub const DEFAULT_TIMEOUT_SECS: f64 = 10.0;

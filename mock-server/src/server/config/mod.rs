@@ -17,7 +17,7 @@ mod overrides;
 mod position;
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 
 use zulip_calls_protocol::settings::{Settings, SettingsError};
@@ -94,6 +94,18 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// A server for one test or scenario: on loopback at a free port, nothing kept on disk,
+    /// `settings` for the plugin, and time moved only through the control API.
+    pub fn throwaway(settings: Settings) -> ServerConfig {
+        ServerConfig {
+            bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            db: MEMORY_DB.to_owned(),
+            settings,
+            virtual_clock: true,
+            ..ServerConfig::default()
+        }
+    }
+
     /// The realms to serve: the realm file's, or the demo realms when there is none.
     pub fn realms(&self) -> Result<LoadedRealms, RealmError> {
         match &self.realm_file {
