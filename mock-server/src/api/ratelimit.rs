@@ -91,7 +91,8 @@ impl RateLimiter {
 /// Middleware: counts, and adds the headers. Authenticates unless a layer outside did (the
 /// journal, for the API), once either way: handlers reuse the result. Requests without valid
 /// credentials pass through untouched; their handler answers 401.
-/// The innermost part of [`crate::front_desk`].
+/// The innermost part of the QA layer's front desk (`qa::front_desk`), which hands it the user
+/// the journal signed in.
 pub async fn limit<Inner>(state: &ApiState, request: Request, inner: Inner) -> Response
 where
     Inner: AsyncFnOnce(Request) -> Response,

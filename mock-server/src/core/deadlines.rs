@@ -19,7 +19,7 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 
 /// Runs until the task is dropped.
 pub async fn run(core: std::sync::Arc<Core>) {
-    // A virtual clock fires deadlines only when it is moved (`domain::virtual_time`): firing
+    // A virtual clock fires deadlines only when it is moved (`virtual_time`): firing
     // here by wall time would make what fired depend on timing.
     if core.options.virtual_clock {
         return std::future::pending().await;

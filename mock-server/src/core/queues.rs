@@ -14,6 +14,12 @@ use tokio::sync::Notify;
 use zulip_calls_protocol::event::HEARTBEAT_TYPE;
 use zulip_calls_protocol::{EventId, EventKind, QueueEvent, QueueId, Timestamp, UserId};
 
+/// The wire format a queue takes the call events of: each API dialect renders the core's news
+/// in its own format and queues it for the queues registered in that format, so a queue never
+/// gets the same change twice. The core knows formats only by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventFormat(pub &'static str);
+
 /// Why a queue operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueueError {
@@ -143,6 +149,8 @@ struct Queue {
     user: UserId,
     /// `None` = every type.
     event_types: Option<Vec<String>>,
+    /// `None` = whatever format an event is rendered in (see [`Queues::send_formatted`]).
+    format: Option<EventFormat>,
     events: VecDeque<QueueEvent>,
     next_event_id: EventId,
     last_polled: Timestamp,
@@ -184,6 +192,8 @@ pub struct QueueInfo {
     pub user_id: UserId,
     /// `None` = every type.
     pub event_types: Option<Vec<String>>,
+    /// The format of the call events it takes; `None` = any.
+    pub format: Option<EventFormat>,
     /// Events not yet acknowledged.
     pub pending: usize,
     pub last_polled: Timestamp,
@@ -208,11 +218,24 @@ impl Queues {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Registers a queue for `user`; `event_types` = `None` means every type.
+    /// Registers a queue for `user` that takes events of any format; `event_types` = `None`
+    /// means every type.
     pub fn register(
         &self,
         user: UserId,
         event_types: Option<Vec<String>>,
+        now: Timestamp,
+    ) -> QueueId {
+        self.register_in(user, event_types, None, now)
+    }
+
+    /// Registers a queue for `user` that takes the call events of `format` only (and every
+    /// event no format renders); `event_types` = `None` means every type.
+    pub fn register_in(
+        &self,
+        user: UserId,
+        event_types: Option<Vec<String>>,
+        format: Option<EventFormat>,
         now: Timestamp,
     ) -> QueueId {
         let mut inner = self.lock();
@@ -225,6 +248,7 @@ impl Queues {
             Queue {
                 user,
                 event_types,
+                format,
                 events: VecDeque::new(),
                 next_event_id: EventId(0),
                 last_polled: now,
@@ -240,11 +264,22 @@ impl Queues {
 
     /// Adds an event to every queue of `user` that wants its type.
     pub fn send(&self, user: UserId, kind: &EventKind) -> usize {
+        self.send_to(user, None, kind)
+    }
+
+    /// Adds an event rendered in `format` to every queue of `user` in that format (or in
+    /// none) that wants its type.
+    pub fn send_formatted(&self, user: UserId, format: EventFormat, kind: &EventKind) -> usize {
+        self.send_to(user, Some(format), kind)
+    }
+
+    fn send_to(&self, user: UserId, format: Option<EventFormat>, kind: &EventKind) -> usize {
         let mut inner = self.lock();
         let type_name = kind.type_name();
         let mut delivered = 0;
         inner.queues.for_each_of_user(user, |queue| {
-            if queue.wants(type_name) {
+            let in_format = format.is_none() || queue.format.is_none() || queue.format == format;
+            if in_format && queue.wants(type_name) {
                 queue.push(kind.clone());
                 delivered += 1;
             }
@@ -420,6 +455,7 @@ impl Queues {
                 queue_id: id.clone(),
                 user_id: q.user,
                 event_types: q.event_types.clone(),
+                format: q.format,
                 pending: q.events.len(),
                 last_polled: q.last_polled,
                 long_polling: q.long_polls > 0,

@@ -145,7 +145,7 @@ impl Caller {
 /// Whether requests to `path` are journaled (and subject to injected faults): everything
 /// but the control API and the metrics.
 pub fn is_api_path(path: &str) -> bool {
-    let control = crate::qa::control::PREFIX;
+    let control = super::CONTROL_PREFIX;
     let under_control = path
         .strip_prefix(control)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));

@@ -3,9 +3,9 @@
 //! mock did without reading its logs.
 //!
 //! Two kinds of series:
-//! - counted as things happen: call creations, transitions and endings, recorded pushes,
-//!   request latencies (the call desk and a middleware call the `record_*` methods of
-//!   [`Metrics`] at the point where each thing happens);
+//! - counted as things happen: call creations, transitions and endings and recorded pushes
+//!   (heard from the core: [`Metrics`] is one of its listeners), request latencies (counted by
+//!   the front desk's outermost layer, [`track_requests`]);
 //! - read at scrape time from where the truth lives: active calls by state (the store), event
 //!   queues, waiting long-polls and events delivered (the queues), open WebSockets. A reset
 //!   or a restart is then reflected at once instead of drifting.

@@ -23,6 +23,9 @@ use crate::api::ApiState;
 use crate::core::Core;
 use crate::core::model::{RealmRecord, UserRecord};
 
+/// Where every control route lives.
+pub const CONTROL_PREFIX: &str = "/mock/v1";
+
 /// Handlers of the control API and the QA middleware share one of these.
 pub type QaState = Arc<Qa>;
 

@@ -4,6 +4,10 @@
 use zulip_calls_protocol::{CallEvent, CallEventDetail, CallEventType, EventKind};
 
 use crate::core::news::{CallChange, Listener, Tx};
+use crate::core::queues::EventFormat;
+
+/// The format of this dialect's events.
+pub const FORMAT: EventFormat = EventFormat("design");
 
 /// Renders call changes as `call_event`s in the parties' queues.
 #[derive(Debug, Default)]
@@ -51,7 +55,7 @@ impl Listener for CallEvents {
         let parties = change.parties();
         tx.after_commit(move |core| {
             for user in parties {
-                core.queues.send(user, &event);
+                core.queues.send_formatted(user, FORMAT, &event);
             }
             core.note_change();
         });

@@ -32,10 +32,12 @@ async fn register(
     ApiParams(params): ApiParams,
 ) -> ApiResult<Response> {
     let request: api::RegisterRequest = params.decode()?;
-    let queue_id = state
-        .core
-        .queues
-        .register(user.id, request.event_types, state.core.clock.now());
+    let queue_id = state.core.queues.register_in(
+        user.id,
+        request.event_types,
+        Some(crate::api::design::events::FORMAT),
+        state.core.clock.now(),
+    );
     state.core.deadlines_changed.notify_one();
     Ok(success(api::RegisterResponse {
         queue_id,

@@ -18,7 +18,7 @@
 //!   replayed on reconnect.
 //! - 1011 (internal error) if an event cannot be serialised.
 //! - the code the control API asks for (`websockets/close`, 1012 by default), and 1008 with a
-//!   reason starting `USER_DEACTIVATED` when the user is deactivated (see `domain::sockets`).
+//!   reason starting `USER_DEACTIVATED` when the user is deactivated (see `sockets`).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! (super::Store::with_tx) runs each change in a savepoint of one open transaction, the
 //! *batch*, and the batch is committed by whoever first needs it on disk: the server answers
 //! a request only once the batch holding what the answer reflects is committed (see
-//! `AppState::durable`), so a client never hears of a change a crash could lose, while the
+//! `Core::durable`), so a client never hears of a change a crash could lose, while the
 //! requests that arrived meanwhile ride on the same commit.
 //!
 //! [`BatchCounters`] let that check run without the store's lock; a [`Change`] is one

@@ -1,6 +1,6 @@
 //! `/mock/v1/clock`: read the server's time and, on a virtual clock (`serve --virtual-clock`),
 //! move it; every deadline passed on the way fires before the answer (CONTROL-API.md,
-//! "Virtual clock"; the stepping is `domain::virtual_time`).
+//! "Virtual clock"; the stepping is `core::virtual_time`).
 
 use axum::Router;
 use axum::extract::State;

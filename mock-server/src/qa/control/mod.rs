@@ -28,8 +28,7 @@ use serde_json::{Map, Value};
 use crate::api::error::ServerError;
 use crate::qa::QaState;
 
-/// Where every control route lives.
-pub const PREFIX: &str = "/mock/v1";
+pub use super::CONTROL_PREFIX as PREFIX;
 
 /// Every control route, each behind [`require_token`], over `state`.
 pub fn router(state: QaState) -> Router {
