@@ -202,3 +202,149 @@ impl Listeners {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use zulip_calls_protocol::calls::CallTarget;
+    use zulip_calls_protocol::settings::Settings;
+    use zulip_calls_protocol::{Action, CallType};
+
+    use super::*;
+    use crate::core::calls::{CallDesk, Who};
+    use crate::core::directory::Directory;
+    use crate::core::model::{RealmId, RealmRecord, UserRecord};
+    use crate::core::store::Store;
+    use crate::core::{Clock, CoreOptions};
+
+    /// A listener written outside the core: it keeps what it heard, and what it saw once the
+    /// change was committed.
+    #[derive(Debug, Default)]
+    struct Recorder {
+        heard: Mutex<Vec<(Option<CallState>, CallState, CallEventType, Option<UserId>)>>,
+        committed: Arc<Mutex<Vec<CallState>>>,
+    }
+
+    impl Listener for Recorder {
+        fn call_changed(&self, change: &CallChange, tx: &mut Tx<'_>) {
+            self.heard.lock().unwrap().push((
+                change.before,
+                change.record.call.state,
+                change.event,
+                change.by,
+            ));
+            let committed = Arc::clone(&self.committed);
+            let state = change.record.call.state;
+            tx.after_commit(move |_| committed.lock().unwrap().push(state));
+        }
+    }
+
+    fn user(id: i64, email: &str) -> UserRecord {
+        UserRecord {
+            id: UserId(id),
+            realm_id: RealmId(1),
+            email: email.into(),
+            full_name: format!("User {id}"),
+            api_key: format!("key-of-user-number-{id}"),
+            password: None,
+            is_admin: false,
+            is_active: true,
+            is_bot: false,
+        }
+    }
+
+    fn core_with(listener: Arc<Recorder>, batched: bool) -> Core {
+        let users = vec![user(1, "a@example.com"), user(2, "b@example.com")];
+        let realms = vec![RealmRecord {
+            id: RealmId(1),
+            name: "Test".into(),
+            url: "http://localhost:9991".into(),
+        }];
+        let mut store = Store::open_in_memory().unwrap();
+        store.replace_realms(&realms, &users).unwrap();
+        if batched {
+            store.batch_writes();
+        }
+        Core::new(
+            Settings::default(),
+            CoreOptions::default(),
+            Clock::manual(Timestamp::from_unix_seconds(1_700_000_000).unwrap()),
+            Directory::new(realms, users),
+            store,
+            Listeners::default().listen(listener),
+        )
+    }
+
+    #[test]
+    fn a_listener_hears_each_change_once_with_its_states_and_actor() {
+        let recorder = Arc::new(Recorder::default());
+        let core = core_with(Arc::clone(&recorder), false);
+        let (caller, callee) = {
+            let directory = core.directory();
+            (
+                directory.user(UserId(1)).unwrap().clone(),
+                directory.user(UserId(2)).unwrap().clone(),
+            )
+        };
+        let desk = CallDesk::new(&core);
+        let call = desk
+            .create(&caller, &CallTarget::Id(callee.id), CallType::Video)
+            .unwrap();
+        let call_id = call.call.call_id;
+        desk.act(call_id, Who::User(&callee), Action::Acknowledge, None)
+            .unwrap();
+        // A second device's acknowledgement changes nothing, so nothing is announced.
+        desk.act(call_id, Who::User(&callee), Action::Acknowledge, None)
+            .unwrap();
+        desk.act(call_id, Who::User(&callee), Action::Accept, None)
+            .unwrap();
+        desk.act(call_id, Who::Server, Action::MaxDuration, None)
+            .unwrap();
+        assert_eq!(
+            *recorder.heard.lock().unwrap(),
+            [
+                (
+                    None,
+                    CallState::Calling,
+                    CallEventType::CallStarted,
+                    Some(UserId(1))
+                ),
+                (
+                    Some(CallState::Calling),
+                    CallState::Ringing,
+                    CallEventType::ParticipantRinging,
+                    Some(UserId(2))
+                ),
+                (
+                    Some(CallState::Ringing),
+                    CallState::Accepted,
+                    CallEventType::CallAccepted,
+                    Some(UserId(2))
+                ),
+                (
+                    Some(CallState::Accepted),
+                    CallState::Ended,
+                    CallEventType::CallEnded,
+                    None
+                ),
+            ]
+        );
+        // Unbatched, every change is on disk at once, and so is what waited for it.
+        assert_eq!(recorder.committed.lock().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn what_a_listener_defers_waits_for_the_commit() {
+        let recorder = Arc::new(Recorder::default());
+        let core = core_with(Arc::clone(&recorder), true);
+        let caller = core.directory().user(UserId(1)).unwrap().clone();
+        CallDesk::new(&core)
+            .create(&caller, &CallTarget::Id(UserId(2)), CallType::Audio)
+            .unwrap();
+        assert_eq!(recorder.heard.lock().unwrap().len(), 1);
+        assert!(recorder.committed.lock().unwrap().is_empty());
+        core.commit_pending().unwrap();
+        assert_eq!(*recorder.committed.lock().unwrap(), [CallState::Calling]);
+    }
+}

@@ -668,6 +668,29 @@ mod tests {
     }
 
     #[test]
+    fn a_formatted_event_reaches_the_queues_of_its_format_only() {
+        let queues = Queues::default();
+        let design = EventFormat("design");
+        let other = EventFormat("other");
+        let a = queues.register_in(UserId(1), None, Some(design), t(0));
+        let b = queues.register_in(UserId(1), None, Some(other), t(0));
+        let any = queues.register(UserId(1), None, t(0));
+        assert_eq!(queues.send_formatted(UserId(1), design, &custom("x")), 2);
+        assert_eq!(queues.send(UserId(1), &custom("y")), 3);
+        let types = |q: &QueueId| {
+            let poll = queues.poll(UserId(1), q, None, t(1)).unwrap();
+            poll.events
+                .iter()
+                .map(|e| e.kind.type_name().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(types(&a), ["x", "y"]);
+        assert_eq!(types(&b), ["y"]);
+        assert_eq!(types(&any), ["x", "y"]);
+        assert_eq!(queues.list(None)[1].format, Some(other));
+    }
+
+    #[test]
     fn acknowledged_events_are_discarded() {
         let queues = Queues::default();
         let q = queues.register(UserId(1), None, t(0));
