@@ -218,11 +218,14 @@ mod tests {
     use crate::core::store::Store;
     use crate::core::{Clock, CoreOptions};
 
+    /// What a listener heard of one change: state before, state after, event, actor.
+    type Heard = (Option<CallState>, CallState, CallEventType, Option<UserId>);
+
     /// A listener written outside the core: it keeps what it heard, and what it saw once the
     /// change was committed.
     #[derive(Debug, Default)]
     struct Recorder {
-        heard: Mutex<Vec<(Option<CallState>, CallState, CallEventType, Option<UserId>)>>,
+        heard: Mutex<Vec<Heard>>,
         committed: Arc<Mutex<Vec<CallState>>>,
     }
 
