@@ -136,21 +136,9 @@ fn block_on<T>(
         .block_on(future)
 }
 
-/// A `--site` value: an http(s) URL without query or fragment, kept without a trailing slash
-/// so API paths can be appended.
-pub fn parse_site(value: &str) -> Result<String, String> {
-    let url = url::Url::parse(value).map_err(|e| format!("{value:?} is not a URL: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("{value:?}: the scheme must be http or https"));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{value:?} has no host"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("{value:?} must not have a query or fragment"));
-    }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
-}
+/// A `--site` value, checked as the scenario runner checks its `--server`: an http(s) URL
+/// without query or fragment, kept without a trailing slash so API paths can be appended.
+pub use crate::scenario::server_url as parse_site;
 
 /// The realm file's (or the demo realm's) content, and how to name it in messages.
 fn load_realms(path: Option<&Path>) -> Result<(LoadedRealms, String), RealmError> {

@@ -86,10 +86,11 @@ impl Directory {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn user(id: i64, email: &str) -> UserRecord {
+    /// An active user of realm 1, for tests.
+    pub(crate) fn user(id: i64, email: &str) -> UserRecord {
         UserRecord {
             id: UserId(id),
             realm_id: RealmId(1),

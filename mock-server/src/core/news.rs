@@ -214,7 +214,7 @@ mod tests {
     use super::*;
     use crate::core::calls::{CallDesk, Who};
     use crate::core::directory::Directory;
-    use crate::core::model::{RealmId, RealmRecord, UserRecord};
+    use crate::core::model::{RealmId, RealmRecord};
     use crate::core::store::Store;
     use crate::core::{Clock, CoreOptions};
 
@@ -243,22 +243,11 @@ mod tests {
         }
     }
 
-    fn user(id: i64, email: &str) -> UserRecord {
-        UserRecord {
-            id: UserId(id),
-            realm_id: RealmId(1),
-            email: email.into(),
-            full_name: format!("User {id}"),
-            api_key: format!("key-of-user-number-{id}"),
-            password: None,
-            is_admin: false,
-            is_active: true,
-            is_bot: false,
-        }
-    }
-
     fn core_with(listener: Arc<Recorder>, batched: bool) -> Core {
-        let users = vec![user(1, "a@example.com"), user(2, "b@example.com")];
+        let users = vec![
+            crate::core::directory::tests::user(1, "a@example.com"),
+            crate::core::directory::tests::user(2, "b@example.com"),
+        ];
         let realms = vec![RealmRecord {
             id: RealmId(1),
             name: "Test".into(),

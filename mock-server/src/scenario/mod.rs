@@ -63,9 +63,9 @@ pub struct RunArgs {
     pub password: Option<String>,
 }
 
-/// A `--server` value: an http(s) URL without query or fragment, kept without a trailing
-/// slash so API paths can be appended.
-fn server_url(value: &str) -> Result<String, String> {
+/// A `--server` (or `--site`) value: an http(s) URL without query or fragment, kept without
+/// a trailing slash so API paths can be appended.
+pub fn server_url(value: &str) -> Result<String, String> {
     let url = url::Url::parse(value).map_err(|e| format!("{value:?} is not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("{value:?}: the scheme must be http or https"));
