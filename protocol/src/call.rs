@@ -52,10 +52,40 @@ string_enum! {
         Missed = "missed",
         /// The sender hung up before an answer.
         Cancelled = "cancelled",
+        /// An accepted call whose heartbeats stopped (the 1.1 dialect's watch).
+        NetworkFailure = "network_failure",
+    }
+}
+
+string_enum! {
+    /// The `status` of the 1.1 dialect's `GET calls/{id}/status`: the call's state as the
+    /// plugin's mobile app reads it.
+    pub enum CallStatus {
+        Created = "created",
+        Ringing = "ringing",
+        Accepted = "accepted",
+        Declined = "declined",
+        Cancelled = "cancelled",
+        Ended = "ended",
     }
 }
 
 impl CallState {
+    /// The 1.1 dialect's `status` for this state: `calling → created`, `rejected →
+    /// declined`, every terminal state but `rejected` and `cancelled` → `ended`.
+    pub const fn status(self) -> CallStatus {
+        match self {
+            CallState::Calling => CallStatus::Created,
+            CallState::Ringing => CallStatus::Ringing,
+            CallState::Accepted => CallStatus::Accepted,
+            CallState::Rejected => CallStatus::Declined,
+            CallState::Cancelled => CallStatus::Cancelled,
+            CallState::Timeout | CallState::Ended | CallState::Missed | CallState::NetworkFailure => {
+                CallStatus::Ended
+            }
+        }
+    }
+
     /// `calling`, `ringing` or `accepted`: the call still occupies both parties.
     pub const fn is_active(self) -> bool {
         matches!(
@@ -92,6 +122,8 @@ string_enum! {
         MaxDuration = "max_duration",
         /// An operator's cleanup timed it out.
         Cleanup = "cleanup",
+        /// A party's heartbeats stopped (the 1.1 dialect's watch).
+        NetworkFailure = "network_failure",
     }
 }
 

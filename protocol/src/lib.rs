@@ -22,6 +22,7 @@ mod macros;
 
 pub mod call;
 pub mod calls;
+pub mod dialect;
 pub mod endpoint;
 pub mod envelope;
 pub mod event;
@@ -35,9 +36,10 @@ pub mod time;
 pub mod zulip;
 
 pub use call::{
-    ActiveCall, Call, CallState, CallType, EndReason, HistoryEntry, MediaState, MediaStatus, Party,
+    ActiveCall, Call, CallState, CallStatus, CallType, EndReason, HistoryEntry, MediaState, MediaStatus, Party,
     RespondAction,
 };
+pub use dialect::{CallsApi, Dialect};
 pub use endpoint::{Auth, Endpoint, EndpointInfo, Verb};
 pub use envelope::{ApiError, DecodeError, ErrorCode, Success};
 pub use event::{CallEvent, CallEventDetail, CallEventType, EventKind, QueueEvent};

@@ -29,6 +29,10 @@ pub enum Action {
     MaxDuration,
     /// The operator's cleanup of stale unanswered calls.
     Cleanup,
+    /// The caller withdraws a call not yet answered (the 1.1 dialect's `{id}/cancel`).
+    Cancel,
+    /// A watched party of an accepted call stopped heartbeating (the 1.1 dialect's watch).
+    HeartbeatLost,
 }
 
 impl Action {
@@ -43,6 +47,8 @@ impl Action {
         Action::NotificationTimeout,
         Action::MaxDuration,
         Action::Cleanup,
+        Action::Cancel,
+        Action::HeartbeatLost,
     ];
 
     /// The verb used in `INVALID_CALL_STATE` messages ("Cannot respond to call in state: ...").
@@ -55,6 +61,8 @@ impl Action {
             Action::RingTimeout | Action::NotificationTimeout => "time out",
             Action::MaxDuration => "expire",
             Action::Cleanup => "clean up",
+            Action::Cancel => "cancel",
+            Action::HeartbeatLost => "drop",
         }
     }
 
@@ -65,10 +73,12 @@ impl Action {
                 matches!(actor, Actor::Receiver)
             }
             Action::End | Action::Status => matches!(actor, Actor::Sender | Actor::Receiver),
-            Action::RingTimeout | Action::NotificationTimeout | Action::MaxDuration => {
-                matches!(actor, Actor::Server)
-            }
+            Action::RingTimeout
+            | Action::NotificationTimeout
+            | Action::MaxDuration
+            | Action::HeartbeatLost => matches!(actor, Actor::Server),
             Action::Cleanup => matches!(actor, Actor::Operator),
+            Action::Cancel => matches!(actor, Actor::Sender),
         }
     }
 }
@@ -214,6 +224,20 @@ pub fn transition(
         (Action::Cleanup, S::Calling | S::Ringing) => moved(
             S::Timeout,
             Some(EndReason::Cleanup),
+            CallEventType::CallEnded,
+        ),
+
+        (Action::Cancel, S::Calling | S::Ringing) => moved(
+            S::Cancelled,
+            Some(EndReason::Cancelled),
+            CallEventType::CallEnded,
+        ),
+        // Withdrawing a call that is already over changes nothing (1.1 answers "already ended").
+        (Action::Cancel, state) if state.is_terminal() => Outcome::Unchanged,
+
+        (Action::HeartbeatLost, S::Accepted) => moved(
+            S::NetworkFailure,
+            Some(EndReason::NetworkFailure),
             CallEventType::CallEnded,
         ),
 

@@ -71,7 +71,7 @@ impl PushKind {
             CallState::Rejected => Some(PushKind::CallResponse(RespondAction::Reject)),
             CallState::Cancelled | CallState::Timeout => Some(PushKind::CallCancelled),
             CallState::Missed => Some(PushKind::MissedCall),
-            CallState::Ringing | CallState::Ended => None,
+            CallState::Ringing | CallState::Ended | CallState::NetworkFailure => None,
         }
     }
 }

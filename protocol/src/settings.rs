@@ -10,6 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::call::CallType;
+use crate::dialect::{CallsApi, Dialect};
 use crate::ids::CallId;
 
 // The settings' names (spec §8), shared by environment variables, errors and docs.
@@ -29,6 +30,11 @@ pub const ENABLE_VIDEO_CALLS: &str = "ENABLE_VIDEO_CALLS";
 pub const ENABLE_AUDIO_CALLS: &str = "ENABLE_AUDIO_CALLS";
 pub const ENABLE_CALL_HISTORY: &str = "ENABLE_CALL_HISTORY";
 pub const EVENT_QUEUE_LIFESPAN: &str = "EVENT_QUEUE_LIFESPAN";
+// The 1.1 dialect's (see `dialect`).
+pub const CALLS_API: &str = "CALLS_API";
+pub const CALLS_EVENT_DIALECT: &str = "CALLS_EVENT_DIALECT";
+pub const CALL_HEARTBEAT_INTERVAL: &str = "CALL_HEARTBEAT_INTERVAL";
+pub const CALL_HEARTBEAT_TIMEOUT: &str = "CALL_HEARTBEAT_TIMEOUT";
 
 /// The server's settings. Durations are whole seconds, as the design document writes them.
 ///
@@ -65,6 +71,17 @@ pub struct Settings {
     pub enable_call_history: bool,
     /// An event queue nobody polled for this long is deleted.
     pub event_queue_lifespan: u64,
+    /// Which dialects the server serves.
+    pub calls_api: CallsApi,
+    /// The event dialect of a queue whose `event_types` name neither dialect's call events;
+    /// `None`: the default of `calls_api` (see [`CallsApi::default_event_dialect`]).
+    pub calls_event_dialect: Option<Dialect>,
+    /// How often a 1.1 client heartbeats an accepted call (told to clients; the watch uses
+    /// the timeout).
+    pub call_heartbeat_interval: u64,
+    /// A watched party silent for this long ends its accepted call as `network_failure`;
+    /// 0 turns the watch off.
+    pub call_heartbeat_timeout: u64,
 }
 
 impl Default for Settings {
@@ -87,6 +104,10 @@ impl Default for Settings {
             enable_audio_calls: true,
             enable_call_history: true,
             event_queue_lifespan: 600,
+            calls_api: CallsApi::Both,
+            calls_event_dialect: None,
+            call_heartbeat_interval: 15,
+            call_heartbeat_timeout: 60,
         }
     }
 }
@@ -126,6 +147,10 @@ impl fmt::Debug for Settings {
             .field("enable_audio_calls", &self.enable_audio_calls)
             .field("enable_call_history", &self.enable_call_history)
             .field("event_queue_lifespan", &self.event_queue_lifespan)
+            .field("calls_api", &self.calls_api)
+            .field("calls_event_dialect", &self.calls_event_dialect)
+            .field("call_heartbeat_interval", &self.call_heartbeat_interval)
+            .field("call_heartbeat_timeout", &self.call_heartbeat_timeout)
             .finish()
     }
 }
@@ -153,6 +178,12 @@ pub enum SettingsError {
     /// Tokens need an issuer; a secret alone would produce tokens Jitsi rejects.
     #[error("JITSI_JWT_APP_ID must be set when JITSI_JWT_SECRET is set (it is the tokens' iss)")]
     MissingJwtAppId,
+    #[error("{name}={value:?} is not one of: {expected}")]
+    NotOneOf {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
 }
 
 impl SettingsError {
@@ -163,7 +194,8 @@ impl SettingsError {
             | SettingsError::NotAnInteger { name, .. }
             | SettingsError::NotPositive { name, .. }
             | SettingsError::BadUrl { name, .. }
-            | SettingsError::BadPrefix { name, .. } => name,
+            | SettingsError::BadPrefix { name, .. }
+            | SettingsError::NotOneOf { name, .. } => name,
             SettingsError::MissingJwtAppId => JITSI_JWT_APP_ID,
         }
     }
@@ -188,6 +220,10 @@ impl Settings {
         ENABLE_AUDIO_CALLS,
         ENABLE_CALL_HISTORY,
         EVENT_QUEUE_LIFESPAN,
+        CALLS_API,
+        CALLS_EVENT_DIALECT,
+        CALL_HEARTBEAT_INTERVAL,
+        CALL_HEARTBEAT_TIMEOUT,
     ];
 
     /// These settings with every variable that `lookup` knows applied, then validated.
@@ -251,6 +287,26 @@ impl Settings {
         seconds(CALL_MAX_DURATION, &mut s.call_max_duration)?;
         seconds(CALL_CLEANUP_INTERVAL, &mut s.call_cleanup_interval)?;
         seconds(EVENT_QUEUE_LIFESPAN, &mut s.event_queue_lifespan)?;
+        seconds(CALL_HEARTBEAT_INTERVAL, &mut s.call_heartbeat_interval)?;
+        seconds(CALL_HEARTBEAT_TIMEOUT, &mut s.call_heartbeat_timeout)?;
+
+        if let Some(value) = lookup(CALLS_API) {
+            s.calls_api = value.trim().parse().map_err(|_| SettingsError::NotOneOf {
+                name: CALLS_API,
+                value,
+                expected: "both, design, 1.1",
+            })?;
+        }
+        if let Some(value) = lookup(CALLS_EVENT_DIALECT) {
+            s.calls_event_dialect = match value.trim() {
+                "" => None,
+                name => Some(name.parse().map_err(|_| SettingsError::NotOneOf {
+                    name: CALLS_EVENT_DIALECT,
+                    value: value.clone(),
+                    expected: "design, 1.1",
+                })?),
+            };
+        }
 
         s.validate()
     }
@@ -282,6 +338,7 @@ impl Settings {
             (CALL_MAX_DURATION, s.call_max_duration),
             (CALL_CLEANUP_INTERVAL, s.call_cleanup_interval),
             (EVENT_QUEUE_LIFESPAN, s.event_queue_lifespan),
+            (CALL_HEARTBEAT_INTERVAL, s.call_heartbeat_interval),
         ] {
             if value == 0 {
                 return Err(SettingsError::NotPositive { name, value });
@@ -294,6 +351,12 @@ impl Settings {
             return Err(SettingsError::MissingJwtAppId);
         }
         Ok(s)
+    }
+
+    /// The event dialect of a queue that names neither dialect's call event types.
+    pub fn event_dialect(&self) -> Dialect {
+        self.calls_event_dialect
+            .unwrap_or(self.calls_api.default_event_dialect())
     }
 
     /// What responses and events call `timeout_seconds`: `CALL_NOTIFICATION_TIMEOUT`.
@@ -389,7 +452,41 @@ mod tests {
         assert!(!s.jwt_enabled());
         assert_eq!(s.jitsi_host().as_deref(), Some("meet.jit.si"));
         assert_eq!(s.clone().validate().unwrap(), s);
-        assert_eq!(Settings::NAMES.len(), 16);
+        assert_eq!(Settings::NAMES.len(), 20);
+        // The 1.1 dialect's: both dialects served, design events by default, 15 s/60 s.
+        assert_eq!(s.calls_api, CallsApi::Both);
+        assert_eq!(s.event_dialect(), Dialect::Design);
+        assert_eq!((s.call_heartbeat_interval, s.call_heartbeat_timeout), (15, 60));
+    }
+
+    #[test]
+    fn the_dialect_settings_read_their_values_and_name_the_bad_ones() {
+        let s = Settings::default()
+            .with_overrides(env(&[
+                ("CALLS_API", "1.1"),
+                ("CALL_HEARTBEAT_INTERVAL", "5"),
+                ("CALL_HEARTBEAT_TIMEOUT", "0"),
+            ]))
+            .unwrap();
+        assert_eq!(s.calls_api, CallsApi::V1_1);
+        assert_eq!(s.event_dialect(), Dialect::V1_1);
+        assert_eq!((s.call_heartbeat_interval, s.call_heartbeat_timeout), (5, 0));
+        let s = Settings::default()
+            .with_overrides(env(&[("CALLS_EVENT_DIALECT", "1.1")]))
+            .unwrap();
+        assert_eq!((s.calls_api, s.event_dialect()), (CallsApi::Both, Dialect::V1_1));
+        let err = Settings::default()
+            .with_overrides(env(&[("CALLS_API", "2.0")]))
+            .unwrap_err();
+        assert_eq!(err.name(), "CALLS_API");
+        assert_eq!(
+            err.to_string(),
+            "CALLS_API=\"2.0\" is not one of: both, design, 1.1"
+        );
+        let err = Settings::default()
+            .with_overrides(env(&[("CALL_HEARTBEAT_INTERVAL", "0")]))
+            .unwrap_err();
+        assert_eq!(err.name(), "CALL_HEARTBEAT_INTERVAL");
     }
 
     #[test]

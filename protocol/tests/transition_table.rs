@@ -17,8 +17,11 @@ fn allowed(action: Action, actor: Actor) -> bool {
     match action {
         A::Acknowledge | A::Accept | A::Reject => actor == R::Receiver,
         A::End | A::Status => matches!(actor, R::Sender | R::Receiver),
-        A::RingTimeout | A::NotificationTimeout | A::MaxDuration => actor == R::Server,
+        A::RingTimeout | A::NotificationTimeout | A::MaxDuration | A::HeartbeatLost => {
+            actor == R::Server
+        }
         A::Cleanup => actor == R::Operator,
+        A::Cancel => actor == R::Sender,
     }
 }
 
@@ -123,12 +126,39 @@ fn table() -> Vec<(CallState, Action, Actor, Outcome)> {
                 R::Operator,
                 moved(S::Timeout, Some(EndReason::Cleanup), E::CallEnded),
             ),
+            // The 1.1 dialect's `{id}/cancel`: the caller withdraws an unanswered call.
+            (
+                from,
+                A::Cancel,
+                R::Sender,
+                moved(S::Cancelled, Some(EndReason::Cancelled), E::CallEnded),
+            ),
         ]);
     }
+    // The 1.1 dialect's heartbeat watch ends an accepted call whose party went silent.
+    rows.push((
+        S::Accepted,
+        A::HeartbeatLost,
+        R::Server,
+        moved(
+            S::NetworkFailure,
+            Some(EndReason::NetworkFailure),
+            E::CallEnded,
+        ),
+    ));
     // `end` on a finished call answers with its state and emits nothing.
-    for from in [S::Rejected, S::Timeout, S::Ended, S::Missed, S::Cancelled] {
+    // So does `cancel`.
+    for from in [
+        S::Rejected,
+        S::Timeout,
+        S::Ended,
+        S::Missed,
+        S::Cancelled,
+        S::NetworkFailure,
+    ] {
         rows.push((from, A::End, R::Sender, Outcome::Unchanged));
         rows.push((from, A::End, R::Receiver, Outcome::Unchanged));
+        rows.push((from, A::Cancel, R::Sender, Outcome::Unchanged));
     }
     rows
 }
@@ -158,8 +188,8 @@ fn the_whole_table_matches_the_contract() {
             }
         }
     }
-    assert_eq!(checked, 8 * 9 * 4);
-    assert_eq!(table.len(), 29, "rows of the table as written above");
+    assert_eq!(checked, 9 * 11 * 4);
+    assert_eq!(table.len(), 40, "rows of the table as written above");
 }
 
 #[test]
@@ -168,7 +198,7 @@ fn calls_start_in_calling() {
 }
 
 #[test]
-fn terminal_states_are_exactly_the_five_of_the_contract() {
+fn terminal_states_are_the_five_of_the_contract_and_the_1_1_network_failure() {
     let terminal: Vec<_> = CallState::ALL
         .iter()
         .copied()
@@ -176,7 +206,14 @@ fn terminal_states_are_exactly_the_five_of_the_contract() {
         .collect();
     assert_eq!(
         terminal,
-        [S::Rejected, S::Timeout, S::Ended, S::Missed, S::Cancelled]
+        [
+            S::Rejected,
+            S::Timeout,
+            S::Ended,
+            S::Missed,
+            S::Cancelled,
+            S::NetworkFailure
+        ]
     );
 }
 

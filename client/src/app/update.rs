@@ -688,6 +688,9 @@ fn on_call_ended(
                 EndReason::Cancelled => format!("Call to {name} cancelled"),
                 EndReason::Cleanup => format!("Call to {name} was cleaned up by the server"),
                 EndReason::Hangup | EndReason::MaxDuration => format!("Call to {name} ended"),
+                EndReason::NetworkFailure => {
+                    format!("Call to {name} dropped: the connection was lost")
+                }
             };
             Ending {
                 other_name: name,
@@ -712,6 +715,9 @@ fn on_call_ended(
                 }
                 EndReason::Rejected => format!("Call from {name} declined on another device"),
                 EndReason::Hangup | EndReason::MaxDuration => format!("Call from {name} ended"),
+                EndReason::NetworkFailure => {
+                    format!("Call from {name} dropped: the connection was lost")
+                }
             };
             let commands = if i.answered.is_none() {
                 vec![Command::StopRinging]

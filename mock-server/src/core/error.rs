@@ -47,8 +47,12 @@ pub enum CallError {
 pub fn needed_party(action: Action) -> &'static str {
     match action {
         Action::Acknowledge | Action::Accept | Action::Reject => "receiver",
+        Action::Cancel => "caller",
         Action::End | Action::Status => "sender or receiver",
-        Action::RingTimeout | Action::NotificationTimeout | Action::MaxDuration => "server",
+        Action::RingTimeout
+        | Action::NotificationTimeout
+        | Action::MaxDuration
+        | Action::HeartbeatLost => "server",
         Action::Cleanup => "operator",
     }
 }

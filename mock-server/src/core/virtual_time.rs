@@ -211,5 +211,7 @@ fn action_name(action: Action) -> &'static str {
         Action::End => "end",
         Action::Status => "status",
         Action::Cleanup => "cleanup",
+        Action::Cancel => "cancel",
+        Action::HeartbeatLost => "heartbeat_lost",
     }
 }

@@ -89,6 +89,25 @@ pub(super) fn positive(value: &Value) -> Result<u64, String> {
     }
 }
 
+/// A whole number of seconds where 0 means "off".
+pub(super) fn seconds_or_off(value: &Value) -> Result<u64, String> {
+    match value {
+        Value::Integer(n) if *n >= 0 => Ok(n.unsigned_abs()),
+        other => Err(format!("expected 0 (off) or a positive integer, got {}", got(other))),
+    }
+}
+
+/// One of a closed set of names (`T`'s wire values).
+pub(super) fn one_of<T: std::str::FromStr>(value: &Value, expected: &str) -> Result<T, String> {
+    match value {
+        Value::String(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| format!("expected one of {expected}, got {}", got(value))),
+        other => Err(format!("expected one of {expected}, got {}", got(other))),
+    }
+}
+
 /// A value as the user wrote it, for "got ..." (strings quoted; arrays and tables by kind).
 pub(super) fn got(value: &Value) -> String {
     match value {

@@ -10,8 +10,8 @@ use toml::{Spanned, Value};
 use zulip_calls_protocol::settings::{self as names, Settings};
 
 use super::checks::{
-    a_type, admin_token, boolean, clock_start, describe, got, http_url, non_empty_path, positive,
-    string,
+    a_type, admin_token, boolean, clock_start, describe, got, http_url, non_empty_path, one_of,
+    positive, seconds_or_off, string,
 };
 use super::position::{line_of, position};
 use super::{ConfigError, MEMORY_DB, ServerConfig};
@@ -187,6 +187,15 @@ fn apply_setting(s: &mut Settings, key: &str, value: &Value) -> Result<(), Strin
         names::CALL_MAX_DURATION => s.call_max_duration = positive(value)?,
         names::CALL_CLEANUP_INTERVAL => s.call_cleanup_interval = positive(value)?,
         names::EVENT_QUEUE_LIFESPAN => s.event_queue_lifespan = positive(value)?,
+        names::CALLS_API => s.calls_api = one_of(value, "\"both\", \"design\", \"1.1\"")?,
+        names::CALLS_EVENT_DIALECT => {
+            s.calls_event_dialect = match value {
+                Value::String(text) if text.trim().is_empty() => None,
+                _ => Some(one_of(value, "\"design\", \"1.1\"")?),
+            }
+        }
+        names::CALL_HEARTBEAT_INTERVAL => s.call_heartbeat_interval = positive(value)?,
+        names::CALL_HEARTBEAT_TIMEOUT => s.call_heartbeat_timeout = seconds_or_off(value)?,
         _ => {
             let upper = key.to_ascii_uppercase();
             return Err(if Settings::NAMES.contains(&upper.as_str()) {
@@ -271,6 +280,7 @@ EVENT_QUEUE_LIFESPAN = 900
                     enable_audio_calls: true,
                     enable_call_history: false,
                     event_queue_lifespan: 900,
+                    ..Settings::default()
                 },
                 heartbeat_seconds: 5,
                 max_body_bytes: 2048,
