@@ -633,9 +633,7 @@ impl CallOutcome {
             CallState::Missed => Some(CallOutcome::Missed),
             CallState::Timeout => Some(CallOutcome::Timeout),
             CallState::Cancelled => Some(CallOutcome::Cancelled),
-            CallState::Ended | CallState::NetworkFailure if answered => {
-                Some(CallOutcome::Accepted)
-            }
+            CallState::Ended | CallState::NetworkFailure if answered => Some(CallOutcome::Accepted),
             CallState::Ended | CallState::NetworkFailure => Some(CallOutcome::Ended),
         }
     }

@@ -36,8 +36,8 @@ pub mod time;
 pub mod zulip;
 
 pub use call::{
-    ActiveCall, Call, CallState, CallStatus, CallType, EndReason, HistoryEntry, MediaState, MediaStatus, Party,
-    RespondAction,
+    ActiveCall, Call, CallState, CallStatus, CallType, EndReason, HistoryEntry, MediaState,
+    MediaStatus, Party, RespondAction,
 };
 pub use dialect::{CallsApi, Dialect};
 pub use endpoint::{Auth, Endpoint, EndpointInfo, Verb};

@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod design;
+pub mod dialect;
 pub mod durable;
 pub mod error;
 pub mod params;
@@ -22,14 +23,20 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use zulip_calls_protocol::endpoint::{Endpoint, route};
-use zulip_calls_protocol::{ApiError, ErrorCode, Success};
+use zulip_calls_protocol::{ApiError, Dialect, ErrorCode, Success};
 
 pub use self::state::{Api, ApiLimits, ApiState};
 
-/// Every API route (both the plugin's and Zulip's), over `api`.
+/// Every API route (the dialects `CALLS_API` names, and Zulip's), over `api`.
 pub fn router(api: ApiState) -> Router {
+    let calls_api = api.core.settings().calls_api;
     let router = Router::new();
-    let router = design::calls::router(router);
+    let router = design::calls::shared_router(router);
+    let router = if calls_api.serves(Dialect::Design) {
+        design::calls::router(router)
+    } else {
+        router
+    };
     let router = zulip::users::router(router);
     let router = zulip::events::router(router);
     let router = zulip::ws::router(router);

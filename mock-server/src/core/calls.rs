@@ -6,8 +6,9 @@
 use serde_json::json;
 use zulip_calls_protocol::call::{Party, call_duration};
 use zulip_calls_protocol::calls::CallTarget;
+use zulip_calls_protocol::settings::Settings;
 use zulip_calls_protocol::{
-    Action, Actor, Call, CallEventType, CallId, CallState, CallType, MediaStatus, Outcome,
+    Action, Actor, Call, CallEventType, CallId, CallState, CallType, Dialect, MediaStatus, Outcome,
     Timestamp, TransitionError, transition,
 };
 
@@ -99,6 +100,8 @@ impl<'a> CallDesk<'a> {
             realm_id: caller.realm_id,
             sender_media_status: None,
             receiver_media_status: None,
+            sender_heartbeat_at: None,
+            receiver_heartbeat_at: None,
         };
 
         let mut store = self.core.store();
@@ -184,6 +187,10 @@ impl<'a> CallDesk<'a> {
                 record.call.end_reason = end_reason;
                 if to == CallState::Accepted {
                     record.call.answered_at = Some(now);
+                    if watches_from_answer(self.core.settings()) {
+                        record.sender_heartbeat_at = Some(now);
+                        record.receiver_heartbeat_at = Some(now);
+                    }
                 }
                 if to.is_terminal() {
                     record.call.ended_at = Some(now);
@@ -225,6 +232,35 @@ impl<'a> CallDesk<'a> {
         })
     }
 
+    /// A heartbeat of `user` on call `call_id` (the 1.1 dialect): while the call is accepted,
+    /// `user` is watched from now on and its silence deadline moves. Any other state is
+    /// answered as it is, changing nothing (a finished call's heartbeat is idempotent).
+    /// Returns the call's state.
+    pub fn heartbeat(&self, call_id: CallId, user: &UserRecord) -> CallResult<CallState> {
+        let now = self.core.clock.now();
+        let settings = self.core.settings();
+        let mut store = self.core.store();
+        let mut record = self.visible_call(&store, call_id, Who::User(user))?;
+        let state = record.call.state;
+        let Some(party) = record.call.party_of(user.id) else {
+            return Err(CallError::NotAParticipant);
+        };
+        if state != CallState::Accepted || settings.call_heartbeat_timeout == 0 {
+            return Ok(state);
+        }
+        *record.heartbeat_at_mut(party) = Some(now);
+        store.apply_transition(&record, &[])?;
+        let earliest = self
+            .core
+            .deadlines
+            .set(call_id, next_deadline(&record, settings));
+        drop(store);
+        if earliest {
+            self.core.deadlines_changed.notify_one();
+        }
+        Ok(state)
+    }
+
     /// A call `who` may see: in their realm and, for users, one they are party to.
     pub fn visible_call(
         &self,
@@ -252,11 +288,10 @@ impl<'a> CallDesk<'a> {
         mut store: std::sync::MutexGuard<'_, Storage>,
         change: CallChange,
     ) -> CallRecord {
-        let call = &change.record.call;
-        let earliest = self
-            .core
-            .deadlines
-            .set(call.call_id, next_deadline(call, self.core.settings()));
+        let earliest = self.core.deadlines.set(
+            change.record.call.call_id,
+            next_deadline(&change.record, self.core.settings()),
+        );
         let wake = self
             .core
             .listeners
@@ -287,12 +322,20 @@ fn audit_detail(
     }
 }
 
-/// The next deadline of a call and the action it triggers (spec §3, §8).
-pub fn next_deadline(
-    call: &Call,
-    settings: &zulip_calls_protocol::settings::Settings,
-) -> Option<(Timestamp, Action)> {
+/// Whether both parties of a call are watched for heartbeats from its answer on: on a server
+/// that speaks only the 1.1 dialect, as the plugin does (every client of such a server
+/// heartbeats). Where design-dialect clients may be in a call, a party is watched from its
+/// first heartbeat, since those clients never send one.
+fn watches_from_answer(settings: &Settings) -> bool {
+    settings.call_heartbeat_timeout > 0 && settings.calls_api.only() == Some(Dialect::V1_1)
+}
+
+/// The next deadline of a call and the action it triggers (spec §3, §8; for an accepted
+/// call, also the 1.1 dialect's heartbeat watch: a watched party silent for
+/// `CALL_HEARTBEAT_TIMEOUT`).
+pub fn next_deadline(record: &CallRecord, settings: &Settings) -> Option<(Timestamp, Action)> {
     let secs = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
+    let call = &record.call;
     match call.state {
         CallState::Calling => Some((
             call.created_at
@@ -304,12 +347,32 @@ pub fn next_deadline(
                 .plus_seconds(secs(settings.call_notification_timeout)),
             Action::NotificationTimeout,
         )),
-        CallState::Accepted => call.answered_at.map(|answered| {
-            (
-                answered.plus_seconds(secs(settings.call_max_duration)),
-                Action::MaxDuration,
-            )
-        }),
+        CallState::Accepted => {
+            let max = call.answered_at.map(|answered| {
+                (
+                    answered.plus_seconds(secs(settings.call_max_duration)),
+                    Action::MaxDuration,
+                )
+            });
+            let silent = (settings.call_heartbeat_timeout > 0)
+                .then(|| {
+                    [record.sender_heartbeat_at, record.receiver_heartbeat_at]
+                        .into_iter()
+                        .flatten()
+                        .min()
+                })
+                .flatten()
+                .map(|last| {
+                    (
+                        last.plus_seconds(secs(settings.call_heartbeat_timeout)),
+                        Action::HeartbeatLost,
+                    )
+                });
+            match (max, silent) {
+                (Some(max), Some(silent)) if silent.0 < max.0 => Some(silent),
+                (max, silent) => max.or(silent),
+            }
+        }
         _ => None,
     }
 }

@@ -58,6 +58,10 @@ pub struct CallRecord {
     pub realm_id: RealmId,
     pub sender_media_status: Option<MediaStatus>,
     pub receiver_media_status: Option<MediaStatus>,
+    /// When each party last heartbeated an accepted call (the 1.1 dialect's watch); `None`:
+    /// that party is not watched.
+    pub sender_heartbeat_at: Option<Timestamp>,
+    pub receiver_heartbeat_at: Option<Timestamp>,
 }
 
 impl CallRecord {
@@ -66,6 +70,14 @@ impl CallRecord {
         match party {
             Party::Sender => &self.sender_media_status,
             Party::Receiver => &self.receiver_media_status,
+        }
+    }
+
+    /// The heartbeat slot of `party`.
+    pub fn heartbeat_at_mut(&mut self, party: Party) -> &mut Option<Timestamp> {
+        match party {
+            Party::Sender => &mut self.sender_heartbeat_at,
+            Party::Receiver => &mut self.receiver_heartbeat_at,
         }
     }
 

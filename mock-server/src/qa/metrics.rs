@@ -89,6 +89,11 @@ struct EventLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DialectLabels {
+    dialect: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     method: &'static str,
     route: String,
@@ -276,6 +281,16 @@ fn scrape_time_registry(state: &QaState) -> Result<Registry, MetricsError> {
         "event_queues",
         "Registered event queues",
         gauge(state.core.queues.len()),
+    );
+    let by_dialect = Family::<DialectLabels, Gauge>::default();
+    for queue in state.core.queues.list(None) {
+        let dialect = queue.format.map_or("any", |format| format.0);
+        by_dialect.get_or_create(&DialectLabels { dialect }).inc();
+    }
+    registry.register(
+        "event_queues_by_dialect",
+        "Registered event queues by the dialect of the call events they get",
+        by_dialect,
     );
     registry.register(
         "long_polls",

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::serve::ListenerExt as _;
+use zulip_calls_protocol::Dialect;
 
 use crate::api::design::events::CallEvents;
 use crate::api::{self, Api, ApiLimits};
@@ -110,12 +111,16 @@ impl Server {
         // `store::batch` and `api::durable`).
         store.batch_writes();
 
-        // Who hears the core's news, in this order: the design dialect's events, the push
+        // Who hears the core's news, in this order: each served dialect's events, the push
         // outbox (and, after it, whoever hears of its pushes), metrics, bots, the webhook.
         let bots = Arc::new(Bots::default());
         let metrics = Arc::new(Metrics::new());
-        let mut listeners = Listeners::default()
-            .listen(Arc::new(CallEvents))
+        let calls_api = config.settings.calls_api;
+        let mut listeners = Listeners::default();
+        if calls_api.serves(Dialect::Design) {
+            listeners = listeners.listen(Arc::new(CallEvents));
+        }
+        let mut listeners = listeners
             .listen(Arc::new(PushOutbox))
             .listen(Arc::clone(&metrics) as _)
             .listen(Arc::clone(&bots) as _)
@@ -138,7 +143,7 @@ impl Server {
         for record in &pending {
             core.deadlines.set(
                 record.call.call_id,
-                crate::core::calls::next_deadline(&record.call, core.settings()),
+                crate::core::calls::next_deadline(record, core.settings()),
             );
         }
         bots.load(realms.bots, core.clock.now());

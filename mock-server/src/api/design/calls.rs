@@ -16,18 +16,23 @@ use crate::api::{mount, success};
 use crate::core::calls::{CallDesk, Who};
 use crate::core::model::CallRecord;
 
-/// The calls routes.
+/// The routes the design dialect shares with the 1.1 dialect (`create`, `acknowledge`,
+/// `history`): served whatever `CALLS_API` says.
+pub fn shared_router(router: Router<ApiState>) -> Router<ApiState> {
+    let router = mount::<api::Create, _, _>(router, create);
+    let router = mount::<api::Acknowledge, _, _>(router, acknowledge);
+    mount::<api::History, _, _>(router, history)
+}
+
+/// The routes of the design dialect alone: not served by a 1.1-only server.
 pub fn router(router: Router<ApiState>) -> Router<ApiState> {
     let router = mount::<api::Initiate, _, _>(router, initiate);
     let router = mount::<api::Start, _, _>(router, start);
-    let router = mount::<api::Create, _, _>(router, create);
-    let router = mount::<api::Acknowledge, _, _>(router, acknowledge);
     let router = mount::<api::Respond, _, _>(router, respond);
     let router = mount::<api::Status, _, _>(router, status);
     let router = mount::<api::End, _, _>(router, end);
     let router = mount::<api::EndAll, _, _>(router, end_all);
     let router = mount::<api::Active, _, _>(router, active);
-    let router = mount::<api::History, _, _>(router, history);
     let router = mount::<api::Cleanup, _, _>(router, cleanup);
     mount::<api::GetCall, _, _>(router, get_call)
 }

@@ -3,11 +3,12 @@
 
 use zulip_calls_protocol::{CallEvent, CallEventDetail, CallEventType, EventKind};
 
+use crate::api::dialect::event_format;
 use crate::core::news::{CallChange, Listener, Tx};
 use crate::core::queues::EventFormat;
 
 /// The format of this dialect's events.
-pub const FORMAT: EventFormat = EventFormat("design");
+pub const FORMAT: EventFormat = event_format(zulip_calls_protocol::Dialect::Design);
 
 /// Renders call changes as `call_event`s in the parties' queues.
 #[derive(Debug, Default)]

@@ -14,6 +14,7 @@ use zulip_calls_protocol::{EventId, QueueId};
 use super::users::{ZULIP_FEATURE_LEVEL, ZULIP_VERSION};
 use crate::api::ApiState;
 use crate::api::auth::AuthUser;
+use crate::api::dialect::{event_format, queue_dialect};
 use crate::api::durable::AlreadyCommitted;
 use crate::api::error::ApiResult;
 use crate::api::params::ApiParams;
@@ -32,10 +33,11 @@ async fn register(
     ApiParams(params): ApiParams,
 ) -> ApiResult<Response> {
     let request: api::RegisterRequest = params.decode()?;
+    let dialect = queue_dialect(request.event_types.as_deref(), state.core.settings());
     let queue_id = state.core.queues.register_in(
         user.id,
         request.event_types,
-        Some(crate::api::design::events::FORMAT),
+        Some(event_format(dialect)),
         state.core.clock.now(),
     );
     state.core.deadlines_changed.notify_one();

@@ -103,7 +103,7 @@ shared_ops! {
     fn insert_call(&self, call: &CallRecord) -> ();
 
     /// Writes the mutable fields of a stored call: `state`, `answered_at`, `ended_at`,
-    /// `duration`, `end_reason` and both media statuses. [`StoreError::CallNotFound`] when the
+    /// `duration`, `end_reason`, both media statuses and both heartbeat times. [`StoreError::CallNotFound`] when the
     /// call is not stored.
     fn update_call(&self, call: &CallRecord) -> ();
 
@@ -130,6 +130,18 @@ shared_ops! {
         limit: u32,
         offset: u32,
     ) -> (Vec<CallRecord>, u64);
+
+    /// Up to `limit` calls `user` is party to, newest first (ties by call id, descending),
+    /// strictly after the call `after` names (its creation time and id) in that order,
+    /// optionally only of one type and of the given states: a page of the 1.1 history.
+    fn history_after(
+        &self,
+        user: UserId,
+        call_type: Option<CallType>,
+        states: &[CallState],
+        after: Option<(Timestamp, CallId)>,
+        limit: u32,
+    ) -> Vec<CallRecord>;
 
     /// The unanswered (`calling`, `ringing`) calls created before `before`, oldest first.
     fn unanswered_created_before(&self, before: Timestamp) -> Vec<CallRecord>;
@@ -164,7 +176,7 @@ mod ops {
             "INSERT INTO calls (",
             call_columns!(),
             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-             ?17, ?18, ?19)"
+             ?17, ?18, ?19, ?20, ?21)"
         ))?;
         stmt.execute(params![
             call.call_id.to_string(),
@@ -186,6 +198,8 @@ mod ops {
             call.end_reason.map(EndReason::as_str),
             record.sender_media_status.map(MediaStatus::as_str),
             record.receiver_media_status.map(MediaStatus::as_str),
+            record.sender_heartbeat_at.map(millis),
+            record.receiver_heartbeat_at.map(millis),
         ])?;
         Ok(())
     }
@@ -194,7 +208,8 @@ mod ops {
         let call = &record.call;
         let mut stmt = conn.prepare_cached(
             "UPDATE calls SET state = ?2, answered_at = ?3, ended_at = ?4, duration = ?5,
-                 end_reason = ?6, sender_media_status = ?7, receiver_media_status = ?8
+                 end_reason = ?6, sender_media_status = ?7, receiver_media_status = ?8,
+                 sender_heartbeat_at = ?9, receiver_heartbeat_at = ?10
              WHERE call_id = ?1",
         )?;
         let changed = stmt.execute(params![
@@ -206,6 +221,8 @@ mod ops {
             call.end_reason.map(EndReason::as_str),
             record.sender_media_status.map(MediaStatus::as_str),
             record.receiver_media_status.map(MediaStatus::as_str),
+            record.sender_heartbeat_at.map(millis),
+            record.receiver_heartbeat_at.map(millis),
         ])?;
         if changed == 0 {
             return Err(StoreError::CallNotFound(call.call_id));
@@ -294,6 +311,48 @@ mod ops {
             call_from_row,
         )?;
         Ok((calls, u64::try_from(total).unwrap_or(0)))
+    }
+
+    pub(super) fn history_after(
+        conn: &Connection,
+        user: UserId,
+        call_type: Option<CallType>,
+        states: &[CallState],
+        after: Option<(Timestamp, CallId)>,
+        limit: u32,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        // The states as one comma-separated list (a history page names one or two).
+        let states = (!states.is_empty()).then(|| {
+            states
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        let (after_millis, after_id) = after.map_or((None, None), |(at, id)| {
+            (Some(millis(at)), Some(id.to_string()))
+        });
+        query_all(
+            conn,
+            concat!(
+                "SELECT ",
+                call_columns!(),
+                " FROM calls WHERE (sender_id = ?1 OR receiver_id = ?1)
+                 AND (?2 IS NULL OR call_type = ?2)
+                 AND (?3 IS NULL OR instr(',' || ?3 || ',', ',' || state || ',') > 0)
+                 AND (?4 IS NULL OR created_at < ?4 OR (created_at = ?4 AND call_id < ?5))
+                 ORDER BY created_at DESC, call_id DESC LIMIT ?6"
+            ),
+            params![
+                user.0,
+                call_type.map(CallType::as_str),
+                states,
+                after_millis,
+                after_id,
+                i64::from(limit),
+            ],
+            call_from_row,
+        )
     }
 
     pub(super) fn unanswered_created_before(

@@ -194,6 +194,12 @@ CREATE INDEX calls_active_created ON calls(created_at, call_id)
     WHERE (state = 'calling' OR state = 'ringing' OR state = 'accepted');
 CREATE INDEX call_audit_call ON call_audit(call_seq, id);
 "#,
+    // 5: the 1.1 dialect's heartbeat watch: when each party of an accepted call last
+    // heartbeated (NULL: not watched), so a restart keeps the deadline it implies.
+    r#"
+ALTER TABLE calls ADD COLUMN sender_heartbeat_at INTEGER;
+ALTER TABLE calls ADD COLUMN receiver_heartbeat_at INTEGER;
+"#,
 ];
 
 /// The schema version this build writes and understands.

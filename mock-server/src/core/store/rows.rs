@@ -16,7 +16,8 @@ macro_rules! call_columns {
     () => {
         "call_id, realm_id, call_type, state, sender_id, sender_name, sender_email, \
          receiver_id, receiver_name, receiver_email, jitsi_room_id, jitsi_url, created_at, \
-         answered_at, ended_at, duration, end_reason, sender_media_status, receiver_media_status"
+         answered_at, ended_at, duration, end_reason, sender_media_status, receiver_media_status, \
+         sender_heartbeat_at, receiver_heartbeat_at"
     };
 }
 
@@ -116,6 +117,8 @@ pub(super) fn call_from_row(row: &Row<'_>) -> Result<CallRecord, StoreError> {
             "calls.receiver_media_status",
             row.get(18)?,
         )?,
+        sender_heartbeat_at: opt_timestamp("calls.sender_heartbeat_at", row.get(19)?)?,
+        receiver_heartbeat_at: opt_timestamp("calls.receiver_heartbeat_at", row.get(20)?)?,
     })
 }
 

@@ -95,6 +95,8 @@ fn call(n: u128, sender: i64, receiver: i64, state: CallState, created: i64) -> 
         realm_id: RealmId(if sender == 5 { 2 } else { 1 }),
         sender_media_status: None,
         receiver_media_status: None,
+        sender_heartbeat_at: None,
+        receiver_heartbeat_at: None,
     }
 }
 

@@ -54,6 +54,9 @@ struct QueueLine {
     user_id: UserId,
     /// `null` = every type.
     event_types: Option<Vec<String>>,
+    /// The dialect of the call events it gets (`design` or `1.1`), chosen when it was
+    /// registered.
+    dialect: Option<&'static str>,
     /// Events not yet acknowledged.
     pending: usize,
     websocket_connected: bool,
@@ -88,6 +91,7 @@ async fn list(
             queue_id: q.queue_id,
             user_id: q.user_id,
             event_types: q.event_types,
+            dialect: q.format.map(|format| format.0),
             pending: q.pending,
             long_polling: q.long_polling,
             last_polled: q.last_polled,

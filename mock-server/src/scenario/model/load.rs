@@ -38,6 +38,7 @@ struct RawActor {
     api_key: Option<String>,
     password: Option<String>,
     devices: Option<Vec<String>>,
+    event_types: Option<Vec<String>>,
 }
 
 /// Reads and checks a scenario file.
@@ -154,6 +155,7 @@ impl Loader<'_> {
                     email: email.clone(),
                     credential: Credential::Lookup,
                     devices: vec![DEFAULT_DEVICE.to_owned()],
+                    event_types: None,
                 },
                 toml::Value::Table(_) => {
                     let raw: RawActor = decode(value).map_err(|(k, p)| {
@@ -194,6 +196,7 @@ impl Loader<'_> {
                         email: raw.email,
                         credential,
                         devices,
+                        event_types: raw.event_types,
                     }
                 }
                 _ => {
@@ -201,7 +204,7 @@ impl Loader<'_> {
                         None,
                         None,
                         key,
-                        "expected an email or a table { email, api_key | password, devices }",
+                        "expected an email or a table { email, api_key | password, devices, event_types }",
                     ));
                 }
             };

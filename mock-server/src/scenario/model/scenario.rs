@@ -50,6 +50,9 @@ pub struct Actor {
     pub credential: Credential,
     /// One event queue is registered per device, in this order.
     pub devices: Vec<String>,
+    /// The `event_types` its queues register for (which also picks the dialect of the call
+    /// events they get); `None`: every type.
+    pub event_types: Option<Vec<String>>,
 }
 
 /// Where an actor's API key comes from.

@@ -2,6 +2,7 @@
 //! `[expect_events]` against everything each device received. Kept apart because matching
 //! events and explaining a miss is a concern of its own.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
@@ -16,6 +17,17 @@ use crate::scenario::vars::{match_value, short};
 impl Session<'_> {
     pub(super) async fn register(&mut self, index: usize) -> StepResult {
         let device = &self.devices[index];
+        let mut register = Map::new();
+        if let Some(types) = self
+            .scenario
+            .actor(&device.actor)
+            .and_then(|actor| actor.event_types.as_ref())
+        {
+            register.insert(
+                "event_types".into(),
+                Value::String(json!(types).to_string()),
+            );
+        }
         let answer = {
             let id = self.identity(&device.actor)?;
             self.http
@@ -23,7 +35,7 @@ impl Session<'_> {
                     As::User(id),
                     reqwest::Method::POST,
                     &api_path("register"),
-                    &Map::new(),
+                    &register,
                     false,
                 )
                 .await
@@ -207,19 +219,27 @@ struct ExpandedPattern {
     text: String,
 }
 
-/// An event's name: its `event_type`, or its `type` when it has none.
-fn event_name(event: &Value) -> &str {
-    event
-        .get("event_type")
-        .and_then(Value::as_str)
-        .or_else(|| event.get("type").and_then(Value::as_str))
-        .unwrap_or("?")
+/// An event's name: its `event_type`; for an event with an `op` (the 1.1 dialect's `call`
+/// and `group_call`), its `type` and `op` as `call.accepted`; else its `type`.
+fn event_name(event: &Value) -> Cow<'_, str> {
+    let field = |key: &str| event.get(key).and_then(Value::as_str);
+    match (field("event_type"), field("type"), field("op")) {
+        (Some(name), _, _) => Cow::Borrowed(name),
+        (None, Some(type_name), Some(op)) => Cow::Owned(format!("{type_name}.{op}")),
+        (None, Some(type_name), None) => Cow::Borrowed(type_name),
+        (None, None, _) => Cow::Borrowed("?"),
+    }
+}
+
+/// Whether `event` is of `kind`: its name, or its bare `type` (`call` for every op).
+fn is_of_kind(event: &Value, kind: &str) -> bool {
+    event_name(event) == kind || event.get("type").and_then(Value::as_str) == Some(kind)
 }
 
 impl ExpandedPattern {
     /// `Ok` when `event` matches; otherwise how it differs (`None` when it is another kind).
     fn matches(&self, event: &Value) -> Result<(), Option<String>> {
-        if event_name(event) != self.kind {
+        if !is_of_kind(event, &self.kind) {
             return Err(None);
         }
         if let Some(call) = &self.call
@@ -236,10 +256,10 @@ impl ExpandedPattern {
 
 /// The events a device got, by name (heartbeats left out).
 fn names(events: &[Value]) -> String {
-    let names: Vec<&str> = events
+    let names: Vec<Cow<'_, str>> = events
         .iter()
         .map(event_name)
-        .filter(|n| *n != "heartbeat")
+        .filter(|n| n != "heartbeat")
         .collect();
     if names.is_empty() {
         "none".to_owned()
@@ -330,6 +350,29 @@ mod tests {
             pattern("heartbeat", None, json!({}))
                 .matches(&json!({"type": "heartbeat", "id": 1}))
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn op_events_match_by_type_and_op_or_by_type() {
+        let accepted = json!({"type": "call", "op": "accepted", "call_id": "c1", "id": 2});
+        assert!(
+            pattern("call.accepted", Some("c1"), json!({}))
+                .matches(&accepted)
+                .is_ok()
+        );
+        assert!(
+            pattern("call", None, json!({"op": "accepted"}))
+                .matches(&accepted)
+                .is_ok()
+        );
+        assert_eq!(
+            pattern("call.ended", None, json!({})).matches(&accepted),
+            Err(None)
+        );
+        assert_eq!(
+            names(&[accepted, json!({"type": "heartbeat"})]),
+            "call.accepted"
         );
     }
 

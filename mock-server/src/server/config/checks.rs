@@ -93,7 +93,10 @@ pub(super) fn positive(value: &Value) -> Result<u64, String> {
 pub(super) fn seconds_or_off(value: &Value) -> Result<u64, String> {
     match value {
         Value::Integer(n) if *n >= 0 => Ok(n.unsigned_abs()),
-        other => Err(format!("expected 0 (off) or a positive integer, got {}", got(other))),
+        other => Err(format!(
+            "expected 0 (off) or a positive integer, got {}",
+            got(other)
+        )),
     }
 }
 
