@@ -80,9 +80,10 @@ impl CallState {
             CallState::Accepted => CallStatus::Accepted,
             CallState::Rejected => CallStatus::Declined,
             CallState::Cancelled => CallStatus::Cancelled,
-            CallState::Timeout | CallState::Ended | CallState::Missed | CallState::NetworkFailure => {
-                CallStatus::Ended
-            }
+            CallState::Timeout
+            | CallState::Ended
+            | CallState::Missed
+            | CallState::NetworkFailure => CallStatus::Ended,
         }
     }
 

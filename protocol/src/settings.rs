@@ -456,7 +456,10 @@ mod tests {
         // The 1.1 dialect's: both dialects served, design events by default, 15 s/60 s.
         assert_eq!(s.calls_api, CallsApi::Both);
         assert_eq!(s.event_dialect(), Dialect::Design);
-        assert_eq!((s.call_heartbeat_interval, s.call_heartbeat_timeout), (15, 60));
+        assert_eq!(
+            (s.call_heartbeat_interval, s.call_heartbeat_timeout),
+            (15, 60)
+        );
     }
 
     #[test]
@@ -470,11 +473,17 @@ mod tests {
             .unwrap();
         assert_eq!(s.calls_api, CallsApi::V1_1);
         assert_eq!(s.event_dialect(), Dialect::V1_1);
-        assert_eq!((s.call_heartbeat_interval, s.call_heartbeat_timeout), (5, 0));
+        assert_eq!(
+            (s.call_heartbeat_interval, s.call_heartbeat_timeout),
+            (5, 0)
+        );
         let s = Settings::default()
             .with_overrides(env(&[("CALLS_EVENT_DIALECT", "1.1")]))
             .unwrap();
-        assert_eq!((s.calls_api, s.event_dialect()), (CallsApi::Both, Dialect::V1_1));
+        assert_eq!(
+            (s.calls_api, s.event_dialect()),
+            (CallsApi::Both, Dialect::V1_1)
+        );
         let err = Settings::default()
             .with_overrides(env(&[("CALLS_API", "2.0")]))
             .unwrap_err();
