@@ -126,10 +126,12 @@ pub const fn info<E: Endpoint>() -> EndpointInfo {
     }
 }
 
-/// Every endpoint of the contract: the plugin's (spec §4) then Zulip's (spec §5, §6, §9).
+/// Every route of the contract, each once: the plugin's (spec §4), the routes only the 1.1
+/// dialect has, then Zulip's (spec §5, §6, §9).
 pub fn all_endpoints() -> impl Iterator<Item = EndpointInfo> {
     crate::calls::ENDPOINTS
         .iter()
+        .chain(crate::plugin::ENDPOINTS)
         .chain(crate::zulip::ENDPOINTS)
         .copied()
 }

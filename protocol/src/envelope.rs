@@ -240,6 +240,14 @@ impl ApiError {
         }
     }
 
+    /// This error with `message` set to `msg`: the 1.1 dialect's body carries both (the
+    /// plugin's own clients read `message`, its mobile app `msg`), including for an error whose
+    /// `msg` was reworded after construction or that was read from a body without `message`.
+    pub fn with_message(mut self) -> Self {
+        self.message = Some(self.msg.clone());
+        self
+    }
+
     /// The human-readable text: `msg`, or `message` from older servers.
     pub fn text(&self) -> &str {
         match (&self.msg, &self.message) {

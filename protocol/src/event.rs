@@ -1,8 +1,9 @@
 //! Queue events (spec §5): what `GET events` returns and the WebSocket stream sends.
 //!
-//! Parsing is two-stage, as in twilight: read `type` (and for call events `event_type`) first,
-//! then the payload. Anything this crate does not know is kept whole as [`EventKind::Unknown`]
-//! so a newer server never breaks an older client. (`#[serde(other)]` would drop the payload.)
+//! Parsing is two-stage, as in twilight: read `type` (and for call events `event_type`, for
+//! the 1.1 dialect's `call` events `op`) first, then the payload. Anything this crate does not
+//! know is kept whole as [`EventKind::Unknown`] so a newer server never breaks an older client.
+//! (`#[serde(other)]` would drop the payload.)
 
 use serde::de::Error as _;
 use serde::ser::SerializeMap as _;
@@ -10,9 +11,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::call::{Call, CallState, CallType, EndReason, MediaStatus};
+use crate::dialect::CALL_OP_EVENT_TYPE;
 use crate::ids::{CallId, EventId, UserId};
 use crate::macros::string_enum;
 use crate::time::Timestamp;
+
+pub use crate::plugin::event::{
+    CallOp, CallOpDetail, CallOpEvent, CallOpExtras, CallOpReason, CallOpUser,
+};
 
 /// The `type` of call events.
 pub const CALL_EVENT_TYPE: &str = "call_event";
@@ -45,8 +51,10 @@ pub struct QueueEvent {
 /// What a queue event is about.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventKind {
-    /// A `call_event`.
+    /// A `call_event` (design dialect).
     Call(Box<CallEvent>),
+    /// A `call` event with an `op` (1.1 dialect).
+    CallOp(Box<CallOpEvent>),
     /// Sent when a long-poll had nothing to deliver.
     Heartbeat,
     /// Any other event, kept whole: its `type` and every other field but `id`.
@@ -61,6 +69,7 @@ impl EventKind {
     pub fn type_name(&self) -> &str {
         match self {
             EventKind::Call(_) => CALL_EVENT_TYPE,
+            EventKind::CallOp(_) => CALL_OP_EVENT_TYPE,
             EventKind::Heartbeat => HEARTBEAT_TYPE,
             EventKind::Unknown { event_type, .. } => event_type,
         }
@@ -81,6 +90,14 @@ impl QueueEvent {
         }
     }
 
+    /// The 1.1 call event, if this is one.
+    pub fn as_call_op(&self) -> Option<&CallOpEvent> {
+        match &self.kind {
+            EventKind::CallOp(event) => Some(event),
+            _ => None,
+        }
+    }
+
     /// The event as a JSON object.
     pub fn to_value(&self) -> Result<Value, serde_json::Error> {
         serde_json::to_value(self)
@@ -94,6 +111,12 @@ impl Serialize for QueueEvent {
             // serializing was ~6 % of the server's instructions per call lifecycle.
             EventKind::Call(event) => WireCallEvent {
                 event_type: CALL_EVENT_TYPE,
+                id: self.id,
+                event,
+            }
+            .serialize(s),
+            EventKind::CallOp(event) => WireCallOpEvent {
+                event_type: CALL_OP_EVENT_TYPE,
                 id: self.id,
                 event,
             }
@@ -124,6 +147,16 @@ struct WireCallEvent<'a> {
     event: &'a CallEvent,
 }
 
+/// A 1.1 call event as a queue delivers it: `type` and `id` beside the event's own fields.
+#[derive(Serialize)]
+struct WireCallOpEvent<'a> {
+    #[serde(rename = "type")]
+    event_type: &'static str,
+    id: EventId,
+    #[serde(flatten)]
+    event: &'a CallOpEvent,
+}
+
 impl<'de> Deserialize<'de> for QueueEvent {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut object = Map::<String, Value>::deserialize(d)?;
@@ -141,10 +174,20 @@ impl<'de> Deserialize<'de> for QueueEvent {
                 .get("event_type")
                 .and_then(Value::as_str)
                 .is_some_and(|t| t.parse::<CallEventType>().is_ok());
+        let known_call_op = event_type == CALL_OP_EVENT_TYPE
+            && object
+                .get("op")
+                .and_then(Value::as_str)
+                .is_some_and(|op| op.parse::<CallOp>().is_ok());
         let kind = if known_call_event {
             object.remove("type");
             let event = CallEvent::deserialize(Value::Object(object)).map_err(D::Error::custom)?;
             EventKind::Call(Box::new(event))
+        } else if known_call_op {
+            object.remove("type");
+            let event =
+                CallOpEvent::deserialize(Value::Object(object)).map_err(D::Error::custom)?;
+            EventKind::CallOp(Box::new(event))
         } else if event_type == HEARTBEAT_TYPE {
             EventKind::Heartbeat
         } else {

@@ -11,12 +11,15 @@
 //! - [`ids`], [`time`]: typed identifiers and timestamps;
 //! - [`call`]: the call object and its enumerations; [`machine`]: the state machine;
 //! - [`endpoint`]: the descriptor every route implements; [`calls`] and [`zulip`]: the routes;
+//!   [`plugin`]: the 1.1 dialect's own routes, its views of the shared ones, and its `call`
+//!   events; [`dialect`]: the two dialects and which a server serves;
 //! - [`envelope`]: success and error bodies, error codes; [`params`]: lenient parameter
 //!   decoding for servers;
 //! - [`event`]: queue events and WebSocket frames; [`push`]: FCM and APNs payloads;
 //!   [`jitsi`]: room names, join URLs, JWT claims; [`settings`]: server settings and defaults.
 //!
-//! The contract itself is `spec/calls-api.md` in the project's shared documents.
+//! The contract itself is `spec/calls-api.md` in the project's shared documents; the released
+//! plugin's 1.1 dialect, which this crate speaks too, is `spec/plugin-1.1-dialect.md`.
 
 mod macros;
 
@@ -30,6 +33,7 @@ pub mod ids;
 pub mod jitsi;
 pub mod machine;
 pub mod params;
+pub mod plugin;
 pub mod push;
 pub mod settings;
 pub mod time;
@@ -42,7 +46,10 @@ pub use call::{
 pub use dialect::{CallsApi, Dialect};
 pub use endpoint::{Auth, Endpoint, EndpointInfo, Verb};
 pub use envelope::{ApiError, DecodeError, ErrorCode, Success};
-pub use event::{CallEvent, CallEventDetail, CallEventType, EventKind, QueueEvent};
+pub use event::{
+    CallEvent, CallEventDetail, CallEventType, CallOp, CallOpDetail, CallOpEvent, EventKind,
+    QueueEvent,
+};
 pub use ids::{CallId, EventId, QueueId, UserId};
 pub use machine::{Action, Actor, Outcome, TransitionError, transition};
 pub use params::{ParamError, Params};

@@ -2,14 +2,19 @@
 //! for FCM (HTTP v1 `messages:send`) and APNs (HTTP/2 provider API).
 //!
 //! A server builds a [`PushNotification`] for a call event and recipient, then one
-//! [`PushRequest`] per registered device with [`build_push`]. Requests serialise to JSON so a
-//! server (or the mock server) can record them in an outbox before or instead of sending them.
+//! [`PushRequest`] per registered device with [`build_push`] (or [`build_push_in`] for a
+//! chosen dialect). Requests serialise to JSON so a server (or the mock server) can record them
+//! in an outbox before or instead of sending them.
+//!
+//! The 1.1 dialect's pushes (its spec's §7) are the same flat string data with the keys the
+//! plugin's mobile app reads added ([`PluginPushFields`]); the design pushes are unchanged.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::call::{Call, CallState, CallType, RespondAction};
+use crate::dialect::Dialect;
 use crate::ids::{CallId, UserId};
 use crate::macros::string_enum;
 use crate::time::Timestamp;
@@ -156,6 +161,50 @@ pub struct PushData {
     /// Only for `call_response`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<RespondAction>,
+    /// The 1.1 dialect's additional keys; absent from design pushes.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<PluginPushFields>,
+}
+
+/// The realm facts a 1.1 push carries beside the design data.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PushRealm {
+    /// The realm's display name.
+    pub name: String,
+    /// The realm's numeric id.
+    pub id: i64,
+}
+
+/// The keys the plugin's mobile app reads, which the 1.1 dialect adds to every push. Like the
+/// rest of the data, every value is a string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginPushFields {
+    /// The same value as `event` (the app reads `type`).
+    #[serde(rename = "type")]
+    pub push_type: PushEvent,
+    /// The caller's name (= `sender_full_name`).
+    pub sender_name: String,
+    /// `/avatar/<sender_id>`, relative to the realm.
+    pub sender_avatar_url: String,
+    /// The realm's URL (= `realm_url`, under the app's older name).
+    pub realm_uri: String,
+    pub realm_name: String,
+    #[serde(with = "as_string")]
+    pub realm_id: i64,
+}
+
+impl PluginPushFields {
+    /// The 1.1 keys for a push with design `data` from `realm`.
+    pub fn new(data: &PushData, realm: &PushRealm) -> Self {
+        PluginPushFields {
+            push_type: data.event,
+            sender_name: data.sender_full_name.clone(),
+            sender_avatar_url: crate::plugin::avatar_path(data.sender_id),
+            realm_uri: data.realm_url.clone(),
+            realm_name: realm.name.clone(),
+            realm_id: realm.id,
+        }
+    }
 }
 
 impl PushData {
@@ -180,7 +229,17 @@ impl PushData {
             timeout_seconds: context.timeout_seconds,
             time: now.unix_seconds(),
             response: kind.response(),
+            plugin: None,
         }
+    }
+
+    /// The same data in `dialect`: with the 1.1 keys from `realm` added, or without them.
+    pub fn in_dialect(mut self, dialect: Dialect, realm: &PushRealm) -> PushData {
+        self.plugin = match dialect {
+            Dialect::Design => None,
+            Dialect::V1_1 => Some(PluginPushFields::new(&self, realm)),
+        };
+        self
     }
 
     /// The same fields as a string map, for FCM client libraries that take one.
@@ -202,6 +261,14 @@ impl PushData {
         put("time", self.time.to_string());
         if let Some(response) = self.response {
             put("response", response.as_str().to_owned());
+        }
+        if let Some(plugin) = &self.plugin {
+            put("type", plugin.push_type.as_str().to_owned());
+            put("sender_name", plugin.sender_name.clone());
+            put("sender_avatar_url", plugin.sender_avatar_url.clone());
+            put("realm_uri", plugin.realm_uri.clone());
+            put("realm_name", plugin.realm_name.clone());
+            put("realm_id", plugin.realm_id.to_string());
         }
         map
     }
@@ -235,6 +302,12 @@ impl PushNotification {
             alert: alert_for(kind, call.call_type, &call.sender_name, &call.receiver_name),
             ring_expires_at: call.created_at.unix_seconds().saturating_add(timeout),
         }
+    }
+
+    /// The same push in `dialect` (see [`PushData::in_dialect`]); the alert is shared.
+    pub fn in_dialect(mut self, dialect: Dialect, realm: &PushRealm) -> PushNotification {
+        self.data = self.data.in_dialect(dialect, realm);
+        self
     }
 }
 
@@ -299,6 +372,21 @@ pub enum PushTarget {
 pub enum PushRequest {
     Fcm(FcmRequest),
     Apns(ApnsRequest),
+}
+
+/// The provider request for `notification` to `device`, in `dialect`: [`build_push`]'s request
+/// with the 1.1 keys from `realm` added for [`Dialect::V1_1`], exactly it for the design.
+///
+/// Either way it is one request per device and event: the 1.1 app rings on one data message.
+pub fn build_push_in(
+    dialect: Dialect,
+    realm: &PushRealm,
+    device: &PushTarget,
+    notification: &PushNotification,
+    sound: &str,
+) -> PushRequest {
+    let notification = notification.clone().in_dialect(dialect, realm);
+    build_push(device, &notification, sound)
 }
 
 /// The provider request for `notification` to `device`.

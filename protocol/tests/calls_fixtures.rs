@@ -535,7 +535,7 @@ fn design_doc_responses_are_read_by_the_client_types() {
 #[test]
 fn all_endpoints_are_distinct_routes() {
     let all: Vec<_> = zulip_calls_protocol::endpoint::all_endpoints().collect();
-    assert_eq!(all.len(), 24);
+    assert_eq!(all.len(), 29);
     let names: BTreeSet<_> = all.iter().map(|e| e.name).collect();
     let routes: BTreeSet<_> = all.iter().map(|e| (e.method.as_str(), e.path)).collect();
     assert_eq!(names.len(), all.len());

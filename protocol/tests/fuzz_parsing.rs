@@ -25,13 +25,20 @@ use zulip_calls_protocol::calls::{
     AckStatus, Acknowledge, Active, Cleanup, Create, CreateRequest, End, EndAll, GetCall, History,
     HistoryRequest, Initiate, InitiateRequest, Respond, Start, Status,
 };
-use zulip_calls_protocol::endpoint::{Endpoint, all_endpoints};
+use zulip_calls_protocol::dialect::CALL_OP_EVENT_TYPE;
+use zulip_calls_protocol::endpoint::{Auth, Endpoint, Verb, all_endpoints};
 use zulip_calls_protocol::envelope::decode_response;
 use zulip_calls_protocol::event::{
-    CALL_EVENT_TYPE, CallEventType, HEARTBEAT_TYPE, WsAck, WsConnectParams, parse_event_frame,
+    CALL_EVENT_TYPE, CallEventType, CallOp, CallOpReason, HEARTBEAT_TYPE, WsAck, WsConnectParams,
+    parse_event_frame,
 };
 use zulip_calls_protocol::jitsi::{JitsiClaims, JwtHeader};
 use zulip_calls_protocol::params::{Params, RawParam, to_urlencoded, unquote};
+use zulip_calls_protocol::plugin::{
+    CallStatusById, Cancel, EndById, Heartbeat, HistoryCursor, HistoryStatus, PluginCreate,
+    PluginHistory, PluginHistoryRequest, RespondById, RespondOutcome, SharedHistoryRequest,
+    SharedHistoryResponse,
+};
 use zulip_calls_protocol::push::{ApnsRequest, FcmRequest, PushData};
 use zulip_calls_protocol::settings::Settings;
 use zulip_calls_protocol::zulip::{
@@ -39,8 +46,9 @@ use zulip_calls_protocol::zulip::{
     GetUser, GetUsers, Register, RemoveAndroidGcmRegId, RemoveApnsDeviceToken, ServerSettings,
 };
 use zulip_calls_protocol::{
-    ApiError, CallId, CallState, CallType, DecodeError, EndReason, ErrorCode, EventId, EventKind,
-    MediaStatus, ParamError, QueueEvent, QueueId, RespondAction, Success, Timestamp, UserId,
+    ApiError, CallId, CallState, CallStatus, CallType, DecodeError, EndReason, ErrorCode, EventId,
+    EventKind, MediaStatus, ParamError, QueueEvent, QueueId, RespondAction, Success, Timestamp,
+    UserId,
 };
 
 use common::{fixture_json, fixture_path};
@@ -589,8 +597,8 @@ struct EndpointFuzz {
 }
 
 macro_rules! endpoints {
-    ($( $ty:ty: [$($req:literal),*] [$($resp:literal),*]; )*) => {
-        fn endpoint_fuzzers() -> Vec<EndpointFuzz> {
+    ($list:ident: $( $ty:ty: [$($req:literal),*] [$($resp:literal),*]; )*) => {
+        fn $list() -> Vec<EndpointFuzz> {
             vec![$(
                 EndpointFuzz {
                     name: <$ty as Endpoint>::NAME,
@@ -605,20 +613,34 @@ macro_rules! endpoints {
 }
 
 endpoints! {
+    endpoint_fuzzers:
     Initiate: ["calls/initiate.request.json", "calls/initiate.request.by_user_id.json"]
         ["calls/initiate.response.json"];
     Start: ["calls/start.request.json"] ["calls/start.response.json"];
-    Create: ["calls/create.request.json"] ["calls/create.response.json"];
-    Acknowledge: ["calls/acknowledge.request.json"] ["calls/acknowledge.response.json"];
+    Create: ["calls/create.request.json", "plugin/create.request.json"]
+        ["calls/create.response.json"];
+    Acknowledge: ["calls/acknowledge.request.json", "plugin/acknowledge.request.json"]
+        ["calls/acknowledge.response.json", "plugin/acknowledge.response.json",
+         "plugin/acknowledge.response.already_ended.json"];
     Respond: ["calls/respond.request.json"]
         ["calls/respond.response.json", "calls/respond.response.reject.json"];
     Status: ["calls/status.request.json"] ["calls/status.response.json"];
     End: ["calls/end.request.json"] ["calls/end.response.json", "calls/end.response.cancelled.json"];
     EndAll: ["calls/end_all.request.json"] ["calls/end_all.response.json"];
     Active: ["calls/active.request.json"] ["calls/active.response.json"];
-    History: ["calls/history.request.json"] ["calls/history.response.json"];
+    History: ["calls/history.request.json"]
+        ["calls/history.response.json", "plugin/history.response.both.json"];
     GetCall: ["calls/get.request.json"] ["calls/get.response.json"];
     Cleanup: ["calls/cleanup.request.json"] ["calls/cleanup.response.json"];
+    RespondById: ["plugin/respond_by_id.request.json", "plugin/respond_by_id.request.decline.json"]
+        ["plugin/respond_by_id.response.json", "plugin/respond_by_id.response.decline.json",
+         "plugin/respond_by_id.response.noop.json"];
+    Cancel: ["plugin/cancel.request.json"]
+        ["plugin/cancel.response.json", "plugin/cancel.response.already_ended.json"];
+    EndById: ["plugin/end_by_id.request.json"] ["plugin/end_by_id.response.json"];
+    CallStatusById: ["plugin/status_by_id.request.json"]
+        ["plugin/status_by_id.response.json", "plugin/status_by_id.response.network_failure.json"];
+    Heartbeat: ["plugin/heartbeat.request.json"] ["plugin/heartbeat.response.json"];
     ServerSettings: [] ["zulip/server_settings_response.json", "zulip/server_settings_response_openapi.json"];
     FetchApiKey: ["zulip/fetch_api_key_request.json"] ["zulip/fetch_api_key_response.json"];
     GetOwnUser: [] ["zulip/users_me_response.json"];
@@ -633,6 +655,39 @@ endpoints! {
     RemoveAndroidGcmRegId: ["zulip/android_gcm_reg_id_request.json"] ["zulip/empty_success_response.json"];
     AddApnsDeviceToken: ["zulip/apns_device_token_add_request.json"] ["zulip/empty_success_response.json"];
     RemoveApnsDeviceToken: ["zulip/apns_device_token_remove_request.json"] ["zulip/empty_success_response.json"];
+}
+
+/// The history path as a server serving both dialects reads and answers it (no route of its
+/// own: it is `calls/history`).
+#[derive(Debug)]
+struct SharedHistory;
+
+impl Endpoint for SharedHistory {
+    const NAME: &'static str = "calls.history.shared";
+    const METHOD: Verb = Verb::Get;
+    const PATH: &'static str = "calls/history";
+    const AUTH: Auth = Auth::Basic;
+    type Path = ();
+    type Request = SharedHistoryRequest;
+    type Response = SharedHistoryResponse;
+}
+
+endpoints! {
+    shared_path_fuzzers:
+    PluginCreate: ["plugin/create.request.json"]
+        ["plugin/create.response.json", "calls/create.response.json"];
+    PluginHistory: ["plugin/history.request.json"]
+        ["plugin/history.response.json", "plugin/history.response.last_page.json",
+         "plugin/history.response.both.json"];
+    SharedHistory: ["calls/history.request.json", "plugin/history.request.json"]
+        ["plugin/history.response.both.json"];
+}
+
+/// Every route's fuzzer, then the other dialect's readings of the shared paths.
+fn all_fuzzers() -> Vec<EndpointFuzz> {
+    let mut all = endpoint_fuzzers();
+    all.extend(shared_path_fuzzers());
+    all
 }
 
 /// Every error fixture: the bodies `decode_response` must read as errors.
@@ -652,6 +707,11 @@ fn error_fixtures() -> Vec<Value> {
     names
         .iter()
         .map(|n| fixture_json(&format!("errors/{n}")))
+        .chain(
+            ["BAD_REQUEST.cursor", "INVALID_CALL_STATE.cancel"]
+                .iter()
+                .map(|n| fixture_json(&format!("plugin/errors/{n}.json"))),
+        )
         .collect()
 }
 
@@ -670,6 +730,24 @@ fn event_fixtures() -> Vec<Value> {
     ]
     .iter()
     .map(|n| fixture_json(&format!("events/{n}.json")))
+    .chain(
+        [
+            "initiated",
+            "incoming_call",
+            "ringing",
+            "accepted",
+            "accepted.without_user_id",
+            "declined",
+            "cancelled",
+            "ended",
+            "ended.network_failure",
+            "missed",
+            "missed.not_delivered",
+            "unknown_op",
+        ]
+        .iter()
+        .map(|n| fixture_json(&format!("plugin/events/{n}.json"))),
+    )
     .collect()
 }
 
@@ -685,7 +763,7 @@ fn every_endpoint_is_fuzzed() {
     }
     assert_eq!(fuzzed.len(), all_endpoints().count());
     // Every fixture named exists and is a JSON object.
-    for e in endpoint_fuzzers() {
+    for e in all_fuzzers() {
         for name in e.request_fixtures.iter().chain(e.response_fixtures) {
             assert!(fixture_json(name).is_object(), "{name}");
         }
@@ -694,7 +772,7 @@ fn every_endpoint_is_fuzzed() {
 
 #[test]
 fn every_request_fixture_decodes_and_every_response_fixture_reads() {
-    for e in endpoint_fuzzers() {
+    for e in all_fuzzers() {
         for name in e.request_fixtures {
             let body = fixture_json(name);
             let text = body.to_string();
@@ -715,7 +793,7 @@ proptest! {
     /// Arbitrary query strings and bodies, read as form and as JSON, for every endpoint.
     #[test]
     fn params_from_arbitrary_bytes(query in bytes(), body in bytes()) {
-        for e in endpoint_fuzzers() {
+        for e in all_fuzzers() {
             (e.decode_bodies)(&query, &body)?;
         }
     }
@@ -732,7 +810,7 @@ proptest! {
         for (k, v) in &pairs {
             raw.insert(k.clone(), RawParam::Json(v.clone()));
         }
-        for e in endpoint_fuzzers() {
+        for e in all_fuzzers() {
             (e.decode_bodies)(b"", form.as_bytes())?;
             (e.decode_bodies)(form.as_bytes(), json.as_bytes())?;
         }
@@ -745,7 +823,7 @@ proptest! {
     /// strings.
     #[test]
     fn params_from_mutated_fixtures(which in any::<prop::sample::Index>(), muts in mutations()) {
-        let fuzzers = endpoint_fuzzers();
+        let fuzzers = all_fuzzers();
         let with_fixtures: Vec<&EndpointFuzz> =
             fuzzers.iter().filter(|e| !e.request_fixtures.is_empty()).collect();
         let e = which.get(&with_fixtures);
@@ -784,6 +862,31 @@ proptest! {
                 Err(err) => check_param_error(err)?,
             }
         }
+        if let Ok(r) = params.decode::<PluginHistoryRequest>() {
+            match r.validate() {
+                Ok(()) => {
+                    prop_assert!((1..=100).contains(&r.limit));
+                    prop_assert_eq!(r.after().is_ok_and(|a| a.is_some()), r.cursor.is_some());
+                }
+                Err(err) => {
+                    let named = matches!(
+                        &err,
+                        ParamError::Invalid { name, .. } if name == "limit" || name == "cursor"
+                    );
+                    prop_assert!(named, "{:?}", err);
+                    check_param_error(err)?;
+                }
+            }
+        }
+        if let Ok(r) = params.decode::<SharedHistoryRequest>() {
+            match r.validate() {
+                Ok(()) => {
+                    prop_assert!((1..=200).contains(&r.limit));
+                    prop_assert!(r.start().is_ok());
+                }
+                Err(err) => check_param_error(err)?,
+            }
+        }
     }
 
     /// Response bodies: arbitrary bytes, arbitrary JSON, mutated success fixtures and mutated
@@ -796,7 +899,7 @@ proptest! {
         which in any::<prop::sample::Index>(),
         muts in mutations(),
     ) {
-        let fuzzers = endpoint_fuzzers();
+        let fuzzers = all_fuzzers();
         let e = which.get(&fuzzers);
         let mut bodies = vec![noise, value.to_string().into_bytes()];
         for name in e.response_fixtures {
@@ -861,6 +964,11 @@ proptest! {
                     .get("event_type")
                     .and_then(Value::as_str)
                     .is_some_and(|t| t.parse::<CallEventType>().is_ok());
+            let known_op = type_name == CALL_OP_EVENT_TYPE
+                && sent
+                    .get("op")
+                    .and_then(Value::as_str)
+                    .is_some_and(|op| op.parse::<CallOp>().is_ok());
             match &event.kind {
                 EventKind::Call(call) => {
                     prop_assert!(known_call);
@@ -869,9 +977,13 @@ proptest! {
                         sent["event_type"].as_str()
                     );
                 }
+                EventKind::CallOp(call) => {
+                    prop_assert!(known_op);
+                    prop_assert_eq!(Some(call.op().as_str()), sent["op"].as_str());
+                }
                 EventKind::Heartbeat => prop_assert_eq!(type_name, HEARTBEAT_TYPE),
                 EventKind::Unknown { event_type, fields } => {
-                    prop_assert!(!known_call && type_name != HEARTBEAT_TYPE);
+                    prop_assert!(!known_call && !known_op && type_name != HEARTBEAT_TYPE);
                     prop_assert_eq!(event_type, type_name);
                     let mut rest = sent.clone();
                     rest.remove("id");
@@ -941,9 +1053,10 @@ proptest! {
 
     /// FCM and APNs requests and the data every push carries (what a phone parses).
     #[test]
-    fn push_payloads(which in 0..4usize, muts in mutations(), noise in any::<String>()) {
+    fn push_payloads(which in 0..7usize, muts in mutations(), noise in any::<String>()) {
         let name = ["push/fcm.call.json", "push/fcm.call_response.json", "push/apns.call.json",
-            "push/apns.missed_call.json"][which];
+            "push/apns.missed_call.json", "plugin/push/fcm.call.json",
+            "plugin/push/fcm.call_cancelled.json", "plugin/push/apns.call.json"][which];
         let fixture = fixture_json(name);
         let text = render(&mutated(&fixture, &muts));
         parse_json::<FcmRequest>(&text)?;
@@ -1001,6 +1114,24 @@ proptest! {
         round::<CallEventType>(&text)?;
         round::<RespondAction>(&text)?;
         round::<AckStatus>(&text)?;
+        round::<CallOp>(&text)?;
+        round::<CallOpReason>(&text)?;
+        round::<CallStatus>(&text)?;
+        round::<RespondOutcome>(&text)?;
+        round::<HistoryStatus>(&text)?;
+        // Any text as a cursor: a position or an error naming `cursor`, never a panic; a
+        // position written back as a cursor names the same position.
+        match HistoryCursor(text.clone()).decode() {
+            Ok((created_at, call_id)) => {
+                let again = HistoryCursor::encode(created_at, call_id).decode().unwrap();
+                prop_assert_eq!(again.1, call_id);
+                prop_assert_eq!(again.0.unix_millis(), created_at.unix_millis());
+            }
+            Err(err) => {
+                let named = matches!(&err, ParamError::Invalid { name, .. } if name == "cursor");
+                prop_assert!(named, "{:?}", err);
+            }
+        }
         // Timestamps print in UTC with at most millisecond precision: a fixed point after one
         // normalisation.
         if let Ok(t) = text.parse::<Timestamp>() {

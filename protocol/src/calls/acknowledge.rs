@@ -32,6 +32,14 @@ pub struct AcknowledgeRequest {
 /// Response of `acknowledge`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AcknowledgeResponse {
-    /// `ringing`.
+    /// `ringing`, or in the 1.1 dialect the state of a call that is already over.
     pub call_status: CallState,
+    /// A sentence the 1.1 dialect adds; absent in the design dialect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl AcknowledgeResponse {
+    /// The 1.1 `message` of a successful acknowledgement.
+    pub const ACKNOWLEDGED: &'static str = "Call acknowledged";
 }
