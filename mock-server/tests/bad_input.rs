@@ -193,6 +193,7 @@ fn rows() -> Vec<Row> {
     let mut rows = Vec::new();
     rows.extend(auth_rows());
     rows.extend(calls_rows());
+    rows.extend(plugin_rows());
     rows.extend(zulip_rows());
     rows.extend(body_rows());
     rows.extend(oversized_rows());
@@ -686,6 +687,164 @@ fn calls_rows() -> Vec<Row> {
             .form("timeout_minutes=0")
             .ok()
             .field("calls_timed_out", json!(0)),
+    ]
+}
+
+/// The 1.1 dialect's own endpoints (spec 1.1 §1, §3), on the fixture's calling call
+/// Prospero → Polonius: who may do what, malformed ids (400 naming `call_id`, never a 500),
+/// the mobile app's quoted values, and the answers that succeed.
+fn plugin_rows() -> Vec<Row> {
+    let p = "prospero@zulip.com";
+    let q = "polonius@zulip.com";
+    let king = "king@lear.org";
+    vec![
+        // {call_id}/respond
+        post("respond_by_id: not a UUID", "calls/not-a-uuid/respond")
+            .by(q)
+            .form("response=accept")
+            .bad(),
+        post("respond_by_id: non-UTF-8 id", "calls/%FF%FE/respond")
+            .by(q)
+            .form("response=accept")
+            .bad(),
+        post(
+            "respond_by_id: unknown call",
+            format!("calls/{NO_CALL}/respond"),
+        )
+        .by(q)
+        .form("response=accept")
+        .fails(404, "CALL_NOT_FOUND"),
+        post("respond_by_id: no response", "calls/{call}/respond")
+            .by(q)
+            .missing("response"),
+        post("respond_by_id: unknown response", "calls/{call}/respond")
+            .by(q)
+            .form("response=maybe")
+            .bad(),
+        post("respond_by_id: by the caller", "calls/{call}/respond")
+            .by(p)
+            .form("response=accept")
+            .fails(403, "NOT_A_PARTICIPANT"),
+        post("respond_by_id: another user's call", "calls/{call}/respond")
+            .form("response=accept")
+            .fails(403, "NOT_A_PARTICIPANT"),
+        post(
+            "respond_by_id: another realm's call",
+            "calls/{call}/respond",
+        )
+        .by(king)
+        .form("response=accept")
+        .fails(404, "CALL_NOT_FOUND"),
+        post(
+            "respond_by_id: decline, id quoted",
+            "calls/%22{call}%22/respond",
+        )
+        .by(q)
+        .form("response=decline")
+        .ok()
+        .field("action", json!("decline"))
+        .field("call_url", json!(null)),
+        post("respond_by_id: accept as JSON", "calls/{call}/respond")
+            .by(q)
+            .json(r#"{"response": "accept"}"#)
+            .ok()
+            .field("action", json!("accept")),
+        // {call_id}/cancel
+        post("cancel: not a UUID", "calls/123/cancel").by(p).bad(),
+        post("cancel: unknown call", format!("calls/{NO_CALL}/cancel"))
+            .by(p)
+            .fails(404, "CALL_NOT_FOUND"),
+        post("cancel: by the receiver", "calls/{call}/cancel")
+            .by(q)
+            .fails(403, "NOT_A_PARTICIPANT"),
+        post("cancel: another user's call", "calls/{call}/cancel").fails(403, "NOT_A_PARTICIPANT"),
+        post("cancel: another realm's call", "calls/{call}/cancel")
+            .by(king)
+            .fails(404, "CALL_NOT_FOUND"),
+        post("cancel: by the caller", "calls/{call}/cancel")
+            .by(p)
+            .ok()
+            .field("message", json!("Call cancelled successfully")),
+        // {call_id}/end
+        post("end_by_id: not a UUID", "calls/x/end").by(p).bad(),
+        post("end_by_id: unknown call", format!("calls/{NO_CALL}/end"))
+            .by(p)
+            .fails(404, "CALL_NOT_FOUND"),
+        post("end_by_id: another user's call", "calls/{call}/end").fails(403, "NOT_A_PARTICIPANT"),
+        post("end_by_id: another realm's call", "calls/{call}/end")
+            .by(king)
+            .fails(404, "CALL_NOT_FOUND"),
+        post(
+            "end_by_id: a duration that is no number is ignored",
+            "calls/{call}/end",
+        )
+        .by(q)
+        .form("duration=abc")
+        .ok()
+        .field("message", json!("Call ended successfully")),
+        // {call_id}/status
+        get("status_by_id: not a UUID", "calls/not-a-uuid/status")
+            .by(p)
+            .bad(),
+        get(
+            "status_by_id: unknown call",
+            format!("calls/{NO_CALL}/status"),
+        )
+        .by(p)
+        .fails(404, "CALL_NOT_FOUND"),
+        get("status_by_id: another user's call", "calls/{call}/status")
+            .fails(403, "NOT_A_PARTICIPANT"),
+        get("status_by_id: another realm's call", "calls/{call}/status")
+            .by(king)
+            .fails(404, "CALL_NOT_FOUND"),
+        get("status_by_id: own call", "calls/{call}/status")
+            .by(p)
+            .ok(),
+        // heartbeat
+        post("heartbeat: no call_id", "calls/heartbeat")
+            .by(p)
+            .missing("call_id"),
+        post("heartbeat: call_id not a UUID", "calls/heartbeat")
+            .by(p)
+            .form("call_id=123")
+            .bad(),
+        post(
+            "heartbeat: is_backgrounded not a boolean",
+            "calls/heartbeat",
+        )
+        .by(p)
+        .form("call_id={call}&is_backgrounded=maybe")
+        .bad(),
+        post("heartbeat: unknown call", "calls/heartbeat")
+            .by(p)
+            .form(format!("call_id={NO_CALL}"))
+            .fails(404, "CALL_NOT_FOUND"),
+        post("heartbeat: another user's call", "calls/heartbeat")
+            .form("call_id={call}")
+            .fails(403, "NOT_A_PARTICIPANT"),
+        post("heartbeat: another realm's call", "calls/heartbeat")
+            .by(king)
+            .form("call_id={call}")
+            .fails(404, "CALL_NOT_FOUND"),
+        post(
+            "heartbeat: the mobile app's quoted values",
+            "calls/heartbeat",
+        )
+        .by(p)
+        .form("call_id=%22{call}%22&is_backgrounded=%22true%22")
+        .ok()
+        .field("call_state", json!("calling")),
+        // history, 1.1 parameters on the shared path
+        get("history: bad cursor", "calls/history?cursor=%21%21%21").bad(),
+        get(
+            "history: cursor with offset",
+            "calls/history?cursor=x&offset=1",
+        )
+        .bad(),
+        get("history: unknown status", "calls/history?status=lost").bad(),
+        get("history: 1.1 status filter", "calls/history?status=missed")
+            .ok()
+            .field("next_cursor", json!(null)),
     ]
 }
 

@@ -1,7 +1,9 @@
 //! The HTTP edge: thin handlers that decode a request with the protocol, call the core, and
 //! encode the answer in Zulip's envelope. Paths come from the protocol crate's endpoint
-//! descriptors. One room per wire: `design/` (the design document's calls API) and `zulip/`
-//! (the Zulip subset: sign-in, users, devices, event queues over long-poll and WebSocket).
+//! descriptors. One room per wire: `design/` (the design document's calls API), `plugin/`
+//! (the released plugin's 1.1 API), `shared` (the paths both share, answered per `CALLS_API`)
+//! and `zulip/` (the Zulip subset: sign-in, users, devices, event queues over long-poll and
+//! WebSocket); `dialect` holds the rules that pick between them.
 //! Beside them the edge's own concerns: authentication, parameters, errors, the rate limit,
 //! durability of answers and the shutdown cut-off.
 //!
@@ -13,7 +15,9 @@ pub mod dialect;
 pub mod durable;
 pub mod error;
 pub mod params;
+pub mod plugin;
 pub mod ratelimit;
+pub mod shared;
 pub mod shutdown;
 pub mod state;
 pub mod zulip;
@@ -31,11 +35,21 @@ pub use self::state::{Api, ApiLimits, ApiState};
 pub fn router(api: ApiState) -> Router {
     let calls_api = api.core.settings().calls_api;
     let router = Router::new();
-    let router = design::calls::shared_router(router);
+    let router = shared::router(router);
     let router = if calls_api.serves(Dialect::Design) {
         design::calls::router(router)
     } else {
         router
+    };
+    let router = if calls_api.serves(Dialect::V1_1) {
+        plugin::calls::router(router)
+    } else {
+        // `calls/heartbeat` would match the design dialect's `GET calls/{call_id}` and answer
+        // 405; a server without the 1.1 dialect has no such path at all.
+        router.route(
+            &zulip_calls_protocol::endpoint::route::<zulip_calls_protocol::plugin::Heartbeat>(),
+            axum::routing::any(not_found),
+        )
     };
     let router = zulip::users::router(router);
     let router = zulip::events::router(router);

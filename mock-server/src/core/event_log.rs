@@ -21,7 +21,8 @@ pub struct LoggedEvent {
     /// The event's `type` (`call_event`, ...).
     #[serde(rename = "type")]
     pub event_type: String,
-    /// A call event's `event_type` (`invite`, `accepted`, ...).
+    /// A call event's `event_type` (`call_started`, ...), or a 1.1 call event's `op`
+    /// (`initiated`, `accepted`, ...).
     pub call_event_type: Option<String>,
     pub call_id: Option<CallId>,
     /// How many of the user's queues got it.
@@ -46,9 +47,15 @@ fn serialize_without_id<S: serde::Serializer>(kind: &EventKind, s: S) -> Result<
 }
 
 impl LoggedEvent {
-    /// Whether this is an event of `event_type`: its `type`, or a call event's `event_type`.
+    /// Whether this is an event of `event_type`: its `type`, a call event's `event_type`, or a
+    /// 1.1 call event's `op`, alone or as `call.accepted`.
     pub fn is_of_type(&self, event_type: &str) -> bool {
-        self.event_type == event_type || self.call_event_type.as_deref() == Some(event_type)
+        self.event_type == event_type
+            || self.call_event_type.as_deref() == Some(event_type)
+            || event_type
+                .strip_prefix(self.event_type.as_str())
+                .and_then(|rest| rest.strip_prefix('.'))
+                .is_some_and(|op| self.call_event_type.as_deref() == Some(op))
     }
 }
 
@@ -78,6 +85,10 @@ impl EventLog {
             EventKind::Call(call) => (
                 Some(call.event_type().as_str().to_owned()),
                 Some(call.call.call_id),
+            ),
+            EventKind::CallOp(call) => (
+                Some(call.detail.op().as_str().to_owned()),
+                Some(call.call_id),
             ),
             _ => (None, None),
         };

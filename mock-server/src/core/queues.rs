@@ -569,7 +569,8 @@ impl Queues {
     }
 }
 
-/// How many events were added to queues, by `type` and (for call events) `event_type`.
+/// How many events were added to queues, by `type` and (for call events) `event_type` or
+/// (for the 1.1 dialect's) `op`.
 #[derive(Debug, Default)]
 struct Delivered(Mutex<std::collections::BTreeMap<(String, String), u64>>);
 
@@ -579,6 +580,10 @@ impl Delivered {
             EventKind::Call(event) => (
                 zulip_calls_protocol::event::CALL_EVENT_TYPE,
                 event.event_type().as_str(),
+            ),
+            EventKind::CallOp(event) => (
+                zulip_calls_protocol::dialect::CALL_OP_EVENT_TYPE,
+                event.detail.op().as_str(),
             ),
             EventKind::Heartbeat => (HEARTBEAT_TYPE, ""),
             EventKind::Unknown { event_type, .. } => (event_type.as_str(), ""),

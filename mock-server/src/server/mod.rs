@@ -15,6 +15,7 @@ use axum::serve::ListenerExt as _;
 use zulip_calls_protocol::Dialect;
 
 use crate::api::design::events::CallEvents;
+use crate::api::plugin::events::CallOpEvents;
 use crate::api::{self, Api, ApiLimits};
 use crate::core::directory::Directory;
 use crate::core::pushes::PushOutbox;
@@ -119,6 +120,9 @@ impl Server {
         let mut listeners = Listeners::default();
         if calls_api.serves(Dialect::Design) {
             listeners = listeners.listen(Arc::new(CallEvents));
+        }
+        if calls_api.serves(Dialect::V1_1) {
+            listeners = listeners.listen(Arc::new(CallOpEvents));
         }
         let mut listeners = listeners
             .listen(Arc::new(PushOutbox))

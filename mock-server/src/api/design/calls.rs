@@ -16,14 +16,6 @@ use crate::api::{mount, success};
 use crate::core::calls::{CallDesk, Who};
 use crate::core::model::CallRecord;
 
-/// The routes the design dialect shares with the 1.1 dialect (`create`, `acknowledge`,
-/// `history`): served whatever `CALLS_API` says.
-pub fn shared_router(router: Router<ApiState>) -> Router<ApiState> {
-    let router = mount::<api::Create, _, _>(router, create);
-    let router = mount::<api::Acknowledge, _, _>(router, acknowledge);
-    mount::<api::History, _, _>(router, history)
-}
-
 /// The routes of the design dialect alone: not served by a 1.1-only server.
 pub fn router(router: Router<ApiState>) -> Router<ApiState> {
     let router = mount::<api::Initiate, _, _>(router, initiate);
@@ -37,7 +29,7 @@ pub fn router(router: Router<ApiState>) -> Router<ApiState> {
     mount::<api::GetCall, _, _>(router, get_call)
 }
 
-fn join_url(state: &ApiState, record: &CallRecord, party: Party) -> String {
+pub(crate) fn join_url(state: &ApiState, record: &CallRecord, party: Party) -> String {
     state
         .core
         .join_urls
@@ -64,7 +56,7 @@ async fn initiate(
 
 /// Commits the new call, which rings its receiver, before the caller's answer is built (its
 /// join URL and JSON), rather than after: the answer would wait for the commit all the same.
-async fn ring_first(state: &ApiState) -> Result<(), ServerError> {
+pub(crate) async fn ring_first(state: &ApiState) -> Result<(), ServerError> {
     state.core.durable().await.map_err(ServerError::from)
 }
 
@@ -82,48 +74,6 @@ async fn start(
         jitsi_url: record.call.jitsi_url.clone(),
         join_url: Some(join_url(&state, &record, Party::Sender)),
         timeout_seconds: state.core.settings().timeout_seconds(),
-    }))
-}
-
-async fn create(
-    State(state): State<ApiState>,
-    AuthUser(user): AuthUser,
-    ApiParams(params): ApiParams,
-) -> ApiResult<Response> {
-    let request: api::CreateRequest = params.decode()?;
-    let record =
-        CallDesk::new(&state.core).create(&user, &request.target()?, request.call_type()?)?;
-    ring_first(&state).await?;
-    let call = &record.call;
-    Ok(success(api::CreateResponse {
-        call_id: call.call_id,
-        call_url: join_url(&state, &record, Party::Sender),
-        call_type: call.call_type,
-        room_name: call.jitsi_room_id.clone(),
-        receiver_online: state.core.queues.is_online(call.receiver_id),
-        recipient: api::Recipient {
-            user_id: call.receiver_id,
-            full_name: call.receiver_name.clone(),
-            email: call.receiver_email.clone(),
-        },
-        call: call.clone(),
-    }))
-}
-
-async fn acknowledge(
-    State(state): State<ApiState>,
-    AuthUser(user): AuthUser,
-    ApiParams(params): ApiParams,
-) -> ApiResult<Response> {
-    let request: api::AcknowledgeRequest = params.decode()?;
-    let acted = CallDesk::new(&state.core).act(
-        request.call_id,
-        Who::User(&user),
-        Action::Acknowledge,
-        None,
-    )?;
-    Ok(success(api::AcknowledgeResponse {
-        call_status: acted.record.call.state,
     }))
 }
 
@@ -207,31 +157,6 @@ async fn active(State(state): State<ApiState>, AuthUser(user): AuthUser) -> ApiR
     Ok(success(api::ActiveResponse::new(
         calls.iter().map(|r| r.call.to_active(user.id)).collect(),
     )))
-}
-
-async fn history(
-    State(state): State<ApiState>,
-    AuthUser(user): AuthUser,
-    ApiParams(params): ApiParams,
-) -> ApiResult<Response> {
-    if !state.core.settings().enable_call_history {
-        return Err(ApiError::new(ErrorCode::FeatureDisabled, "Call history is disabled").into());
-    }
-    let request: api::HistoryRequest = params.decode()?;
-    request.validate()?;
-    let (calls, total) = state.core.store().history(
-        user.id,
-        request.call_type,
-        request.state,
-        request.limit,
-        request.offset,
-    )?;
-    let has_more = u64::from(request.offset) + (calls.len() as u64) < total;
-    Ok(success(api::HistoryResponse {
-        calls: calls.iter().map(|r| r.call.to_history(user.id)).collect(),
-        has_more: Some(has_more),
-        total: Some(total),
-    }))
 }
 
 async fn get_call(

@@ -143,6 +143,15 @@ shared_ops! {
         limit: u32,
     ) -> Vec<CallRecord>;
 
+    /// How many calls `user` is party to, optionally only of one type and of the given
+    /// states (empty: every state).
+    fn history_count(
+        &self,
+        user: UserId,
+        call_type: Option<CallType>,
+        states: &[CallState],
+    ) -> u64;
+
     /// The unanswered (`calling`, `ringing`) calls created before `before`, oldest first.
     fn unanswered_created_before(&self, before: Timestamp) -> Vec<CallRecord>;
 
@@ -313,6 +322,36 @@ mod ops {
         Ok((calls, u64::try_from(total).unwrap_or(0)))
     }
 
+    pub(super) fn history_count(
+        conn: &Connection,
+        user: UserId,
+        call_type: Option<CallType>,
+        states: &[CallState],
+    ) -> Result<u64, StoreError> {
+        let total: i64 = conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM calls WHERE (sender_id = ?1 OR receiver_id = ?1)
+                 AND (?2 IS NULL OR call_type = ?2)
+                 AND (?3 IS NULL OR instr(',' || ?3 || ',', ',' || state || ',') > 0)",
+            )?
+            .query_row(
+                params![user.0, call_type.map(CallType::as_str), state_list(states)],
+                |row| row.get(0),
+            )?;
+        Ok(u64::try_from(total).unwrap_or(0))
+    }
+
+    /// `states` as one comma-separated list for `instr`, `None` when empty (every state).
+    fn state_list(states: &[CallState]) -> Option<String> {
+        (!states.is_empty()).then(|| {
+            states
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    }
+
     pub(super) fn history_after(
         conn: &Connection,
         user: UserId,
@@ -321,14 +360,7 @@ mod ops {
         after: Option<(Timestamp, CallId)>,
         limit: u32,
     ) -> Result<Vec<CallRecord>, StoreError> {
-        // The states as one comma-separated list (a history page names one or two).
-        let states = (!states.is_empty()).then(|| {
-            states
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
-        });
+        let states = state_list(states);
         let (after_millis, after_id) = after.map_or((None, None), |(at, id)| {
             (Some(millis(at)), Some(id.to_string()))
         });

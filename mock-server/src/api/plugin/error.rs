@@ -1,0 +1,20 @@
+//! The 1.1 dialect's words for a failed call operation, where they differ from the design
+//! dialect's (spec 1.1 §3).
+
+use zulip_calls_protocol::{ApiError, Dialect};
+
+use crate::api::error::ServerError;
+use crate::core::CallError;
+
+/// `err` as a server speaking `dialect` words it (`None`: one speaking both, which uses the
+/// design dialect's words; both dialects' clients read the code).
+pub fn in_dialect(dialect: Option<Dialect>, err: CallError) -> ServerError {
+    match (dialect, err) {
+        (Some(Dialect::V1_1), CallError::CallerBusy { existing }) => {
+            let mut api = ApiError::caller_busy(existing);
+            api.msg = "You are already in a call".to_owned();
+            api.with_message().into()
+        }
+        (_, err) => err.into(),
+    }
+}
