@@ -627,3 +627,55 @@ async fn history_pages_by_cursor_and_filters() {
         .await;
     assert!(body["calls"].as_array().unwrap().is_empty());
 }
+
+/// A push carries the keys the plugin's mobile app reads (`type`, `sender_name`, ...) where
+/// the server speaks the 1.1 dialect, and only the design dialect's keys where it does not.
+#[tokio::test]
+async fn pushes_carry_the_mobile_apps_keys_where_the_server_speaks_1_1() {
+    for (calls_api, with_app_keys) in [
+        (CallsApi::V1_1, true),
+        (CallsApi::Both, true),
+        (CallsApi::Design, false),
+    ] {
+        let app = server(calls_api).await;
+        let hamlet = app.account("hamlet@zulip.com");
+        let othello = app.account("othello@zulip.com");
+        let (status, _) = app
+            .post(
+                &othello,
+                "users/me/android_gcm_reg_id",
+                &[("token", "phone")],
+            )
+            .await;
+        assert_eq!(status, 200);
+        create_quoted(&app, &hamlet, &othello).await;
+        let listed: Value = app
+            .http
+            .get(app.control_url("pushes"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let pushes = listed["pushes"].as_array().unwrap();
+        assert_eq!(
+            pushes.len(),
+            1,
+            "{calls_api}: one push per device and event"
+        );
+        let data = &pushes[0]["request"]["request"]["message"]["data"];
+        assert_eq!(data["event"], "call");
+        assert_eq!(
+            data.get("type").is_some(),
+            with_app_keys,
+            "{calls_api}: {data}"
+        );
+        if with_app_keys {
+            assert_eq!(data["type"], "call");
+            assert_eq!(data["sender_name"], "King Hamlet");
+            assert_eq!(data["sender_avatar_url"], "/avatar/10");
+            assert_eq!(data["realm_id"], "1");
+        }
+    }
+}

@@ -53,9 +53,17 @@ async fn register_apns(app: &TestApp, who: &Account, token: &str) {
     assert_eq!(status, 200, "{body}");
 }
 
-/// The data every push about `call_id` from Hamlet carries (spec §6), every value a string.
+/// The data every push about `call_id` from Hamlet carries (spec §6), every value a string,
+/// with the keys a server that also speaks the 1.1 dialect adds for its mobile app (spec 1.1
+/// §7).
 fn data(event: &str, recipient: &Account, call_id: &str) -> Value {
     json!({
+        "type": event,
+        "sender_name": "King Hamlet",
+        "sender_avatar_url": "/avatar/10",
+        "realm_uri": "http://localhost:9991",
+        "realm_name": "Zulip Dev",
+        "realm_id": "1",
         "event": event,
         "server": "localhost:9991",
         "realm_url": "http://localhost:9991",

@@ -3,8 +3,10 @@
 //! sending it (spec §6). It then announces each recorded push to the other listeners
 //! (metrics count it, the webhook forwards it).
 
-use zulip_calls_protocol::Timestamp;
-use zulip_calls_protocol::push::{PushContext, PushKind, PushNotification, PushTarget, build_push};
+use zulip_calls_protocol::push::{
+    PushContext, PushKind, PushNotification, PushRealm, PushTarget, build_push_in,
+};
+use zulip_calls_protocol::{Dialect, Timestamp};
 
 use super::model::{CallRecord, Device};
 use super::news::{CallChange, Listener, RecordedPush, Tx};
@@ -48,11 +50,24 @@ fn record(tx: &mut Tx<'_>, record: &CallRecord, kind: PushKind, now: Timestamp) 
             return;
         }
     };
-    let realm_url = core
-        .directory()
-        .realm(record.realm_id)
-        .map(|r| r.url.clone())
-        .unwrap_or_default();
+    let (realm_url, realm) = {
+        let directory = core.directory();
+        let realm = directory.realm(record.realm_id);
+        (
+            realm.map(|r| r.url.clone()).unwrap_or_default(),
+            PushRealm {
+                name: realm.map(|r| r.name.clone()).unwrap_or_default(),
+                id: record.realm_id.0,
+            },
+        )
+    };
+    // A server that speaks the 1.1 dialect adds the keys its mobile app reads (spec 1.1 §7);
+    // clients of the design dialect ignore them.
+    let dialect = if settings.calls_api.serves(Dialect::V1_1) {
+        Dialect::V1_1
+    } else {
+        Dialect::Design
+    };
     let Some(context) = PushContext::from_realm_url(&realm_url, settings.timeout_seconds()) else {
         tracing::warn!(realm_url, "realm URL has no host; push not built");
         return;
@@ -64,7 +79,9 @@ fn record(tx: &mut Tx<'_>, record: &CallRecord, kind: PushKind, now: Timestamp) 
             Device::Fcm { token } => PushTarget::Fcm { token },
             Device::Apns { token, appid } => PushTarget::Apns { token, appid },
         };
-        let request = build_push(
+        let request = build_push_in(
+            dialect,
+            &realm,
             &target,
             &notification,
             &settings.call_push_notification_sound,
