@@ -5,8 +5,8 @@
 use serde_json::{Map, Value};
 
 use super::expect::check_expect;
-use super::http::{As, api_path};
-use super::outcome::{StepResult, fail};
+use super::http::{Answer, As, api_path};
+use super::outcome::{Status, StepResult, fail};
 use super::session::Session;
 use crate::scenario::model::{ExpectCall, Request};
 use crate::scenario::vars::{form_value, match_value};
@@ -38,20 +38,14 @@ impl Session<'_> {
 
     pub(super) async fn expect_call(&mut self, c: &ExpectCall) -> StepResult {
         let call = self.expand_text(&c.call)?;
-        let path = api_path(&format!("calls/{call}"));
-        let answer = {
-            let id = self.identity(&c.actor)?;
-            self.http
-                .call(
-                    As::User(id),
-                    reqwest::Method::GET,
-                    &path,
-                    &Map::new(),
-                    false,
-                )
-                .await
-                .map_err(fail)?
-        };
+        // The design dialect's `GET calls/{id}`; a server of the 1.1 dialect alone has only
+        // `GET calls/{id}/status`, whose `call` has the same `state`.
+        let mut path = api_path(&format!("calls/{call}"));
+        let mut answer = self.get_as(&c.actor, &path).await?;
+        if answer.status == 404 && answer.field("code") == Some("NOT_FOUND") {
+            path = api_path(&format!("calls/{call}/status"));
+            answer = self.get_as(&c.actor, &path).await?;
+        }
         if !answer.is_success() {
             return Err(fail(format!("GET {path} answered {}", answer.describe())));
         }
@@ -74,5 +68,14 @@ impl Session<'_> {
         }
         let fields = Value::Object(self.expand_map(&c.fields)?);
         match_value(&fields, &object).map_err(|m| fail(format!("{m} (in the call)")))
+    }
+
+    /// `GET path` as `actor`.
+    async fn get_as(&mut self, actor: &str, path: &str) -> Result<Answer, Status> {
+        let id = self.identity(actor)?;
+        self.http
+            .call(As::User(id), reqwest::Method::GET, path, &Map::new(), false)
+            .await
+            .map_err(fail)
     }
 }
