@@ -3,8 +3,9 @@
 //! stored outcome, and no call left active at the end.
 //!
 //! Races accept against cancel, accept against accept from two devices, end against the ring
-//! timeout (on a manual clock, fired by hand) and end-all against accept. Each runs
-//! `RACE_ROUNDS` rounds (default 1000).
+//! timeout (on a manual clock, fired by hand) and end-all against accept; in the 1.1 dialect,
+//! `{id}/respond` against `{id}/cancel`, and a heartbeat against the watch's deadline. Each
+//! runs `RACE_ROUNDS` rounds (default 1000).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -17,7 +18,14 @@ use serde_json::Value;
 /// minute in a debug build on two cores.
 const DEFAULT_ROUNDS: usize = 1000;
 
-const TERMINAL: [&str; 5] = ["rejected", "timeout", "ended", "missed", "cancelled"];
+const TERMINAL: [&str; 6] = [
+    "rejected",
+    "timeout",
+    "ended",
+    "missed",
+    "cancelled",
+    "network_failure",
+];
 const ACTIVE: [&str; 3] = ["calling", "ringing", "accepted"];
 
 fn rounds() -> usize {
@@ -378,5 +386,156 @@ async fn end_all_races_accept() {
         }
     }
     assert_eq!(accepted_first + ended_first, rounds);
+    assert_nothing_active(&app, &[&hamlet, &othello], rounds).await;
+}
+
+/// The 1.1 dialect's answer by id against its cancel: whichever wins, the other learns it
+/// (cancel on an accepted call is 409; an answer on a cancelled call is a no-op).
+#[tokio::test]
+async fn respond_by_id_races_cancel() {
+    let rounds = rounds();
+    let app = spawn().await;
+    let hamlet = app.account("hamlet@zulip.com");
+    let othello = app.account("othello@zulip.com");
+    let mut queues = [
+        Queue::register(&app, &hamlet).await,
+        Queue::register(&app, &othello).await,
+    ];
+    let (mut accepted_first, mut cancelled_first) = (0, 0);
+    for _ in 0..rounds {
+        let (status, created) = app
+            .post(
+                &hamlet,
+                "calls/create",
+                &[("user_id", &othello.id.to_string())],
+            )
+            .await;
+        assert_eq!(status, 200, "{created}");
+        let call_id = created["call_id"].as_str().unwrap().to_owned();
+        let respond_path = format!("calls/{call_id}/respond");
+        let cancel_path = format!("calls/{call_id}/cancel");
+        let accept = app.post(&othello, &respond_path, &[("response", "accept")]);
+        let cancel = app.post(&hamlet, &cancel_path, &[]);
+        let ((accept_status, accept_body), (cancel_status, cancel_body)) =
+            tokio::join!(accept, cancel);
+        assert_eq!(accept_status, 200, "{accept_body}");
+        if accept_body["action"] == "accept" {
+            accepted_first += 1;
+            assert_eq!(
+                (cancel_status, cancel_body["code"].as_str()),
+                (409, Some("INVALID_CALL_STATE")),
+                "{cancel_body}"
+            );
+            assert_eq!(cancel_body["call_status"], "accepted");
+            let (status, _) = app
+                .post(&hamlet, &format!("calls/{call_id}/end"), &[])
+                .await;
+            assert_eq!(status, 200);
+            assert_stored(&app, &hamlet, &call_id, "ended", Some("hangup")).await;
+            assert_events(
+                &app,
+                &mut queues,
+                &call_id,
+                "ended",
+                &["call_started", "call_accepted", "call_ended:hangup"],
+            )
+            .await;
+        } else {
+            cancelled_first += 1;
+            assert_eq!(accept_body["action"], "noop", "{accept_body}");
+            assert_eq!(cancel_status, 200, "{cancel_body}");
+            assert_eq!(cancel_body["message"], "Call cancelled successfully");
+            assert_stored(&app, &othello, &call_id, "cancelled", Some("cancelled")).await;
+            assert_events(
+                &app,
+                &mut queues,
+                &call_id,
+                "cancelled",
+                &["call_started", "call_ended:cancelled"],
+            )
+            .await;
+        }
+    }
+    assert_eq!(accepted_first + cancelled_first, rounds);
+    assert_nothing_active(&app, &[&hamlet, &othello], rounds).await;
+}
+
+/// A heartbeat that arrives just as the watch's deadline fires: either the heartbeat is in
+/// first (the call stays up, its deadline moved) or the deadline is (the call ends as
+/// `network_failure` once, and the heartbeat is told so).
+#[tokio::test]
+async fn a_heartbeat_races_the_watch() {
+    let rounds = rounds();
+    let app = spawn_with(Options {
+        manual_clock: Some(t0()),
+        ..Options::default()
+    })
+    .await;
+    let hamlet = app.account("hamlet@zulip.com");
+    let othello = app.account("othello@zulip.com");
+    let mut queues = [
+        Queue::register(&app, &hamlet).await,
+        Queue::register(&app, &othello).await,
+    ];
+    let (mut kept, mut dropped) = (0, 0);
+    for _ in 0..rounds {
+        let call_id = app.call(&hamlet, &othello).await;
+        let form = [("call_id", call_id.as_str()), ("response", "accept")];
+        assert_eq!(app.post(&othello, "calls/respond", &form).await.0, 200);
+        let beat = [("call_id", call_id.as_str())];
+        assert_eq!(app.post(&hamlet, "calls/heartbeat", &beat).await.0, 200);
+        // Hamlet's silence deadline is due now; the scheduler is not told, so it fires only
+        // when run here, concurrently with his next heartbeat.
+        app.clock.advance_millis(60_000);
+        let state = std::sync::Arc::clone(&app.server.state);
+        let timer = tokio::task::spawn_blocking(move || {
+            zulip_calls_mock::core::deadlines::fire_due(&state.core);
+        });
+        let (beaten, fired) = tokio::join!(app.post(&hamlet, "calls/heartbeat", &beat), timer);
+        fired.unwrap();
+        assert_eq!(beaten.0, 200, "{}", beaten.1);
+        match beaten.1["call_state"].as_str().unwrap() {
+            "accepted" => {
+                kept += 1;
+                // The deadline moved: firing again now changes nothing.
+                app.fire_deadlines();
+                assert_stored(&app, &hamlet, &call_id, "accepted", None).await;
+                assert_eq!(app.post(&othello, "calls/end", &beat).await.0, 200);
+                assert_events(
+                    &app,
+                    &mut queues,
+                    &call_id,
+                    "ended",
+                    &["call_started", "call_accepted", "call_ended:hangup"],
+                )
+                .await;
+            }
+            "network_failure" => {
+                dropped += 1;
+                assert_stored(
+                    &app,
+                    &hamlet,
+                    &call_id,
+                    "network_failure",
+                    Some("network_failure"),
+                )
+                .await;
+                assert_events(
+                    &app,
+                    &mut queues,
+                    &call_id,
+                    "network_failure",
+                    &[
+                        "call_started",
+                        "call_accepted",
+                        "call_ended:network_failure",
+                    ],
+                )
+                .await;
+            }
+            other => panic!("unexpected state {other}: {}", beaten.1),
+        }
+    }
+    assert_eq!(kept + dropped, rounds);
     assert_nothing_active(&app, &[&hamlet, &othello], rounds).await;
 }

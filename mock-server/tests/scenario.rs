@@ -342,7 +342,11 @@ fn the_shipped_scenarios_run_against_a_separate_server() {
     // The scenarios with settings of their own (disabled audio calls; a 1.1-only server).
     let own_settings = files
         .iter()
-        .filter(|f| std::fs::read_to_string(f).unwrap().contains("\n[settings]\n"))
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .contains("\n[settings]\n")
+        })
         .count();
     assert_eq!(own_settings, 7, "{files:?}");
     assert!(
@@ -357,7 +361,10 @@ fn the_shipped_scenarios_run_against_a_separate_server() {
         stdout.contains("skipped (needs ENABLE_AUDIO_CALLS = false"),
         "{stdout}"
     );
-    assert!(stdout.contains("skipped (needs CALLS_API = 1.1"), "{stdout}");
+    assert!(
+        stdout.contains("skipped (needs CALLS_API = 1.1"),
+        "{stdout}"
+    );
     let xml = std::fs::read_to_string(&junit).unwrap();
     let elements = well_formed(&xml);
     assert_eq!(
