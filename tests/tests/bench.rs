@@ -106,6 +106,28 @@ fn a_short_run_reports_lifecycles_floor_ratios_and_targets_in_json() {
 }
 
 #[test]
+fn the_1_1_lifecycle_runs_against_a_1_1_server() {
+    let report = report_of(&[
+        "--clients",
+        "2",
+        "--duration",
+        "1",
+        "--floor-samples",
+        "50",
+        "--calls-api",
+        "1.1",
+    ]);
+    assert_eq!(report["calls_api"], "1.1");
+    let load = &report["load"];
+    assert!(load["lifecycles"].as_u64().unwrap() > 0, "{load}");
+    assert_eq!(load["failures"], 0, "{load}");
+    // Five requests a lifecycle (create, acknowledge, respond, heartbeat, end), plus polls.
+    assert!(load["requests"].as_u64().unwrap() >= 5 * load["lifecycles"].as_u64().unwrap());
+    // The ring was seen as the 1.1 dialect's `incoming_call`, once per lifecycle.
+    assert_eq!(load["ring_latency"]["samples"], load["lifecycles"]);
+}
+
+#[test]
 fn a_paced_run_measures_the_floor_at_its_pace_too() {
     let report = report_of(&[
         "--clients",

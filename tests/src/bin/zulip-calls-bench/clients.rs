@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+use zulip_calls_protocol::Dialect;
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -29,6 +30,8 @@ pub enum Transport {
 pub struct Api {
     http: reqwest::Client,
     site: String,
+    /// The calls API dialect the clients speak: which events they register for and ring on.
+    pub dialect: Dialect,
     pub requests: Arc<AtomicU64>,
 }
 
@@ -40,11 +43,18 @@ pub struct Queue {
     pub websocket_path: Option<String>,
 }
 
-/// A `call_started` seen by a receiver: the call and when it arrived.
+/// A ring seen by a receiver (`call_started`, or the 1.1 dialect's `incoming_call`): the call
+/// and when it arrived.
 pub type Rang = (String, Instant);
 
 impl Api {
+    /// Clients of `site` speaking the design dialect.
     pub fn new(site: &str) -> anyhow::Result<Api> {
+        Api::speaking(site, Dialect::Design)
+    }
+
+    /// Clients of `site` speaking `dialect`.
+    pub fn speaking(site: &str, dialect: Dialect) -> anyhow::Result<Api> {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(usize::MAX)
             .tcp_nodelay(true)
@@ -52,6 +62,7 @@ impl Api {
         Ok(Api {
             http,
             site: site.to_owned(),
+            dialect,
             requests: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -92,10 +103,11 @@ impl Api {
         success(response, path).await
     }
 
-    /// Registers a queue for call events.
+    /// Registers a queue for the call events of the clients' dialect.
     pub async fn register(&self, who: &Account) -> anyhow::Result<Queue> {
+        let types = format!("[\"{}\"]", self.dialect.call_event_type());
         let body = self
-            .post(who, "register", &[("event_types", "[\"call_event\"]")])
+            .post(who, "register", &[("event_types", &types)])
             .await?;
         Ok(Queue {
             id: body["queue_id"]
@@ -219,9 +231,11 @@ impl Listener {
     }
 
     fn saw(&self, event: &Value) {
-        if event["event_type"] == "call_started"
-            && let (Some(rang), Some(call_id)) = (&self.rang, event["call_id"].as_str())
-        {
+        let rings = match self.api.dialect {
+            Dialect::Design => event["event_type"] == "call_started",
+            Dialect::V1_1 => event["type"] == "call" && event["op"] == "incoming_call",
+        };
+        if rings && let (Some(rang), Some(call_id)) = (&self.rang, event["call_id"].as_str()) {
             let _ = rang.send((call_id.to_owned(), Instant::now()));
         }
     }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use zulip_calls_protocol::Dialect;
 
 use anyhow::Context;
 use futures_util::StreamExt;
@@ -167,6 +168,7 @@ pub async fn run_lifecycles(
                     caller,
                     receiver,
                     rang,
+                    last_call: None,
                 };
                 let mut outcome = LoadOutcome::default();
                 let mut ticks = period.map(|d| {
@@ -242,11 +244,23 @@ struct Pair {
     caller: Account,
     receiver: Account,
     rang: mpsc::UnboundedReceiver<Rang>,
+    /// The call of the latest lifecycle, so a failed one can be ended (the 1.1 dialect has
+    /// no `end-all`).
+    last_call: Option<String>,
 }
 
 impl Pair {
-    /// One full lifecycle; returns the ring latency (start sent → receiver's `call_started`).
+    /// One full lifecycle in the clients' dialect; returns the ring latency (the call
+    /// placed → the receiver's ring event received).
     async fn lifecycle(&mut self) -> anyhow::Result<Duration> {
+        match self.api.dialect {
+            Dialect::Design => self.design_lifecycle().await,
+            Dialect::V1_1 => self.plugin_lifecycle().await,
+        }
+    }
+
+    /// start → acknowledge → accept → media status → end.
+    async fn design_lifecycle(&mut self) -> anyhow::Result<Duration> {
         let receiver_id = self.receiver.id.to_string();
         let sent = Instant::now();
         let started = self
@@ -257,23 +271,8 @@ impl Pair {
                 &[("user_id", &receiver_id), ("call_type", "video")],
             )
             .await?;
-        let call_id = started["call_id"]
-            .as_str()
-            .context("start: no call_id")?
-            .to_owned();
-        let rang_at = tokio::time::timeout(RING_PATIENCE, async {
-            loop {
-                match self.rang.recv().await {
-                    Some((id, at)) if id == call_id => return Some(at),
-                    Some(_) => continue,
-                    None => return None,
-                }
-            }
-        })
-        .await
-        .context("the receiver never saw call_started")?
-        .context("the receiver's listener stopped")?;
-        let latency = rang_at.saturating_duration_since(sent);
+        let call_id = self.placed(&started)?;
+        let latency = self.ring(&call_id, sent).await?;
         let call = [("call_id", call_id.as_str())];
         self.api
             .post(&self.receiver, "calls/acknowledge", &call)
@@ -296,9 +295,87 @@ impl Pair {
         Ok(latency)
     }
 
+    /// The 1.1 dialect's: create → acknowledge → respond accept → one heartbeat → end.
+    async fn plugin_lifecycle(&mut self) -> anyhow::Result<Duration> {
+        let receiver_id = self.receiver.id.to_string();
+        let sent = Instant::now();
+        let created = self
+            .api
+            .post(
+                &self.caller,
+                "calls/create",
+                &[("user_id", &receiver_id), ("is_video_call", "true")],
+            )
+            .await?;
+        let call_id = self.placed(&created)?;
+        let latency = self.ring(&call_id, sent).await?;
+        self.api
+            .post(
+                &self.receiver,
+                "calls/acknowledge",
+                &[("call_id", call_id.as_str()), ("status", "ringing")],
+            )
+            .await?;
+        self.api
+            .post(
+                &self.receiver,
+                &format!("calls/{call_id}/respond"),
+                &[("response", "accept")],
+            )
+            .await?;
+        self.api
+            .post(
+                &self.caller,
+                "calls/heartbeat",
+                &[("call_id", call_id.as_str())],
+            )
+            .await?;
+        self.api
+            .post(&self.caller, &format!("calls/{call_id}/end"), &[])
+            .await?;
+        Ok(latency)
+    }
+
+    /// The id of the call an answer placed, remembered for [`Pair::end_all`].
+    fn placed(&mut self, answer: &serde_json::Value) -> anyhow::Result<String> {
+        let call_id = answer["call_id"]
+            .as_str()
+            .context("no call_id in the answer")?
+            .to_owned();
+        self.last_call = Some(call_id.clone());
+        Ok(call_id)
+    }
+
+    /// Waits for the receiver's ring of `call_id`; the time since `sent`.
+    async fn ring(&mut self, call_id: &str, sent: Instant) -> anyhow::Result<Duration> {
+        let rang_at = tokio::time::timeout(RING_PATIENCE, async {
+            loop {
+                match self.rang.recv().await {
+                    Some((id, at)) if id == call_id => return Some(at),
+                    Some(_) => continue,
+                    None => return None,
+                }
+            }
+        })
+        .await
+        .context("the receiver never saw the call ring")?
+        .context("the receiver's listener stopped")?;
+        Ok(rang_at.saturating_duration_since(sent))
+    }
+
+    /// Ends whatever was left ringing or active (`end-all`, or in the 1.1 dialect an `end`
+    /// of the latest call by both parties: ending an ended call changes nothing).
     async fn end_all(&self) {
         for who in [&self.caller, &self.receiver] {
-            let _ = self.api.post(who, "calls/end-all", &[]).await;
+            let _ = match (self.api.dialect, &self.last_call) {
+                (Dialect::Design, _) => self.api.post(who, "calls/end-all", &[]).await,
+                (Dialect::V1_1, Some(call_id)) => {
+                    self.api
+                        .post(who, &format!("calls/{call_id}/end"), &[])
+                        .await
+                }
+                (Dialect::V1_1, None) => continue,
+            };
         }
     }
 }

@@ -33,6 +33,8 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use zulip_calls_protocol::Dialect;
+
 use crate::clients::Api;
 use crate::load::LoadPlan;
 use crate::report::{IdleFigures, LoadFigures, Report, ServerFigures};
@@ -64,6 +66,11 @@ struct Cli {
     /// The `zulip-calls-mock` binary (default: the one beside this bench).
     #[arg(long)]
     server_bin: Option<PathBuf>,
+    /// The calls API dialect of the lifecycles: `design` (start → acknowledge → accept →
+    /// status → end) or `1.1` (create → acknowledge → accept by id → heartbeat → end by id),
+    /// against a server of that dialect alone.
+    #[arg(long, default_value = "design")]
+    calls_api: Dialect,
     /// Print the report as one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -129,8 +136,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
     let users = cli.clients + cli.idle;
     progress(&cli, &format!("starting the mock with {users} users"));
-    let mock = ChildServer::start_mock(&binary, users)?;
-    let api = Api::new(&mock.url)?;
+    let mock = ChildServer::start_mock(&binary, users, cli.calls_api)?;
+    let api = Api::speaking(&mock.url, cli.calls_api)?;
     let at_start = mock.usage()?;
 
     let idle = if cli.idle > 0 {
@@ -239,6 +246,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let report = Report::new(
         command_line,
+        cli.calls_api.as_str(),
         cli.websocket_share,
         cli.rate,
         floor,

@@ -19,6 +19,8 @@ pub const P50_FLOOR_RATIO_TARGET: f64 = 3.0;
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub command: String,
+    /// The calls API dialect of the lifecycles (`design` or `1.1`).
+    pub calls_api: &'static str,
     pub cores: usize,
     pub websocket_share: f64,
     pub target_rate: Option<f64>,
@@ -86,8 +88,10 @@ pub struct Target {
 }
 
 impl Report {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         command: String,
+        calls_api: &'static str,
         websocket_share: f64,
         target_rate: Option<f64>,
         floor: Floor,
@@ -98,6 +102,7 @@ impl Report {
         let ring = load.ring_latency;
         let mut report = Report {
             command,
+            calls_api,
             cores: std::thread::available_parallelism().map_or(1, usize::from),
             websocket_share,
             target_rate,
@@ -195,6 +200,7 @@ impl Report {
     pub fn table(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "zulip-calls-bench — {}", self.command);
+        let _ = writeln!(out, "calls API dialect: {}", self.calls_api);
         let _ = writeln!(
             out,
             "{} cores; {} pairs; {:.0}% WebSocket; {}",

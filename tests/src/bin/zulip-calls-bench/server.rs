@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use zulip_calls_protocol::Dialect;
 
 use anyhow::{Context, bail};
 use serde::Serialize;
@@ -42,14 +43,22 @@ pub struct ChildServer {
 impl ChildServer {
     /// Starts the mock with `users` generated users, no rate limit, logging only warnings, on a
     /// free port with a throwaway SQLite file (WAL, as in production use).
-    pub fn start_mock(binary: &Path, users: u64) -> anyhow::Result<ChildServer> {
+    pub fn start_mock(binary: &Path, users: u64, dialect: Dialect) -> anyhow::Result<ChildServer> {
         let dir = tempfile::tempdir()?;
         let realm = dir.path().join("realm.toml");
         std::fs::write(&realm, realm_file(users))?;
         let config = dir.path().join("mock.toml");
+        // A server of the clients' dialect alone, as in the field.
+        let calls_api = match dialect {
+            Dialect::Design => "design",
+            Dialect::V1_1 => "1.1",
+        };
         std::fs::write(
             &config,
-            "[server]\nrate_limit_per_minute = 0\nheartbeat_seconds = 60\n",
+            format!(
+                "[server]\nrate_limit_per_minute = 0\nheartbeat_seconds = 60\n\n\
+                 [settings]\nCALLS_API = \"{calls_api}\"\n"
+            ),
         )?;
         let db = dir.path().join("bench.sqlite3");
         let mut command = Command::new(binary);
