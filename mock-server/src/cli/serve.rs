@@ -42,6 +42,11 @@ pub struct ServeArgs {
     /// --virtual-clock [default: now].
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub clock_start: Option<zulip_calls_protocol::Timestamp>,
+    /// Which calls API dialects to serve: both (the design document's and the released
+    /// plugin's 1.1), design, or 1.1 (the other dialect's own endpoints then answer 404, as
+    /// such a server would); overrides CALLS_API and the config file [default: both].
+    #[arg(long, value_name = "DIALECTS")]
+    pub calls_api: Option<zulip_calls_protocol::CallsApi>,
 }
 
 /// A `--clock-start` value.
@@ -61,6 +66,7 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
         admin_token: args.admin_token,
         virtual_clock: args.virtual_clock,
         clock_start: args.clock_start,
+        calls_api: args.calls_api,
     };
     let config = match load(args.config.as_deref(), |n| std::env::var(n).ok(), &flags) {
         Ok(config) => config,
@@ -116,6 +122,12 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
             &server.state.core.directory(),
         );
         print!("{banner}");
+        if let Some(dialect) = server.state.core.settings().calls_api.only() {
+            println!(
+                "Speaking the {dialect} calls API only (CALLS_API={dialect}): the other dialect's \
+                 own endpoints answer 404"
+            );
+        }
         if server.state.core.options.virtual_clock {
             println!(
                 "Virtual clock at {}: time moves only with POST {}/mock/v1/clock/advance",

@@ -139,6 +139,8 @@ pub struct ConfigFlags {
     /// `--virtual-clock`: only ever turns the virtual clock on.
     pub virtual_clock: bool,
     pub clock_start: Option<zulip_calls_protocol::Timestamp>,
+    /// `--calls-api`: the dialects served (`CALLS_API`), over the environment and the file.
+    pub calls_api: Option<zulip_calls_protocol::CallsApi>,
 }
 
 /// Why the configuration was refused. Each message names where the bad value came from and its

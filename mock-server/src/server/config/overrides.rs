@@ -39,6 +39,9 @@ pub(super) fn apply_flags(
     if let Some(bind) = flags.bind {
         config.bind = bind;
     }
+    if let Some(calls_api) = flags.calls_api {
+        config.settings.calls_api = calls_api;
+    }
     if let Some(db) = &flags.db {
         if db.trim().is_empty() {
             return Err(ConfigError::Flag {
@@ -81,6 +84,8 @@ mod tests {
     use zulip_calls_protocol::settings::Settings;
 
     use super::*;
+    use zulip_calls_protocol::CallsApi;
+
     use crate::server::config::load;
     use crate::server::config::tests::{env, load_text, no_env};
 
@@ -137,6 +142,19 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.key().as_deref(), Some("settings.CALL_RING_TIMEOUT"));
+    }
+
+    #[test]
+    fn the_calls_api_flag_wins_over_the_environment() {
+        let env = |name: &str| (name == "CALLS_API").then(|| "design".to_owned());
+        let from_env = load(None, env, &ConfigFlags::default()).unwrap();
+        assert_eq!(from_env.settings.calls_api, CallsApi::Design);
+        let flags = ConfigFlags {
+            calls_api: Some(CallsApi::V1_1),
+            ..ConfigFlags::default()
+        };
+        let flagged = load(None, env, &flags).unwrap();
+        assert_eq!(flagged.settings.calls_api, CallsApi::V1_1);
     }
 
     #[test]
