@@ -545,6 +545,30 @@ async fn a_call_placed_in_one_dialect_is_answered_in_the_other() {
     );
     assert_eq!(default.len(), 3);
 
+    // `wait-for` finds a 1.1 event by its op, alone or as `type.op`.
+    for event_type in ["accepted", "call.accepted"] {
+        let waited: Value = app
+            .http
+            .post(app.control_url("wait-for"))
+            .json(&json!({
+                "condition": {
+                    "kind": "event",
+                    "user": othello.email,
+                    "event_type": event_type,
+                    "call_id": call,
+                },
+                "timeout_seconds": 1,
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(waited["result"], "success", "{event_type}: {waited}");
+        assert_eq!(waited["matched"]["call_event_type"], "accepted", "{waited}");
+    }
+
     // The control API tells the queues' dialects apart.
     let listed: Value = app
         .http
