@@ -586,6 +586,22 @@ async fn a_call_placed_in_one_dialect_is_answered_in_the_other() {
         .map(|q| q["dialect"].as_str().unwrap())
         .collect();
     assert_eq!(dialects, ["design", "1.1", "design"]);
+    // So does `/metrics`.
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.server.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "zulip_calls_mock_event_queues_by_dialect{dialect=\"design\"} 2",
+        "zulip_calls_mock_event_queues_by_dialect{dialect=\"1.1\"} 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+    }
 }
 
 /// The 1.1 history pages by cursor, newest first, and filters by type and status.

@@ -8,13 +8,17 @@
 # shut-down drop out. Only the server's user-space instructions are counted (not the kernel's).
 #
 #   cargo build --release -p zulip-calls-mock -p zulip-calls-e2e
-#   tests/scripts/instructions-per-lifecycle.sh [path/to/zulip-calls-mock]
+#   tests/scripts/instructions-per-lifecycle.sh [path/to/zulip-calls-mock [bench flags...]]
+#   tests/scripts/instructions-per-lifecycle.sh target/release/zulip-calls-mock --calls-api 1.1
 #
 # Needs valgrind (Debian: apt-get install valgrind). Takes about a minute.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 mock=$(realpath "${1:-target/release/zulip-calls-mock}")
+shift || true
+# Further arguments go to the bench (`--calls-api 1.1`: the 1.1 dialect's lifecycle).
+extra=("$@")
 bench=target/release/zulip-calls-bench
 for tool in valgrind callgrind_annotate; do
     command -v "$tool" >/dev/null || { echo "error: $tool is not installed" >&2; exit 1; }
@@ -40,7 +44,7 @@ chmod +x "$work/server"
 # Prints "<lifecycles> <instructions>" for a paced run of $1 seconds.
 count() {
     RUN=$1 "$bench" --clients 2 --rate 10 --duration "$1" --floor-samples 100 \
-        --server-bin "$work/server" --json >"$work/report.$1"
+        --server-bin "$work/server" --json ${extra[@]+"${extra[@]}"} >"$work/report.$1"
     local pid
     pid=$(cat "$work/pid.$1")
     kill -TERM "$pid"
