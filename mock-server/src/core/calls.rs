@@ -163,6 +163,16 @@ impl<'a> CallDesk<'a> {
             Who::Operator => (Actor::Operator, None, None),
         };
         let before = record.call.state;
+        // A deadline taken from the index just before a request moved it (a heartbeat that
+        // came in while it fired) no longer applies: the call's own deadline decides.
+        if matches!(who, Who::Server) && !deadline_due(&record, action, now, self.core.settings())
+        {
+            return Ok(Acted {
+                record,
+                outcome: Outcome::Unchanged,
+                party,
+            });
+        }
         let outcome = transition(before, action, actor).map_err(|err| match err {
             TransitionError::NotAllowed { action, .. } => CallError::NotAllowed { action },
             TransitionError::InvalidState { action, state } => {
@@ -320,6 +330,11 @@ fn audit_detail(
         }
         _ => json!({}),
     }
+}
+
+/// Whether `action` is the call's own deadline, due at `now`.
+fn deadline_due(record: &CallRecord, action: Action, now: Timestamp, settings: &Settings) -> bool {
+    next_deadline(record, settings).is_some_and(|(at, due)| due == action && at <= now)
 }
 
 /// Whether both parties of a call are watched for heartbeats from its answer on: on a server
