@@ -165,8 +165,7 @@ impl<'a> CallDesk<'a> {
         let before = record.call.state;
         // A deadline taken from the index just before a request moved it (a heartbeat that
         // came in while it fired) no longer applies: the call's own deadline decides.
-        if matches!(who, Who::Server) && !deadline_due(&record, action, now, self.core.settings())
-        {
+        if matches!(who, Who::Server) && !deadline_due(&record, action, now, self.core.settings()) {
             return Ok(Acted {
                 record,
                 outcome: Outcome::Unchanged,

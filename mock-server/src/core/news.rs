@@ -291,6 +291,14 @@ mod tests {
             .unwrap();
         desk.act(call_id, Who::User(&callee), Action::Accept, None)
             .unwrap();
+        // The maximum duration comes due (and a deadline acts only when it is due).
+        assert!(matches!(
+            desk.act(call_id, Who::Server, Action::MaxDuration, None)
+                .unwrap()
+                .outcome,
+            zulip_calls_protocol::Outcome::Unchanged
+        ));
+        assert!(core.clock.advance_millis(3_600_000));
         desk.act(call_id, Who::Server, Action::MaxDuration, None)
             .unwrap();
         assert_eq!(
