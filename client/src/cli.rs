@@ -2,11 +2,13 @@
 //! scripts can rely on (listed in `--help`, generated from [`ExitStatus`] so they cannot drift).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 use zulip_calls_protocol::{CallId, CallState, CallType, MediaStatus, UnknownValue};
 
+use crate::backend::dialect::CallsApiChoice;
 use crate::config::CredentialFlags;
 
 /// Phone-style calls for Zulip teams, from the terminal.
@@ -34,6 +36,14 @@ pub struct Cli {
     /// Print JSON for machines instead of text: one object per line.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Which calls API the server speaks: `auto` detects it (once per server, then
+    /// remembered), `design` or `1.1` skip the detection (overrides the zuliprc's
+    /// `[zulip-calls] calls_api`).
+    #[arg(long, global = true, value_name = "API", value_parser = calls_api_choice())]
+    pub calls_api: Option<CallsApiChoice>,
+    /// Seconds between heartbeats of a held call on servers that need them.
+    #[arg(long, global = true, hide = true, value_name = "SECONDS", value_parser = heartbeat_interval)]
+    pub heartbeat_interval: Option<Duration>,
     /// Without a subcommand: the full-screen terminal UI.
     #[command(subcommand)]
     pub command: Option<TopCommand>,
@@ -84,11 +94,19 @@ pub enum Command {
         /// Interrupting (Ctrl-C) cancels the call.
         #[arg(long)]
         wait: bool,
+        /// With --wait: once accepted, stay in the call until it ends (see `answer --hold`).
+        #[arg(long, requires = "wait")]
+        hold: bool,
     },
     /// Accept an incoming call and print its meeting URL.
     Answer {
         #[arg(value_name = "CALL_ID")]
         call_id: CallId,
+        /// Stay in the call until it ends, keeping it alive on servers that drop calls whose
+        /// clients went quiet (calls API 1.1); then print how it ended. Interrupting (Ctrl-C)
+        /// hangs up.
+        #[arg(long)]
+        hold: bool,
     },
     /// Decline an incoming call.
     Reject {
@@ -132,6 +150,29 @@ pub enum Command {
     Watch,
 }
 
+/// `auto`, `design` or `1.1`, listed in `--help` and error messages.
+fn calls_api_choice() -> impl TypedValueParser<Value = CallsApiChoice> {
+    PossibleValuesParser::new(CallsApiChoice::NAMES).try_map(|s| s.parse::<CallsApiChoice>())
+}
+
+/// The most seconds between heartbeats the 1.1 dialect allows.
+const MAX_HEARTBEAT_SECONDS: f64 = 15.0;
+
+/// Seconds (fractions allowed) above zero and at most 15.
+fn heartbeat_interval(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if seconds > 0.0 && seconds <= MAX_HEARTBEAT_SECONDS {
+        Ok(Duration::from_secs_f64(seconds))
+    } else {
+        Err(format!(
+            "must be above 0 and at most {MAX_HEARTBEAT_SECONDS} seconds"
+        ))
+    }
+}
+
 /// A parser offering exactly the wire values of one of the protocol's string enums, so
 /// `--help` and error messages list them.
 fn wire_enum<T>(names: impl Iterator<Item = &'static str>) -> impl TypedValueParser<Value = T>
@@ -150,7 +191,8 @@ pub enum ExitStatus {
     Error,
     /// Bad usage or configuration (including missing credentials).
     Usage,
-    /// The server cannot be reached (network, TLS, no answer in time).
+    /// The server cannot be reached (network, TLS, no answer in time), or cannot serve calls
+    /// (it has no calls plugin, or not the calls API chosen).
     Unreachable,
     /// The server refused the credentials.
     AuthFailed,
@@ -211,7 +253,9 @@ impl ExitStatus {
             ExitStatus::Ok => "success (call --wait: the call was accepted)",
             ExitStatus::Error => "any other error",
             ExitStatus::Usage => "usage or configuration error (including missing credentials)",
-            ExitStatus::Unreachable => "cannot reach the server (network, TLS, timeout)",
+            ExitStatus::Unreachable => {
+                "cannot reach the server (network, TLS, timeout) or it serves no calls"
+            }
             ExitStatus::AuthFailed => "authentication failed",
             ExitStatus::NotFound => "no such user or call",
             ExitStatus::Busy => "the callee or you are already in a call",
@@ -293,6 +337,40 @@ mod tests {
                 state: None
             }))
         );
+    }
+
+    #[test]
+    fn the_calls_api_and_hold_are_flags() {
+        let cli = Cli::try_parse_from(["zulip-calls", "active", "--calls-api", "1.1"]).unwrap();
+        assert_eq!(
+            cli.calls_api,
+            Some(CallsApiChoice::Fixed(zulip_calls_protocol::Dialect::V1_1))
+        );
+        let err = Cli::try_parse_from(["zulip-calls", "--calls-api", "2", "active"]).unwrap_err();
+        assert_eq!(err.exit_code(), i32::from(ExitStatus::Usage.code()));
+        assert!(err.to_string().contains("auto, design, 1.1"), "{err}");
+        let cli = Cli::try_parse_from([
+            "zulip-calls",
+            "answer",
+            "6f1c1d52-32a4-4c5e-9d7a-3a0e2f6b8c11",
+            "--hold",
+            "--heartbeat-interval",
+            "0.25",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(TopCommand::Scripted(Command::Answer { hold: true, .. }))
+        ));
+        assert_eq!(cli.heartbeat_interval, Some(Duration::from_millis(250)));
+        for bad in ["0", "16", "x"] {
+            assert!(
+                Cli::try_parse_from(["zulip-calls", "active", "--heartbeat-interval", bad])
+                    .is_err()
+            );
+        }
+        // Holding needs waiting.
+        assert!(Cli::try_parse_from(["zulip-calls", "call", "iago", "--hold"]).is_err());
     }
 
     #[test]

@@ -1,27 +1,48 @@
-//! The scriptable subcommands: one async function each, taking the API client and the
-//! arguments and returning a printable outcome. [`run`] dispatches, prints, and says how the
-//! process should exit.
+//! The scriptable subcommands: one async function each, taking the calls API (or, for
+//! `users`, the API client) and the arguments and returning a printable outcome. [`run`]
+//! dispatches, works out the server's calls API dialect for the commands that need it, prints,
+//! and says how the process should exit.
 
 use std::io::Write;
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::mpsc;
-use zulip_calls_protocol::calls::{
-    Active, ActiveResponse, End, EndAll, EndRequest, GetCall, History, HistoryRequest,
-    HistoryResponse, Respond, RespondRequest, Start, StartRequest, Status, StatusRequest,
-};
-use zulip_calls_protocol::endpoint::Empty;
+use zulip_calls_protocol::calls::{ActiveResponse, HistoryRequest, HistoryResponse};
 use zulip_calls_protocol::zulip::{GetUsers, GetUsersRequest, User};
 use zulip_calls_protocol::{
     ActiveCall, CallEventDetail, CallId, CallState, CallType, EndReason, ErrorCode, MediaStatus,
-    RespondAction, UserId,
+    UserId,
 };
 
 use crate::backend::api::{ApiClient, ClientError};
+use crate::backend::calls::Calls;
+use crate::backend::dialect::{CallsApiChoice, DialectMemory};
 use crate::backend::events::{ConnectionState, EventStream, StreamItem, StreamOptions};
+use crate::backend::keepalive::{CALL_HEARTBEAT_INTERVAL, Keepalive};
 use crate::cli::{Command, ExitStatus};
 use crate::output::{Output, Render};
+
+/// How the subcommands reach the server's calls API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallsOptions {
+    /// How the dialect is chosen.
+    pub calls_api: CallsApiChoice,
+    /// Where detected dialects are remembered per site.
+    pub memory: Option<DialectMemory>,
+    /// How often a held call is heartbeaten where the server needs it.
+    pub heartbeat_interval: Duration,
+}
+
+impl Default for CallsOptions {
+    fn default() -> Self {
+        CallsOptions {
+            calls_api: CallsApiChoice::Auto,
+            memory: None,
+            heartbeat_interval: CALL_HEARTBEAT_INTERVAL,
+        }
+    }
+}
 
 /// Why a subcommand failed.
 #[derive(Debug, thiserror::Error)]
@@ -88,8 +109,11 @@ pub fn client_exit_status(err: &ClientError) -> ExitStatus {
         ClientError::Unreachable { .. } | ClientError::Tls { .. } | ClientError::Timeout { .. } => {
             ExitStatus::Unreachable
         }
+        ClientError::NoEndpoint { .. }
+        | ClientError::WrongDialect { .. }
+        | ClientError::NoCallsPlugin { .. } => ExitStatus::Unreachable,
         ClientError::InvalidSite { .. } | ClientError::CertBundle { .. } => ExitStatus::Usage,
-        ClientError::Malformed { .. } => ExitStatus::Error,
+        ClientError::Malformed { .. } | ClientError::Unsupported { .. } => ExitStatus::Error,
     }
 }
 
@@ -98,29 +122,47 @@ pub fn client_exit_status(err: &ClientError) -> ExitStatus {
 pub async fn run<W: Write + Send>(
     command: Command,
     api: &ApiClient,
+    options: &CallsOptions,
     out: &mut Output<W>,
 ) -> Result<ExitStatus, CommandError> {
+    if command == Command::Users {
+        out.print(&users(api).await?)?;
+        return Ok(ExitStatus::Ok);
+    }
+    let calls = Calls::connect(api.clone(), options.calls_api, options.memory.as_ref()).await?;
+    let interval = options.heartbeat_interval;
     match command {
-        Command::Call { user, audio, wait } => {
+        Command::Call {
+            user,
+            audio,
+            wait,
+            hold,
+        } => {
             let call_type = if audio {
                 CallType::Audio
             } else {
                 CallType::Video
             };
             if wait {
-                return call_and_wait(api, &user, call_type, out).await;
+                let hold = hold.then_some(interval);
+                return call_and_wait(&calls, &user, call_type, hold, out).await;
             }
-            out.print(&call(api, &user, call_type).await?)?;
+            out.print(&call(&calls, &user, call_type).await?)?;
         }
-        Command::Answer { call_id } => out.print(&answer(api, call_id).await?)?,
-        Command::Reject { call_id } => out.print(&reject(api, call_id).await?)?,
-        Command::End { call_id } => out.print(&end(api, call_id).await?)?,
-        Command::EndAll => out.print(&end_all(api).await?)?,
+        Command::Answer { call_id, hold } => {
+            if hold {
+                return answer_and_hold(&calls, call_id, interval, out).await;
+            }
+            out.print(&answer(&calls, call_id).await?)?;
+        }
+        Command::Reject { call_id } => out.print(&reject(&calls, call_id).await?)?,
+        Command::End { call_id } => out.print(&end(&calls, call_id).await?)?,
+        Command::EndAll => out.print(&end_all(&calls).await?)?,
         Command::Status {
             call_id,
             status: media,
-        } => out.print(&status(api, call_id, media).await?)?,
-        Command::Active => out.print(&active(api).await?)?,
+        } => out.print(&status(&calls, call_id, media).await?)?,
+        Command::Active => out.print(&active(&calls).await?)?,
         Command::History {
             limit,
             offset,
@@ -133,10 +175,10 @@ pub async fn run<W: Write + Send>(
                 call_type,
                 state,
             };
-            out.print(&history(api, &request).await?)?;
+            out.print(&history(&calls, &request).await?)?;
         }
         Command::Users => out.print(&users(api).await?)?,
-        Command::Watch => return watch(api, out).await,
+        Command::Watch => return watch(&calls, out).await,
     }
     Ok(ExitStatus::Ok)
 }
@@ -319,30 +361,14 @@ impl Render for Placed {
 }
 
 /// `call USER`: places the call and returns at once.
-pub async fn call(
-    api: &ApiClient,
-    user: &str,
-    call_type: CallType,
-) -> Result<Placed, CommandError> {
-    let users = fetch_users(api).await?;
+pub async fn call(calls: &Calls, user: &str, call_type: CallType) -> Result<Placed, CommandError> {
+    let users = fetch_users(calls.api()).await?;
     let callee = resolve_user(user, &users)?;
-    place(api, callee, call_type).await
+    place(calls, callee, call_type).await
 }
 
-async fn place(
-    api: &ApiClient,
-    callee: &User,
-    call_type: CallType,
-) -> Result<Placed, CommandError> {
-    let response = api
-        .request::<Start>(
-            &(),
-            &StartRequest {
-                user_id: callee.user_id,
-                call_type,
-            },
-        )
-        .await?;
+async fn place(calls: &Calls, callee: &User, call_type: CallType) -> Result<Placed, CommandError> {
+    let response = calls.place(callee.user_id, call_type).await?;
     Ok(Placed {
         call_id: response.call_id,
         call_type,
@@ -366,6 +392,9 @@ pub struct Answered {
     pub jitsi_url: Option<String>,
     /// Your own join URL.
     pub join_url: Option<String>,
+    /// The server drops calls nobody keeps alive, and nothing here will (no `--hold`).
+    #[serde(skip)]
+    pub unkept: bool,
 }
 
 impl Render for Answered {
@@ -374,19 +403,52 @@ impl Render for Answered {
         if let Some(url) = self.join_url.as_ref().or(self.jitsi_url.as_ref()) {
             text.push_str(&format!("join: {url}\n"));
         }
+        if self.unkept {
+            text.push_str(UNKEPT_NOTE);
+        }
         text
     }
 }
 
+/// Said after a call is accepted on a 1.1 server by a command that then exits.
+const UNKEPT_NOTE: &str = "note: this server ends calls that no client keeps alive; --hold, or \
+                           the terminal UI, keeps it\n";
+
 /// `answer CALL_ID`: accepts an incoming call.
-pub async fn answer(api: &ApiClient, call_id: CallId) -> Result<Answered, CommandError> {
-    let response = respond(api, call_id, RespondAction::Accept).await?;
+pub async fn answer(calls: &Calls, call_id: CallId) -> Result<Answered, CommandError> {
+    let response = calls.answer(call_id).await?;
     Ok(Answered {
         call_id,
         call_status: response.call_status,
         jitsi_url: response.jitsi_url,
         join_url: response.join_url,
+        unkept: calls.features().heartbeat,
     })
+}
+
+/// `answer CALL_ID --hold`: accepts, then stays in the call until it ends. The event stream
+/// opens first, so the end cannot slip by between the answer and listening.
+async fn answer_and_hold<W: Write + Send>(
+    calls: &Calls,
+    call_id: CallId,
+    interval: Duration,
+    out: &mut Output<W>,
+) -> Result<ExitStatus, CommandError> {
+    let (stream, mut items) = EventStream::spawn(calls.clone(), StreamOptions::default());
+    let result = async {
+        wait_until_synced(&mut items).await?;
+        let answered = Answered {
+            unkept: false,
+            ..answer(calls, call_id).await?
+        };
+        out.print(&answered)?;
+        let over = hold(calls, call_id, interval, &mut items).await?;
+        out.print(&over)?;
+        Ok(ExitStatus::Ok)
+    }
+    .await;
+    stream.shutdown().await;
+    result
 }
 
 /// The outcome of `reject`.
@@ -403,22 +465,12 @@ impl Render for Rejected {
 }
 
 /// `reject CALL_ID`: declines an incoming call.
-pub async fn reject(api: &ApiClient, call_id: CallId) -> Result<Rejected, CommandError> {
-    let response = respond(api, call_id, RespondAction::Reject).await?;
+pub async fn reject(calls: &Calls, call_id: CallId) -> Result<Rejected, CommandError> {
+    let response = calls.decline(call_id).await?;
     Ok(Rejected {
         call_id,
         call_status: response.call_status,
     })
-}
-
-async fn respond(
-    api: &ApiClient,
-    call_id: CallId,
-    response: RespondAction,
-) -> Result<zulip_calls_protocol::calls::RespondResponse, CommandError> {
-    Ok(api
-        .request::<Respond>(&(), &RespondRequest { call_id, response })
-        .await?)
 }
 
 /// The outcome of `end`.
@@ -448,11 +500,11 @@ impl Render for Ended {
 }
 
 /// `end [CALL_ID]`: hangs up or cancels; without an id, the user's only active call.
-pub async fn end(api: &ApiClient, call_id: Option<CallId>) -> Result<Ended, CommandError> {
+pub async fn end(calls: &Calls, call_id: Option<CallId>) -> Result<Ended, CommandError> {
     let call_id = match call_id {
         Some(id) => id,
         None => {
-            let active = api.request::<Active>(&(), &Empty {}).await?.active_calls;
+            let active = calls.active().await?;
             match active.as_slice() {
                 [] => return Err(CommandError::NoActiveCall),
                 [only] => only.call_id,
@@ -464,7 +516,7 @@ pub async fn end(api: &ApiClient, call_id: Option<CallId>) -> Result<Ended, Comm
             }
         }
     };
-    let response = api.request::<End>(&(), &EndRequest { call_id }).await?;
+    let response = calls.cancel_or_end(call_id).await?;
     Ok(Ended {
         call_id,
         call_status: response.call_status,
@@ -490,8 +542,8 @@ impl Render for EndedAll {
 }
 
 /// `end-all`: ends every active call of the user.
-pub async fn end_all(api: &ApiClient) -> Result<EndedAll, CommandError> {
-    let response = api.request::<EndAll>(&(), &Empty {}).await?;
+pub async fn end_all(calls: &Calls) -> Result<EndedAll, CommandError> {
+    let response = calls.end_all().await?;
     Ok(EndedAll {
         calls_ended: response.calls_ended,
         message: response.message,
@@ -514,17 +566,15 @@ impl Render for StatusSent {
 
 /// `status CALL_ID STATUS`: reports a media status during an accepted call.
 pub async fn status(
-    api: &ApiClient,
+    calls: &Calls,
     call_id: CallId,
     status: MediaStatus,
 ) -> Result<StatusSent, CommandError> {
-    let response = api
-        .request::<Status>(&(), &StatusRequest { call_id, status })
-        .await?;
+    let call_status = calls.media_status(call_id, status).await?;
     Ok(StatusSent {
         call_id,
         status,
-        call_status: response.call_status,
+        call_status,
     })
 }
 
@@ -553,8 +603,8 @@ impl Render for ActiveResponse {
 }
 
 /// `active`: the user's calls that are still going.
-pub async fn active(api: &ApiClient) -> Result<ActiveResponse, CommandError> {
-    Ok(api.request::<Active>(&(), &Empty {}).await?)
+pub async fn active(calls: &Calls) -> Result<ActiveResponse, CommandError> {
+    Ok(ActiveResponse::new(calls.active().await?))
 }
 
 impl Render for HistoryResponse {
@@ -583,10 +633,10 @@ impl Render for HistoryResponse {
 
 /// `history`: one page of past calls, newest first.
 pub async fn history(
-    api: &ApiClient,
+    calls: &Calls,
     request: &HistoryRequest,
 ) -> Result<HistoryResponse, CommandError> {
-    Ok(api.request::<History>(&(), request).await?)
+    Ok(calls.history(request).await?)
 }
 
 /// `75.2` → `1m 15s`.
@@ -662,16 +712,26 @@ pub struct Waited {
     pub user_name: String,
     /// Your join URL, when the call was accepted.
     pub join_url: Option<String>,
+    /// Accepted on a server that drops calls nobody keeps alive, and nothing here will (no
+    /// `--hold`).
+    #[serde(skip)]
+    pub unkept: bool,
 }
 
 impl Render for Waited {
     fn human(&self) -> String {
         let name = &self.user_name;
         match self.outcome {
-            CallOutcome::Accepted => match &self.join_url {
-                Some(url) => format!("{name} accepted\njoin: {url}\n"),
-                None => format!("{name} accepted\n"),
-            },
+            CallOutcome::Accepted => {
+                let mut text = match &self.join_url {
+                    Some(url) => format!("{name} accepted\njoin: {url}\n"),
+                    None => format!("{name} accepted\n"),
+                };
+                if self.unkept {
+                    text.push_str(UNKEPT_NOTE);
+                }
+                text
+            }
             CallOutcome::Rejected => format!("{name} rejected the call\n"),
             CallOutcome::Missed => format!("{name} did not answer (missed)\n"),
             CallOutcome::Timeout => format!("No device of {name} answered (timed out)\n"),
@@ -684,22 +744,32 @@ impl Render for Waited {
 /// `call USER --wait`: opens the event stream first (so no outcome can slip by between placing
 /// the call and listening), places the call, prints it, then waits for its outcome.
 async fn call_and_wait<W: Write + Send>(
-    api: &ApiClient,
+    calls: &Calls,
     user: &str,
     call_type: CallType,
+    hold_every: Option<Duration>,
     out: &mut Output<W>,
 ) -> Result<ExitStatus, CommandError> {
     // Resolving the callee also proves the server is reachable and the key good, with the
     // exit codes for those, before the stream (which retries such failures) starts.
-    let users = fetch_users(api).await?;
+    let users = fetch_users(calls.api()).await?;
     let callee = resolve_user(user, &users)?;
-    let (stream, mut items) = EventStream::spawn(api.clone(), StreamOptions::default());
+    let (stream, mut items) = EventStream::spawn(calls.clone(), StreamOptions::default());
     let result = async {
         wait_until_synced(&mut items).await?;
-        let placed = place(api, callee, call_type).await?;
+        let placed = place(calls, callee, call_type).await?;
         out.print(&placed)?;
-        let waited = follow_call(api, &placed, &mut items).await?;
+        let mut waited = follow_call(calls, &placed, &mut items).await?;
+        waited.unkept = hold_every.is_none()
+            && calls.features().heartbeat
+            && waited.state == CallState::Accepted;
         out.print(&waited)?;
+        if let (Some(interval), CallOutcome::Accepted) = (hold_every, waited.outcome)
+            && waited.state == CallState::Accepted
+        {
+            let over = hold(calls, placed.call_id, interval, &mut items).await?;
+            out.print(&over)?;
+        }
         Ok(waited.outcome.exit_status())
     }
     .await;
@@ -749,7 +819,7 @@ async fn wait_until_synced(
 
 /// Follows the stream until `placed` has an outcome; Ctrl-C cancels the call.
 async fn follow_call(
-    api: &ApiClient,
+    calls: &Calls,
     placed: &Placed,
     items: &mut mpsc::Receiver<StreamItem>,
 ) -> Result<Waited, CommandError> {
@@ -760,6 +830,7 @@ async fn follow_call(
         end_reason,
         user_name: placed.user_name.clone(),
         join_url: (outcome == CallOutcome::Accepted).then(|| placed.join_url.clone()),
+        unkept: false,
     };
     let recheck_every = Duration::from_secs(placed.timeout_seconds) + WAIT_RECHECK_MARGIN;
     let interrupted = interrupted();
@@ -794,7 +865,7 @@ async fn follow_call(
                         }
                         Some(_) => {}
                         None => {
-                            if let Some(waited) = check_call(api, placed.call_id, verdict).await? {
+                            if let Some(waited) = check_call(calls, placed.call_id, verdict).await? {
                                 return Ok(waited);
                             }
                         }
@@ -811,15 +882,13 @@ async fn follow_call(
                 }
             },
             () = tokio::time::sleep_until(recheck_at) => {
-                if let Some(waited) = check_call(api, placed.call_id, verdict).await? {
+                if let Some(waited) = check_call(calls, placed.call_id, verdict).await? {
                     return Ok(waited);
                 }
                 recheck_at = tokio::time::Instant::now() + recheck_every;
             }
             () = &mut interrupted => {
-                let ended = api
-                    .request::<End>(&(), &EndRequest { call_id: placed.call_id })
-                    .await?;
+                let ended = calls.cancel_or_end(placed.call_id).await?;
                 let state = ended.call_status.unwrap_or(CallState::Cancelled);
                 return Ok(verdict(CallOutcome::Cancelled, state, Some(EndReason::Cancelled)));
             }
@@ -837,11 +906,11 @@ async fn interrupted() {
 
 /// The call's outcome as the server has it now, `None` while it still waits for an answer.
 async fn check_call(
-    api: &ApiClient,
+    calls: &Calls,
     call_id: CallId,
     verdict: impl Fn(CallOutcome, CallState, Option<EndReason>) -> Waited,
 ) -> Result<Option<Waited>, CommandError> {
-    let call = api.request::<GetCall>(&call_id, &Empty {}).await?.call.call;
+    let call = calls.call(call_id).await?;
     Ok(
         CallOutcome::from_state(call.state, call.answered_at.is_some())
             .map(|outcome| verdict(outcome, call.state, call.end_reason)),
@@ -852,13 +921,13 @@ async fn check_call(
 /// `{"type": "resync", "active_calls": [...]}` with the calls going on when it started (and
 /// another such line after any gap in the stream, when events may have been lost).
 async fn watch<W: Write + Send>(
-    api: &ApiClient,
+    calls: &Calls,
     out: &mut Output<W>,
 ) -> Result<ExitStatus, CommandError> {
     // Bad credentials or no server end here with their own exit codes; the stream itself
     // would keep retrying.
-    api.request::<Active>(&(), &Empty {}).await?;
-    let (stream, mut items) = EventStream::spawn(api.clone(), StreamOptions::default());
+    calls.active().await?;
+    let (stream, mut items) = EventStream::spawn(calls.clone(), StreamOptions::default());
     let result = async {
         let active = wait_until_synced(&mut items).await?;
         if !print_watch_line(out, &Resync::new(active))? {
@@ -897,6 +966,123 @@ async fn watch<W: Write + Send>(
     .await;
     stream.shutdown().await;
     result
+}
+
+/// How often a held call is looked up on the server, should its end not come as an event.
+const HOLD_RECHECK: Duration = Duration::from_secs(30);
+
+/// How a held call ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallOver {
+    pub call_id: CallId,
+    pub state: CallState,
+    pub end_reason: Option<EndReason>,
+    /// Who ended it; `null` when the server did or did not say.
+    pub ended_by_id: Option<UserId>,
+    /// Seconds in the call.
+    pub duration: Option<f64>,
+}
+
+impl Render for CallOver {
+    fn human(&self) -> String {
+        let why = self
+            .end_reason
+            .map(|reason| format!(" ({reason})"))
+            .unwrap_or_default();
+        match self.duration {
+            Some(seconds) => format!(
+                "Call {} {}{why} after {}\n",
+                self.call_id,
+                self.state,
+                format_duration(seconds)
+            ),
+            None => format!("Call {} {}{why}\n", self.call_id, self.state),
+        }
+    }
+}
+
+/// Stays in the accepted call `call_id` until it ends, heartbeating it every `interval` where
+/// the server needs that; Ctrl-C hangs up.
+async fn hold(
+    calls: &Calls,
+    call_id: CallId,
+    interval: Duration,
+    items: &mut mpsc::Receiver<StreamItem>,
+) -> Result<CallOver, CommandError> {
+    let mut keepalive = Keepalive::new(calls.clone(), interval);
+    keepalive.follow(Some(call_id));
+    let interrupted = interrupted();
+    tokio::pin!(interrupted);
+    let mut recheck_at = tokio::time::Instant::now() + HOLD_RECHECK;
+    let mut offline = None;
+    let over = loop {
+        tokio::select! {
+            item = items.recv() => match item {
+                Some(StreamItem::Event(event)) => {
+                    let Some(call) = event.as_call() else { continue };
+                    if call.call.call_id != call_id {
+                        continue;
+                    }
+                    if let CallEventDetail::CallEnded { reason, ended_by_id, duration } = &call.detail {
+                        break CallOver {
+                            call_id,
+                            state: call.call.state,
+                            end_reason: Some(*reason),
+                            ended_by_id: *ended_by_id,
+                            duration: *duration,
+                        };
+                    }
+                }
+                Some(StreamItem::Resynced(active)) => {
+                    if !active.iter().any(|c| c.call_id == call_id)
+                        && let Some(over) = ended_call(calls, call_id).await?
+                    {
+                        break over;
+                    }
+                }
+                Some(StreamItem::State(ConnectionState::Offline { reason })) => {
+                    offline = Some(reason);
+                }
+                Some(StreamItem::State(state)) => tracing::info!(?state, "event stream"),
+                None => {
+                    return Err(CommandError::Stream(
+                        offline.take().unwrap_or_else(|| "it ended".to_owned()),
+                    ));
+                }
+            },
+            () = tokio::time::sleep_until(recheck_at) => {
+                if let Some(over) = ended_call(calls, call_id).await? {
+                    break over;
+                }
+                recheck_at = tokio::time::Instant::now() + HOLD_RECHECK;
+            }
+            () = &mut interrupted => {
+                keepalive.stop();
+                let ended = calls.cancel_or_end(call_id).await?;
+                break CallOver {
+                    call_id,
+                    state: ended.call_status.unwrap_or(CallState::Ended),
+                    end_reason: Some(EndReason::Hangup),
+                    ended_by_id: None,
+                    duration: ended.duration,
+                };
+            }
+        }
+    };
+    keepalive.stop();
+    Ok(over)
+}
+
+/// The call as the server has it, when it is over.
+async fn ended_call(calls: &Calls, call_id: CallId) -> Result<Option<CallOver>, CommandError> {
+    let call = calls.call(call_id).await?;
+    Ok(call.state.is_terminal().then_some(CallOver {
+        call_id,
+        state: call.state,
+        end_reason: call.end_reason,
+        ended_by_id: None,
+        duration: call.duration,
+    }))
 }
 
 /// The snapshot line of `watch`.

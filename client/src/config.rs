@@ -1,7 +1,9 @@
 //! Credentials the way every Zulip tool finds them: a zuliprc (`[api]` `email`, `key`, `site`,
 //! optional `insecure` and `cert_bundle`) from `--config`, `$ZULIPRC`, `~/.zuliprc` or
 //! `~/zuliprc`; then `ZULIP_EMAIL`, `ZULIP_API_KEY`, `ZULIP_SITE`; then `--email`, `--api-key`,
-//! `--site`. Later sources win, field by field.
+//! `--site`. Later sources win, field by field. The zuliprc may also say which calls API the
+//! server speaks (`[zulip-calls]` `calls_api = auto | design | 1.1`), which `--calls-api`
+//! overrides.
 //!
 //! Resolution is pure apart from reading the file: the environment and the home directory come
 //! in as parameters, so tests never touch the process's.
@@ -9,6 +11,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::backend::api::{ClientError, Credentials, ServerAddress};
+use crate::backend::dialect::CallsApiChoice;
+
+/// The zuliprc section of this client's own settings.
+pub const CLIENT_SECTION: &str = "zulip-calls";
 
 /// Command-line overrides.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,6 +35,18 @@ pub enum ConfigError {
     },
     #[error("{} is not a valid zuliprc: {reason}", path.display())]
     Syntax { path: PathBuf, reason: String },
+    #[error(
+        "{}: {key} in [{section}] must be one of {}, not {value:?}",
+        path.display(),
+        expected.join(", ")
+    )]
+    BadValue {
+        path: PathBuf,
+        section: &'static str,
+        key: &'static str,
+        value: String,
+        expected: &'static [&'static str],
+    },
     #[error(
         "{} is readable by other users (mode {mode:o}); it holds your API key, so run: chmod 600 {}",
         path.display(),
@@ -60,6 +78,15 @@ pub struct Zuliprc {
     pub site: Option<String>,
     pub insecure: bool,
     pub cert_bundle: Option<PathBuf>,
+    /// `[zulip-calls] calls_api`.
+    pub calls_api: Option<CallsApiChoice>,
+}
+
+/// This client's settings beside the credentials.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientSettings {
+    /// The zuliprc's `calls_api`, if it has one.
+    pub calls_api: Option<CallsApiChoice>,
 }
 
 /// Where the zuliprc is: `--config`, then `$ZULIPRC`, then `~/.zuliprc`, then `~/zuliprc`
@@ -136,12 +163,34 @@ pub fn parse_zuliprc(text: &str, path: &Path) -> Result<Zuliprc, ConfigError> {
             bundle: bundle.clone(),
         });
     }
+    let calls_api = match ini
+        .section(Some(CLIENT_SECTION))
+        .and_then(|section| section.get("calls_api"))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        None => None,
+        Some(value) => {
+            Some(
+                value
+                    .parse::<CallsApiChoice>()
+                    .map_err(|_| ConfigError::BadValue {
+                        path: path.to_owned(),
+                        section: CLIENT_SECTION,
+                        key: "calls_api",
+                        value: value.to_owned(),
+                        expected: CallsApiChoice::NAMES,
+                    })?,
+            )
+        }
+    };
     Ok(Zuliprc {
         email: get("email"),
         key: get("key"),
         site: get("site"),
         insecure,
         cert_bundle,
+        calls_api,
     })
 }
 
@@ -174,10 +223,30 @@ pub fn resolve(
     env: impl Fn(&str) -> Option<String>,
     home: Option<&Path>,
 ) -> Result<Option<Credentials>, ConfigError> {
+    resolve_with_settings(flags, env, home).map(|(credentials, _)| credentials)
+}
+
+/// [`resolve`], plus the client's own settings from the same zuliprc.
+pub fn resolve_with_settings(
+    flags: &CredentialFlags,
+    env: impl Fn(&str) -> Option<String>,
+    home: Option<&Path>,
+) -> Result<(Option<Credentials>, ClientSettings), ConfigError> {
     let rc = match zuliprc_path(flags.config.as_deref(), &env, home) {
         Some(path) => read_zuliprc(&path)?,
         None => Zuliprc::default(),
     };
+    let settings = ClientSettings {
+        calls_api: rc.calls_api,
+    };
+    Ok((credentials_from(flags, &env, rc)?, settings))
+}
+
+fn credentials_from(
+    flags: &CredentialFlags,
+    env: &impl Fn(&str) -> Option<String>,
+    rc: Zuliprc,
+) -> Result<Option<Credentials>, ConfigError> {
     let pick = |flag: &Option<String>, var: &str, file: &Option<String>| {
         flag.clone()
             .filter(|v| !v.is_empty())
@@ -202,6 +271,17 @@ pub fn resolve(
         email,
         api_key,
     }))
+}
+
+/// Where the client keeps its log and what it remembers between runs: the state directory
+/// (`$XDG_STATE_HOME/zulip-calls` on Linux), else the local data directory.
+pub fn state_dir() -> Option<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "zulip-calls")?;
+    Some(
+        dirs.state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .to_owned(),
+    )
 }
 
 /// The text of a zuliprc for `credentials`.
@@ -366,6 +446,38 @@ mod tests {
         assert!(missing.to_string().contains("/x/nope.pem"), "{missing}");
         let rc = parse_zuliprc("[api]\ninsecure=True\nsite=https://x.org\n", path).unwrap();
         assert!(rc.insecure);
+    }
+
+    #[test]
+    fn the_calls_api_comes_from_its_own_section() {
+        let path = Path::new("/x/zuliprc");
+        let rc = parse_zuliprc("[api]\nsite=x\n[zulip-calls]\ncalls_api = 1.1\n", path).unwrap();
+        assert_eq!(
+            rc.calls_api,
+            Some(CallsApiChoice::Fixed(zulip_calls_protocol::Dialect::V1_1))
+        );
+        let rc = parse_zuliprc("[api]\nsite=x\n[zulip-calls]\ncalls_api=auto\n", path).unwrap();
+        assert_eq!(rc.calls_api, Some(CallsApiChoice::Auto));
+        assert_eq!(parse_zuliprc(RC, path).unwrap().calls_api, None);
+        let err = parse_zuliprc("[api]\n[zulip-calls]\ncalls_api=1.2\n", path).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/x/zuliprc: calls_api in [zulip-calls] must be one of auto, design, 1.1, not \"1.2\""
+        );
+    }
+
+    #[test]
+    fn settings_come_with_the_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("{RC}[zulip-calls]\ncalls_api=design\n");
+        write_rc(dir.path(), ".zuliprc", &text, 0o600);
+        let (creds, settings) =
+            resolve_with_settings(&CredentialFlags::default(), no_env, Some(dir.path())).unwrap();
+        assert_eq!(creds.unwrap().email, "hamlet@zulip.com");
+        assert_eq!(
+            settings.calls_api,
+            Some(CallsApiChoice::Fixed(zulip_calls_protocol::Dialect::Design))
+        );
     }
 
     #[test]

@@ -1,17 +1,15 @@
 //! Runs the [`Command`]s the UI core asks for that talk to the server, and turns each result
 //! into the [`Msg`] the core expects back. Local effects (browser, ringer, notifications,
-//! quitting) belong to the terminal runner; [`is_request`] tells them apart.
+//! quitting) belong to the terminal runner; [`is_request`] tells them apart. Call requests go
+//! through [`Calls`], so they work in either dialect of the calls API.
 
 use zulip_calls_protocol::ErrorCode;
-use zulip_calls_protocol::calls::{
-    self, AcknowledgeRequest, EndRequest, HistoryRequest, RespondRequest, StartRequest,
-    StatusRequest,
-};
-use zulip_calls_protocol::endpoint::Empty;
+use zulip_calls_protocol::calls::HistoryRequest;
 use zulip_calls_protocol::zulip::{GetUsers, GetUsersRequest};
 
 use crate::app::{AnswerError, Command, Msg, model::Teammate};
-use crate::backend::api::{ApiClient, ClientError};
+use crate::backend::api::ClientError;
+use crate::backend::calls::Calls;
 
 /// Whether `command` is a server request (run by [`request`]).
 pub fn is_request(command: &Command) -> bool {
@@ -46,27 +44,20 @@ fn worth_retrying(err: &ClientError) -> bool {
 
 /// Sends the request `command` stands for; `None` when the core needs no answer (an
 /// acknowledgement) or the command is not a request.
-pub async fn request(api: &ApiClient, command: Command) -> Option<Msg> {
+pub async fn request(calls: &Calls, command: Command) -> Option<Msg> {
     let text = |err: ClientError| err.to_string();
     match command {
         Command::Start { user_id, call_type } => {
-            let result = api
-                .request::<calls::Start>(&(), &StartRequest { user_id, call_type })
-                .await
-                .map_err(text);
+            let result = calls.place(user_id, call_type).await.map_err(text);
             Some(Msg::Started { user_id, result })
         }
         Command::Acknowledge(call_id) => {
-            let ack = AcknowledgeRequest {
-                call_id,
-                status: Some(calls::AckStatus::Ringing),
-            };
             // Nothing for this side to show either way, but without the acknowledgement the
             // call stays "calling": the caller never sees it ring and it times out as if no
             // device had received it. So transient failures are retried a few times (an
             // acknowledgement of a ringing call changes nothing).
             for (attempt, pause) in ACK_RETRY_PAUSES.iter().enumerate() {
-                match api.request::<calls::Acknowledge>(&(), &ack).await {
+                match calls.acknowledge(call_id).await {
                     Ok(_) => break,
                     Err(err) if worth_retrying(&err) && attempt + 1 < ACK_RETRY_PAUSES.len() => {
                         tracing::info!(%call_id, error = %err, "acknowledge failed; retrying");
@@ -81,33 +72,24 @@ pub async fn request(api: &ApiClient, command: Command) -> Option<Msg> {
             None
         }
         Command::Respond { call_id, action } => {
-            let result = api
-                .request::<calls::Respond>(
-                    &(),
-                    &RespondRequest {
-                        call_id,
-                        response: action,
-                    },
-                )
-                .await
-                .map_err(|err| {
-                    // The server's refusals about the call itself are final; anything else
-                    // (a 5xx, a lost connection) may be tried again.
-                    let over = matches!(
-                        err.code(),
-                        Some(
-                            ErrorCode::InvalidCallState
-                                | ErrorCode::CallNotFound
-                                | ErrorCode::NotAParticipant
-                                | ErrorCode::UnauthorizedPrincipal
-                        )
-                    );
-                    if over {
-                        AnswerError::CallOver(text(err))
-                    } else {
-                        AnswerError::NotSent(text(err))
-                    }
-                });
+            let result = calls.respond(call_id, action).await.map_err(|err| {
+                // The server's refusals about the call itself are final; anything else
+                // (a 5xx, a lost connection) may be tried again.
+                let over = matches!(
+                    err.code(),
+                    Some(
+                        ErrorCode::InvalidCallState
+                            | ErrorCode::CallNotFound
+                            | ErrorCode::NotAParticipant
+                            | ErrorCode::UnauthorizedPrincipal
+                    )
+                );
+                if over {
+                    AnswerError::CallOver(text(err))
+                } else {
+                    AnswerError::NotSent(text(err))
+                }
+            });
             Some(Msg::Responded {
                 call_id,
                 action,
@@ -115,8 +97,8 @@ pub async fn request(api: &ApiClient, command: Command) -> Option<Msg> {
             })
         }
         Command::SendStatus { call_id, status } => {
-            let result = api
-                .request::<calls::Status>(&(), &StatusRequest { call_id, status })
+            let result = calls
+                .media_status(call_id, status)
                 .await
                 .map(|_| ())
                 .map_err(text);
@@ -127,22 +109,16 @@ pub async fn request(api: &ApiClient, command: Command) -> Option<Msg> {
             })
         }
         Command::End(call_id) => {
-            let result = api
-                .request::<calls::End>(&(), &EndRequest { call_id })
-                .await
-                .map_err(text);
+            let result = calls.cancel_or_end(call_id).await.map_err(text);
             Some(Msg::Ended { call_id, result })
         }
         Command::EndAll => {
-            let result = api
-                .request::<calls::EndAll>(&(), &Empty {})
-                .await
-                .map(|r| r.calls_ended)
-                .map_err(text);
+            let result = calls.end_all().await.map(|r| r.calls_ended).map_err(text);
             Some(Msg::EndedAll(result))
         }
         Command::LoadUsers => {
-            let result = api
+            let result = calls
+                .api()
                 .request::<GetUsers>(&(), &GetUsersRequest::default())
                 .await
                 .map(|r| {
@@ -167,18 +143,11 @@ pub async fn request(api: &ApiClient, command: Command) -> Option<Msg> {
                 call_type,
                 state,
             };
-            let result = api
-                .request::<calls::History>(&(), &query)
-                .await
-                .map_err(text);
+            let result = calls.history(&query).await.map_err(text);
             Some(Msg::History { offset, result })
         }
         Command::LoadActive => {
-            let result = api
-                .request::<calls::Active>(&(), &Empty {})
-                .await
-                .map(|r| r.active_calls)
-                .map_err(text);
+            let result = calls.active().await.map_err(text);
             Some(Msg::ActiveLoaded(result))
         }
         Command::OpenUrl(_)

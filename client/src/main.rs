@@ -10,8 +10,10 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Parser;
 use zulip_calls::backend::api::ApiClient;
+use zulip_calls::backend::dialect::{CallsApiChoice, DialectMemory};
+use zulip_calls::backend::keepalive::CALL_HEARTBEAT_INTERVAL;
 use zulip_calls::cli::{Cli, ExitStatus, TopCommand};
-use zulip_calls::commands;
+use zulip_calls::commands::{self, CallsOptions};
 use zulip_calls::config;
 use zulip_calls::output::Output;
 use zulip_calls::runner::{self, RunError, RunOptions};
@@ -30,8 +32,13 @@ fn main() -> ExitCode {
 
 /// The exit status and, on failure, the one line to show.
 fn run(cli: Cli) -> (ExitStatus, Option<String>) {
-    let options = RunOptions {
+    let memory = config::state_dir().map(|dir| DialectMemory::in_dir(&dir));
+    let heartbeat_interval = cli.heartbeat_interval.unwrap_or(CALL_HEARTBEAT_INTERVAL);
+    let mut options = RunOptions {
         no_browser: cli.no_browser,
+        calls_api: cli.calls_api.unwrap_or_default(),
+        memory: memory.clone(),
+        heartbeat_interval,
     };
     let command = match cli.command.clone() {
         Some(TopCommand::Demo { as_email }) => {
@@ -41,7 +48,15 @@ fn run(cli: Cli) -> (ExitStatus, Option<String>) {
         None => None,
     };
     let home = directories::BaseDirs::new().map(|dirs| dirs.home_dir().to_owned());
-    let credentials = match config::resolve(&cli.credential_flags(), env_var, home.as_deref()) {
+    let resolved = config::resolve_with_settings(&cli.credential_flags(), env_var, home.as_deref());
+    // The flag wins over the zuliprc.
+    let calls_api = match &resolved {
+        Ok((_, settings)) => cli.calls_api.or(settings.calls_api),
+        Err(_) => cli.calls_api,
+    }
+    .unwrap_or(CallsApiChoice::Auto);
+    options.calls_api = calls_api;
+    let credentials = match resolved.map(|(credentials, _)| credentials) {
         Ok(Some(credentials)) => credentials,
         Ok(None) if command.is_none() => {
             use std::io::IsTerminal as _;
@@ -86,7 +101,12 @@ fn run(cli: Cli) -> (ExitStatus, Option<String>) {
         Err(err) => return (ExitStatus::Error, Some(err)),
     };
     let mut out = Output::new(std::io::stdout(), cli.json);
-    match runtime.block_on(commands::run(command, &api, &mut out)) {
+    let calls_options = CallsOptions {
+        calls_api,
+        memory,
+        heartbeat_interval,
+    };
+    match runtime.block_on(commands::run(command, &api, &calls_options, &mut out)) {
         Ok(status) => (status, None),
         Err(err) => (err.exit_status(), Some(err.to_string())),
     }
@@ -143,9 +163,7 @@ mod logfile {
     }
 
     fn log_path() -> Option<PathBuf> {
-        let dirs = directories::ProjectDirs::from("", "", "zulip-calls")?;
-        let dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir());
-        Some(dir.join("zulip-calls.log"))
+        Some(zulip_calls::config::state_dir()?.join("zulip-calls.log"))
     }
 
     fn open(path: &Path) -> Option<File> {

@@ -16,7 +16,10 @@ use zulip_calls_protocol::{Timestamp, UserId};
 use crate::alert::{AlertOptions, Alerts};
 use crate::app::{Command, Model, Msg, init, update};
 use crate::backend::api::{ApiClient, ClientError, Credentials, ServerAddress};
+use crate::backend::calls::Calls;
+use crate::backend::dialect::{CallsApiChoice, DialectMemory};
 use crate::backend::events::{EventStream, StreamOptions};
+use crate::backend::keepalive::{CALL_HEARTBEAT_INTERVAL, Keepalive};
 use crate::tui::{self, Signals, TerminalGuard};
 use crate::{effects, ui};
 
@@ -24,10 +27,34 @@ use crate::{effects, ui};
 const TICK: Duration = Duration::from_millis(250);
 
 /// How the UI behaves beyond what the core decides.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOptions {
     /// Show meeting URLs as a notice instead of opening a browser (for SSH sessions).
     pub no_browser: bool,
+    /// How the server's calls API dialect is chosen.
+    pub calls_api: CallsApiChoice,
+    /// Where detected dialects are remembered per site.
+    pub memory: Option<DialectMemory>,
+    /// How often an accepted call is heartbeaten where the server needs it.
+    pub heartbeat_interval: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            no_browser: false,
+            calls_api: CallsApiChoice::Auto,
+            memory: None,
+            heartbeat_interval: CALL_HEARTBEAT_INTERVAL,
+        }
+    }
+}
+
+/// The calls API of `api`'s server, signed in as `me`, in the dialect `options` choose (or
+/// remember, or the server tells).
+async fn connect(api: ApiClient, me: UserId, options: &RunOptions) -> Result<Calls, ClientError> {
+    let calls = Calls::connect(api, options.calls_api, options.memory.as_ref()).await?;
+    Ok(calls.knowing_me(me))
 }
 
 /// Why the UI could not run (or stopped early).
@@ -50,15 +77,16 @@ pub async fn run_signed_in(api: ApiClient, options: RunOptions) -> Result<(), Ru
         .await?
         .user
         .user_id;
-    run_tui(api, me, options).await
+    let calls = connect(api, me, &options).await?;
+    run_tui(calls, me, options).await
 }
 
 /// Runs the full-screen UI until the user quits or SIGTERM/SIGHUP arrives. The terminal is
 /// restored and the server's event queue deleted on every way out.
-pub async fn run_tui(api: ApiClient, me: UserId, options: RunOptions) -> Result<(), RunError> {
+pub async fn run_tui(calls: Calls, me: UserId, options: RunOptions) -> Result<(), RunError> {
     let signals = Signals::new()?;
     let guard = TerminalGuard::enter()?;
-    run_in_terminal(guard, signals, api, me, options).await
+    run_in_terminal(guard, signals, calls, me, options).await
 }
 
 /// Without credentials: the sign-in form, then the UI as the account signed in, in one
@@ -78,19 +106,20 @@ pub async fn run_with_sign_in(
         .await?
         .user
         .user_id;
-    run_in_terminal(guard, signals, api, me, options).await
+    let calls = connect(api, me, &options).await?;
+    run_in_terminal(guard, signals, calls, me, options).await
 }
 
 /// The main UI in a terminal already set up.
 async fn run_in_terminal(
     mut guard: TerminalGuard,
     mut signals: Signals,
-    api: ApiClient,
+    calls: Calls,
     me: UserId,
     options: RunOptions,
 ) -> Result<(), RunError> {
-    let (stream_handle, stream) = EventStream::spawn(api.clone(), StreamOptions::default());
-    let result = event_loop(&mut guard, stream, &mut signals, api, me, options).await;
+    let (stream_handle, stream) = EventStream::spawn(calls.clone(), StreamOptions::default());
+    let result = event_loop(&mut guard, stream, &mut signals, calls, me, options).await;
     // Give the shell back first: deleting the queue can take a few seconds when offline.
     drop(guard);
     stream_handle.shutdown().await;
@@ -106,14 +135,15 @@ async fn event_loop(
     guard: &mut TerminalGuard,
     mut stream: mpsc::Receiver<crate::backend::events::StreamItem>,
     signals: &mut Signals,
-    api: ApiClient,
+    calls: Calls,
     me: UserId,
     options: RunOptions,
 ) -> Result<(), RunError> {
-    let mut model = Model::new(me, now());
+    let mut model = Model::new(me, now()).with_features(calls.features());
     let (tx, mut results) = mpsc::unbounded_channel();
     let mut effects = Effects {
-        api,
+        keepalive: Keepalive::new(calls.clone(), options.heartbeat_interval),
+        calls,
         tx,
         no_browser: options.no_browser,
         alerts: Alerts::new(AlertOptions::default()),
@@ -151,6 +181,7 @@ async fn event_loop(
         };
         let update = update(&mut model, msg);
         quit = effects.run(update.commands);
+        effects.keepalive.follow(model.held_call());
         if update.redraw {
             guard.terminal().draw(|frame| ui::draw(frame, &model))?;
         }
@@ -161,7 +192,9 @@ async fn event_loop(
 
 /// Performs the core's commands; results come back as [`Msg`]s on `tx`.
 struct Effects {
-    api: ApiClient,
+    calls: Calls,
+    /// Heartbeats the call the UI holds, for as long as it holds it.
+    keepalive: Keepalive,
     tx: mpsc::UnboundedSender<Msg>,
     no_browser: bool,
     /// The bell, ringtone and desktop notifications.
@@ -175,10 +208,10 @@ impl Effects {
         for command in commands {
             if effects::is_request(&command) {
                 // Requests run concurrently so a slow server never freezes the keyboard.
-                let api = self.api.clone();
+                let calls = self.calls.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
-                    if let Some(msg) = effects::request(&api, command).await {
+                    if let Some(msg) = effects::request(&calls, command).await {
                         let _ = tx.send(msg);
                     }
                 });
@@ -268,8 +301,13 @@ async fn run_demo_on(server: &Server, email: &str, options: RunOptions) -> Resul
     };
     let block = demo_instructions(&site, &credentials.email, other.as_ref());
     eprintln!("{block}");
-    let api = ApiClient::new(&credentials)?;
-    let result = run_tui(api, me, options).await;
+    // The demo server is ours: no need to remember what it speaks.
+    let options = RunOptions {
+        memory: None,
+        ..options
+    };
+    let calls = connect(ApiClient::new(&credentials)?, me, &options).await?;
+    let result = run_tui(calls, me, options).await;
     eprintln!("{block}");
     result
 }

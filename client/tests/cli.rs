@@ -1,14 +1,22 @@
-//! The binary as a process, against a real mock server started in-process on port 0.
+//! The binary as a process, against a real mock server started in-process on port 0. Every
+//! test with a server runs against one of each `CALLS_API` mode (design only, 1.1 only, both),
+//! the binary detecting which it speaks; the other party, played over plain HTTP, speaks the
+//! design dialect to a design server and 1.1 otherwise (so on a server of both, one call spans
+//! the two dialects).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use std::io::BufRead;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use zulip_calls_mock::ServerConfig;
 use zulip_calls_mock::{Clock, Server};
+use zulip_calls_protocol::settings::Settings;
+use zulip_calls_protocol::{CallsApi, Dialect};
 
 const BIN: &str = env!("CARGO_BIN_EXE_zulip-calls");
 
@@ -24,6 +32,7 @@ fn command(home: &Path) -> Command {
         "XDG_STATE_HOME",
         "XDG_DATA_HOME",
         "XDG_CONFIG_HOME",
+        "RUST_LOG",
     ] {
         command.env_remove(var);
     }
@@ -53,26 +62,57 @@ impl Run {
 /// A mock server on port 0 and a home directory for the client.
 struct Mock {
     server: Server,
+    calls_api: CallsApi,
     home: tempfile::TempDir,
     _db: tempfile::TempDir,
 }
 
 impl Mock {
-    async fn start() -> Mock {
+    async fn start(calls_api: CallsApi) -> Mock {
+        let settings = Settings {
+            calls_api,
+            ..Settings::default()
+        };
+        Mock::start_with(settings, false).await
+    }
+
+    /// A server with these settings, on a virtual clock when `virtual_clock`.
+    async fn start_with(settings: Settings, virtual_clock: bool) -> Mock {
         let db = tempfile::tempdir().unwrap();
+        let calls_api = settings.calls_api;
         let config = ServerConfig {
             bind: "127.0.0.1:0".parse().unwrap(),
             db: db.path().join("mock.sqlite3").display().to_string(),
             rate_limit_per_minute: 0,
             heartbeat_seconds: 1,
+            settings,
+            virtual_clock,
             ..ServerConfig::default()
         };
         let server = Server::start(config, Clock::System).await.unwrap();
         Mock {
             server,
+            calls_api,
             home: tempfile::tempdir().unwrap(),
             _db: db,
         }
+    }
+
+    /// The dialect the other party speaks over plain HTTP.
+    fn party_dialect(&self) -> Dialect {
+        match self.calls_api {
+            CallsApi::Design => Dialect::Design,
+            CallsApi::V1_1 | CallsApi::Both => Dialect::V1_1,
+        }
+    }
+
+    /// The dialect the binary should speak: what it detects.
+    fn client_dialect(&self) -> Dialect {
+        self.calls_api.only().unwrap_or(Dialect::Design)
+    }
+
+    fn addr(&self) -> std::net::SocketAddr {
+        self.server.addr
     }
 
     fn key(&self, email: &str) -> String {
@@ -118,15 +158,105 @@ impl Mock {
         response.json().await.unwrap()
     }
 
-    /// Registers a call-event queue for `email`.
+    /// Registers a queue for `email` for the call events of the party's dialect.
     async fn register(&self, email: &str) -> String {
+        let types = match self.party_dialect() {
+            Dialect::Design => r#"["call_event"]"#,
+            Dialect::V1_1 => r#"["call"]"#,
+        };
         let body = self
-            .post(email, "register", &[("event_types", r#"["call_event"]"#)])
+            .post(email, "register", &[("event_types", types)])
             .await;
         body["queue_id"].as_str().unwrap().to_owned()
     }
 
-    /// Long-polls `email`'s queue until a `call_started` arrives (bounded: heartbeats come
+    /// Places a call from `from` to `to`, as the party; its id.
+    async fn place(&self, from: &str, to: &str) -> String {
+        let to = self.id(to).to_string();
+        let body = match self.party_dialect() {
+            Dialect::Design => self.post(from, "calls/start", &[("user_id", &to)]).await,
+            Dialect::V1_1 => {
+                self.post(
+                    from,
+                    "calls/create",
+                    &[("user_id", &to), ("is_video_call", "true")],
+                )
+                .await
+            }
+        };
+        body["call_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Accepts or declines `call_id` as the party.
+    async fn respond(&self, email: &str, call_id: &str, accept: bool) {
+        match self.party_dialect() {
+            Dialect::Design => {
+                let response = if accept { "accept" } else { "reject" };
+                self.post(
+                    email,
+                    "calls/respond",
+                    &[("call_id", call_id), ("response", response)],
+                )
+                .await;
+            }
+            Dialect::V1_1 => {
+                let response = if accept { "accept" } else { "decline" };
+                self.post(
+                    email,
+                    &format!("calls/{call_id}/respond"),
+                    &[("response", response)],
+                )
+                .await;
+            }
+        }
+    }
+
+    /// Hangs up `call_id` as the party.
+    async fn hang_up(&self, email: &str, call_id: &str) {
+        match self.party_dialect() {
+            Dialect::Design => {
+                self.post(email, "calls/end", &[("call_id", call_id)]).await;
+            }
+            Dialect::V1_1 => {
+                self.post(email, &format!("calls/{call_id}/end"), &[]).await;
+            }
+        }
+    }
+
+    /// A 1.1 heartbeat of `call_id` as the party.
+    async fn heartbeat(&self, email: &str, call_id: &str) {
+        let body = self
+            .post(email, "calls/heartbeat", &[("call_id", call_id)])
+            .await;
+        assert_eq!(body["call_state"], "accepted", "{body}");
+    }
+
+    /// Every event queued for `email` now (heartbeats left out), without waiting.
+    async fn events_now(&self, email: &str, queue: &str) -> Vec<Value> {
+        let body: Value = reqwest::Client::new()
+            .get(self.url("events"))
+            .basic_auth(email, Some(self.key(email)))
+            .query(&[
+                ("queue_id", queue),
+                ("last_event_id", "-1"),
+                ("dont_block", "true"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] != "heartbeat")
+            .cloned()
+            .collect()
+    }
+
+    /// Long-polls `email`'s queue until a call for them arrives (bounded: heartbeats come
     /// every second) and returns its call id.
     async fn next_incoming_call(&self, email: &str, queue: &str) -> String {
         let http = reqwest::Client::new();
@@ -144,7 +274,7 @@ impl Mock {
                 .unwrap();
             for event in body["events"].as_array().unwrap() {
                 last = event["id"].as_i64().unwrap();
-                if event["event_type"] == "call_started" {
+                if event["event_type"] == "call_started" || event["op"] == "incoming_call" {
                     return event["call_id"].as_str().unwrap().to_owned();
                 }
             }
@@ -247,9 +377,8 @@ fn missing_credentials_are_a_usage_error() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn users_lists_the_demo_users() {
-    let mock = Mock::start().await;
+async fn users_lists_the_demo_users(calls_api: CallsApi) {
+    let mock = Mock::start(calls_api).await;
     let run = mock.run(HAMLET, &["users", "--json"]).await;
     assert_eq!(run.code, 0, "{run:?}");
     let users = run.json()["users"].as_array().unwrap().clone();
@@ -271,9 +400,8 @@ async fn users_lists_the_demo_users() {
     assert!(text.stdout.contains("deactivated"), "{text:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_placed_call_shows_up_as_active_for_both_parties() {
-    let mock = Mock::start().await;
+async fn a_placed_call_shows_up_as_active_for_both_parties(calls_api: CallsApi) {
+    let mock = Mock::start(calls_api).await;
     let run = mock.run(HAMLET, &["call", OTHELLO, "--json"]).await;
     assert_eq!(run.code, 0, "{run:?}");
     let placed = run.json();
@@ -296,9 +424,8 @@ async fn a_placed_call_shows_up_as_active_for_both_parties() {
     assert!(text.stdout.contains("from King Hamlet"), "{text:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn answer_status_and_end() {
-    let mock = Mock::start().await;
+async fn answer_status_and_end(calls_api: CallsApi) {
+    let mock = Mock::start(calls_api).await;
     // By name part and as an audio call.
     let placed = mock
         .run(HAMLET, &["call", "othello", "--audio", "--json"])
@@ -320,9 +447,19 @@ async fn answer_status_and_end() {
     let status = mock
         .run(HAMLET, &["status", &call_id, "muted", "--json"])
         .await;
-    assert_eq!(status.code, 0, "{status:?}");
-    assert_eq!(status.json()["status"], "muted");
-    assert_eq!(status.json()["call_status"], "accepted");
+    if mock.client_dialect() == Dialect::Design {
+        assert_eq!(status.code, 0, "{status:?}");
+        assert_eq!(status.json()["status"], "muted");
+        assert_eq!(status.json()["call_status"], "accepted");
+    } else {
+        // 1.1 has no media status: one sentence saying so.
+        assert_eq!(status.code, 1, "{status:?}");
+        assert_eq!(
+            status.stderr,
+            "error: Media status (mute, camera, hold, sharing) is not supported by this server \
+             (calls API 1.1)\n"
+        );
+    }
 
     // Without an id: the only active call.
     let ended = mock.run(OTHELLO, &["end", "--json"]).await;
@@ -349,9 +486,8 @@ async fn answer_status_and_end() {
     assert_eq!(malformed.code, 2, "{malformed:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn reject_then_history() {
-    let mock = Mock::start().await;
+async fn reject_then_history(calls_api: CallsApi) {
+    let mock = Mock::start(calls_api).await;
     let placed = mock.run(HAMLET, &["call", "6", "--json"]).await;
     assert_eq!(placed.code, 0, "{placed:?}");
     let call_id = placed.json()["call_id"].as_str().unwrap().to_owned();
@@ -376,9 +512,8 @@ async fn reject_then_history() {
     assert_eq!(filtered.json()["calls"].as_array().unwrap().len(), 0);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn end_all_and_busy() {
-    let mock = Mock::start().await;
+async fn end_all_and_busy(calls_api: CallsApi) {
+    let mock = Mock::start(calls_api).await;
     let placed = mock.run(HAMLET, &["call", OTHELLO, "--json"]).await;
     assert_eq!(placed.code, 0, "{placed:?}");
 
@@ -401,9 +536,8 @@ async fn end_all_and_busy() {
     assert!(again.stdout.contains("No active calls"), "{again:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn unknown_and_ambiguous_users() {
-    let mock = Mock::start().await;
+async fn unknown_and_ambiguous_users(calls_api: CallsApi) {
+    let mock = Mock::start(calls_api).await;
     for user in ["nobody@zulip.com", "xyzzy", "999", "desdemona@zulip.com"] {
         let run = mock.run(HAMLET, &["call", user]).await;
         assert_eq!(run.code, 5, "{user}: {run:?}");
@@ -415,9 +549,8 @@ async fn unknown_and_ambiguous_users() {
     assert!(run.stderr.contains("Othello"), "{run:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_wrong_key_is_exit_4_and_no_server_is_exit_3() {
-    let mock = Mock::start().await;
+async fn a_wrong_key_is_exit_4_and_no_server_is_exit_3(calls_api: CallsApi) {
+    let mock = Mock::start(calls_api).await;
     let mut command = command(mock.home.path());
     command.args([
         "users",
@@ -431,6 +564,12 @@ async fn a_wrong_key_is_exit_4_and_no_server_is_exit_3() {
     let run = finish(command).await;
     assert_eq!(run.code, 4, "{run:?}");
     assert!(run.stderr.starts_with("error: "), "{run:?}");
+    // The same when the dialect's probe is the first request.
+    let mut command = command_for_site(mock.home.path(), &mock.server.url());
+    command.arg("active");
+    let probe = finish(command).await;
+    assert_eq!(probe.code, 4, "{probe:?}");
+    assert_eq!(probe.stderr.lines().count(), 1, "{probe:?}");
 
     // A port nothing listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -451,9 +590,8 @@ fn command_for_site(home: &Path, site: &str) -> Command {
     command
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn credentials_can_come_from_a_zuliprc_in_home() {
-    let mock = Mock::start().await;
+async fn credentials_can_come_from_a_zuliprc_in_home(calls_api: CallsApi) {
+    let mock = Mock::start(calls_api).await;
     let rc = mock.home.path().join(".zuliprc");
     std::fs::write(
         &rc,
@@ -476,20 +614,14 @@ async fn credentials_can_come_from_a_zuliprc_in_home() {
     assert_eq!(run.json()["count"], 0);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn call_wait_exits_0_when_accepted() {
-    let mock = Mock::start().await;
+async fn call_wait_exits_0_when_accepted(calls_api: CallsApi) {
+    let mock = Mock::start(calls_api).await;
     let queue = mock.register(OTHELLO).await;
     let caller = tokio::spawn(finish(
         mock.command(HAMLET, &["call", OTHELLO, "--wait", "--json"]),
     ));
     let call_id = mock.next_incoming_call(OTHELLO, &queue).await;
-    mock.post(
-        OTHELLO,
-        "calls/respond",
-        &[("call_id", &call_id), ("response", "accept")],
-    )
-    .await;
+    mock.respond(OTHELLO, &call_id, true).await;
     let run = tokio::time::timeout(Duration::from_secs(30), caller)
         .await
         .unwrap()
@@ -509,18 +641,12 @@ async fn call_wait_exits_0_when_accepted() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn call_wait_exits_10_when_rejected() {
-    let mock = Mock::start().await;
+async fn call_wait_exits_10_when_rejected(calls_api: CallsApi) {
+    let mock = Mock::start(calls_api).await;
     let queue = mock.register(OTHELLO).await;
     let caller = tokio::spawn(finish(mock.command(HAMLET, &["call", OTHELLO, "--wait"])));
     let call_id = mock.next_incoming_call(OTHELLO, &queue).await;
-    mock.post(
-        OTHELLO,
-        "calls/respond",
-        &[("call_id", &call_id), ("response", "reject")],
-    )
-    .await;
+    mock.respond(OTHELLO, &call_id, false).await;
     let run = tokio::time::timeout(Duration::from_secs(30), caller)
         .await
         .unwrap()
@@ -530,9 +656,8 @@ async fn call_wait_exits_10_when_rejected() {
     assert!(run.stdout.contains("rejected"), "{run:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn watch_prints_a_json_line_per_event() {
-    let mock = Mock::start().await;
+async fn watch_prints_a_json_line_per_event(calls_api: CallsApi) {
+    let mock = Mock::start(calls_api).await;
     let mut child = mock
         .command(OTHELLO, &["watch"])
         .stdout(Stdio::piped())
@@ -578,4 +703,503 @@ async fn next_json(lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> 
         .expect("watch printed nothing")
         .expect("watch ended");
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+}
+
+/// Runs a test against a server of each `CALLS_API` mode: a module per test, a test per mode.
+macro_rules! in_every_mode {
+    ($($test:ident),* $(,)?) => {$(
+        mod $test {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn design() {
+                super::$test(CallsApi::Design).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn v1_1() {
+                super::$test(CallsApi::V1_1).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn both() {
+                super::$test(CallsApi::Both).await;
+            }
+        }
+    )*};
+}
+
+in_every_mode!(
+    users_lists_the_demo_users,
+    a_placed_call_shows_up_as_active_for_both_parties,
+    answer_status_and_end,
+    reject_then_history,
+    end_all_and_busy,
+    unknown_and_ambiguous_users,
+    a_wrong_key_is_exit_4_and_no_server_is_exit_3,
+    credentials_can_come_from_a_zuliprc_in_home,
+    call_wait_exits_0_when_accepted,
+    call_wait_exits_10_when_rejected,
+    watch_prints_a_json_line_per_event,
+    answer_hold_stays_in_the_call_until_the_other_side_hangs_up,
+    call_wait_hold_stays_in_the_call_until_the_other_side_hangs_up,
+    history_pages_by_offset_with_filters,
+);
+
+/// Starts `command` with its stdout read line by line.
+fn spawn_lines(
+    mut command: Command,
+) -> (
+    std::process::Child,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, lines)
+}
+
+/// Waits for `child` to exit (off the runtime); its exit code.
+async fn exit_code(mut child: std::process::Child) -> i32 {
+    let status = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::task::spawn_blocking(move || child.wait().unwrap()),
+    )
+    .await
+    .expect("the process did not exit")
+    .unwrap();
+    status.code().unwrap_or(-1)
+}
+
+async fn answer_hold_stays_in_the_call_until_the_other_side_hangs_up(calls_api: CallsApi) {
+    let mock = Mock::start(calls_api).await;
+    let call_id = mock.place(HAMLET, OTHELLO).await;
+    let (child, mut lines) =
+        spawn_lines(mock.command(OTHELLO, &["answer", &call_id, "--hold", "--json"]));
+    let answered = next_json(&mut lines).await;
+    assert_eq!(answered["call_id"], call_id.as_str(), "{answered}");
+    assert_eq!(answered["call_status"], "accepted", "{answered}");
+    assert!(answered.get("unkept").is_none(), "{answered}");
+
+    mock.hang_up(HAMLET, &call_id).await;
+    let over = next_json(&mut lines).await;
+    assert_eq!(over["call_id"], call_id.as_str(), "{over}");
+    assert_eq!(over["state"], "ended", "{over}");
+    assert_eq!(over["end_reason"], "hangup", "{over}");
+    assert_eq!(over["ended_by_id"], mock.id(HAMLET), "{over}");
+    assert!(over["duration"].is_number(), "{over}");
+    assert_eq!(exit_code(child).await, 0);
+}
+
+async fn call_wait_hold_stays_in_the_call_until_the_other_side_hangs_up(calls_api: CallsApi) {
+    let mock = Mock::start(calls_api).await;
+    let queue = mock.register(OTHELLO).await;
+    let (child, mut lines) =
+        spawn_lines(mock.command(HAMLET, &["call", OTHELLO, "--wait", "--hold", "--json"]));
+    let call_id = mock.next_incoming_call(OTHELLO, &queue).await;
+    assert_eq!(next_json(&mut lines).await["call_id"], call_id.as_str());
+    mock.respond(OTHELLO, &call_id, true).await;
+    assert_eq!(next_json(&mut lines).await["outcome"], "accepted");
+    mock.hang_up(OTHELLO, &call_id).await;
+    let over = next_json(&mut lines).await;
+    assert_eq!(over["state"], "ended", "{over}");
+    assert_eq!(over["ended_by_id"], mock.id(OTHELLO), "{over}");
+    assert_eq!(exit_code(child).await, 0);
+}
+
+/// Three calls Hamlet rejected, then pages of one: the offset and the state filter work the
+/// same whichever dialect pages underneath.
+async fn history_pages_by_offset_with_filters(calls_api: CallsApi) {
+    let mock = Mock::start(calls_api).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let id = mock.place(OTHELLO, HAMLET).await;
+        mock.respond(HAMLET, &id, false).await;
+        ids.push(id);
+    }
+    let accepted = mock.place(OTHELLO, HAMLET).await;
+    mock.respond(HAMLET, &accepted, true).await;
+    mock.hang_up(HAMLET, &accepted).await;
+
+    let page = |offset: &'static str| {
+        let mock = &mock;
+        async move {
+            let run = mock
+                .run(
+                    HAMLET,
+                    &[
+                        "history", "--limit", "1", "--offset", offset, "--state", "rejected",
+                        "--json",
+                    ],
+                )
+                .await;
+            assert_eq!(run.code, 0, "{run:?}");
+            run.json()
+        }
+    };
+    // The pages, in the order of the whole filtered list (newest first).
+    let whole = mock
+        .run(HAMLET, &["history", "--state", "rejected", "--json"])
+        .await
+        .json();
+    let order: Vec<&str> = whole["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["call_id"].as_str().unwrap())
+        .collect();
+    let mut sorted = order.clone();
+    sorted.sort_unstable();
+    let mut expected: Vec<&str> = ids.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(sorted, expected, "{whole}");
+    for (offset, id) in [("0", order[0]), ("1", order[1]), ("2", order[2])] {
+        let body = page(offset).await;
+        assert_eq!(body["calls"].as_array().unwrap().len(), 1, "{body}");
+        assert_eq!(body["calls"][0]["call_id"], id, "{body}");
+        assert_eq!(body["calls"][0]["is_outgoing"], false, "{body}");
+        assert_eq!(body["has_more"], offset != "2", "{body}");
+    }
+    let past = page("3").await;
+    assert_eq!(past["calls"], json!([]), "{past}");
+    assert_eq!(past["total"], 3, "{past}");
+
+    let answered = mock
+        .run(HAMLET, &["history", "--state", "ended", "--json"])
+        .await;
+    let body = answered.json();
+    assert_eq!(body["calls"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body["calls"][0]["call_id"], accepted.as_str());
+    assert!(body["calls"][0]["duration"].is_number(), "{body}");
+}
+
+/// The journaled `GET calls/history?limit=1` probes so far.
+async fn probes(mock: &Mock) -> usize {
+    let body: Value = reqwest::Client::new()
+        .get(format!("{}/mock/v1/journal", mock.server.url()))
+        .query(&[
+            ("method", "GET"),
+            ("path", "/api/v1/calls/history"),
+            ("params", r#"{"limit": "1"}"#),
+            ("limit", "1000"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["requests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .len()
+}
+
+/// Where the binary remembers dialects, under its home.
+fn memory_file(mock: &Mock) -> std::path::PathBuf {
+    mock.home
+        .path()
+        .join(".local/state/zulip-calls/calls-api.json")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dialect_is_probed_once_per_site_then_remembered() {
+    let mock = Mock::start(CallsApi::V1_1).await;
+    assert_eq!(probes(&mock).await, 0);
+    let first = mock.run(HAMLET, &["active", "--json"]).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    assert_eq!(first.json()["count"], 0);
+    assert_eq!(probes(&mock).await, 1);
+    let remembered: Value =
+        serde_json::from_slice(&std::fs::read(memory_file(&mock)).unwrap()).unwrap();
+    assert_eq!(remembered[mock.server.url()], "1.1", "{remembered}");
+
+    for args in [&["active"][..], &["history", "--json"], &["end-all"]] {
+        let run = mock.run(HAMLET, args).await;
+        assert_eq!(run.code, 0, "{args:?}: {run:?}");
+    }
+    assert_eq!(probes(&mock).await, 1, "later runs do not probe");
+    // `users` needs no calls API at all.
+    assert_eq!(mock.run(HAMLET, &["users"]).await.code, 0);
+    assert_eq!(probes(&mock).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chosen_dialect_skips_the_probe_and_a_wrong_one_is_one_sentence() {
+    let mock = Mock::start(CallsApi::V1_1).await;
+    let chosen = mock
+        .run(HAMLET, &["active", "--calls-api", "1.1", "--json"])
+        .await;
+    assert_eq!(chosen.code, 0, "{chosen:?}");
+    let wrong = mock.run(HAMLET, &["active", "--calls-api", "design"]).await;
+    assert_eq!(wrong.code, 3, "{wrong:?}");
+    assert_eq!(wrong.stderr.lines().count(), 1, "{wrong:?}");
+    assert!(
+        wrong.stderr.contains("does not speak the design calls API"),
+        "{wrong:?}"
+    );
+    assert_eq!(probes(&mock).await, 0);
+    assert!(!memory_file(&mock).exists());
+
+    // The zuliprc's own section; the flag still wins.
+    let rc = mock.home.path().join("zuliprc");
+    let write_rc = |calls_api: &str| {
+        std::fs::write(
+            &rc,
+            format!(
+                "[api]\nemail={HAMLET}\nkey={}\nsite={}\n[zulip-calls]\ncalls_api={calls_api}\n",
+                mock.key(HAMLET),
+                mock.server.url()
+            ),
+        )
+        .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&rc, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    };
+    let from_rc = |extra: &'static [&'static str]| {
+        let mut command = command(mock.home.path());
+        command.args(["active", "--config"]).arg(&rc).args(extra);
+        finish(command)
+    };
+    write_rc("1.1");
+    assert_eq!(from_rc(&[]).await.code, 0);
+    write_rc("design");
+    assert_eq!(from_rc(&[]).await.code, 3);
+    assert_eq!(from_rc(&["--calls-api", "auto"]).await.code, 0);
+    assert_eq!(probes(&mock).await, 1);
+    write_rc("1.0");
+    let bad = from_rc(&[]).await;
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert_eq!(
+        bad.stderr,
+        format!(
+            "error: {}: calls_api in [zulip-calls] must be one of auto, design, 1.1, not \"1.0\"\n",
+            rc.display()
+        )
+    );
+}
+
+/// A remembered dialect the server no longer speaks is forgotten, so the next run detects
+/// the new one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stale_memory_is_forgotten_after_one_failure() {
+    let mock = Mock::start(CallsApi::V1_1).await;
+    let memory = memory_file(&mock);
+    std::fs::create_dir_all(memory.parent().unwrap()).unwrap();
+    std::fs::write(&memory, json!({ mock.server.url(): "design" }).to_string()).unwrap();
+    let stale = mock.run(HAMLET, &["active"]).await;
+    assert_eq!(stale.code, 3, "{stale:?}");
+    assert!(stale.stderr.contains("--calls-api auto"), "{stale:?}");
+    let again = mock.run(HAMLET, &["active", "--json"]).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(probes(&mock).await, 1);
+}
+
+/// Adds a fault rule through the control API.
+async fn fault(mock: &Mock, rule: Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/mock/v1/faults", mock.server.url()))
+        .json(&rule)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{rule}: {response:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_without_the_calls_plugin_gets_one_sentence() {
+    let mock = Mock::start(CallsApi::Both).await;
+    fault(
+        &mock,
+        json!({"path": "/api/v1/calls/**", "action": {"kind": "respond", "status": 404}}),
+    )
+    .await;
+    for args in [&["active"][..], &["call", OTHELLO], &["history", "--json"]] {
+        let run = mock.run(HAMLET, args).await;
+        assert_eq!(run.code, 3, "{args:?}: {run:?}");
+        assert_eq!(
+            run.stderr,
+            format!(
+                "error: {} has no calls plugin: it answers 404 to calls/history and \
+                 calls/active, so it cannot place or take calls\n",
+                mock.server.url()
+            ),
+            "{args:?}"
+        );
+    }
+    assert!(!memory_file(&mock).exists());
+}
+
+/// The released plugin's errors carry `message` and no `code`: the text is shown, and the
+/// HTTP status picks the exit code.
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_errors_without_a_code_are_read_by_their_status() {
+    let mock = Mock::start(CallsApi::V1_1).await;
+    fault(
+        &mock,
+        json!({
+            "path": "/api/v1/calls/*/respond",
+            "action": {
+                "kind": "respond",
+                "status": 404,
+                "body": {"result": "error", "message": "Call not found"}
+            }
+        }),
+    )
+    .await;
+    let run = mock
+        .run(OTHELLO, &["answer", "6f1c1d52-32a4-4c5e-9d7a-3a0e2f6b8c11"])
+        .await;
+    assert_eq!(run.code, 5, "{run:?}");
+    assert_eq!(run.stderr, "error: Call not found\n");
+
+    fault(
+        &mock,
+        json!({
+            "path": "/api/v1/calls/create",
+            "action": {
+                "kind": "respond",
+                "status": 409,
+                "body": {"result": "error", "message": "Othello is currently in another call"}
+            }
+        }),
+    )
+    .await;
+    let busy = mock.run(HAMLET, &["call", OTHELLO]).await;
+    assert_eq!(busy.code, 6, "{busy:?}");
+    assert_eq!(busy.stderr, "error: Othello is currently in another call\n");
+}
+
+/// On a server that speaks only 1.1, `answer --hold` heartbeats the call past the heartbeat
+/// timeout (the virtual clock moves 100 s while both sides beat); once the process is killed,
+/// its silence ends the call as a network failure, which the caller hears.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_held_call_outlives_the_heartbeat_timeout_and_drops_when_the_client_is_killed() {
+    use common::control;
+
+    let settings = Settings {
+        calls_api: CallsApi::V1_1,
+        ..Settings::default()
+    };
+    let timeout = settings.call_heartbeat_timeout;
+    let mock = Mock::start_with(settings, true).await;
+    let queue = mock.register(HAMLET).await;
+    let call_id = mock.place(HAMLET, OTHELLO).await;
+    let (mut child, mut lines) = spawn_lines(mock.command(
+        OTHELLO,
+        &[
+            "answer",
+            &call_id,
+            "--hold",
+            "--json",
+            "--heartbeat-interval",
+            "0.05",
+        ],
+    ));
+    assert_eq!(next_json(&mut lines).await["call_status"], "accepted");
+
+    for _ in 0..2 {
+        control::advance(mock.addr(), timeout - 10).await;
+        let since = control::latest_request(mock.addr()).await;
+        control::heartbeat_after(mock.addr(), OTHELLO, &call_id, since).await;
+        mock.heartbeat(HAMLET, &call_id).await;
+    }
+    assert_eq!(
+        control::call_state(mock.addr(), &call_id).await,
+        "accepted",
+        "100 s after the answer"
+    );
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    control::advance(mock.addr(), timeout / 2).await;
+    mock.heartbeat(HAMLET, &call_id).await;
+    control::advance(mock.addr(), timeout / 2 + 1).await;
+    assert_eq!(
+        control::call_state(mock.addr(), &call_id).await,
+        "network_failure"
+    );
+    let events = mock.events_now(HAMLET, &queue).await;
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last["op"].as_str(), last["reason"].as_str()),
+        (Some("ended"), Some("network_failure")),
+        "{events:?}"
+    );
+}
+
+/// The journaled requests to `path` (a glob) with `method`, oldest first.
+async fn journal(mock: &Mock, method: &str, path: &str) -> Vec<Value> {
+    let body: Value = reqwest::Client::new()
+        .get(format!("{}/mock/v1/journal", mock.server.url()))
+        .query(&[("method", method), ("path", path), ("limit", "1000")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["requests"].as_array().unwrap().clone()
+}
+
+/// What a 1.1 server is sent is what the deployed plugin reads right too: plain values (no
+/// JSON quoting), `decline` rather than `reject`, `{id}/cancel` before an answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_1_1_server_is_sent_plain_values() {
+    let mock = Mock::start(CallsApi::V1_1).await;
+    let placed = mock
+        .run(HAMLET, &["call", OTHELLO, "--audio", "--json"])
+        .await;
+    let first = placed.json()["call_id"].as_str().unwrap().to_owned();
+    let rejected = mock.run(OTHELLO, &["reject", &first]).await;
+    assert_eq!(rejected.code, 0, "{rejected:?}");
+    let placed = mock.run(HAMLET, &["call", OTHELLO, "--json"]).await;
+    let second = placed.json()["call_id"].as_str().unwrap().to_owned();
+    let cancelled = mock.run(HAMLET, &["end", &second, "--json"]).await;
+    assert_eq!(
+        cancelled.json()["call_status"],
+        "cancelled",
+        "{cancelled:?}"
+    );
+
+    let creates = journal(&mock, "POST", "/api/v1/calls/create").await;
+    let params: Vec<&Value> = creates.iter().map(|r| &r["params"]).collect();
+    let othello = mock.id(OTHELLO).to_string();
+    assert_eq!(
+        params,
+        [
+            &json!({"user_id": othello, "is_video_call": "false"}),
+            &json!({"user_id": othello, "is_video_call": "true"}),
+        ]
+    );
+    let responds = journal(&mock, "POST", "/api/v1/calls/*/respond").await;
+    assert_eq!(responds.len(), 1);
+    assert_eq!(
+        responds[0]["path"],
+        format!("/api/v1/calls/{first}/respond")
+    );
+    assert_eq!(responds[0]["params"], json!({"response": "decline"}));
+    let cancels = journal(&mock, "POST", "/api/v1/calls/*/cancel").await;
+    assert_eq!(cancels.len(), 1);
+    assert_eq!(cancels[0]["path"], format!("/api/v1/calls/{second}/cancel"));
+    assert!(
+        journal(&mock, "POST", "/api/v1/calls/*/end")
+            .await
+            .is_empty()
+    );
 }

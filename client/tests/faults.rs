@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use zulip_calls::app::{CallPanel, Command, KeyInput, Level, Model, Msg, init, update};
-use zulip_calls::backend::api::ApiClient;
+use zulip_calls::backend::calls::Calls;
 use zulip_calls::backend::events::{
     ConnectionState, EventStream, StreamItem, StreamOptions, TransportPreference,
 };
@@ -113,7 +113,7 @@ fn events_path(transport: TransportPreference) -> &'static str {
 /// The core, its backend, what it asked for and every stream item it was fed.
 struct Core {
     model: Model,
-    api: ApiClient,
+    calls: Calls,
     stream: mpsc::Receiver<StreamItem>,
     _handle: EventStream,
     local: Vec<Command>,
@@ -135,11 +135,12 @@ impl Core {
             backoff_max: Duration::from_millis(200),
             ..StreamOptions::default()
         };
-        let (handle, stream) = EventStream::spawn(api.clone(), options);
+        let calls = Calls::from(api);
+        let (handle, stream) = EventStream::spawn(calls.clone(), options);
         let now = Timestamp::from_unix_seconds(1_704_110_400).unwrap();
         let mut core = Core {
             model: Model::new(server.user_id(email), now),
-            api,
+            calls,
             stream,
             _handle: handle,
             local: Vec::new(),
@@ -173,7 +174,7 @@ impl Core {
         let mut queue: std::collections::VecDeque<Command> = commands.into();
         while let Some(command) = queue.pop_front() {
             if effects::is_request(&command) {
-                if let Some(reply) = effects::request(&self.api, command).await {
+                if let Some(reply) = effects::request(&self.calls, command).await {
                     queue.extend(update(&mut self.model, reply).commands);
                 }
             } else {

@@ -57,3 +57,97 @@ fn demo_starts_places_a_call_and_restores_the_terminal_on_quit() {
         "{status:?}"
     );
 }
+
+/// The TUI signed in to a server that speaks only the 1.1 calls API: the status bar names the
+/// dialect, a call placed from it rings the callee (a 1.1 `create`) and Esc withdraws it (a 1.1
+/// `{id}/cancel`, since the deployed plugin's `end` would not say "cancelled").
+#[test]
+fn the_tui_places_and_cancels_a_call_on_a_1_1_server() {
+    use zulip_calls_mock::{Clock, Server, ServerConfig};
+    use zulip_calls_protocol::CallsApi;
+    use zulip_calls_protocol::settings::Settings;
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    let config = ServerConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        db: db.path().join("mock.sqlite3").display().to_string(),
+        rate_limit_per_minute: 0,
+        settings: Settings {
+            calls_api: CallsApi::V1_1,
+            ..Settings::default()
+        },
+        ..ServerConfig::default()
+    };
+    let server = runtime
+        .block_on(Server::start(config, Clock::System))
+        .unwrap();
+    let key = {
+        let directory = server.state.core.directory();
+        directory
+            .user_by_email("hamlet@zulip.com")
+            .unwrap()
+            .api_key
+            .clone()
+    };
+    let home = tempfile::tempdir().unwrap();
+    let mut command = Command::new("sh");
+    command.arg("-c").arg(format!(
+        "stty cols 100 rows 30 && exec {} --no-browser --site {} --email hamlet@zulip.com --api-key {key}",
+        env!("CARGO_BIN_EXE_zulip-calls"),
+        server.url(),
+    ));
+    command
+        .env("HOME", home.path())
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .env("TERM", "xterm-256color")
+        .env_remove("ZULIPRC")
+        .env_remove("ZULIP_EMAIL")
+        .env_remove("ZULIP_API_KEY")
+        .env_remove("ZULIP_SITE");
+    let mut session = spawn_command(command, Some(15_000)).unwrap();
+    // The first frame's status bar, then the teammates once loaded.
+    session.exp_string(" 1.1 ").unwrap();
+    session.exp_string("othello@zulip.com").unwrap();
+
+    for key in ["/", "O", "t", "h", "\r", "v"] {
+        session.send(key).unwrap();
+    }
+    session.flush().unwrap();
+    session.exp_string("Elapsed").unwrap();
+    session.send("\x1b").unwrap();
+    session.flush().unwrap();
+    session.exp_string("cancelled").unwrap();
+    session.send("q").unwrap();
+    session.flush().unwrap();
+    session.exp_eof().unwrap();
+
+    let calls: serde_json::Value = runtime.block_on(async {
+        reqwest::get(format!("{}/mock/v1/calls", server.url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let call = &calls["calls"][0];
+    assert_eq!(call["state"], "cancelled", "{calls}");
+    assert_eq!(call["end_reason"], "cancelled", "{calls}");
+    let cancels: serde_json::Value = runtime.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{}/mock/v1/journal", server.url()))
+            .query(&[("method", "POST"), ("path", "/api/v1/calls/*/cancel")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        cancels["requests"].as_array().unwrap().len(),
+        1,
+        "{cancels}"
+    );
+    runtime.block_on(server.shutdown());
+}

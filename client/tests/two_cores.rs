@@ -1,5 +1,7 @@
-//! Two client cores (model + update + effects + event stream) against a real mock server:
-//! what two people at two terminals would do, minus the terminal.
+//! Two client cores (model + update + effects + event stream + heartbeat) against a real mock
+//! server: what two people at two terminals would do, minus the terminal. Every flow runs
+//! against a server of each `CALLS_API` mode (design only, 1.1 only, both), the client
+//! detecting the dialect as it does in use.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -9,16 +11,21 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use zulip_calls::app::{CallPanel, Command, KeyInput, Model, Msg, init, update};
 use zulip_calls::backend::api::ApiClient;
+use zulip_calls::backend::calls::Calls;
+use zulip_calls::backend::dialect::{self, CallsApiChoice};
 use zulip_calls::backend::events::{EventStream, StreamItem, StreamOptions, TransportPreference};
+use zulip_calls::backend::keepalive::{CALL_HEARTBEAT_INTERVAL, Keepalive};
 use zulip_calls::effects;
-use zulip_calls_protocol::Timestamp;
+use zulip_calls_protocol::{CallsApi, Dialect, Timestamp};
 
 /// One person's client without a terminal: the core, its backend, and what it asked for.
 struct Core {
     model: Model,
-    api: ApiClient,
+    calls: Calls,
     stream: mpsc::Receiver<StreamItem>,
     _handle: EventStream,
+    /// Heartbeats the call the core holds, as the runner does.
+    keepalive: Keepalive,
     /// Local effects the runner would perform (browser, ringer), in order.
     local: Vec<Command>,
 }
@@ -40,17 +47,41 @@ impl Core {
         email: &str,
         transport: TransportPreference,
     ) -> Core {
+        Core::start_beating(server, api, email, transport, CALL_HEARTBEAT_INTERVAL).await
+    }
+
+    /// [`Core::start_with`], heartbeating a held call every `interval`.
+    async fn start_beating(
+        server: &common::TestServer,
+        api: ApiClient,
+        email: &str,
+        transport: TransportPreference,
+        interval: Duration,
+    ) -> Core {
         let options = StreamOptions {
             transport,
             backoff_initial: Duration::from_millis(20),
             backoff_max: Duration::from_millis(200),
             ..StreamOptions::default()
         };
-        let (handle, stream) = EventStream::spawn(api.clone(), options);
+        let me = server.user_id(email);
+        // Detected as the runner does, so the probe is exercised against every mode.
+        let dialect = dialect::resolve(&api, CallsApiChoice::Auto, None)
+            .await
+            .unwrap()
+            .dialect;
+        assert_eq!(
+            Some(dialect),
+            server.settings.calls_api.only().or(Some(Dialect::Design)),
+            "the dialect spoken"
+        );
+        let calls = Calls::new(api, dialect).knowing_me(me);
+        let (handle, stream) = EventStream::spawn(calls.clone(), options);
         let now = Timestamp::from_unix_seconds(1_704_110_400).unwrap();
         let mut core = Core {
-            model: Model::new(server.user_id(email), now),
-            api,
+            model: Model::new(me, now).with_features(calls.features()),
+            keepalive: Keepalive::new(calls.clone(), interval),
+            calls,
             stream,
             _handle: handle,
             local: Vec::new(),
@@ -73,13 +104,14 @@ impl Core {
         let mut queue: std::collections::VecDeque<Command> = commands.into();
         while let Some(command) = queue.pop_front() {
             if effects::is_request(&command) {
-                if let Some(reply) = effects::request(&self.api, command).await {
+                if let Some(reply) = effects::request(&self.calls, command).await {
                     queue.extend(update(&mut self.model, reply).commands);
                 }
             } else {
                 self.local.push(command);
             }
         }
+        self.keepalive.follow(self.model.held_call());
     }
 
     async fn key(&mut self, key: KeyInput) {
@@ -124,8 +156,8 @@ impl Core {
     }
 }
 
-async fn accept_flow(transport: TransportPreference) {
-    let server = common::start_server().await;
+async fn accept_flow(calls_api: CallsApi, transport: TransportPreference) {
+    let server = common::start_server_speaking(calls_api).await;
     let mut hamlet = Core::start(&server, "hamlet@zulip.com", transport).await;
     let mut othello = Core::start(&server, "othello@zulip.com", transport).await;
 
@@ -176,6 +208,31 @@ async fn accept_flow(transport: TransportPreference) {
         hamlet.local
     );
 
+    // Othello mutes: Hamlet sees it where the server carries media status; on 1.1 Othello is
+    // told it is not supported, and nothing is sent.
+    othello.key(KeyInput::Char('m')).await;
+    let CallPanel::InCall(mine) = &othello.model.call else {
+        panic!("{:?}", othello.model.call);
+    };
+    if calls_api == CallsApi::V1_1 {
+        assert!(!mine.mine.muted);
+        let notice = othello.model.notice.as_ref().expect("a note about muting");
+        assert!(
+            notice
+                .text
+                .contains("not supported by this server (calls API 1.1)"),
+            "{}",
+            notice.text
+        );
+    } else {
+        assert!(mine.mine.muted);
+        hamlet.pump_event("call_status_update").await;
+        let CallPanel::InCall(theirs) = &hamlet.model.call else {
+            panic!("{:?}", hamlet.model.call);
+        };
+        assert!(theirs.theirs.muted, "{theirs:?}");
+    }
+
     // Othello hangs up; Hamlet's core shows who ended it.
     othello.key(KeyInput::Char('e')).await;
     hamlet.pump_event("call_ended").await;
@@ -186,8 +243,11 @@ async fn accept_flow(transport: TransportPreference) {
     assert!(summary.duration.is_some());
 }
 
-async fn a_rejected_call_stops_the_ringing_and_tells_the_caller(transport: TransportPreference) {
-    let server = common::start_server().await;
+async fn a_rejected_call_stops_the_ringing_and_tells_the_caller(
+    calls_api: CallsApi,
+    transport: TransportPreference,
+) {
+    let server = common::start_server_speaking(calls_api).await;
     let mut hamlet = Core::start(&server, "hamlet@zulip.com", transport).await;
     let mut othello = Core::start(&server, "othello@zulip.com", transport).await;
     hamlet.call("Othello", 'a').await;
@@ -213,9 +273,8 @@ async fn a_rejected_call_stops_the_ringing_and_tells_the_caller(transport: Trans
     );
 }
 
-#[tokio::test]
-async fn answering_on_one_device_stops_the_other() {
-    let server = common::start_server().await;
+async fn answering_on_one_device_stops_the_other(calls_api: CallsApi) {
+    let server = common::start_server_speaking(calls_api).await;
     let mut hamlet = Core::start(&server, "hamlet@zulip.com", TransportPreference::Auto).await;
     let mut phone = Core::start(&server, "othello@zulip.com", TransportPreference::Auto).await;
     let mut laptop = Core::start(
@@ -249,8 +308,11 @@ async fn answering_on_one_device_stops_the_other() {
     );
 }
 
-async fn the_caller_cancels_and_the_callee_stops_ringing(transport: TransportPreference) {
-    let server = common::start_server().await;
+async fn the_caller_cancels_and_the_callee_stops_ringing(
+    calls_api: CallsApi,
+    transport: TransportPreference,
+) {
+    let server = common::start_server_speaking(calls_api).await;
     let mut hamlet = Core::start(&server, "hamlet@zulip.com", transport).await;
     let mut othello = Core::start(&server, "othello@zulip.com", transport).await;
     hamlet.call("Othello", 'v').await;
@@ -275,8 +337,11 @@ async fn the_caller_cancels_and_the_callee_stops_ringing(transport: TransportPre
     );
 }
 
-async fn calling_someone_in_a_call_says_they_are_busy(transport: TransportPreference) {
-    let server = common::start_server().await;
+async fn calling_someone_in_a_call_says_they_are_busy(
+    calls_api: CallsApi,
+    transport: TransportPreference,
+) {
+    let server = common::start_server_speaking(calls_api).await;
     let mut hamlet = Core::start(&server, "hamlet@zulip.com", transport).await;
     let mut othello = Core::start(&server, "othello@zulip.com", transport).await;
     let mut iago = Core::start(&server, "iago@zulip.com", transport).await;
@@ -297,8 +362,12 @@ async fn calling_someone_in_a_call_says_they_are_busy(transport: TransportPrefer
     assert!(!iago.local.iter().any(|c| matches!(c, Command::OpenUrl(_))));
 }
 
-async fn an_unanswered_call_is_missed_on_both_sides(transport: TransportPreference) {
+async fn an_unanswered_call_is_missed_on_both_sides(
+    calls_api: CallsApi,
+    transport: TransportPreference,
+) {
     let settings = zulip_calls_protocol::settings::Settings {
+        calls_api,
         call_notification_timeout: 1,
         ..zulip_calls_protocol::settings::Settings::default()
     };
@@ -329,10 +398,10 @@ async fn an_unanswered_call_is_missed_on_both_sides(transport: TransportPreferen
 
 /// The server restarts under a signed-in UI: the status bar goes to "reconnecting" and back
 /// to "connected" without a key pressed, and the next call rings as before.
-async fn restart_flow(transport: TransportPreference) {
+async fn restart_flow(calls_api: CallsApi, transport: TransportPreference) {
     use zulip_calls::backend::events::ConnectionState;
 
-    let mut server = common::start_server().await;
+    let mut server = common::start_server_speaking(calls_api).await;
     // The proxy cuts open WebSocket connections, as the end of a server process would.
     let proxy = common::Proxy::start(server.addr).await;
     let api = server.api_via("othello@zulip.com", &proxy);
@@ -377,26 +446,143 @@ async fn restart_flow(transport: TransportPreference) {
     assert!(othello.local.contains(&Command::StartRinging));
 }
 
-/// Runs a flow once over each transport: as a module of two tests named after it.
+/// On a server that speaks only 1.1, both UIs heartbeat their accepted call, which so outlives
+/// the heartbeat timeout (on the virtual clock); when one UI goes away without hanging up, the
+/// other sees the call drop as a network failure.
+#[tokio::test]
+async fn on_1_1_the_ui_keeps_its_call_alive_and_a_vanished_side_drops_it() {
+    use common::control;
+
+    let settings = zulip_calls_protocol::settings::Settings {
+        calls_api: CallsApi::V1_1,
+        ..zulip_calls_protocol::settings::Settings::default()
+    };
+    let server = common::start_server_on(settings, true).await;
+    let timeout = server.settings.call_heartbeat_timeout;
+    assert_eq!(timeout, 60);
+    let beat = Duration::from_millis(50);
+    let ws = TransportPreference::WebSocketOnly;
+    let (hamlet_email, othello_email) = ("hamlet@zulip.com", "othello@zulip.com");
+    let mut hamlet =
+        Core::start_beating(&server, server.api(hamlet_email), hamlet_email, ws, beat).await;
+    let mut othello =
+        Core::start_beating(&server, server.api(othello_email), othello_email, ws, beat).await;
+    hamlet.call("Othello", 'v').await;
+    othello.pump_event("call_started").await;
+    othello.key(KeyInput::Enter).await;
+    hamlet.pump_event("call_accepted").await;
+    let call_id = hamlet.model.held_call().expect("in the call").to_string();
+    assert_eq!(
+        othello.model.held_call().map(|id| id.to_string()),
+        Some(call_id.clone())
+    );
+    // The UI acknowledged the ringing as the deployed plugin needs it: with `status`.
+    let acknowledged: serde_json::Value = reqwest::Client::new()
+        .get(format!("http://{}/mock/v1/journal", server.addr))
+        .query(&[("method", "POST"), ("path", "/api/v1/calls/acknowledge")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        acknowledged["requests"][0]["params"],
+        serde_json::json!({"call_id": call_id, "status": "ringing"}),
+        "{acknowledged}"
+    );
+
+    // 100 s after the answer, in two steps each followed by a heartbeat from both sides.
+    for _ in 0..2 {
+        server.advance(timeout - 10).await;
+        let since = control::latest_request(server.addr).await;
+        for email in [hamlet_email, othello_email] {
+            control::heartbeat_after(server.addr, email, &call_id, since).await;
+        }
+    }
+    assert_eq!(control::call_state(server.addr, &call_id).await, "accepted");
+
+    // Othello's UI vanishes; Hamlet's keeps beating, so it is Othello's silence that counts.
+    drop(othello);
+    server.advance(timeout / 2).await;
+    let since = control::latest_request(server.addr).await;
+    control::heartbeat_after(server.addr, hamlet_email, &call_id, since).await;
+    assert_eq!(control::call_state(server.addr, &call_id).await, "accepted");
+    server.advance(timeout / 2 + 1).await;
+    hamlet.pump_event("call_ended").await;
+    assert_eq!(
+        control::call_state(server.addr, &call_id).await,
+        "network_failure"
+    );
+    let CallPanel::Ended { summary } = &hamlet.model.call else {
+        panic!("expected the ended summary, got {:?}", hamlet.model.call);
+    };
+    assert!(summary.text.contains("dropped"), "{}", summary.text);
+    assert_eq!(
+        hamlet.keepalive.holding(),
+        None,
+        "no heartbeat after the end"
+    );
+}
+
+/// Runs a flow against a server of each `CALLS_API` mode, over each transport: a module per
+/// flow, one per mode in it, and a test per transport in that.
+macro_rules! in_every_mode_over_both_transports {
+    ($($flow:ident),* $(,)?) => {
+        $(mod $flow {
+            use super::*;
+
+            over_both_transports!($flow, design, CallsApi::Design);
+            over_both_transports!($flow, v1_1, CallsApi::V1_1);
+            over_both_transports!($flow, both, CallsApi::Both);
+        })*
+    };
+}
+
+/// The tests of one flow in one mode, one per transport.
 macro_rules! over_both_transports {
+    ($flow:ident, $mode:ident, $calls_api:expr) => {
+        mod $mode {
+            use super::*;
+
+            #[tokio::test]
+            async fn over_websocket() {
+                super::super::$flow($calls_api, TransportPreference::WebSocketOnly).await;
+            }
+
+            #[tokio::test]
+            async fn over_long_poll() {
+                super::super::$flow($calls_api, TransportPreference::LongPollOnly).await;
+            }
+        }
+    };
+}
+
+/// Runs a flow that picks its own transports against a server of each `CALLS_API` mode.
+macro_rules! in_every_mode {
     ($($flow:ident),* $(,)?) => {
         $(mod $flow {
             use super::*;
 
             #[tokio::test]
-            async fn over_websocket() {
-                super::$flow(TransportPreference::WebSocketOnly).await;
+            async fn design() {
+                super::$flow(CallsApi::Design).await;
             }
 
             #[tokio::test]
-            async fn over_long_poll() {
-                super::$flow(TransportPreference::LongPollOnly).await;
+            async fn v1_1() {
+                super::$flow(CallsApi::V1_1).await;
+            }
+
+            #[tokio::test]
+            async fn both() {
+                super::$flow(CallsApi::Both).await;
             }
         })*
     };
 }
 
-over_both_transports!(
+in_every_mode_over_both_transports!(
     accept_flow,
     a_rejected_call_stops_the_ringing_and_tells_the_caller,
     the_caller_cancels_and_the_callee_stops_ringing,
@@ -404,3 +590,5 @@ over_both_transports!(
     an_unanswered_call_is_missed_on_both_sides,
     restart_flow,
 );
+
+in_every_mode!(answering_on_one_device_stops_the_other);

@@ -8,6 +8,7 @@ use zulip_calls_protocol::{
     ActiveCall, CallId, CallState, CallType, HistoryEntry, MediaState, Timestamp, UserId,
 };
 
+use crate::backend::calls::Features;
 use crate::backend::events::ConnectionState;
 
 /// How many log lines the event log pane keeps; older ones are dropped so memory stays flat.
@@ -294,6 +295,8 @@ pub struct Model {
     pub call: CallPanel,
     pub overlay: Overlay,
     pub connection: ConnectionState,
+    /// What the server's calls API offers (its name is on the status bar).
+    pub features: Features,
     /// When `connection` last changed, to count down "reconnecting in N s".
     pub connection_since: Timestamp,
     pub notice: Option<Notice>,
@@ -319,6 +322,7 @@ impl Model {
             call: CallPanel::None,
             overlay: Overlay::None,
             connection: ConnectionState::Connecting,
+            features: Features::default(),
             connection_since: now,
             notice: None,
             log: EventLog::default(),
@@ -329,6 +333,20 @@ impl Model {
             },
             active: ActiveState::default(),
             quitting: false,
+        }
+    }
+
+    /// The same, for a server whose calls API offers `features`.
+    pub fn with_features(mut self, features: Features) -> Self {
+        self.features = features;
+        self
+    }
+
+    /// The accepted call this client holds, which must be kept alive while it lasts.
+    pub fn held_call(&self) -> Option<CallId> {
+        match &self.call {
+            CallPanel::InCall(c) => Some(c.call_id),
+            _ => None,
         }
     }
 
@@ -430,11 +448,15 @@ impl Model {
                 hints.push(hint("Esc/e", "cancel"));
             }
             CallPanel::InCall(_) => {
+                if self.features.media_status {
+                    hints.extend([
+                        hint("m", "mute"),
+                        hint("c", "camera"),
+                        hint("h", "hold"),
+                        hint("s", "share"),
+                    ]);
+                }
                 hints.extend([
-                    hint("m", "mute"),
-                    hint("c", "camera"),
-                    hint("h", "hold"),
-                    hint("s", "share"),
                     hint("e", "end"),
                     hint("o", "open meeting"),
                     hint("u", "copy URL"),

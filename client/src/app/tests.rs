@@ -8,12 +8,14 @@ use zulip_calls_protocol::calls::{
 };
 use zulip_calls_protocol::event::EventCall;
 use zulip_calls_protocol::{
-    ActiveCall, CallEvent, CallEventDetail, CallId, CallState, CallType, EndReason, EventId,
-    EventKind, HistoryEntry, MediaState, MediaStatus, QueueEvent, RespondAction, Timestamp, UserId,
+    ActiveCall, CallEvent, CallEventDetail, CallId, CallState, CallType, Dialect, EndReason,
+    EventId, EventKind, HistoryEntry, MediaState, MediaStatus, QueueEvent, RespondAction,
+    Timestamp, UserId,
 };
 
 use super::model::LOG_CAPACITY;
 use super::*;
+use crate::backend::calls::Features;
 use crate::backend::events::{ConnectionState, StreamItem, Transport};
 
 const ME: UserId = UserId(1);
@@ -234,6 +236,36 @@ fn start_response_records_id_and_timeout() {
     assert_eq!(o.call_id, Some(cid(1)));
     assert_eq!(o.join_url.as_deref(), Some(JOIN));
     assert_eq!(m.call_time_left(), Some(30.0));
+}
+
+#[test]
+fn the_servers_own_deadline_wins_over_the_placing_answer() {
+    let mut m = placed();
+    update(
+        &mut m,
+        out_event(
+            CallState::Calling,
+            CallEventDetail::CallStarted {
+                timeout_seconds: 45,
+            },
+        ),
+    );
+    assert_eq!(m.call_time_left(), Some(45.0));
+
+    // The same when the event beats the placing answer.
+    let mut m = model();
+    ch(&mut m, 'v');
+    update(
+        &mut m,
+        out_event(
+            CallState::Calling,
+            CallEventDetail::CallStarted {
+                timeout_seconds: 45,
+            },
+        ),
+    );
+    update(&mut m, started_ok());
+    assert_eq!(m.call_time_left(), Some(45.0));
 }
 
 #[test]
@@ -739,6 +771,73 @@ fn the_other_partys_status_updates_are_folded() {
     let c = in_call(&m);
     assert!(c.theirs.connected && c.theirs.muted && c.theirs.screen_sharing);
     assert_eq!(c.mine, MediaState::initial(CallType::Video));
+}
+
+/// My call to Ana, accepted, on a server of the 1.1 dialect.
+fn talking_on_1_1() -> Model {
+    let mut m = talking();
+    m.features = Features::of(Dialect::V1_1);
+    m
+}
+
+#[test]
+fn media_keys_on_a_server_without_media_status_say_so_and_send_nothing() {
+    let mut m = talking_on_1_1();
+    for (key, what) in [
+        ('m', "Muting"),
+        ('c', "Turning the camera on or off"),
+        ('h', "Holding"),
+        ('s', "Screen sharing"),
+    ] {
+        let u = ch(&mut m, key);
+        assert_eq!(u.commands, vec![], "{key}");
+        let notice = m.current_notice().unwrap();
+        assert_eq!(notice.level, Level::Info);
+        assert_eq!(
+            notice.text,
+            format!("{what} is not supported by this server (calls API 1.1)")
+        );
+    }
+    assert_eq!(in_call(&m).mine, MediaState::initial(CallType::Video));
+    let keys: Vec<_> = m.key_hints().iter().map(|h| h.key).collect();
+    assert_eq!(&keys[..2], ["e", "o"]);
+}
+
+#[test]
+fn the_held_call_is_the_accepted_one() {
+    assert_eq!(model().held_call(), None);
+    assert_eq!(placed().held_call(), None, "not before the answer");
+    assert_eq!(ringing().held_call(), None);
+    let mut m = talking();
+    assert_eq!(m.held_call(), Some(cid(1)));
+    update(
+        &mut m,
+        out_event(
+            CallState::Ended,
+            ended(EndReason::Hangup, Some(ANA), Some(3.0)),
+        ),
+    );
+    assert_eq!(m.held_call(), None, "not after the end");
+}
+
+#[test]
+fn an_end_without_an_actor_does_not_blame_the_server_for_a_hangup() {
+    let mut m = talking_on_1_1();
+    update(
+        &mut m,
+        out_event(CallState::Ended, ended(EndReason::Hangup, None, Some(9.0))),
+    );
+    assert_eq!(summary(&m).text, "The call ended");
+    let mut m = talking_on_1_1();
+    update(
+        &mut m,
+        out_event(
+            CallState::NetworkFailure,
+            ended(EndReason::NetworkFailure, None, Some(70.0)),
+        ),
+    );
+    assert_eq!(summary(&m).text, "The call dropped: a connection was lost");
+    assert_eq!(summary(&m).duration, Some(70.0));
 }
 
 #[test]

@@ -325,6 +325,15 @@ fn call_key(model: &mut Model, key: KeyInput) -> Option<Vec<Command>> {
                 _ => None,
             };
             if let Some(new) = toggle {
+                if !model.features.media_status {
+                    let text = format!(
+                        "{} is not supported by this server (calls API {})",
+                        media_name(new),
+                        model.features.name
+                    );
+                    notice(model, Level::Info, text);
+                    return Some(Vec::new());
+                }
                 if !status {
                     return Some(Vec::new());
                 }
@@ -357,6 +366,17 @@ fn call_key(model: &mut Model, key: KeyInput) -> Option<Vec<Command>> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// What a media key changes, for the "not supported" note.
+const fn media_name(status: MediaStatus) -> &'static str {
+    match status {
+        MediaStatus::Muted | MediaStatus::Unmuted => "Muting",
+        MediaStatus::VideoDisabled | MediaStatus::VideoEnabled => "Turning the camera on or off",
+        MediaStatus::OnHold | MediaStatus::Resumed => "Holding",
+        MediaStatus::ScreenSharing | MediaStatus::ScreenSharingStopped => "Screen sharing",
+        MediaStatus::Connected => "Media status",
     }
 }
 
@@ -563,10 +583,16 @@ fn on_call_event(model: &mut Model, event: &CallEvent) -> Vec<Command> {
                 && o.to_id == call.receiver_id
             {
                 o.call_id = Some(id);
-                o.timeout_seconds.get_or_insert(*timeout_seconds);
+                o.timeout_seconds = Some(*timeout_seconds);
                 if o.cancel_requested {
                     return vec![Command::End(id)];
                 }
+            } else if let CallPanel::Outgoing(o) = panel
+                && o.call_id == Some(id)
+            {
+                // The event's deadline is the server's own; some servers' placing answers
+                // carry none, and the client then assumed the default.
+                o.timeout_seconds = Some(*timeout_seconds);
             }
             Vec::new()
         }
@@ -740,6 +766,11 @@ fn on_call_ended(
                 None if reason == EndReason::MaxDuration => {
                     "The call reached its maximum duration".to_owned()
                 }
+                None if reason == EndReason::NetworkFailure => {
+                    "The call dropped: a connection was lost".to_owned()
+                }
+                // Some servers do not say who hung up.
+                None if reason == EndReason::Hangup => "The call ended".to_owned(),
                 None => "The server ended the call".to_owned(),
             };
             Ending {
@@ -915,7 +946,12 @@ fn on_started(
         Ok(r) => {
             let first = o.call_id.is_none();
             o.call_id = Some(r.call_id);
-            o.timeout_seconds = Some(r.timeout_seconds);
+            if first {
+                o.timeout_seconds = Some(r.timeout_seconds);
+            } else {
+                // The call's event came first, with the server's own deadline.
+                o.timeout_seconds.get_or_insert(r.timeout_seconds);
+            }
             o.join_url = Some(r.join_url.unwrap_or(r.jitsi_url));
             if o.cancel_requested && first {
                 vec![Command::End(r.call_id)]

@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use zulip_calls_protocol::endpoint::{Endpoint, request_path};
+use zulip_calls_protocol::endpoint::{API_PREFIX, Endpoint, request_path};
 use zulip_calls_protocol::envelope::{DecodeError, decode_response};
-use zulip_calls_protocol::{ApiError, ErrorCode, Success, Verb};
+use zulip_calls_protocol::{ApiError, Dialect, ErrorCode, Success, Verb};
 
 /// Where the server is and how to trust it (zuliprc `site`, `insecure`, `cert_bundle`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +98,29 @@ pub enum ClientError {
     /// A zuliprc's `cert_bundle` could not be read or parsed.
     #[error("cannot use the certificate bundle {}: {reason}", path.display())]
     CertBundle { path: PathBuf, reason: String },
+    /// A 404 that names no call or user: the server has no such route.
+    #[error("{site} has no API endpoint {path}")]
+    NoEndpoint { site: String, path: String },
+    /// A route the client's calls API dialect needs is missing: the server speaks the other one.
+    #[error(
+        "{site} answers 404 to {path}: it does not speak the {dialect} calls API (use --calls-api auto, or calls_api = auto in the zuliprc, to detect it)"
+    )]
+    WrongDialect {
+        site: String,
+        path: String,
+        dialect: Dialect,
+    },
+    /// Neither dialect's calls API is there (404 on `calls/history` and `calls/active`).
+    #[error(
+        "{site} has no calls plugin: it answers 404 to calls/history and calls/active, so it cannot place or take calls"
+    )]
+    NoCallsPlugin { site: String },
+    /// The server's calls API has no way to do this.
+    #[error("{what} is not supported by this server (calls API {dialect})")]
+    Unsupported {
+        what: &'static str,
+        dialect: Dialect,
+    },
 }
 
 impl ClientError {
@@ -212,12 +235,78 @@ impl ApiClient {
         let body = response.bytes().await.map_err(|e| classify(&site, &e))?;
         match decode_response::<Success<E::Response>>(status, &body) {
             Ok(success) => Ok(success.body),
-            Err(DecodeError::Api(err)) => Err(ClientError::Api(err)),
+            Err(DecodeError::Api(err)) => {
+                Err(api_error(site, request_path::<E>(path), status, &body, err))
+            }
             Err(DecodeError::Malformed { reason, .. }) => Err(ClientError::Malformed {
                 site,
                 reason: format!("HTTP {status}: {reason}"),
             }),
         }
+    }
+
+    /// `GET <path>` below `/api/v1/` with `query`, answered with the HTTP status and the body as
+    /// JSON whatever the status: for probing what a server serves. Only a failure to get a
+    /// JSON answer at all is an error.
+    pub async fn get_json(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<(u16, serde_json::Value), ClientError> {
+        let url = format!("{}{API_PREFIX}{path}", self.server.site_str());
+        let mut builder = self.http.get(&url).query(query).timeout(REQUEST_TIMEOUT);
+        if let Some((email, key)) = &self.auth {
+            builder = builder.basic_auth(email, Some(key));
+        }
+        let site = self.server.site_str();
+        tracing::debug!(path, "probe");
+        let response = builder.send().await.map_err(|e| classify(&site, &e))?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(|e| classify(&site, &e))?;
+        let value = serde_json::from_slice(&body).map_err(|e| ClientError::Malformed {
+            site,
+            reason: format!("HTTP {status}: not JSON ({e})"),
+        })?;
+        Ok((status, value))
+    }
+}
+
+/// The error an error answer stands for. The text is `msg`, else `message` (older plugins
+/// send only that); a body without `code` (the released plugin's) gets the code its HTTP
+/// status means; a 404 that names no call or user says the route itself is missing.
+fn api_error(
+    site: String,
+    path: String,
+    status: u16,
+    body: &[u8],
+    mut err: Box<ApiError>,
+) -> ClientError {
+    let has_code = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .is_some_and(|value| value.get("code").is_some());
+    if !has_code {
+        err.code = code_for_status(status, &err);
+    }
+    if status == 404 && !matches!(err.code, ErrorCode::CallNotFound | ErrorCode::UserNotFound) {
+        return ClientError::NoEndpoint { site, path };
+    }
+    ClientError::Api(err)
+}
+
+/// The contract's code for an error answer without one, from its HTTP status (and, for a
+/// 409, the fields that tell a busy caller or callee from a call in the wrong state).
+pub(crate) fn code_for_status(status: u16, err: &ApiError) -> ErrorCode {
+    match status {
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::NotAParticipant,
+        404 => ErrorCode::CallNotFound,
+        409 if err.call_status.is_some() => ErrorCode::InvalidCallState,
+        409 if err.existing_call_id.is_some() => ErrorCode::CallerBusy,
+        409 => ErrorCode::UserBusy,
+        413 => ErrorCode::PayloadTooLarge,
+        429 => ErrorCode::RateLimitHit,
+        400 => ErrorCode::BadRequest,
+        other => ErrorCode::Other(format!("HTTP_{other}")),
     }
 }
 
@@ -308,6 +397,73 @@ mod tests {
         );
         assert!(ServerAddress::parse("ftp://x").is_err());
         assert!(ServerAddress::parse("http://").is_err());
+    }
+
+    fn error_from(status: u16, body: &str) -> ClientError {
+        let Err(DecodeError::Api(err)) =
+            decode_response::<Success<serde_json::Value>>(status, body.as_bytes())
+        else {
+            panic!("not an error: {body}");
+        };
+        api_error(
+            "https://chat.example.com".into(),
+            "/api/v1/calls/x".into(),
+            status,
+            body.as_bytes(),
+            err,
+        )
+    }
+
+    #[test]
+    fn errors_without_a_code_are_read_by_their_status() {
+        let cases = [
+            (401, ErrorCode::Unauthorized),
+            (403, ErrorCode::NotAParticipant),
+            (404, ErrorCode::CallNotFound),
+            (409, ErrorCode::UserBusy),
+            (429, ErrorCode::RateLimitHit),
+            (400, ErrorCode::BadRequest),
+            (502, ErrorCode::Other("HTTP_502".into())),
+        ];
+        for (status, code) in cases {
+            let err = error_from(status, r#"{"result": "error", "message": "Nope"}"#);
+            assert_eq!(err.code(), Some(&code), "{status}");
+            assert_eq!(err.to_string(), "Nope");
+        }
+        let busy = error_from(
+            409,
+            r#"{"result": "error", "message": "You are already in a call",
+                "existing_call_id": "7f1e5a52-3c9b-4d2e-8f6a-9b0c1d2e3f40"}"#,
+        );
+        assert_eq!(busy.code(), Some(&ErrorCode::CallerBusy));
+        let state = error_from(
+            409,
+            r#"{"result": "error", "message": "No", "call_status": "accepted"}"#,
+        );
+        assert_eq!(state.code(), Some(&ErrorCode::InvalidCallState));
+        // A code that is there is kept, whatever the status.
+        let kept = error_from(
+            400,
+            r#"{"result": "error", "msg": "Busy", "code": "USER_BUSY"}"#,
+        );
+        assert_eq!(kept.code(), Some(&ErrorCode::UserBusy));
+    }
+
+    #[test]
+    fn a_404_naming_no_call_or_user_is_a_missing_route() {
+        let route = error_from(
+            404,
+            r#"{"result": "error", "msg": "Not Found", "code": "NOT_FOUND"}"#,
+        );
+        assert!(
+            matches!(&route, ClientError::NoEndpoint { path, .. } if path == "/api/v1/calls/x"),
+            "{route:?}"
+        );
+        let call = error_from(
+            404,
+            r#"{"result": "error", "msg": "Call not found", "code": "CALL_NOT_FOUND"}"#,
+        );
+        assert_eq!(call.code(), Some(&ErrorCode::CallNotFound));
     }
 
     #[test]

@@ -27,8 +27,6 @@ use tokio_tungstenite::tungstenite::handshake::client::Request as WsRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use zulip_calls_protocol::calls::Active;
-use zulip_calls_protocol::endpoint::Empty;
 use zulip_calls_protocol::envelope::{DecodeError, decode_response};
 use zulip_calls_protocol::event::{WsAck, parse_event_frame};
 use zulip_calls_protocol::zulip::{
@@ -38,6 +36,7 @@ use zulip_calls_protocol::zulip::{
 use zulip_calls_protocol::{ActiveCall, ErrorCode, EventId, EventKind, QueueEvent, QueueId};
 
 use super::api::{ApiClient, ClientError};
+use super::calls::{Calls, EventTranslator};
 
 /// How events reach the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,9 +86,10 @@ pub enum ConnectionState {
 pub enum StreamItem {
     /// The connection changed state (never sent twice in a row with the same value).
     State(ConnectionState),
-    /// A queue event (never a heartbeat), in queue order, each delivered once.
+    /// A queue event (never a heartbeat), in queue order, each delivered once. Call events
+    /// come in the design dialect whatever the server's ([`Calls::translator`]).
     Event(QueueEvent),
-    /// The user's active calls (`GET calls/active`), sent after every fresh registration,
+    /// The user's active calls ([`Calls::active`]), sent after every fresh registration,
     /// the first included, before that queue's events. Events lost with an old queue are not
     /// replayed, so the app rebuilds its call state from this. Events queued between the
     /// registration and the snapshot may also be reflected in the snapshot: apply them
@@ -100,7 +100,8 @@ pub enum StreamItem {
 /// How to run the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamOptions {
-    /// The `event_types` to register for; `None` = every type.
+    /// The `event_types` to register for; `None` = the call events of the dialect spoken
+    /// ([`Calls::event_types`]).
     pub event_types: Option<Vec<String>>,
     pub transport: TransportPreference,
     /// The backoff ceiling of the first retry; it doubles with each failure.
@@ -112,9 +113,7 @@ pub struct StreamOptions {
 impl Default for StreamOptions {
     fn default() -> Self {
         StreamOptions {
-            event_types: Some(vec![
-                zulip_calls_protocol::event::CALL_EVENT_TYPE.to_owned(),
-            ]),
+            event_types: None,
             transport: TransportPreference::Auto,
             backoff_initial: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
@@ -161,14 +160,19 @@ impl EventStream {
     /// [`ConnectionState::Offline`]; the receiver then yields `None`.
     #[must_use = "dropping the handle stops the stream"]
     pub fn spawn(
-        api: ApiClient,
+        calls: impl Into<Calls>,
         options: StreamOptions,
     ) -> (EventStream, mpsc::Receiver<StreamItem>) {
+        let calls = calls.into();
+        let api = calls.api().clone();
+        let translator = calls.translator();
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let (stop, stop_rx) = watch::channel(false);
         let (queue_tx, queue) = watch::channel(None);
         let worker = Worker {
             api,
+            calls,
+            translator,
             options,
             tx,
             stop: stop_rx,
@@ -233,7 +237,11 @@ fn classify(err: &ClientError) -> Failure {
         // Configuration problems: they do not go away by themselves.
         ClientError::Tls { .. }
         | ClientError::InvalidSite { .. }
-        | ClientError::CertBundle { .. } => Failure::Fatal(err.to_string()),
+        | ClientError::CertBundle { .. }
+        | ClientError::NoEndpoint { .. }
+        | ClientError::WrongDialect { .. }
+        | ClientError::NoCallsPlugin { .. }
+        | ClientError::Unsupported { .. } => Failure::Fatal(err.to_string()),
         _ => Failure::Retry {
             reason: err.to_string(),
             retry_after: err
@@ -438,6 +446,9 @@ enum Wake {
 /// The background task.
 struct Worker {
     api: ApiClient,
+    /// The calls API in the server's dialect: the snapshot and the event types come from it.
+    calls: Calls,
+    translator: EventTranslator,
     options: StreamOptions,
     tx: mpsc::Sender<StreamItem>,
     stop: watch::Receiver<bool>,
@@ -540,10 +551,10 @@ impl Worker {
         };
         if !session.resynced {
             let active = self
-                .guard(self.api.request::<Active>(&(), &Empty {}))
+                .guard(self.calls.active())
                 .await?
                 .map_err(|err| classify(&err))?;
-            self.emit(StreamItem::Resynced(active.active_calls)).await?;
+            self.emit(StreamItem::Resynced(active)).await?;
             session.resynced = true;
         }
         match session.websocket_path.clone() {
@@ -554,7 +565,12 @@ impl Worker {
 
     async fn register(&mut self) -> Result<Session, Failure> {
         let request = RegisterRequest {
-            event_types: self.options.event_types.clone(),
+            event_types: Some(
+                self.options
+                    .event_types
+                    .clone()
+                    .unwrap_or_else(|| self.calls.event_types()),
+            ),
             ..RegisterRequest::default()
         };
         let response = self
@@ -742,7 +758,7 @@ impl Worker {
                         Message::Text(text) => match parse_event_frame(text.as_str()) {
                             Ok(event) => {
                                 if let Some(event) = session.cursor.accept(event) {
-                                    self.emit(StreamItem::Event(event)).await?;
+                                    self.deliver(event).await?;
                                 }
                                 if session.cursor.ack_due() {
                                     ack_at = None;
@@ -807,7 +823,7 @@ impl Worker {
             }
             for event in response.events {
                 if let Some(event) = session.cursor.accept(event) {
-                    self.emit(StreamItem::Event(event)).await?;
+                    self.deliver(event).await?;
                 }
             }
         }
@@ -842,6 +858,12 @@ impl Worker {
             Some(state) => self.emit(StreamItem::State(state)).await,
             None => Ok(()),
         }
+    }
+
+    /// Sends a queue event, in the design dialect.
+    async fn deliver(&mut self, event: QueueEvent) -> Result<(), Failure> {
+        let event = self.translator.translate(event);
+        self.emit(StreamItem::Event(event)).await
     }
 
     /// Sends an item, unless the stream is stopped while waiting for room.

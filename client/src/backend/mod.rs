@@ -1,4 +1,8 @@
-//! The I/O half: HTTP requests and the event stream. Nothing here touches the terminal.
+//! The I/O half: HTTP requests, the event stream and the heartbeat. Nothing here touches the
+//! terminal. [`calls`] is the one place that knows the server's calls API dialect.
 
 pub mod api;
+pub mod calls;
+pub mod dialect;
 pub mod events;
+pub mod keepalive;

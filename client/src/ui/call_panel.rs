@@ -79,8 +79,15 @@ fn in_call(model: &Model, c: &InCall) -> Vec<Line<'static>> {
         )));
     }
     lines.push(Line::from(""));
-    lines.push(media_line("You", &c.mine));
-    lines.push(media_line(&c.other_name, &c.theirs));
+    if model.features.media_status {
+        lines.push(media_line("You", &c.mine));
+        lines.push(media_line(&c.other_name, &c.theirs));
+    } else {
+        lines.push(Line::from(Span::styled(
+            "Media status: not supported by this server",
+            Style::default().add_modifier(Modifier::DIM),
+        )));
+    }
     lines
 }
 

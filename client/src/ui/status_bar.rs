@@ -1,4 +1,5 @@
-//! The status bar (connection state and the keys valid now) and the notice line above it.
+//! The status bar (connection state, the server's calls API and the keys valid now) and the
+//! notice line above it.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -9,7 +10,8 @@ use ratatui::widgets::Paragraph;
 use crate::app::{Level, Model};
 use crate::backend::events::ConnectionState;
 
-/// Draws the connection state, then the key hints; hints past the width are cut off.
+/// Draws the connection state and the calls API dialect, then the key hints; hints past the
+/// width are cut off.
 pub(super) fn draw(frame: &mut Frame, area: Rect, model: &Model) {
     let colour = match model.connection {
         ConnectionState::Connected { .. } => Color::Green,
@@ -23,6 +25,11 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &Model) {
                 .fg(Color::Black)
                 .bg(colour)
                 .add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(" "),
+        Span::styled(
+            format!(" {} ", model.features.name),
+            Style::default().add_modifier(Modifier::REVERSED),
         ),
         Span::raw(" "),
     ];

@@ -5,7 +5,7 @@ use std::time::Duration;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use zulip_calls_protocol::{
-    ActiveCall, CallId, CallState, CallType, HistoryEntry, MediaState, Timestamp, UserId,
+    ActiveCall, CallId, CallState, CallType, Dialect, HistoryEntry, MediaState, Timestamp, UserId,
 };
 
 use super::draw;
@@ -13,6 +13,7 @@ use crate::app::{
     CallPanel, EndSummary, InCall, Incoming, Level, Model, Notice, Outgoing, Overlay, Teammate,
     View,
 };
+use crate::backend::calls::Features;
 use crate::backend::events::{ConnectionState, Transport};
 
 const ME: UserId = UserId(1);
@@ -171,6 +172,29 @@ fn in_call_with_media_states() {
         url: "https://meet.example.com/zulip-call-1#jwt=mine".to_owned(),
     });
     insta::assert_snapshot!(render(&m, 80, 24).backend());
+}
+
+/// On a 1.1 server: the status bar names the dialect and offers no media keys, and the panel
+/// says media status is not supported instead of showing states nobody reports.
+#[test]
+fn in_call_on_a_1_1_server() {
+    let mut m = model().with_features(Features::of(Dialect::V1_1));
+    m.call = CallPanel::InCall(InCall {
+        call_id: cid(1),
+        other_id: ANA,
+        other_name: "Ana".to_owned(),
+        call_type: CallType::Video,
+        outgoing: false,
+        since: ts(-25),
+        mine: MediaState::initial(CallType::Video),
+        theirs: MediaState::initial(CallType::Video),
+        url: "https://meet.example.com/zulip-call-1#jwt=mine".to_owned(),
+    });
+    let terminal = render(&m, 80, 24);
+    let screen = format!("{}", terminal.backend());
+    assert!(screen.contains(" connected   1.1  e end"), "{screen}");
+    assert!(!screen.contains("m mute"), "{screen}");
+    insta::assert_snapshot!(terminal.backend());
 }
 
 #[test]

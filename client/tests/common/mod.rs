@@ -21,6 +21,9 @@ pub struct TestServer {
     pub server: Option<Server>,
     pub addr: SocketAddr,
     pub db: PathBuf,
+    /// What it was started with, and is started again with.
+    pub settings: zulip_calls_protocol::settings::Settings,
+    pub virtual_clock: bool,
     _dir: tempfile::TempDir,
 }
 
@@ -31,30 +34,48 @@ pub async fn start_server() -> TestServer {
 
 /// [`start_server`] with these plugin settings (short timeouts, say).
 pub async fn start_server_with(settings: zulip_calls_protocol::settings::Settings) -> TestServer {
+    start_server_on(settings, false).await
+}
+
+/// A server speaking `calls_api` (and otherwise like [`start_server`]).
+pub async fn start_server_speaking(calls_api: zulip_calls_protocol::CallsApi) -> TestServer {
+    start_server_with(zulip_calls_protocol::settings::Settings {
+        calls_api,
+        ..zulip_calls_protocol::settings::Settings::default()
+    })
+    .await
+}
+
+/// [`start_server_with`], on a virtual clock (moved with [`TestServer::advance`]) when
+/// `virtual_clock`.
+pub async fn start_server_on(
+    settings: zulip_calls_protocol::settings::Settings,
+    virtual_clock: bool,
+) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("mock.sqlite3");
-    let server = start_configured("127.0.0.1:0".parse().unwrap(), &db, settings).await;
+    let server = start_configured(
+        "127.0.0.1:0".parse().unwrap(),
+        &db,
+        settings.clone(),
+        virtual_clock,
+    )
+    .await;
     TestServer {
         addr: server.addr,
         server: Some(server),
         db,
+        settings,
+        virtual_clock,
         _dir: dir,
     }
-}
-
-async fn start_at(bind: SocketAddr, db: &std::path::Path) -> Server {
-    start_configured(
-        bind,
-        db,
-        zulip_calls_protocol::settings::Settings::default(),
-    )
-    .await
 }
 
 async fn start_configured(
     bind: SocketAddr,
     db: &std::path::Path,
     settings: zulip_calls_protocol::settings::Settings,
+    virtual_clock: bool,
 ) -> Server {
     let config = ServerConfig {
         bind,
@@ -62,6 +83,7 @@ async fn start_configured(
         settings,
         heartbeat_seconds: 1,
         rate_limit_per_minute: 0,
+        virtual_clock,
         ..ServerConfig::default()
     };
     Server::start(config, Clock::System).await.unwrap()
@@ -118,10 +140,106 @@ impl TestServer {
         server.shutdown().await;
     }
 
-    /// Starts the server again on the same address and database.
+    /// Starts the server again on the same address, database and settings.
     pub async fn start_again(&mut self) {
         assert!(self.server.is_none(), "the server is running");
-        self.server = Some(start_at(self.addr, &self.db).await);
+        let server = start_configured(
+            self.addr,
+            &self.db,
+            self.settings.clone(),
+            self.virtual_clock,
+        )
+        .await;
+        self.server = Some(server);
+    }
+
+    /// Moves the virtual clock (every deadline passed fires before this returns).
+    pub async fn advance(&self, seconds: u64) {
+        control::advance(self.addr, seconds).await;
+    }
+}
+
+/// The mock's control API (`/mock/v1/...`), for tests that wait for what they mean.
+pub mod control {
+    use std::net::SocketAddr;
+
+    use serde_json::{Value, json};
+
+    fn url(addr: SocketAddr, path: &str) -> String {
+        format!("http://{addr}/mock/v1/{path}")
+    }
+
+    /// Moves a virtual clock by `seconds`.
+    pub async fn advance(addr: SocketAddr, seconds: u64) {
+        let response = reqwest::Client::new()
+            .post(url(addr, "clock/advance"))
+            .json(&json!({ "seconds": seconds }))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{response:?}");
+    }
+
+    /// The id of the newest journaled request (0 when there is none).
+    pub async fn latest_request(addr: SocketAddr) -> u64 {
+        let body: Value = reqwest::Client::new()
+            .get(url(addr, "journal"))
+            .query(&[("limit", "1")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["requests"]
+            .as_array()
+            .and_then(|requests| requests.last())
+            .and_then(|request| request["id"].as_u64())
+            .unwrap_or(0)
+    }
+
+    /// Waits (up to 20 s of wall time) for a heartbeat of `call_id` from `email` journaled
+    /// after request `since_id`; its journal entry.
+    pub async fn heartbeat_after(
+        addr: SocketAddr,
+        email: &str,
+        call_id: &str,
+        since_id: u64,
+    ) -> Value {
+        let condition = json!({
+            "kind": "request",
+            "method": "POST",
+            "path": "/api/v1/calls/heartbeat",
+            "user": email,
+            "params": {"call_id": call_id},
+            "since_id": since_id,
+        });
+        let response = reqwest::Client::new()
+            .post(url(addr, "wait-for"))
+            .json(&json!({ "condition": condition, "timeout_seconds": 20 }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert!(status.is_success(), "no heartbeat from {email}: {body}");
+        body["matched"].clone()
+    }
+
+    /// The call's state as the server has it.
+    pub async fn call_state(addr: SocketAddr, call_id: &str) -> String {
+        let body: Value = reqwest::Client::new()
+            .get(url(addr, &format!("calls/{call_id}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["call"]["state"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no call {call_id}: {body}"))
+            .to_owned()
     }
 }
 

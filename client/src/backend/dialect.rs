@@ -1,0 +1,444 @@
+//! Which calls API dialect a server speaks (the design document's, or the released plugin's
+//! 1.1): chosen by the user (`--calls-api`, zuliprc `[zulip-calls] calls_api`), remembered per
+//! site from an earlier run, or detected with one probe.
+//!
+//! The probe is `GET calls/history?limit=1`, the one path both dialects share: its answer has
+//! `total`/`is_outgoing` in the design dialect and `next_cursor`/`was_initiator` in 1.1. A
+//! server answering both sets of fields serves both dialects, and then the design dialect is
+//! spoken, since it has more (media status, `active`, `end-all`). Only when the history says
+//! nothing either way is `GET calls/active` (design only) asked too; 404 on both means the
+//! server has no calls plugin.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use zulip_calls_protocol::{Dialect, UnknownValue};
+
+use super::api::{ApiClient, ClientError, code_for_status};
+
+/// How the dialect is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CallsApiChoice {
+    /// Remembered for the site, else probed.
+    #[default]
+    Auto,
+    /// This one, without asking the server.
+    Fixed(Dialect),
+}
+
+impl CallsApiChoice {
+    /// Every value the flag and the zuliprc take.
+    pub const NAMES: &'static [&'static str] = &["auto", "design", "1.1"];
+
+    /// The value as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallsApiChoice::Auto => "auto",
+            CallsApiChoice::Fixed(dialect) => dialect.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for CallsApiChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for CallsApiChoice {
+    type Err = UnknownValue;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "auto" => Ok(CallsApiChoice::Auto),
+            other => other
+                .parse::<Dialect>()
+                .map(CallsApiChoice::Fixed)
+                .map_err(|_| UnknownValue {
+                    kind: "calls API",
+                    value: s.to_owned(),
+                    expected: CallsApiChoice::NAMES,
+                }),
+        }
+    }
+}
+
+/// What `GET calls/history?limit=1` told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryProbe {
+    /// A page of history, with the fields of the design dialect, of 1.1, of both or of neither.
+    Page { design: bool, plugin: bool },
+    /// 404: no such route.
+    Missing,
+    /// Another refusal that says nothing about the dialect (history switched off, say).
+    Refused,
+}
+
+/// What `GET calls/active` told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActiveProbe {
+    Present,
+    /// 404: no such route.
+    Missing,
+}
+
+/// What the probes decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Speak(Dialect),
+    /// The history did not tell: ask `calls/active`.
+    AskActive,
+    /// 404 on both: no calls plugin at all.
+    NoPlugin,
+}
+
+/// Decides from the history probe and, once asked, the active probe.
+pub fn decide(history: HistoryProbe, active: Option<ActiveProbe>) -> Decision {
+    match (history, active) {
+        (HistoryProbe::Page { design: true, .. }, _) => Decision::Speak(Dialect::Design),
+        (HistoryProbe::Page { plugin: true, .. }, _) => Decision::Speak(Dialect::V1_1),
+        (_, None) => Decision::AskActive,
+        (_, Some(ActiveProbe::Present)) => Decision::Speak(Dialect::Design),
+        (HistoryProbe::Missing, Some(ActiveProbe::Missing)) => Decision::NoPlugin,
+        // History answers but `active` is not there: only 1.1 lacks it.
+        (_, Some(ActiveProbe::Missing)) => Decision::Speak(Dialect::V1_1),
+    }
+}
+
+/// Reads a history answer: which dialect's fields a successful page has.
+pub fn read_history_probe(status: u16, body: &Value) -> Option<HistoryProbe> {
+    if status == 404 {
+        return Some(HistoryProbe::Missing);
+    }
+    match body.get("result").and_then(Value::as_str) {
+        Some("success") => {}
+        Some("error") if (400..500).contains(&status) && !matches!(status, 401 | 429) => {
+            return Some(HistoryProbe::Refused);
+        }
+        _ => return None,
+    }
+    let calls = body
+        .get("calls")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let has = |top: &str, entry: &str| {
+        body.get(top).is_some() || calls.iter().any(|call| call.get(entry).is_some())
+    };
+    Some(HistoryProbe::Page {
+        design: has("total", "is_outgoing"),
+        plugin: has("next_cursor", "was_initiator"),
+    })
+}
+
+/// Asks the server which dialect it speaks.
+pub async fn detect(api: &ApiClient) -> Result<Dialect, ClientError> {
+    let (status, body) = api.get_json("calls/history", &[("limit", "1")]).await?;
+    let history = match read_history_probe(status, &body) {
+        Some(history) => history,
+        None => return Err(probe_error(api, status, &body)),
+    };
+    let active = match decide(history, None) {
+        Decision::Speak(dialect) => return Ok(dialect),
+        Decision::NoPlugin => return Err(no_plugin(api)),
+        Decision::AskActive => {
+            let (status, body) = api.get_json("calls/active", &[]).await?;
+            match status {
+                200 => ActiveProbe::Present,
+                404 => ActiveProbe::Missing,
+                _ => return Err(probe_error(api, status, &body)),
+            }
+        }
+    };
+    match decide(history, Some(active)) {
+        Decision::Speak(dialect) => Ok(dialect),
+        Decision::NoPlugin | Decision::AskActive => Err(no_plugin(api)),
+    }
+}
+
+fn no_plugin(api: &ApiClient) -> ClientError {
+    ClientError::NoCallsPlugin {
+        site: api.server().site_str(),
+    }
+}
+
+/// A probe's answer that is neither a page nor a 404: the server's own error when it sent one
+/// (refused credentials, rate limit), else an unexpected answer.
+fn probe_error(api: &ApiClient, status: u16, body: &Value) -> ClientError {
+    let site = api.server().site_str();
+    match serde_json::from_value::<zulip_calls_protocol::ApiError>(body.clone()) {
+        Ok(mut err) if body.get("result").and_then(Value::as_str) == Some("error") => {
+            if body.get("code").is_none() {
+                err.code = code_for_status(status, &err);
+            }
+            ClientError::Api(Box::new(err))
+        }
+        _ => ClientError::Malformed {
+            site,
+            reason: format!("HTTP {status} to calls/history"),
+        },
+    }
+}
+
+/// Where the dialect came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `--calls-api` or the zuliprc.
+    Chosen,
+    /// An earlier run's probe.
+    Remembered,
+    /// Probed now.
+    Detected,
+}
+
+/// The dialect of a site and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolved {
+    pub dialect: Dialect,
+    pub source: Source,
+}
+
+/// The dialect to speak with `api`'s server: the choice, else what `memory` holds for the
+/// site, else the probe's answer (then remembered).
+pub async fn resolve(
+    api: &ApiClient,
+    choice: CallsApiChoice,
+    memory: Option<&DialectMemory>,
+) -> Result<Resolved, ClientError> {
+    if let CallsApiChoice::Fixed(dialect) = choice {
+        return Ok(Resolved {
+            dialect,
+            source: Source::Chosen,
+        });
+    }
+    let site = api.server().site_str();
+    if let Some(dialect) = memory.and_then(|m| m.recall(&site)) {
+        tracing::debug!(%site, %dialect, "calls API remembered");
+        return Ok(Resolved {
+            dialect,
+            source: Source::Remembered,
+        });
+    }
+    let dialect = detect(api).await?;
+    tracing::info!(%site, %dialect, "calls API detected");
+    if let Some(memory) = memory {
+        memory.remember(&site, dialect);
+    }
+    Ok(Resolved {
+        dialect,
+        source: Source::Detected,
+    })
+}
+
+/// The dialect of each site probed before, in a small JSON file (`{"<site>": "1.1", ...}`) in
+/// the client's state directory. Best effort: a file that cannot be read or written only
+/// means probing again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialectMemory {
+    path: PathBuf,
+}
+
+impl DialectMemory {
+    /// The file's name in the state directory.
+    pub const FILE_NAME: &'static str = "calls-api.json";
+
+    /// The memory kept in `dir`.
+    pub fn in_dir(dir: &Path) -> Self {
+        DialectMemory {
+            path: dir.join(DialectMemory::FILE_NAME),
+        }
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The dialect remembered for `site`.
+    pub fn recall(&self, site: &str) -> Option<Dialect> {
+        self.read().get(site).and_then(|name| name.parse().ok())
+    }
+
+    /// Remembers `dialect` for `site`.
+    pub fn remember(&self, site: &str, dialect: Dialect) {
+        let mut sites = self.read();
+        sites.insert(site.to_owned(), dialect.as_str().to_owned());
+        self.write(&sites);
+    }
+
+    /// Forgets `site`, so the next run probes it again.
+    pub fn forget(&self, site: &str) {
+        let mut sites = self.read();
+        if sites.remove(site).is_some() {
+            self.write(&sites);
+        }
+    }
+
+    fn read(&self) -> BTreeMap<String, String> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|err| {
+                tracing::warn!(path = %self.path.display(), error = %err, "ignoring an unreadable calls API memory");
+                BTreeMap::new()
+            }),
+            Err(_) => BTreeMap::new(),
+        }
+    }
+
+    /// Writes a new file and renames it over the old one, so a reader never sees half.
+    fn write(&self, sites: &BTreeMap<String, String>) {
+        let result = (|| -> std::io::Result<()> {
+            if let Some(dir) = self.path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let text = serde_json::to_vec_pretty(sites).map_err(std::io::Error::other)?;
+            let temporary = self
+                .path
+                .with_extension(format!("json.{}", std::process::id()));
+            std::fs::write(&temporary, text)?;
+            std::fs::rename(&temporary, &self.path)
+        })();
+        if let Err(err) = result {
+            tracing::warn!(path = %self.path.display(), error = %err, "cannot remember the calls API");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn page(body: Value) -> HistoryProbe {
+        read_history_probe(200, &body).unwrap()
+    }
+
+    #[test]
+    fn design_fields_mean_the_design_dialect() {
+        let design = page(json!({
+            "result": "success", "msg": "", "has_more": false, "total": 0, "calls": []
+        }));
+        assert_eq!(
+            design,
+            HistoryProbe::Page {
+                design: true,
+                plugin: false
+            }
+        );
+        assert_eq!(decide(design, None), Decision::Speak(Dialect::Design));
+        // An older server without `total` still shows `is_outgoing` on its calls.
+        let older = page(json!({"result": "success", "calls": [{"is_outgoing": true}]}));
+        assert_eq!(decide(older, None), Decision::Speak(Dialect::Design));
+    }
+
+    #[test]
+    fn plugin_fields_mean_1_1_even_at_the_end_of_history() {
+        let empty = page(json!({
+            "result": "success", "calls": [], "has_more": false, "next_cursor": null
+        }));
+        assert_eq!(decide(empty, None), Decision::Speak(Dialect::V1_1));
+        let one = page(json!({"result": "success", "calls": [{"was_initiator": false}]}));
+        assert_eq!(decide(one, None), Decision::Speak(Dialect::V1_1));
+    }
+
+    #[test]
+    fn a_server_of_both_is_spoken_to_in_the_design_dialect() {
+        let both = page(json!({
+            "result": "success", "calls": [{"is_outgoing": true, "was_initiator": true}],
+            "has_more": true, "total": 3, "next_cursor": "abc"
+        }));
+        assert_eq!(
+            both,
+            HistoryProbe::Page {
+                design: true,
+                plugin: true
+            }
+        );
+        assert_eq!(decide(both, None), Decision::Speak(Dialect::Design));
+    }
+
+    #[test]
+    fn a_404_on_both_probes_means_no_plugin() {
+        let missing = read_history_probe(
+            404,
+            &json!({"result": "error", "msg": "Not Found", "code": "NOT_FOUND"}),
+        )
+        .unwrap();
+        assert_eq!(missing, HistoryProbe::Missing);
+        assert_eq!(decide(missing, None), Decision::AskActive);
+        assert_eq!(
+            decide(missing, Some(ActiveProbe::Missing)),
+            Decision::NoPlugin
+        );
+        // A non-JSON 404 page says the same.
+        assert_eq!(
+            read_history_probe(404, &Value::Null),
+            Some(HistoryProbe::Missing)
+        );
+    }
+
+    #[test]
+    fn a_silent_history_is_settled_by_active() {
+        let bare = page(json!({"result": "success", "calls": []}));
+        assert_eq!(decide(bare, None), Decision::AskActive);
+        assert_eq!(
+            decide(bare, Some(ActiveProbe::Present)),
+            Decision::Speak(Dialect::Design)
+        );
+        assert_eq!(
+            decide(bare, Some(ActiveProbe::Missing)),
+            Decision::Speak(Dialect::V1_1)
+        );
+        let disabled = read_history_probe(
+            400,
+            &json!({"result": "error", "msg": "Call history is disabled", "code": "FEATURE_DISABLED"}),
+        )
+        .unwrap();
+        assert_eq!(disabled, HistoryProbe::Refused);
+        assert_eq!(
+            decide(disabled, Some(ActiveProbe::Present)),
+            Decision::Speak(Dialect::Design)
+        );
+        assert_eq!(
+            decide(disabled, Some(ActiveProbe::Missing)),
+            Decision::Speak(Dialect::V1_1)
+        );
+        // Refused credentials are not an answer about the dialect.
+        assert_eq!(
+            read_history_probe(
+                401,
+                &json!({"result": "error", "msg": "Invalid API key", "code": "INVALID_API_KEY"})
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn choices_read_their_names() {
+        assert_eq!("auto".parse(), Ok(CallsApiChoice::Auto));
+        assert_eq!("1.1".parse(), Ok(CallsApiChoice::Fixed(Dialect::V1_1)));
+        assert_eq!(
+            " design ".parse(),
+            Ok(CallsApiChoice::Fixed(Dialect::Design))
+        );
+        let err = "2.0".parse::<CallsApiChoice>().unwrap_err();
+        assert!(err.to_string().contains("auto, design, 1.1"), "{err}");
+    }
+
+    #[test]
+    fn the_memory_keeps_one_dialect_per_site() {
+        let dir = tempfile::tempdir().unwrap();
+        let memory = DialectMemory::in_dir(&dir.path().join("state"));
+        assert_eq!(memory.recall("https://a.example"), None);
+        memory.remember("https://a.example", Dialect::V1_1);
+        memory.remember("https://b.example", Dialect::Design);
+        let again = DialectMemory::in_dir(&dir.path().join("state"));
+        assert_eq!(again.recall("https://a.example"), Some(Dialect::V1_1));
+        assert_eq!(again.recall("https://b.example"), Some(Dialect::Design));
+        again.forget("https://a.example");
+        assert_eq!(memory.recall("https://a.example"), None);
+        assert_eq!(memory.recall("https://b.example"), Some(Dialect::Design));
+        std::fs::write(memory.path(), "not json").unwrap();
+        assert_eq!(memory.recall("https://b.example"), None);
+    }
+}
