@@ -80,6 +80,18 @@ impl CallsApi {
     }
 }
 
+string_enum! {
+    /// How faithfully a 1.1 server reproduces the released plugin (the `CALLS_COMPAT` setting).
+    #[derive(Default)]
+    pub enum Compat {
+        /// The contract (`plugin-1.1-dialect.md`), the plugin's bugs fixed.
+        #[default]
+        Contract = "contract",
+        /// The plugin's 1.1.0 code as deployed, bugs included (its §9).
+        Plugin1_1_0 = "plugin-1.1.0",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +102,11 @@ mod tests {
         assert_eq!(Dialect::Design.as_str(), "design");
         assert_eq!("both".parse::<CallsApi>().unwrap(), CallsApi::Both);
         assert!("2.0".parse::<CallsApi>().is_err());
+        assert_eq!(
+            "plugin-1.1.0".parse::<Compat>().unwrap(),
+            Compat::Plugin1_1_0
+        );
+        assert_eq!(Compat::default().as_str(), "contract");
     }
 
     #[test]

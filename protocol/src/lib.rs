@@ -43,7 +43,7 @@ pub use call::{
     ActiveCall, Call, CallState, CallStatus, CallType, EndReason, HistoryEntry, MediaState,
     MediaStatus, Party, RespondAction,
 };
-pub use dialect::{CallsApi, Dialect};
+pub use dialect::{CallsApi, Compat, Dialect};
 pub use endpoint::{Auth, Endpoint, EndpointInfo, Verb};
 pub use envelope::{ApiError, DecodeError, ErrorCode, Success};
 pub use event::{

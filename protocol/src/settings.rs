@@ -10,7 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::call::CallType;
-use crate::dialect::{CallsApi, Dialect};
+use crate::dialect::{CallsApi, Compat, Dialect};
 use crate::ids::CallId;
 
 // The settings' names (spec §8), shared by environment variables, errors and docs.
@@ -35,6 +35,9 @@ pub const CALLS_API: &str = "CALLS_API";
 pub const CALLS_EVENT_DIALECT: &str = "CALLS_EVENT_DIALECT";
 pub const CALL_HEARTBEAT_INTERVAL: &str = "CALL_HEARTBEAT_INTERVAL";
 pub const CALL_HEARTBEAT_TIMEOUT: &str = "CALL_HEARTBEAT_TIMEOUT";
+// The released plugin's behaviour (`plugin-1.1-dialect.md` §9).
+pub const CALLS_COMPAT: &str = "CALLS_COMPAT";
+pub const CALL_REDIAL_COOLDOWN: &str = "CALL_REDIAL_COOLDOWN";
 
 /// The server's settings. Durations are whole seconds, as the design document writes them.
 ///
@@ -82,6 +85,12 @@ pub struct Settings {
     /// A watched party silent for this long ends its accepted call as `network_failure`;
     /// 0 turns the watch off.
     pub call_heartbeat_timeout: u64,
+    /// `plugin-1.1.0`: behave as the released plugin's code does, bugs included (needs the
+    /// 1.1 dialect alone; `both` becomes `1.1`).
+    pub calls_compat: Compat,
+    /// Placing a call within this long after one of the caller's calls ended answers 429
+    /// (the plugin's 5 s); 0 = off.
+    pub call_redial_cooldown: u64,
 }
 
 impl Default for Settings {
@@ -108,6 +117,8 @@ impl Default for Settings {
             calls_event_dialect: None,
             call_heartbeat_interval: 15,
             call_heartbeat_timeout: 60,
+            calls_compat: Compat::Contract,
+            call_redial_cooldown: 0,
         }
     }
 }
@@ -151,6 +162,8 @@ impl fmt::Debug for Settings {
             .field("calls_event_dialect", &self.calls_event_dialect)
             .field("call_heartbeat_interval", &self.call_heartbeat_interval)
             .field("call_heartbeat_timeout", &self.call_heartbeat_timeout)
+            .field("calls_compat", &self.calls_compat)
+            .field("call_redial_cooldown", &self.call_redial_cooldown)
             .finish()
     }
 }
@@ -178,6 +191,11 @@ pub enum SettingsError {
     /// Tokens need an issuer; a secret alone would produce tokens Jitsi rejects.
     #[error("JITSI_JWT_APP_ID must be set when JITSI_JWT_SECRET is set (it is the tokens' iss)")]
     MissingJwtAppId,
+    /// The released plugin speaks the 1.1 dialect only.
+    #[error(
+        "CALLS_COMPAT=plugin-1.1.0 needs CALLS_API=1.1 (the released plugin has no design dialect)"
+    )]
+    CompatNeedsV1_1,
     #[error("{name}={value:?} is not one of: {expected}")]
     NotOneOf {
         name: &'static str,
@@ -197,6 +215,7 @@ impl SettingsError {
             | SettingsError::BadPrefix { name, .. }
             | SettingsError::NotOneOf { name, .. } => name,
             SettingsError::MissingJwtAppId => JITSI_JWT_APP_ID,
+            SettingsError::CompatNeedsV1_1 => CALLS_COMPAT,
         }
     }
 }
@@ -224,6 +243,8 @@ impl Settings {
         CALLS_EVENT_DIALECT,
         CALL_HEARTBEAT_INTERVAL,
         CALL_HEARTBEAT_TIMEOUT,
+        CALLS_COMPAT,
+        CALL_REDIAL_COOLDOWN,
     ];
 
     /// These settings with every variable that `lookup` knows applied, then validated.
@@ -289,6 +310,7 @@ impl Settings {
         seconds(EVENT_QUEUE_LIFESPAN, &mut s.event_queue_lifespan)?;
         seconds(CALL_HEARTBEAT_INTERVAL, &mut s.call_heartbeat_interval)?;
         seconds(CALL_HEARTBEAT_TIMEOUT, &mut s.call_heartbeat_timeout)?;
+        seconds(CALL_REDIAL_COOLDOWN, &mut s.call_redial_cooldown)?;
 
         if let Some(value) = lookup(CALLS_API) {
             s.calls_api = value.trim().parse().map_err(|_| SettingsError::NotOneOf {
@@ -306,6 +328,14 @@ impl Settings {
                     expected: "design, 1.1",
                 })?),
             };
+        }
+
+        if let Some(value) = lookup(CALLS_COMPAT) {
+            s.calls_compat = value.trim().parse().map_err(|_| SettingsError::NotOneOf {
+                name: CALLS_COMPAT,
+                value,
+                expected: "contract, plugin-1.1.0",
+            })?;
         }
 
         s.validate()
@@ -342,6 +372,16 @@ impl Settings {
         ] {
             if value == 0 {
                 return Err(SettingsError::NotPositive { name, value });
+            }
+        }
+
+        if s.calls_compat == Compat::Plugin1_1_0 {
+            // The plugin speaks 1.1 alone; a server that also spoke the design dialect would
+            // be no deployment's.
+            match s.calls_api {
+                CallsApi::Both => s.calls_api = CallsApi::V1_1,
+                CallsApi::V1_1 => {}
+                CallsApi::Design => return Err(SettingsError::CompatNeedsV1_1),
             }
         }
 
@@ -452,13 +492,45 @@ mod tests {
         assert!(!s.jwt_enabled());
         assert_eq!(s.jitsi_host().as_deref(), Some("meet.jit.si"));
         assert_eq!(s.clone().validate().unwrap(), s);
-        assert_eq!(Settings::NAMES.len(), 20);
+        assert_eq!(Settings::NAMES.len(), 22);
+        assert_eq!(
+            (s.calls_compat, s.call_redial_cooldown),
+            (Compat::Contract, 0)
+        );
         // The 1.1 dialect's: both dialects served, design events by default, 15 s/60 s.
         assert_eq!(s.calls_api, CallsApi::Both);
         assert_eq!(s.event_dialect(), Dialect::Design);
         assert_eq!(
             (s.call_heartbeat_interval, s.call_heartbeat_timeout),
             (15, 60)
+        );
+    }
+
+    #[test]
+    fn the_plugin_compatibility_mode_speaks_1_1_alone() {
+        let s = Settings::default()
+            .with_overrides(env(&[
+                ("CALLS_COMPAT", "plugin-1.1.0"),
+                ("CALL_REDIAL_COOLDOWN", "5"),
+            ]))
+            .unwrap();
+        assert_eq!(s.calls_compat, Compat::Plugin1_1_0);
+        assert_eq!(s.calls_api, CallsApi::V1_1, "both becomes 1.1");
+        assert_eq!(s.call_redial_cooldown, 5);
+        let err = Settings::default()
+            .with_overrides(env(&[
+                ("CALLS_COMPAT", "plugin-1.1.0"),
+                ("CALLS_API", "design"),
+            ]))
+            .unwrap_err();
+        assert_eq!(err, SettingsError::CompatNeedsV1_1);
+        assert_eq!(err.name(), "CALLS_COMPAT");
+        let err = Settings::default()
+            .with_overrides(env(&[("CALLS_COMPAT", "plugin")]))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "CALLS_COMPAT=\"plugin\" is not one of: contract, plugin-1.1.0"
         );
     }
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
+use zulip_calls_protocol::Compat;
 
 use super::DEFAULT_SITE;
 use crate::core::directory::Directory;
@@ -47,6 +48,11 @@ pub struct ServeArgs {
     /// such a server would); overrides CALLS_API and the config file [default: both].
     #[arg(long, value_name = "DIALECTS")]
     pub calls_api: Option<zulip_calls_protocol::CallsApi>,
+    /// contract (the 1.1 contract, the plugin's bugs fixed) or plugin-1.1.0 (the released
+    /// plugin's code as deployed, bugs included; implies --calls-api 1.1); overrides
+    /// CALLS_COMPAT and the config file [default: contract].
+    #[arg(long, value_name = "MODE")]
+    pub compat: Option<zulip_calls_protocol::Compat>,
 }
 
 /// A `--clock-start` value.
@@ -67,6 +73,7 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
         virtual_clock: args.virtual_clock,
         clock_start: args.clock_start,
         calls_api: args.calls_api,
+        compat: args.compat,
     };
     let config = match load(args.config.as_deref(), |n| std::env::var(n).ok(), &flags) {
         Ok(config) => config,
@@ -126,6 +133,12 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
             println!(
                 "Speaking the {dialect} calls API only (CALLS_API={dialect}): the other dialect's \
                  own endpoints answer 404"
+            );
+        }
+        if server.state.core.settings().calls_compat == Compat::Plugin1_1_0 {
+            println!(
+                "Behaving as the released plugin 1.1.0 does, bugs included \
+                 (CALLS_COMPAT=plugin-1.1.0; spec/plugin-1.1-dialect.md §9)"
             );
         }
         if server.state.core.options.virtual_clock {

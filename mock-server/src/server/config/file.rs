@@ -196,6 +196,8 @@ fn apply_setting(s: &mut Settings, key: &str, value: &Value) -> Result<(), Strin
         }
         names::CALL_HEARTBEAT_INTERVAL => s.call_heartbeat_interval = positive(value)?,
         names::CALL_HEARTBEAT_TIMEOUT => s.call_heartbeat_timeout = seconds_or_off(value)?,
+        names::CALLS_COMPAT => s.calls_compat = one_of(value, "\"contract\", \"plugin-1.1.0\"")?,
+        names::CALL_REDIAL_COOLDOWN => s.call_redial_cooldown = seconds_or_off(value)?,
         _ => {
             let upper = key.to_ascii_uppercase();
             return Err(if Settings::NAMES.contains(&upper.as_str()) {

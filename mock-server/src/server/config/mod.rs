@@ -141,6 +141,9 @@ pub struct ConfigFlags {
     pub clock_start: Option<zulip_calls_protocol::Timestamp>,
     /// `--calls-api`: the dialects served (`CALLS_API`), over the environment and the file.
     pub calls_api: Option<zulip_calls_protocol::CallsApi>,
+    /// `--compat`: the released plugin's behaviour (`CALLS_COMPAT`), over the environment and
+    /// the file.
+    pub compat: Option<zulip_calls_protocol::Compat>,
 }
 
 /// Why the configuration was refused. Each message names where the bad value came from and its

@@ -18,7 +18,9 @@ pub(super) fn apply_env(
         .clone()
         .with_overrides(&env)
         .map_err(|e| match e {
-            SettingsError::MissingJwtAppId => ConfigError::Combination(e),
+            SettingsError::MissingJwtAppId | SettingsError::CompatNeedsV1_1 => {
+                ConfigError::Combination(e)
+            }
             other => ConfigError::Environment(other),
         })?;
     if let Some(url) = env(PUSH_WEBHOOK_URL).filter(|u| !u.trim().is_empty()) {
@@ -39,8 +41,19 @@ pub(super) fn apply_flags(
     if let Some(bind) = flags.bind {
         config.bind = bind;
     }
-    if let Some(calls_api) = flags.calls_api {
-        config.settings.calls_api = calls_api;
+    if flags.calls_api.is_some() || flags.compat.is_some() {
+        if let Some(calls_api) = flags.calls_api {
+            config.settings.calls_api = calls_api;
+        }
+        if let Some(compat) = flags.compat {
+            config.settings.calls_compat = compat;
+        }
+        // The two flags together may break the one rule that ties them.
+        config.settings = config
+            .settings
+            .clone()
+            .validate()
+            .map_err(ConfigError::Combination)?;
     }
     if let Some(db) = &flags.db {
         if db.trim().is_empty() {
@@ -84,7 +97,7 @@ mod tests {
     use zulip_calls_protocol::settings::Settings;
 
     use super::*;
-    use zulip_calls_protocol::CallsApi;
+    use zulip_calls_protocol::{CallsApi, Compat};
 
     use crate::server::config::load;
     use crate::server::config::tests::{env, load_text, no_env};
@@ -155,6 +168,24 @@ mod tests {
         };
         let flagged = load(None, env, &flags).unwrap();
         assert_eq!(flagged.settings.calls_api, CallsApi::V1_1);
+    }
+
+    #[test]
+    fn the_compat_flag_makes_a_1_1_server_and_refuses_a_design_one() {
+        let flags = ConfigFlags {
+            compat: Some(Compat::Plugin1_1_0),
+            ..ConfigFlags::default()
+        };
+        let config = load(None, no_env, &flags).unwrap();
+        assert_eq!(config.settings.calls_compat, Compat::Plugin1_1_0);
+        assert_eq!(config.settings.calls_api, CallsApi::V1_1);
+        let env = |name: &str| (name == "CALLS_API").then(|| "design".to_owned());
+        let err = load(None, env, &flags).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "settings: CALLS_COMPAT=plugin-1.1.0 needs CALLS_API=1.1 (the released plugin has no design dialect)"
+        );
+        assert_eq!(err.key().as_deref(), Some("CALLS_COMPAT"));
     }
 
     #[test]
