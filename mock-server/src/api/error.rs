@@ -46,6 +46,18 @@ impl From<CallError> for ServerError {
                 ApiError::new(ErrorCode::CannotCallSelf, "You cannot call yourself")
             }
             CallError::CallerBusy { existing } => ApiError::caller_busy(existing),
+            CallError::RedialCooldown {
+                existing,
+                retry_after,
+            } => {
+                let mut err = ApiError::new(
+                    ErrorCode::RateLimitHit,
+                    "Please wait a moment before making another call",
+                );
+                err.existing_call_id = Some(existing);
+                err.retry_after = Some(retry_after.max(1.0));
+                err
+            }
             CallError::UserBusy { name } => ApiError::user_busy(&name),
             CallError::CallNotFound => ApiError::new(ErrorCode::CallNotFound, "Call not found"),
             CallError::NotAParticipant => ApiError::new(

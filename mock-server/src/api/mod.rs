@@ -10,6 +10,7 @@
 //! Depends on the core only.
 
 pub mod auth;
+pub mod deployed;
 pub mod design;
 pub mod dialect;
 pub mod durable;
@@ -35,13 +36,21 @@ pub use self::state::{Api, ApiLimits, ApiState};
 pub fn router(api: ApiState) -> Router {
     let calls_api = api.core.settings().calls_api;
     let router = Router::new();
-    let router = shared::router(router);
+    // The deployed plugin's views stand in for the contract's 1:1 routes (see `core::compat`).
+    let deployed = api.core.quirks().plugin_views;
+    let router = if deployed {
+        deployed::router(router)
+    } else {
+        shared::router(router)
+    };
     let router = if calls_api.serves(Dialect::Design) {
         design::calls::router(router)
     } else {
         router
     };
-    let router = if calls_api.serves(Dialect::V1_1) {
+    let router = if deployed {
+        router
+    } else if calls_api.serves(Dialect::V1_1) {
         plugin::calls::router(router)
     } else {
         // `calls/heartbeat` would match the design dialect's `GET calls/{call_id}` and answer

@@ -54,7 +54,7 @@ async fn create(
         call_url: join_url(&state, &record, Party::Sender),
         call_type: call.call_type,
         room_name: call.jitsi_room_id.clone(),
-        receiver_online: state.core.queues.is_online(call.receiver_id),
+        receiver_online: state.core.reports_online(call.receiver_id),
         recipient: api::Recipient {
             user_id: call.receiver_id,
             full_name: call.receiver_name.clone(),

@@ -6,10 +6,9 @@
 use serde_json::json;
 use zulip_calls_protocol::call::{Party, call_duration};
 use zulip_calls_protocol::calls::CallTarget;
-use zulip_calls_protocol::settings::Settings;
 use zulip_calls_protocol::{
     Action, Actor, Call, CallEventType, CallId, CallState, CallType, Dialect, MediaStatus, Outcome,
-    Timestamp, TransitionError, transition,
+    Timestamp, TransitionError,
 };
 
 use super::error::CallError;
@@ -59,6 +58,7 @@ impl<'a> CallDesk<'a> {
         target: &CallTarget,
         call_type: CallType,
     ) -> CallResult<CallRecord> {
+        self.sweep_if_lazy();
         let settings = self.core.settings();
         if !settings.call_type_enabled(call_type) {
             return Err(CallError::CallTypeDisabled(call_type));
@@ -100,7 +100,8 @@ impl<'a> CallDesk<'a> {
             realm_id: caller.realm_id,
             sender_media_status: None,
             receiver_media_status: None,
-            sender_heartbeat_at: None,
+            // The plugin counts the caller's heartbeats from the creation.
+            sender_heartbeat_at: self.core.quirks().timers.map(|_| now),
             receiver_heartbeat_at: None,
         };
 
@@ -109,6 +110,16 @@ impl<'a> CallDesk<'a> {
             return Err(CallError::CallerBusy {
                 existing: existing.call.call_id,
             });
+        }
+        if let Some(cooldown) = self.core.quirks().redial_cooldown {
+            let window = i64::try_from(cooldown).unwrap_or(i64::MAX);
+            if let Some(ended) = store.ended_call_of_since(caller.id, now.plus_seconds(-window))? {
+                let ended_at = ended.call.ended_at.unwrap_or(now);
+                return Err(CallError::RedialCooldown {
+                    existing: ended.call.call_id,
+                    retry_after: (cooldown as f64 - now.seconds_since(ended_at)).max(0.0),
+                });
+            }
         }
         if store.active_call_of(callee.id)?.is_some() {
             return Err(CallError::UserBusy {
@@ -134,6 +145,19 @@ impl<'a> CallDesk<'a> {
         let record = self.announce(store, change);
         tracing::info!(%call_id, sender = %caller.id, receiver = %callee.id, %call_type, "call created");
         Ok(record)
+    }
+
+    /// Where deadlines wait for the next call's creation (§9 row 4, see `compat`), fires
+    /// every one due now, as the plugin's `create` runs its cleanup first; else nothing.
+    pub fn sweep_if_lazy(&self) {
+        if !self.core.quirks().deadlines_on_create_only {
+            return;
+        }
+        for (call_id, action) in self.core.deadlines.take_due(self.core.clock.now()) {
+            if let Err(err) = self.act(call_id, Who::Server, action, None) {
+                tracing::debug!(%call_id, ?action, error = %err, "deadline no longer applies");
+            }
+        }
     }
 
     /// Applies `action` to call `call_id` by `who` (spec §3), atomically.
@@ -165,19 +189,22 @@ impl<'a> CallDesk<'a> {
         let before = record.call.state;
         // A deadline taken from the index just before a request moved it (a heartbeat that
         // came in while it fired) no longer applies: the call's own deadline decides.
-        if matches!(who, Who::Server) && !deadline_due(&record, action, now, self.core.settings()) {
+        if matches!(who, Who::Server) && !deadline_due(&record, action, now, self.core) {
             return Ok(Acted {
                 record,
                 outcome: Outcome::Unchanged,
                 party,
             });
         }
-        let outcome = transition(before, action, actor).map_err(|err| match err {
-            TransitionError::NotAllowed { action, .. } => CallError::NotAllowed { action },
-            TransitionError::InvalidState { action, state } => {
-                CallError::InvalidState { action, state }
-            }
-        })?;
+        let quirks = self.core.quirks();
+        let outcome = quirks
+            .transition(before, action, actor)
+            .map_err(|err| match err {
+                TransitionError::NotAllowed { action, .. } => CallError::NotAllowed { action },
+                TransitionError::InvalidState { action, state } => {
+                    CallError::InvalidState { action, state }
+                }
+            })?;
 
         let event = match outcome {
             Outcome::Unchanged => {
@@ -194,9 +221,13 @@ impl<'a> CallDesk<'a> {
             } => {
                 record.call.state = to;
                 record.call.end_reason = end_reason;
+                if to == CallState::Ringing && quirks.timers.is_some() {
+                    // The plugin counts the receiver's heartbeats from the acknowledgement.
+                    record.receiver_heartbeat_at = Some(now);
+                }
                 if to == CallState::Accepted {
                     record.call.answered_at = Some(now);
-                    if watches_from_answer(self.core.settings()) {
+                    if watches_from_answer(self.core) {
                         record.sender_heartbeat_at = Some(now);
                         record.receiver_heartbeat_at = Some(now);
                     }
@@ -254,7 +285,13 @@ impl<'a> CallDesk<'a> {
         let Some(party) = record.call.party_of(user.id) else {
             return Err(CallError::NotAParticipant);
         };
-        if state != CallState::Accepted || settings.call_heartbeat_timeout == 0 {
+        // With the plugin's timers, any call still going records it (and the timeout
+        // setting is never read); else only an accepted call's watch does.
+        let records = match self.core.quirks().timers {
+            Some(_) => !state.is_terminal(),
+            None => state == CallState::Accepted && settings.call_heartbeat_timeout > 0,
+        };
+        if !records {
             return Ok(state);
         }
         *record.heartbeat_at_mut(party) = Some(now);
@@ -262,7 +299,7 @@ impl<'a> CallDesk<'a> {
         let earliest = self
             .core
             .deadlines
-            .set(call_id, next_deadline(&record, settings));
+            .set(call_id, next_deadline(&record, self.core));
         drop(store);
         if earliest {
             self.core.deadlines_changed.notify_one();
@@ -299,7 +336,7 @@ impl<'a> CallDesk<'a> {
     ) -> CallRecord {
         let earliest = self.core.deadlines.set(
             change.record.call.call_id,
-            next_deadline(&change.record, self.core.settings()),
+            next_deadline(&change.record, self.core),
         );
         let wake = self
             .core
@@ -332,24 +369,36 @@ fn audit_detail(
 }
 
 /// Whether `action` is the call's own deadline, due at `now`.
-fn deadline_due(record: &CallRecord, action: Action, now: Timestamp, settings: &Settings) -> bool {
-    next_deadline(record, settings).is_some_and(|(at, due)| due == action && at <= now)
+fn deadline_due(record: &CallRecord, action: Action, now: Timestamp, core: &Core) -> bool {
+    next_deadline(record, core).is_some_and(|(at, due)| due == action && at <= now)
 }
 
 /// Whether both parties of a call are watched for heartbeats from its answer on: on a server
 /// that speaks only the 1.1 dialect, as the plugin does (every client of such a server
 /// heartbeats). Where design-dialect clients may be in a call, a party is watched from its
 /// first heartbeat, since those clients never send one.
-fn watches_from_answer(settings: &Settings) -> bool {
-    settings.call_heartbeat_timeout > 0 && settings.calls_api.only() == Some(Dialect::V1_1)
+fn watches_from_answer(core: &Core) -> bool {
+    let settings = core.settings();
+    core.quirks().timers.is_none()
+        && settings.call_heartbeat_timeout > 0
+        && settings.calls_api.only() == Some(Dialect::V1_1)
 }
 
 /// The next deadline of a call and the action it triggers (spec §3, §8; for an accepted
 /// call, also the 1.1 dialect's heartbeat watch: a watched party silent for
 /// `CALL_HEARTBEAT_TIMEOUT`).
-pub fn next_deadline(record: &CallRecord, settings: &Settings) -> Option<(Timestamp, Action)> {
-    let secs = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
+pub fn next_deadline(record: &CallRecord, core: &Core) -> Option<(Timestamp, Action)> {
     let call = &record.call;
+    if let Some(timers) = core.quirks().timers {
+        return timers.next_deadline(
+            call.state,
+            call.created_at,
+            call.answered_at,
+            [record.sender_heartbeat_at, record.receiver_heartbeat_at],
+        );
+    }
+    let settings = core.settings();
+    let secs = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
     match call.state {
         CallState::Calling => Some((
             call.created_at

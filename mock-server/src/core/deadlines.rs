@@ -61,7 +61,7 @@ pub fn fire_due(core: &Core) -> Option<Timestamp> {
         tracing::info!(expired, "event queues expired");
     }
     let desk = CallDesk::new(core);
-    let due = core.deadlines.take_due(now);
+    let due = core.deadlines_due_on_time(now);
     let calls_fired = !due.is_empty();
     for (call_id, action) in due {
         fire(&desk, call_id, action);
@@ -73,7 +73,7 @@ pub fn fire_due(core: &Core) -> Option<Timestamp> {
     if calls_fired || timed_fired {
         let _ = core.commit_pending();
     }
-    let next = match (core.deadlines.next(), next_expiry) {
+    let next = match (core.next_deadline_on_time(), next_expiry) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };

@@ -20,6 +20,10 @@ pub enum CallError {
     /// The caller is already in `existing`.
     #[error("the caller is already in call {existing}")]
     CallerBusy { existing: CallId },
+    /// The caller's call `existing` ended less than the redial cooldown ago; a new one may be
+    /// placed in `retry_after` seconds.
+    #[error("the caller's call {existing} ended too recently")]
+    RedialCooldown { existing: CallId, retry_after: f64 },
     /// The callee, named, is in another call (whose id is not theirs to learn).
     #[error("{name} is in another call")]
     UserBusy { name: String },

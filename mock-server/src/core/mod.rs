@@ -9,6 +9,7 @@
 
 pub mod calls;
 pub mod clock;
+pub mod compat;
 pub mod deadlines;
 pub mod directory;
 pub mod error;
@@ -28,6 +29,7 @@ use tokio::sync::Notify;
 use zulip_calls_protocol::settings::Settings;
 
 pub use self::clock::Clock;
+pub use self::compat::Quirks;
 pub use self::error::CallError;
 pub use self::news::{CallChange, Fired, Listener, Listeners, RecordedPush, Timed, Tx};
 pub use self::queues::QueueError;
@@ -53,6 +55,8 @@ pub struct CoreOptions {
 #[derive(Debug)]
 pub struct Core {
     settings: Settings,
+    /// Where this server behaves as the deployed plugin rather than the contract.
+    quirks: Quirks,
     pub options: CoreOptions,
     pub clock: Clock,
     pub queues: Queues,
@@ -134,6 +138,7 @@ impl Core {
         Core {
             batch: store.batch_counters(),
             join_urls: JoinUrls::new(&settings),
+            quirks: Quirks::of(&settings),
             settings,
             options,
             clock,
@@ -154,6 +159,40 @@ impl Core {
     /// The plugin settings.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// Where this server behaves as the deployed plugin (see [`compat`]).
+    pub fn quirks(&self) -> &Quirks {
+        &self.quirks
+    }
+
+    /// The call deadlines due at `now` that fire on time: none where they wait for the next
+    /// call's creation instead, as on a deployed plugin (see [`compat`] and
+    /// `CallDesk::sweep_if_lazy`).
+    pub fn deadlines_due_on_time(
+        &self,
+        now: zulip_calls_protocol::Timestamp,
+    ) -> Vec<(zulip_calls_protocol::CallId, zulip_calls_protocol::Action)> {
+        if self.quirks.deadlines_on_create_only {
+            Vec::new()
+        } else {
+            self.deadlines.take_due(now)
+        }
+    }
+
+    /// The earliest call deadline that fires on time (see [`Core::deadlines_due_on_time`]).
+    pub fn next_deadline_on_time(&self) -> Option<zulip_calls_protocol::Timestamp> {
+        if self.quirks.deadlines_on_create_only {
+            None
+        } else {
+            self.deadlines.next()
+        }
+    }
+
+    /// Whether a callee is told "online" (`receiver_online`, `receiver_was_offline`): they
+    /// have a live event queue, unless this server always says "offline" as deployed plugins do.
+    pub fn reports_online(&self, user: zulip_calls_protocol::UserId) -> bool {
+        !self.quirks.receiver_always_offline && self.queues.is_online(user)
     }
 
     /// Wakes everything waiting in `changes` (cheap; waiters re-check their condition).

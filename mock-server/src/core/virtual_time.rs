@@ -120,7 +120,7 @@ fn step_to(core: &Core, inner: &mut Inner, target: Timestamp) -> Vec<Fired> {
 fn next_due(core: &Core, inner: &Inner) -> Option<Timestamp> {
     let lifespan = core.settings().event_queue_lifespan;
     [
-        core.deadlines.next(),
+        core.next_deadline_on_time(),
         core.queues.next_expiry(lifespan),
         core.queues.next_heartbeat(),
         core.next_timed(),
@@ -135,7 +135,7 @@ fn next_due(core: &Core, inner: &Inner) -> Option<Timestamp> {
 /// bots' actions, queue expiries, heartbeats, pruning.
 fn fire_due(core: &Core, inner: &mut Inner, now: Timestamp, fired: &mut Vec<Fired>) {
     let desk = CallDesk::new(core);
-    for (call_id, action) in core.deadlines.take_due(now) {
+    for (call_id, action) in core.deadlines_due_on_time(now) {
         match desk.act(call_id, Who::Server, action, None) {
             Ok(acted) if !matches!(acted.outcome, Outcome::Unchanged) => {
                 tracing::info!(%call_id, ?action, state = %acted.record.call.state, at = %now, "deadline fired");

@@ -94,6 +94,12 @@ struct DialectLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CompatLabels {
+    calls_api: &'static str,
+    compat: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     method: &'static str,
     route: String,
@@ -277,6 +283,17 @@ fn scrape_time_registry(state: &QaState) -> Result<Registry, MetricsError> {
         calls,
     );
 
+    let mode = Family::<CompatLabels, Gauge>::default();
+    mode.get_or_create(&CompatLabels {
+        calls_api: state.core.settings().calls_api.as_str(),
+        compat: state.core.settings().calls_compat.as_str(),
+    })
+    .set(1);
+    registry.register(
+        "server_mode",
+        "The calls API served and whether it behaves as the contract or the deployed plugin",
+        mode,
+    );
     registry.register(
         "event_queues",
         "Registered event queues",

@@ -147,7 +147,7 @@ impl Server {
         for record in &pending {
             core.deadlines.set(
                 record.call.call_id,
-                crate::core::calls::next_deadline(record, core.settings()),
+                crate::core::calls::next_deadline(record, &core),
             );
         }
         bots.load(realms.bots, core.clock.now());

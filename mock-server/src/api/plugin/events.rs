@@ -25,8 +25,17 @@ impl Listener for CallOpEvents {
         let extras = CallOpExtras {
             timeout_seconds: tx.core.settings().timeout_seconds(),
             // From the receiver's live queues, whatever their types (the plugin computed it
-            // where no queue is visible, so it always said "offline").
-            receiver_was_offline: !tx.core.queues.is_online(call.receiver_id),
+            // where no queue is visible, so it always said "offline": see `compat`).
+            receiver_was_offline: !tx.core.reports_online(call.receiver_id),
+        };
+        // As deployed plugins word them, when this server is one (see `core::compat`).
+        let deployed = tx.core.quirks().plugin_events;
+        let render = |event: CallOpEvent| {
+            if deployed {
+                crate::api::deployed::events::call_event(&event)
+            } else {
+                EventKind::CallOp(Box::new(event))
+            }
         };
         // Only a creation tells the two parties different things (`initiated`,
         // `incoming_call`); every later change is one event for both.
@@ -37,16 +46,18 @@ impl Listener for CallOpEvents {
                 .map(|user| {
                     let event =
                         CallOpEvent::for_recipient(call, user, change.by, extras, change.at);
-                    (vec![user], EventKind::CallOp(Box::new(event)))
+                    (vec![user], render(event))
                 })
                 .collect()
         } else {
             let event =
                 CallOpEvent::for_recipient(call, call.receiver_id, change.by, extras, change.at);
-            vec![(
-                change.parties().to_vec(),
-                EventKind::CallOp(Box::new(event)),
-            )]
+            let users = if deployed && crate::api::deployed::events::to_caller_only(&event.detail) {
+                vec![call.sender_id]
+            } else {
+                change.parties().to_vec()
+            };
+            vec![(users, render(event))]
         };
         tx.after_commit(move |core| {
             for (users, event) in &events {

@@ -117,6 +117,10 @@ shared_ops! {
     /// Every active call `user` is party to, newest first.
     fn active_calls_of(&self, user: UserId) -> Vec<CallRecord>;
 
+    /// The newest call `user` is party to that became `ended` after `since` (the redial
+    /// cooldown's question; cancelled, rejected and missed calls do not count).
+    fn ended_call_of_since(&self, user: UserId, since: Timestamp) -> Option<CallRecord>;
+
     /// Every active call, oldest first: what needs deadlines scheduled after a restart.
     fn all_active_calls(&self) -> Vec<CallRecord>;
 
@@ -271,6 +275,26 @@ mod ops {
             [user.0],
             call_from_row,
         )
+    }
+
+    pub(super) fn ended_call_of_since(
+        conn: &Connection,
+        user: UserId,
+        since: Timestamp,
+    ) -> Result<Option<CallRecord>, StoreError> {
+        Ok(query_all(
+            conn,
+            concat!(
+                "SELECT ",
+                call_columns!(),
+                " FROM calls WHERE (sender_id = ?1 OR receiver_id = ?1) AND state = 'ended' \
+                 AND ended_at > ?2 ORDER BY ended_at DESC, call_id DESC LIMIT 1"
+            ),
+            params![user.0, millis(since)],
+            call_from_row,
+        )?
+        .into_iter()
+        .next())
     }
 
     pub(super) fn all_active_calls(conn: &Connection) -> Result<Vec<CallRecord>, StoreError> {

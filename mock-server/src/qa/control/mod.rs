@@ -14,6 +14,7 @@ pub mod journal;
 pub mod pushes;
 pub mod queues;
 pub mod reset;
+pub mod server;
 pub mod users;
 pub mod wait_for;
 
@@ -42,6 +43,7 @@ pub fn router(state: QaState) -> Router {
     let control = calls::router(control);
     let control = queues::router(control);
     let control = clock::router(control);
+    let control = server::router(control);
     let control = bots::router(control);
     let control = crate::qa::metrics::router(control);
     let control = control.route_layer(axum::middleware::from_fn_with_state(

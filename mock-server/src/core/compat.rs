@@ -1,0 +1,235 @@
+//! Where the released plugin's code, as deployed, differs from our 1.1 contract
+//! (`plugin-1.1-dialect.md` §9 and the fixes of §§1, 3, 5, 7). Each difference is one field of
+//! [`Quirks`], documented with the row it reproduces; [`Quirks::of`] is the one place that
+//! decides, from `CALLS_COMPAT` (and `CALL_REDIAL_COOLDOWN`), which of them a server has.
+//! The layers read the field that concerns them and never the mode itself, so a behaviour is
+//! found by its name and a new mode is one more constructor here.
+
+use zulip_calls_protocol::call::EndReason;
+use zulip_calls_protocol::settings::Settings;
+use zulip_calls_protocol::{
+    Action, Actor, CallEventType, CallState, Compat, Outcome, Timestamp, TransitionError,
+    transition,
+};
+
+/// The plugin 1.1.0's hard-coded timers (its `cleanup_stale_calls`), in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PluginTimers {
+    /// An unanswered call (`calling` or `ringing`) becomes `missed` this long after creation,
+    /// whatever `CALL_NOTIFICATION_TIMEOUT` and `CALL_RING_TIMEOUT` say.
+    pub missed_after: u64,
+    /// Heartbeats are first checked this long after the answer.
+    pub heartbeat_grace: u64,
+    /// Once checked, a party whose last heartbeat is older than this ends the call as
+    /// `network_failure` (`CALL_HEARTBEAT_TIMEOUT` is never read). The caller's "last
+    /// heartbeat" starts at the call's creation, the receiver's at none.
+    pub heartbeat_silence: u64,
+    /// Any call still `calling`, `ringing` or `accepted` this long after creation becomes
+    /// `timeout` (reason `timeout_stale`), healthy or not.
+    pub stale_after: u64,
+}
+
+/// The 1.1.0 plugin's timers.
+pub const PLUGIN_1_1_0_TIMERS: PluginTimers = PluginTimers {
+    missed_after: 90,
+    heartbeat_grace: 90,
+    heartbeat_silence: 60,
+    stale_after: 600,
+};
+
+/// What a server does where the deployed plugin and the contract part ways. `false`/`None`
+/// everywhere is the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Quirks {
+    /// §9 row 1 (an option in any mode): placing a call within this many seconds after one
+    /// of the caller's calls became `ended` answers 429 "Please wait a moment before making
+    /// another call" with `existing_call_id`. Cancelled, rejected and missed calls do not
+    /// count.
+    pub redial_cooldown: Option<u64>,
+    /// §9 row 2: `receiver_online`, `receiver_was_offline` and `was_offline` always say
+    /// "offline" (the plugin's Django process never sees Tornado's queues).
+    pub receiver_always_offline: bool,
+    /// §9 row 3 and §4: the plugin's hard-coded timers instead of the settings.
+    pub timers: Option<PluginTimers>,
+    /// §9 row 4: deadlines fire only when the next call is created (the plugin's cleanup
+    /// worker and management command do not run on a deployment), not on time.
+    pub deadlines_on_create_only: bool,
+    /// §9 row 10: `end` before an answer leaves the call `ended` (not `cancelled` or
+    /// `rejected`).
+    pub end_before_answer_is_ended: bool,
+    /// The 1:1 endpoints answer as the plugin's views do (`api::deployed`), in their order
+    /// of checks, with their statuses and bodies:
+    /// - §1: errors carry `message` only (no `msg`, no `code`), successes no `msg`;
+    ///   JSON-quoted values are read as the plugin reads them (`is_video_call="true"` is
+    ///   false, a quoted id is no id);
+    /// - §3: a wrong state is 400; `acknowledge` without `status=ringing` is refused; a
+    ///   `cursor` that does not decode is ignored; `heartbeat` is not realm-scoped and tells
+    ///   anyone a finished call's state;
+    /// - §9 row 11: `acknowledge` by anyone but the receiver is 404;
+    /// - §9 row 12: a non-integer `limit` and a malformed id are 500s.
+    pub plugin_views: bool,
+    /// §5: `call` events carry no top-level `user_id`, and `ringing` goes to the caller only.
+    pub plugin_events: bool,
+}
+
+impl Quirks {
+    /// The quirks of a server with these settings.
+    pub fn of(settings: &Settings) -> Quirks {
+        let cooldown = (settings.call_redial_cooldown > 0).then_some(settings.call_redial_cooldown);
+        match settings.calls_compat {
+            Compat::Contract => Quirks {
+                redial_cooldown: cooldown,
+                ..Quirks::default()
+            },
+            Compat::Plugin1_1_0 => Quirks {
+                // The plugin's 5 s, unless a cooldown of another length is asked for.
+                redial_cooldown: cooldown.or(Some(5)),
+                receiver_always_offline: true,
+                timers: Some(PLUGIN_1_1_0_TIMERS),
+                deadlines_on_create_only: true,
+                end_before_answer_is_ended: true,
+                plugin_views: true,
+                plugin_events: true,
+            },
+        }
+    }
+}
+
+impl Quirks {
+    /// The protocol's state machine, as this server runs it: with the plugin's timers, its
+    /// cleanup moves an unanswered call to `missed` (from `calling` too) and any call still
+    /// going after `stale_after` to `timeout` (an accepted one included); see also
+    /// [`Quirks::outcome`].
+    pub fn transition(
+        &self,
+        before: CallState,
+        action: Action,
+        actor: Actor,
+    ) -> Result<Outcome, TransitionError> {
+        let moved = |to, end_reason| Outcome::Moved {
+            to,
+            end_reason: Some(end_reason),
+            event: CallEventType::CallEnded,
+        };
+        if self.timers.is_some() && actor == Actor::Server {
+            match (action, before) {
+                (Action::NotificationTimeout, CallState::Calling | CallState::Ringing) => {
+                    return Ok(moved(CallState::Missed, EndReason::Missed));
+                }
+                (
+                    Action::Cleanup,
+                    CallState::Calling | CallState::Ringing | CallState::Accepted,
+                ) => {
+                    return Ok(moved(CallState::Timeout, EndReason::Cleanup));
+                }
+                _ => {}
+            }
+        }
+        let outcome = transition(before, action, actor)?;
+        Ok(self.outcome(action, before, outcome))
+    }
+
+    /// The state machine's `outcome` of `action` on a call in `before`, as this server has
+    /// it (§9 row 10: `end` before an answer leaves the call `ended`, a hang-up).
+    pub fn outcome(&self, action: Action, before: CallState, outcome: Outcome) -> Outcome {
+        match outcome {
+            Outcome::Moved { event, .. }
+                if self.end_before_answer_is_ended
+                    && action == Action::End
+                    && matches!(before, CallState::Calling | CallState::Ringing) =>
+            {
+                Outcome::Moved {
+                    to: CallState::Ended,
+                    end_reason: Some(EndReason::Hangup),
+                    event,
+                }
+            }
+            outcome => outcome,
+        }
+    }
+}
+
+impl PluginTimers {
+    /// The next deadline of a call, as the plugin's cleanup would find it due. `heartbeats`
+    /// are the parties' last ones (the caller's counts from the creation, the receiver's
+    /// from the acknowledgement, as the plugin stores them; `None`: never).
+    pub fn next_deadline(
+        &self,
+        state: CallState,
+        created_at: Timestamp,
+        answered_at: Option<Timestamp>,
+        heartbeats: [Option<Timestamp>; 2],
+    ) -> Option<(Timestamp, Action)> {
+        let after = |t: Timestamp, s: u64| t.plus_seconds(i64::try_from(s).unwrap_or(i64::MAX));
+        let stale = (after(created_at, self.stale_after), Action::Cleanup);
+        let soonest =
+            |a: (Timestamp, Action), b: (Timestamp, Action)| if b.0 < a.0 { b } else { a };
+        match state {
+            CallState::Calling | CallState::Ringing => Some(soonest(
+                (
+                    after(created_at, self.missed_after),
+                    Action::NotificationTimeout,
+                ),
+                stale,
+            )),
+            CallState::Accepted => {
+                let answered = answered_at.unwrap_or(created_at);
+                let checked_from = after(answered, self.heartbeat_grace);
+                // Checked from the grace on: lost once the older party's last heartbeat is
+                // `heartbeat_silence` old (at once, for a party that never sent one).
+                let lost = match heartbeats {
+                    [Some(a), Some(b)] => after(a.min(b), self.heartbeat_silence).max(checked_from),
+                    _ => checked_from,
+                };
+                Some(soonest((lost, Action::HeartbeatLost), stale))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_contract_has_no_quirks_but_the_cooldown_option() {
+        assert_eq!(Quirks::of(&Settings::default()), Quirks::default());
+        let settings = Settings {
+            call_redial_cooldown: 3,
+            ..Settings::default()
+        };
+        assert_eq!(Quirks::of(&settings).redial_cooldown, Some(3));
+    }
+
+    #[test]
+    fn the_plugin_mode_has_every_quirk() {
+        let settings = Settings {
+            calls_compat: Compat::Plugin1_1_0,
+            ..Settings::default()
+        };
+        let quirks = Quirks::of(&settings);
+        assert_eq!(quirks.redial_cooldown, Some(5));
+        assert_eq!(quirks.timers, Some(PLUGIN_1_1_0_TIMERS));
+        assert!(quirks.receiver_always_offline && quirks.plugin_views && quirks.plugin_events);
+        let cancelled = zulip_calls_protocol::transition(
+            CallState::Ringing,
+            Action::End,
+            zulip_calls_protocol::Actor::Sender,
+        )
+        .unwrap();
+        let Outcome::Moved { to, end_reason, .. } =
+            quirks.outcome(Action::End, CallState::Ringing, cancelled)
+        else {
+            panic!("moved");
+        };
+        assert_eq!(
+            (to, end_reason),
+            (CallState::Ended, Some(EndReason::Hangup))
+        );
+        assert_eq!(
+            Quirks::default().outcome(Action::End, CallState::Ringing, cancelled),
+            cancelled
+        );
+    }
+}
