@@ -154,7 +154,26 @@ async fn answers_carry_the_plugins_bodies() {
         )
     );
 
-    let call = create_ok(&app, &hamlet, &othello).await;
+    // §9 row 13: the plugin's room names and join URLs.
+    let (status, created) = create(&app, &hamlet, &othello).await;
+    assert_eq!(status, 200, "{created}");
+    let room = created["room_name"].as_str().unwrap();
+    assert!(
+        room.starts_with("zulip-call-") && room.len() == 23,
+        "{room}"
+    );
+    let url = created["call_url"].as_str().unwrap();
+    assert!(
+        url.contains(&format!("/{room}?userInfo.displayName=")),
+        "{url}"
+    );
+    assert!(
+        url.ends_with(
+            "&interfaceConfig.SHOW_WATERMARK_FOR_GUESTS=false#config.prejoinPageEnabled=false"
+        ),
+        "{url}"
+    );
+    let call = created["call_id"].as_str().unwrap().to_owned();
     let (status, body) = app
         .post(&othello, "calls/acknowledge", &[("call_id", &call)])
         .await;

@@ -54,6 +54,40 @@ pub fn room_url(server_url: &str, room: &str) -> String {
 }
 
 /// The host of `JITSI_SERVER_URL` (the tokens' `sub`), e.g. `meet.jit.si`; no port.
+/// The Jitsi settings the released plugin 1.1.0 puts in its join URLs' query string (where
+/// Jitsi Meet ignores them: it reads them from the fragment; `plugin-1.1-dialect.md` §9).
+const DEPLOYED_QUERY: &str = "&config.startWithAudioMuted=false\
+    &config.startWithVideoMuted=false\
+    &config.enableWelcomePage=false\
+    &config.enableClosePage=false\
+    &config.prejoinPageEnabled=false\
+    &config.prejoinConfig.enabled=false\
+    &config.prejoinConfig.hideDisplayName=true\
+    &config.prejoinConfig.hidePrejoinDisplayName=true\
+    &config.requireDisplayName=false\
+    &config.disableModeratorIndicator=true\
+    &config.startScreenSharing=false\
+    &config.enableInsecureRoomNameWarning=false\
+    &interfaceConfig.SHOW_JITSI_WATERMARK=false\
+    &interfaceConfig.SHOW_WATERMARK_FOR_GUESTS=false";
+
+/// A join URL as the released plugin 1.1.0 builds it: the display name un-encoded and the
+/// settings in the query string, the token (if any) after them, one setting in the fragment.
+pub fn deployed_join_url(room_url: &str, display_name: &str, jwt: Option<&str>) -> String {
+    let token = jwt.map(|t| format!("&jwt={t}")).unwrap_or_default();
+    format!(
+        "{room_url}?userInfo.displayName={display_name}{DEPLOYED_QUERY}{token}\
+         #config.prejoinPageEnabled=false"
+    )
+}
+
+/// A room name as the released plugin 1.1.0 makes it: `zulip-call-` and 12 hex digits of a
+/// fresh random id, whatever `JITSI_MEETING_PREFIX` says.
+pub fn deployed_room_name() -> String {
+    let id = CallId::new_random().to_string().replace('-', "");
+    format!("zulip-call-{}", &id[..12])
+}
+
 pub fn jitsi_host(server_url: &str) -> Option<String> {
     let url = url::Url::parse(server_url).ok()?;
     url.host_str().filter(|h| !h.is_empty()).map(str::to_owned)
@@ -298,6 +332,30 @@ impl JitsiClaims {
                 },
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod deployed_tests {
+    use super::*;
+
+    #[test]
+    fn deployed_join_urls_are_the_plugins() {
+        // As the plugin 1.1.0 answered `create` on this machine.
+        assert_eq!(
+            deployed_join_url(
+                "https://dev.meet.xandylearning.in/zulip-call-cb4c9529d7bf",
+                "King Hamlet",
+                None
+            ),
+            "https://dev.meet.xandylearning.in/zulip-call-cb4c9529d7bf?userInfo.displayName=King Hamlet&config.startWithAudioMuted=false&config.startWithVideoMuted=false&config.enableWelcomePage=false&config.enableClosePage=false&config.prejoinPageEnabled=false&config.prejoinConfig.enabled=false&config.prejoinConfig.hideDisplayName=true&config.prejoinConfig.hidePrejoinDisplayName=true&config.requireDisplayName=false&config.disableModeratorIndicator=true&config.startScreenSharing=false&config.enableInsecureRoomNameWarning=false&interfaceConfig.SHOW_JITSI_WATERMARK=false&interfaceConfig.SHOW_WATERMARK_FOR_GUESTS=false#config.prejoinPageEnabled=false"
+        );
+        let room = deployed_room_name();
+        assert!(
+            room.starts_with("zulip-call-") && room.len() == 23,
+            "{room}"
+        );
+        assert!(room[11..].bytes().all(|b| b.is_ascii_hexdigit()));
     }
 }
 

@@ -77,7 +77,11 @@ impl<'a> CallDesk<'a> {
 
         let now = self.core.clock.now();
         let call_id = CallId::new_random();
-        let room = settings.room_name(call_id);
+        let room = if self.core.quirks().plugin_join_urls {
+            zulip_calls_protocol::jitsi::deployed_room_name()
+        } else {
+            settings.room_name(call_id)
+        };
         let record = CallRecord {
             call: Call {
                 call_id,
@@ -89,7 +93,7 @@ impl<'a> CallDesk<'a> {
                 receiver_id: callee.id,
                 receiver_name: callee.full_name.clone(),
                 receiver_email: callee.email.clone(),
-                jitsi_url: settings.room_url(call_id),
+                jitsi_url: zulip_calls_protocol::jitsi::room_url(&settings.jitsi_server_url, &room),
                 jitsi_room_id: room,
                 created_at: now,
                 answered_at: None,

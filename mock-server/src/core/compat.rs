@@ -57,6 +57,9 @@ pub struct Quirks {
     /// §9 row 10: `end` before an answer leaves the call `ended` (not `cancelled` or
     /// `rejected`).
     pub end_before_answer_is_ended: bool,
+    /// §9 row 13: rooms named `zulip-call-` and 12 random hex digits, join URLs with the
+    /// settings and an un-encoded display name in the query string.
+    pub plugin_join_urls: bool,
     /// The 1:1 endpoints answer as the plugin's views do (`api::deployed`), in their order
     /// of checks, with their statuses and bodies:
     /// - §1: errors carry `message` only (no `msg`, no `code`), successes no `msg`;
@@ -88,6 +91,7 @@ impl Quirks {
                 timers: Some(PLUGIN_1_1_0_TIMERS),
                 deadlines_on_create_only: true,
                 end_before_answer_is_ended: true,
+                plugin_join_urls: true,
                 plugin_views: true,
                 plugin_events: true,
             },

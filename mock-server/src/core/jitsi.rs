@@ -2,7 +2,9 @@
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use zulip_calls_protocol::call::Party;
-use zulip_calls_protocol::jitsi::{JitsiClaims, JitsiParticipant, JoinUrl, JwtConfig};
+use zulip_calls_protocol::jitsi::{
+    JitsiClaims, JitsiParticipant, JoinUrl, JwtConfig, deployed_join_url,
+};
 use zulip_calls_protocol::settings::Settings;
 use zulip_calls_protocol::{Call, Timestamp};
 
@@ -10,6 +12,8 @@ use zulip_calls_protocol::{Call, Timestamp};
 pub struct JoinUrls {
     jwt: Option<(JwtConfig, EncodingKey)>,
     api_enabled: bool,
+    /// Built as the deployed plugin builds them (see `compat`).
+    deployed: bool,
 }
 
 impl std::fmt::Debug for JoinUrls {
@@ -23,7 +27,7 @@ impl std::fmt::Debug for JoinUrls {
 
 impl JoinUrls {
     /// From the server settings.
-    pub fn new(settings: &Settings) -> Self {
+    pub fn new(settings: &Settings, deployed: bool) -> Self {
         let jwt = JwtConfig::from_settings(settings).and_then(|config| {
             let secret = settings.jitsi_jwt_secret.as_deref()?;
             Some((config, EncodingKey::from_secret(secret.as_bytes())))
@@ -31,6 +35,7 @@ impl JoinUrls {
         JoinUrls {
             jwt,
             api_enabled: settings.jitsi_api_enabled,
+            deployed,
         }
     }
 
@@ -54,6 +59,9 @@ impl JoinUrls {
                 }
             }
         });
+        if self.deployed {
+            return deployed_join_url(&call.jitsi_url, name, token.as_deref());
+        }
         JoinUrl::new(&call.jitsi_url, call.call_type, name)
             .jwt(token.as_deref())
             .api_enabled(self.api_enabled)

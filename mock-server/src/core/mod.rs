@@ -137,7 +137,7 @@ impl Core {
         let changes = tokio::sync::watch::Sender::new(0);
         Core {
             batch: store.batch_counters(),
-            join_urls: JoinUrls::new(&settings),
+            join_urls: JoinUrls::new(&settings, Quirks::of(&settings).plugin_join_urls),
             quirks: Quirks::of(&settings),
             settings,
             options,
