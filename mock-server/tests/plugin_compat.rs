@@ -559,3 +559,121 @@ async fn the_control_api_and_metrics_name_the_mode() {
         assert!(metrics.contains(&line), "{metrics}");
     }
 }
+
+/// §7: the plugin's pushes — the Android pair (a legacy push whose `custom` is a Python repr,
+/// then the flat FCM call push), the APNs legacy payload, the decline to the caller, the
+/// missed call to the receiver, and nothing for a cancelled call.
+#[tokio::test]
+async fn pushes_are_the_plugins() {
+    let app = server(true).await;
+    let hamlet = app.account("hamlet@zulip.com");
+    let othello = app.account("othello@zulip.com");
+    let iago = app.account("iago@zulip.com");
+    let cordelia = app.account("cordelia@zulip.com");
+    for who in [&hamlet, &othello] {
+        let (status, _) = app
+            .post(
+                who,
+                "users/me/android_gcm_reg_id",
+                &[("token", "fcm-token")],
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (status, _) = app
+        .post(
+            &othello,
+            "users/me/apns_device_token",
+            &[("token", "abcdef0123"), ("appid", "org.zulip.Zulip")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let pushes = |user: &'static str| {
+        let app = &app;
+        async move {
+            let body: Value = app
+                .http
+                .get(app.control_url("pushes"))
+                .query(&[("user", user)])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["pushes"].as_array().unwrap().clone()
+        }
+    };
+
+    let call = create_ok(&app, &hamlet, &othello).await;
+    let sent = pushes("othello@zulip.com").await;
+    assert_eq!(sent.len(), 3, "{sent:#?}");
+    let legacy = &sent[0]["request"]["message"];
+    assert_eq!(legacy["data"]["title"], "Incoming video call");
+    let custom = legacy["data"]["custom"].as_str().unwrap();
+    assert!(
+        custom.starts_with(&format!(
+            "{{'event': 'call', 'type': 'call', 'call_id': '{call}', 'sender_id': '{}'",
+            hamlet.id
+        )),
+        "{custom}"
+    );
+    assert!(
+        custom.contains("'timeout_seconds': 120, 'realm_uri': "),
+        "{custom}"
+    );
+    assert_eq!(
+        legacy["android"]["notification"]["channel_id"],
+        "messages-4"
+    );
+    let apns = &sent[1]["request"]["body"];
+    assert_eq!(apns["event"], "call");
+    assert_eq!(apns["timeout_seconds"], 120);
+    assert_eq!(apns["aps"]["alert"]["title"], "Incoming video call");
+    let fcm_call = &sent[2]["request"]["message"];
+    assert_eq!(fcm_call["data"]["event"], "call");
+    assert_eq!(
+        fcm_call["android"]["notification"]["tag"],
+        format!("call:{call}")
+    );
+
+    app.post(
+        &othello,
+        &format!("calls/{call}/respond"),
+        &[("response", "decline")],
+    )
+    .await;
+    let declined = pushes("hamlet@zulip.com").await;
+    assert_eq!(declined.len(), 1, "{declined:#?}");
+    let custom = declined[0]["request"]["message"]["data"]["custom"]
+        .as_str()
+        .unwrap();
+    assert!(custom.contains("'response': 'decline'"), "{custom}");
+    assert!(
+        custom.contains(&format!("'receiver_id': {}", othello.id)),
+        "an int: {custom}"
+    );
+
+    // A cancelled call pushes nothing; a missed one tells the receiver.
+    let call = create_ok(&app, &iago, &othello).await;
+    app.post(&iago, &format!("calls/{call}/cancel"), &[]).await;
+    assert_eq!(
+        pushes("othello@zulip.com").await.len(),
+        6,
+        "the invitation only"
+    );
+    let call = create_ok(&app, &iago, &othello).await;
+    advance(&app, 91).await;
+    create_ok(&app, &cordelia, &hamlet).await;
+    assert_eq!(state_of(&app, &iago, &call).await, "missed");
+    let missed: Vec<Value> = pushes("othello@zulip.com")
+        .await
+        .into_iter()
+        .filter(|p| p["event"] == "missed_call")
+        .collect();
+    assert_eq!(missed.len(), 2, "to each device: {missed:#?}");
+    assert_eq!(
+        missed[0]["request"]["message"]["data"]["title"],
+        "Missed call"
+    );
+}

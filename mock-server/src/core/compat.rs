@@ -60,6 +60,10 @@ pub struct Quirks {
     /// §9 row 13: rooms named `zulip-call-` and 12 random hex digits, join URLs with the
     /// settings and an un-encoded display name in the query string.
     pub plugin_join_urls: bool,
+    /// §7: the plugin's pushes: an invitation twice to an Android device (the legacy one with
+    /// its Python-repr `custom` blob, then the flat FCM call push), a decline to the caller, a
+    /// missed call to the receiver, nothing else.
+    pub plugin_pushes: bool,
     /// The 1:1 endpoints answer as the plugin's views do (`api::deployed`), in their order
     /// of checks, with their statuses and bodies:
     /// - §1: errors carry `message` only (no `msg`, no `code`), successes no `msg`;
@@ -92,6 +96,7 @@ impl Quirks {
                 deadlines_on_create_only: true,
                 end_before_answer_is_ended: true,
                 plugin_join_urls: true,
+                plugin_pushes: true,
                 plugin_views: true,
                 plugin_events: true,
             },

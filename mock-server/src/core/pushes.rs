@@ -3,6 +3,11 @@
 //! sending it (spec §6). It then announces each recorded push to the other listeners
 //! (metrics count it, the webhook forwards it).
 
+use zulip_calls_protocol::RespondAction;
+use zulip_calls_protocol::call::Party;
+use zulip_calls_protocol::plugin::deployed_push::{
+    DeployedPush, DeployedPushContext, deployed_pushes,
+};
 use zulip_calls_protocol::push::{
     PushContext, PushKind, PushNotification, PushRealm, PushTarget, build_push_in,
 };
@@ -72,6 +77,49 @@ fn record(tx: &mut Tx<'_>, record: &CallRecord, kind: PushKind, now: Timestamp) 
         tracing::warn!(realm_url, "realm URL has no host; push not built");
         return;
     };
+    if core.quirks().plugin_pushes {
+        let push = match kind {
+            PushKind::Call => DeployedPush::Invitation,
+            PushKind::CallResponse(RespondAction::Reject) => DeployedPush::Declined,
+            PushKind::MissedCall => DeployedPush::Missed,
+            // The plugin pushes nothing else.
+            PushKind::CallResponse(RespondAction::Accept) | PushKind::CallCancelled => return,
+        };
+        let join_url = core.join_urls.for_party(&record.call, Party::Receiver, now);
+        let ctx = DeployedPushContext {
+            context: &context,
+            realm_name: &realm.name,
+            realm_id: realm.id,
+            receiver_join_url: &join_url,
+            now,
+        };
+        // The legacy pushes to every device first, then the FCM call pushes, as the
+        // plugin's two on-commit hooks send them.
+        let mut requests: Vec<(Device, serde_json::Value)> = Vec::new();
+        let mut second: Vec<(Device, serde_json::Value)> = Vec::new();
+        for device in devices {
+            let target = match &device {
+                Device::Fcm { token } => PushTarget::Fcm {
+                    token: token.clone(),
+                },
+                Device::Apns { token, appid } => PushTarget::Apns {
+                    token: token.clone(),
+                    appid: appid.clone(),
+                },
+            };
+            let mut built =
+                deployed_pushes(push, &record.call, recipient.0, &target, &ctx).into_iter();
+            if let Some(first) = built.next() {
+                requests.push((device.clone(), first));
+            }
+            second.extend(built.map(|request| (device.clone(), request)));
+        }
+        requests.extend(second);
+        for (device, body) in requests {
+            save(tx, &device, record, recipient, kind, now, &body);
+        }
+        return;
+    }
     let notification = PushNotification::new(&record.call, recipient, kind, &context, now);
     for device in devices {
         let provider = DeviceKind::of(&device).as_str();
@@ -87,16 +135,42 @@ fn record(tx: &mut Tx<'_>, record: &CallRecord, kind: PushKind, now: Timestamp) 
             &settings.call_push_notification_sound,
         );
         let body = serde_json::to_value(&request).unwrap_or_default();
-        tracing::info!(user = %recipient, call_id = %record.call.call_id, event = %kind.event(), "push recorded");
-        match tx.store().record_push(
-            now,
-            recipient,
-            record.call.call_id,
-            kind.event().as_str(),
-            &body,
-        ) {
-            Ok(entry) => tx.announce_push(&RecordedPush { entry, provider }),
-            Err(err) => tracing::error!(error = %err, "could not record a push"),
-        }
+        save_as(tx, provider, record, recipient, kind, now, &body);
+    }
+}
+
+/// Records one push to `device`.
+fn save(
+    tx: &mut Tx<'_>,
+    device: &Device,
+    record: &CallRecord,
+    recipient: zulip_calls_protocol::UserId,
+    kind: PushKind,
+    now: Timestamp,
+    body: &serde_json::Value,
+) {
+    let provider = DeviceKind::of(device).as_str();
+    save_as(tx, provider, record, recipient, kind, now, body);
+}
+
+fn save_as(
+    tx: &mut Tx<'_>,
+    provider: &'static str,
+    record: &CallRecord,
+    recipient: zulip_calls_protocol::UserId,
+    kind: PushKind,
+    now: Timestamp,
+    body: &serde_json::Value,
+) {
+    tracing::info!(user = %recipient, call_id = %record.call.call_id, event = %kind.event(), "push recorded");
+    match tx.store().record_push(
+        now,
+        recipient,
+        record.call.call_id,
+        kind.event().as_str(),
+        body,
+    ) {
+        Ok(entry) => tx.announce_push(&RecordedPush { entry, provider }),
+        Err(err) => tracing::error!(error = %err, "could not record a push"),
     }
 }

@@ -8,6 +8,7 @@
 
 mod cancel;
 mod create;
+pub mod deployed_push;
 mod end;
 pub mod event;
 mod heartbeat;
