@@ -16,6 +16,9 @@
 //!   neutrally ([`core::news`]); its listeners render it: a dialect's events, the push
 //!   outbox, metrics, bots, the webhook.
 //! - [`api`] decodes requests with the protocol, calls the core, encodes the answers.
+//! - Where the server behaves as the deployed plugin rather than the contract
+//!   (`--compat plugin-1.1.0`) is decided once, in [`core::compat`]; each layer reads the
+//!   quirk that concerns it.
 //! - [`qa`] wraps the API in one middleware and hears the core's news.
 //! - [`server`] builds the core with its listeners and serves the API and the QA features;
 //!   [`scenario`] starts a [`Server`] (or takes a URL) and talks to it as any client would;
