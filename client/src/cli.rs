@@ -198,7 +198,8 @@ pub enum ExitStatus {
     AuthFailed,
     /// No such user or call.
     NotFound,
-    /// The callee or you already have an active call.
+    /// The callee or you already have an active call, or the server asks to wait a moment
+    /// before placing another call (the released plugin's 5 s after a call ended).
     Busy,
     /// `call --wait`: the callee rejected the call.
     Rejected,
@@ -258,7 +259,10 @@ impl ExitStatus {
             }
             ExitStatus::AuthFailed => "authentication failed",
             ExitStatus::NotFound => "no such user or call",
-            ExitStatus::Busy => "the callee or you are already in a call",
+            ExitStatus::Busy => {
+                "the callee or you are already in a call, or the server asks to wait a moment \
+                 before another call"
+            }
             ExitStatus::Rejected => "call --wait: rejected",
             ExitStatus::Missed => "call --wait: missed (rang, not answered in time)",
             ExitStatus::TimedOut => "call --wait: timed out (no device answered)",

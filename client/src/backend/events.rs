@@ -27,8 +27,9 @@ use tokio_tungstenite::tungstenite::handshake::client::Request as WsRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use zulip_calls_protocol::endpoint::Endpoint;
 use zulip_calls_protocol::envelope::{DecodeError, decode_response};
-use zulip_calls_protocol::event::{WsAck, parse_event_frame};
+use zulip_calls_protocol::event::WsAck;
 use zulip_calls_protocol::zulip::{
     DeleteEvents, DeleteEventsRequest, GetEvents, GetEventsRequest, Register, RegisterRequest,
     RegisterResponse,
@@ -36,7 +37,28 @@ use zulip_calls_protocol::zulip::{
 use zulip_calls_protocol::{ActiveCall, ErrorCode, EventId, EventKind, QueueEvent, QueueId};
 
 use super::api::{ApiClient, ClientError};
-use super::calls::{Calls, EventTranslator};
+use super::calls::{Calls, EventTranslator, read_event};
+
+/// `GET events`, with the events left as JSON for [`read_event`], so that one event a server
+/// shapes its own way (the released plugin's) neither stops the stream nor hides the rest.
+#[derive(Debug, Clone, Copy)]
+struct LenientGetEvents;
+
+/// The answer of [`LenientGetEvents`].
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct LenientEvents {
+    events: Vec<serde_json::Value>,
+}
+
+impl Endpoint for LenientGetEvents {
+    const NAME: &'static str = GetEvents::NAME;
+    const METHOD: zulip_calls_protocol::endpoint::Verb = GetEvents::METHOD;
+    const PATH: &'static str = GetEvents::PATH;
+    const AUTH: zulip_calls_protocol::endpoint::Auth = GetEvents::AUTH;
+    type Path = <GetEvents as Endpoint>::Path;
+    type Request = <GetEvents as Endpoint>::Request;
+    type Response = LenientEvents;
+}
 
 /// How events reach the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -755,7 +777,9 @@ impl Worker {
                 Wake::Frame(Some(Ok(message))) => {
                     last_frame = Instant::now();
                     match message {
-                        Message::Text(text) => match parse_event_frame(text.as_str()) {
+                        Message::Text(text) => match serde_json::from_str(text.as_str())
+                            .and_then(read_event)
+                        {
                             Ok(event) => {
                                 if let Some(event) = session.cursor.accept(event) {
                                     self.deliver(event).await?;
@@ -810,7 +834,7 @@ impl Worker {
                 dont_block: (!connected).then_some(true),
             };
             let response = self
-                .guard(self.api.request_with_timeout::<GetEvents>(
+                .guard(self.api.request_with_timeout::<LenientGetEvents>(
                     &(),
                     &request,
                     session.longpoll_timeout,
@@ -822,6 +846,13 @@ impl Worker {
                 connected = true;
             }
             for event in response.events {
+                let event = match read_event(event) {
+                    Ok(event) => event,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "ignoring an event without an id or type");
+                        continue;
+                    }
+                };
                 if let Some(event) = session.cursor.accept(event) {
                     self.deliver(event).await?;
                 }
