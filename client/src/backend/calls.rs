@@ -668,31 +668,24 @@ fn history_entry(call: &PluginHistoryCall) -> HistoryEntry {
 /// in `initiated` and `incoming_call` (it rings for [`PLUGIN_RING_SECONDS`]), no
 /// `receiver_was_offline` where its queue check failed, an `ended` without `reason` or with
 /// one of its own, no top-level `user_id`, no `duration`. Those are filled in here. An event
-/// that still cannot be read is kept as an event of an unknown kind (and logged), so that
-/// its id still moves the queue on: one bad event must not stall the stream.
-pub fn read_event(mut value: serde_json::Value) -> Result<QueueEvent, serde_json::Error> {
+/// that still cannot be read is an [`UnreadableEvent`], with its id when it has one, so that
+/// the stream can move past it: one bad event must not stall the rest.
+pub fn read_event(mut value: serde_json::Value) -> Result<QueueEvent, UnreadableEvent> {
     fill_in_plugin_event(&mut value);
-    match serde_json::from_value::<QueueEvent>(value.clone()) {
-        Ok(event) => Ok(event),
-        Err(err) => {
-            let serde_json::Value::Object(mut fields) = value else {
-                return Err(err);
-            };
-            let id = match fields.remove("id").map(serde_json::from_value::<EventId>) {
-                Some(Ok(id)) => id,
-                _ => return Err(err),
-            };
-            let event_type = match fields.remove("type") {
-                Some(serde_json::Value::String(event_type)) => event_type,
-                _ => return Err(err),
-            };
-            tracing::warn!(%id, %event_type, error = %err, "an event that cannot be read is skipped");
-            Ok(QueueEvent {
-                id,
-                kind: EventKind::Unknown { event_type, fields },
-            })
-        }
-    }
+    let id = value
+        .get("id")
+        .cloned()
+        .and_then(|id| serde_json::from_value::<EventId>(id).ok());
+    serde_json::from_value::<QueueEvent>(value).map_err(|error| UnreadableEvent { id, error })
+}
+
+/// A queue event [`read_event`] could not make sense of.
+#[derive(Debug, thiserror::Error)]
+#[error("unreadable event: {error}")]
+pub struct UnreadableEvent {
+    /// Its id, when it has a readable one: the queue still moves past it.
+    pub id: Option<EventId>,
+    pub error: serde_json::Error,
 }
 
 /// Gives a 1.1 `call` event the fields the deployed plugin leaves out.
@@ -1195,18 +1188,18 @@ mod tests {
 
     #[test]
     fn an_event_that_cannot_be_read_keeps_its_id() {
-        let broken = read_event(json!({"type": "call", "id": 7, "op": "accepted"})).unwrap();
-        assert_eq!(broken.id, EventId(7));
-        assert!(
-            matches!(&broken.kind, EventKind::Unknown { event_type, .. } if event_type == "call"),
-            "{broken:?}"
-        );
+        let broken = read_event(json!({"type": "call", "id": 7, "op": "accepted"})).unwrap_err();
+        assert_eq!(broken.id, Some(EventId(7)));
         let broken =
             read_event(json!({"type": "call_event", "id": 8, "event_type": "call_started"}))
-                .unwrap();
-        assert_eq!(broken.id, EventId(8));
-        assert!(read_event(json!({"type": "call", "op": "accepted"})).is_err());
-        assert!(read_event(json!(["not", "an", "event"])).is_err());
+                .unwrap_err();
+        assert_eq!(broken.id, Some(EventId(8)));
+        let broken = read_event(json!({"type": "call", "op": "accepted"})).unwrap_err();
+        assert_eq!(broken.id, None);
+        assert_eq!(
+            read_event(json!(["not", "an", "event"])).unwrap_err().id,
+            None
+        );
         // Events the client reads as they are stay as they are.
         let design = json!({"type": "presence", "id": 9, "user_id": 4});
         assert_eq!(

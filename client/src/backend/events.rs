@@ -37,7 +37,7 @@ use zulip_calls_protocol::zulip::{
 use zulip_calls_protocol::{ActiveCall, ErrorCode, EventId, EventKind, QueueEvent, QueueId};
 
 use super::api::{ApiClient, ClientError};
-use super::calls::{Calls, EventTranslator, read_event};
+use super::calls::{Calls, EventTranslator, UnreadableEvent, read_event};
 
 /// `GET events`, with the events left as JSON for [`read_event`], so that one event a server
 /// shapes its own way (the released plugin's) neither stops the stream nor hides the rest.
@@ -58,6 +58,22 @@ impl Endpoint for LenientGetEvents {
     type Path = <GetEvents as Endpoint>::Path;
     type Request = <GetEvents as Endpoint>::Request;
     type Response = LenientEvents;
+}
+
+/// `value` as a queue event ([`read_event`]). One that cannot be read is logged and stands
+/// in the queue as a heartbeat would: its id moves the stream on, and nothing is delivered.
+/// Without even an id it is passed over.
+fn readable(value: serde_json::Value) -> Option<QueueEvent> {
+    match read_event(value) {
+        Ok(event) => Some(event),
+        Err(UnreadableEvent { id, error }) => {
+            tracing::warn!(?id, %error, "skipping an event that cannot be read");
+            id.map(|id| QueueEvent {
+                id,
+                kind: EventKind::Heartbeat,
+            })
+        }
+    }
 }
 
 /// How events reach the client.
@@ -778,9 +794,10 @@ impl Worker {
                     last_frame = Instant::now();
                     match message {
                         Message::Text(text) => match serde_json::from_str(text.as_str())
-                            .and_then(read_event)
+                            .map(readable)
                         {
-                            Ok(event) => {
+                            Ok(None) => {}
+                            Ok(Some(event)) => {
                                 if let Some(event) = session.cursor.accept(event) {
                                     self.deliver(event).await?;
                                 }
@@ -846,12 +863,8 @@ impl Worker {
                 connected = true;
             }
             for event in response.events {
-                let event = match read_event(event) {
-                    Ok(event) => event,
-                    Err(err) => {
-                        tracing::warn!(error = %err, "ignoring an event without an id or type");
-                        continue;
-                    }
+                let Some(event) = readable(event) else {
+                    continue;
                 };
                 if let Some(event) = session.cursor.accept(event) {
                     self.deliver(event).await?;
