@@ -805,6 +805,7 @@ in_every_mode!(
     call_wait_exits_10_when_rejected,
     watch_prints_a_json_line_per_event,
     history_pages_by_offset_with_filters,
+    placing_a_call_claims_nothing_about_presence,
     a_redial_cooldown_reads_as_wait_a_moment,
     call_wait_tries_once_more_after_a_cooldown,
 );
@@ -917,6 +918,22 @@ async fn the_callee_ending_an_unanswered_call(mode: Mode) {
     };
     assert_eq!(history["calls"][0]["state"], expected, "{history}");
     assert!(history["calls"][0]["duration"].is_null(), "{history}");
+}
+
+/// The callee has no event queue, so the server says they are offline (a deployed plugin says
+/// so of everyone, §9): the caller is told nothing about it either way.
+async fn placing_a_call_claims_nothing_about_presence(mode: Mode) {
+    let mock = Mock::start(mode).await;
+    for args in [&["call", OTHELLO][..], &["call", OTHELLO, "--json"]] {
+        let run = mock.run(HAMLET, args).await;
+        assert_eq!(run.code, 0, "{run:?}");
+        let said = format!("{}{}", run.stdout, run.stderr).to_lowercase();
+        assert!(
+            !said.contains("offline") && !said.contains("online"),
+            "{run:?}"
+        );
+        assert_eq!(mock.run(HAMLET, &["end-all"]).await.code, 0);
+    }
 }
 
 /// The released plugin's answer to a call placed within 5 s after one of the caller's calls

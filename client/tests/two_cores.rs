@@ -398,6 +398,53 @@ async fn an_unanswered_call_is_missed_on_both_sides(mode: Mode, transport: Trans
     assert_eq!(summary.duration, None);
 }
 
+/// The server refuses a call for a moment, as the released plugin does for 5 s after a call
+/// ended (a 429 with only a `message`): the UI says to wait a moment, and the next try places
+/// the call.
+async fn a_redial_cooldown_asks_to_wait_a_moment(mode: Mode) {
+    let server = common::start_server_in(mode).await;
+    let path = match mode.dialect() {
+        Dialect::Design => "/api/v1/calls/start",
+        Dialect::V1_1 => "/api/v1/calls/create",
+    };
+    let rule = serde_json::json!({
+        "method": "POST", "path": path, "times": 1,
+        "action": {"kind": "respond", "status": 429, "body": {
+            "result": "error",
+            "message": "Please wait a moment before making another call",
+            "existing_call_id": "6f1c1d52-32a4-4c5e-9d7a-3a0e2f6b8c11",
+        }},
+    });
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/mock/v1/faults", server.addr))
+        .json(&rule)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{response:?}");
+    let mut hamlet = Core::start(&server, "hamlet@zulip.com", TransportPreference::Auto).await;
+    hamlet.call("Othello", 'v').await;
+    let CallPanel::Ended { summary } = &hamlet.model.call else {
+        panic!(
+            "expected a summary of the refusal, got {:?}",
+            hamlet.model.call
+        );
+    };
+    assert_eq!(
+        summary.text,
+        "Could not call Othello, the Moor of Venice: the server asks to wait a moment before \
+         placing another call (try again in a few seconds)"
+    );
+    // Dismissed, the same teammate still selected: `v` again.
+    hamlet.key(KeyInput::Esc).await;
+    hamlet.key(KeyInput::Char('v')).await;
+    assert!(
+        matches!(&hamlet.model.call, CallPanel::Outgoing(o) if o.call_id.is_some()),
+        "{:?}",
+        hamlet.model.call
+    );
+}
+
 /// The server restarts under a signed-in UI: the status bar goes to "reconnecting" and back
 /// to "connected" without a key pressed, and the next call rings as before.
 async fn restart_flow(mode: Mode, transport: TransportPreference) {
@@ -619,7 +666,10 @@ in_every_mode_over_both_transports!(
     restart_flow,
 );
 
-in_every_mode!(answering_on_one_device_stops_the_other);
+in_every_mode!(
+    answering_on_one_device_stops_the_other,
+    a_redial_cooldown_asks_to_wait_a_moment,
+);
 
 mod on_1_1_the_ui_keeps_its_call_alive_and_a_vanished_side_drops_it {
     use super::*;
