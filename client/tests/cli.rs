@@ -1499,7 +1499,8 @@ async fn call_wait_right_after_a_call_ended_waits_it_out() {
 /// between: `watch` prints each readable one and goes on past the other.
 async fn watch_reads_the_deployed_plugin_s_events(mode: Mode) {
     let mock = Mock::start(mode).await;
-    let (mut child, mut lines) = spawn_lines(mock.command(OTHELLO, &["watch"]));
+    let (child, mut lines) = spawn_lines(mock.command(OTHELLO, &["watch"]));
+    let _watch = KillOnDrop(child);
     assert_eq!(next_json(&mut lines).await["type"], "resync");
     let call_id = "6f1c1d52-32a4-4c5e-9d7a-3a0e2f6b8c11";
     let call = |op: &str, state: &str| {
@@ -1538,8 +1539,16 @@ async fn watch_reads_the_deployed_plugin_s_events(mode: Mode) {
     assert_eq!(ended["state"], "ended", "{ended}");
     assert_eq!(ended["reason"], "hangup", "{ended}");
     assert_eq!(ended["ended_by_id"], Value::Null, "{ended}");
-    child.kill().unwrap();
-    child.wait().unwrap();
+}
+
+/// A child process that is killed when the test ends, passed or failed.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 mod watch_reads_the_deployed_plugin_s_events {
