@@ -91,7 +91,9 @@ pub enum Command {
         audio: bool,
         /// Wait for the answer: exit 0 when accepted, otherwise the outcome's exit code. With
         /// --json, prints the placed call, then the outcome, one JSON object per line.
-        /// Interrupting (Ctrl-C) cancels the call.
+        /// Interrupting (Ctrl-C) cancels the call. A server that asks to wait a moment before
+        /// another call (the released plugin does for 5 s after a call ended) is asked once
+        /// more after the wait it names, or 5 s.
         #[arg(long)]
         wait: bool,
         /// With --wait: once accepted, stay in the call until it ends (see `answer --hold`).
