@@ -91,7 +91,9 @@ pub enum Command {
         audio: bool,
         /// Wait for the answer: exit 0 when accepted, otherwise the outcome's exit code. With
         /// --json, prints the placed call, then the outcome, one JSON object per line.
-        /// Interrupting (Ctrl-C) cancels the call.
+        /// Interrupting (Ctrl-C) cancels the call. A server that asks to wait a moment before
+        /// another call (the released plugin does for 5 s after a call ended) is asked once
+        /// more after the wait it names, or 5 s.
         #[arg(long)]
         wait: bool,
         /// With --wait: once accepted, stay in the call until it ends (see `answer --hold`).
@@ -198,7 +200,8 @@ pub enum ExitStatus {
     AuthFailed,
     /// No such user or call.
     NotFound,
-    /// The callee or you already have an active call.
+    /// The callee or you already have an active call, or the server asks to wait a moment
+    /// before placing another call (the released plugin's 5 s after a call ended).
     Busy,
     /// `call --wait`: the callee rejected the call.
     Rejected,
@@ -258,7 +261,10 @@ impl ExitStatus {
             }
             ExitStatus::AuthFailed => "authentication failed",
             ExitStatus::NotFound => "no such user or call",
-            ExitStatus::Busy => "the callee or you are already in a call",
+            ExitStatus::Busy => {
+                "the callee or you are already in a call, or the server asks to wait a moment \
+                 before another call"
+            }
             ExitStatus::Rejected => "call --wait: rejected",
             ExitStatus::Missed => "call --wait: missed (rang, not answered in time)",
             ExitStatus::TimedOut => "call --wait: timed out (no device answered)",

@@ -106,6 +106,8 @@ pub fn client_exit_status(err: &ClientError) -> ExitStatus {
             ErrorCode::UserBusy | ErrorCode::CallerBusy => ExitStatus::Busy,
             _ => ExitStatus::Error,
         },
+        // Like busy: nothing wrong, try again later.
+        ClientError::Cooldown { .. } => ExitStatus::Busy,
         ClientError::Unreachable { .. } | ClientError::Tls { .. } | ClientError::Timeout { .. } => {
             ExitStatus::Unreachable
         }
@@ -757,7 +759,24 @@ async fn call_and_wait<W: Write + Send>(
     let (stream, mut items) = EventStream::spawn(calls.clone(), StreamOptions::default());
     let result = async {
         wait_until_synced(&mut items).await?;
-        let placed = place(calls, callee, call_type).await?;
+        let placed = match place(calls, callee, call_type).await {
+            Err(CommandError::Client(ClientError::Cooldown { retry_after }))
+                if retry_after.is_none_or(|wait| wait <= MAX_COOLDOWN_WAIT) =>
+            {
+                let wait = retry_after.unwrap_or(DEFAULT_COOLDOWN_WAIT);
+                out.note(&format!(
+                    "The server asks to wait a moment before placing another call: trying \
+                     again in {} s\n",
+                    wait.as_secs_f64().ceil()
+                ))?;
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = interrupted() => return Ok(ExitStatus::Cancelled),
+                }
+                place(calls, callee, call_type).await?
+            }
+            other => other?,
+        };
         out.print(&placed)?;
         let mut waited = follow_call(calls, &placed, &mut items).await?;
         waited.unkept = hold_every.is_none()
@@ -776,6 +795,13 @@ async fn call_and_wait<W: Write + Send>(
     stream.shutdown().await;
     result
 }
+
+/// How long `call --wait` waits before its one retry when the server asks it to wait a moment
+/// and does not say how long: the released plugin's redial cooldown.
+const DEFAULT_COOLDOWN_WAIT: Duration = Duration::from_secs(5);
+/// The longest wait `call --wait` sits through before its retry; a server asking for more
+/// gets the error at once.
+const MAX_COOLDOWN_WAIT: Duration = Duration::from_secs(60);
 
 /// Waits for the stream's first snapshot: from then on its queue holds every new event.
 async fn wait_until_synced(
@@ -1024,12 +1050,17 @@ async fn hold(
                         continue;
                     }
                     if let CallEventDetail::CallEnded { reason, ended_by_id, duration } = &call.detail {
+                        // The released plugin's events give no duration: the call has it.
+                        let duration = match duration {
+                            Some(duration) => Some(*duration),
+                            None => calls.call(call_id).await.ok().and_then(|c| c.duration),
+                        };
                         break CallOver {
                             call_id,
                             state: call.call.state,
                             end_reason: Some(*reason),
                             ended_by_id: *ended_by_id,
-                            duration: *duration,
+                            duration,
                         };
                     }
                 }
@@ -1228,6 +1259,8 @@ mod tests {
             (api(ErrorCode::CallNotFound), 5),
             (api(ErrorCode::UserBusy), 6),
             (api(ErrorCode::CallerBusy), 6),
+            // The redial cooldown: try again later, like busy.
+            (ClientError::Cooldown { retry_after: None }, 6),
             (api(ErrorCode::InvalidCallState), 1),
             (api(ErrorCode::CannotCallSelf), 1),
             (

@@ -39,6 +39,16 @@ impl<W: Write> Output<W> {
         }
     }
 
+    /// Prints `text` (a line ending with a newline) for people only: JSON output leaves it
+    /// out, so scripts keep reading exactly the results.
+    pub fn note(&mut self, text: &str) -> io::Result<()> {
+        if self.json {
+            return Ok(());
+        }
+        self.out.write_all(text.as_bytes())?;
+        self.out.flush()
+    }
+
     /// Prints `value` as one JSON line whatever the mode (`watch` always speaks JSON).
     pub fn json_line<S: Serialize + ?Sized>(&mut self, value: &S) -> io::Result<()> {
         serde_json::to_writer(&mut self.out, value)?;

@@ -1,13 +1,14 @@
 //! Two client cores (model + update + effects + event stream + heartbeat) against a real mock
 //! server: what two people at two terminals would do, minus the terminal. Every flow runs
-//! against a server of each `CALLS_API` mode (design only, 1.1 only, both), the client
-//! detecting the dialect as it does in use.
+//! against a server of each `CALLS_API` mode (design only, 1.1 only, both) and of 1.1 as the
+//! released plugin behaves, the client detecting the dialect as it does in use.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use std::time::Duration;
 
+use common::Mode;
 use tokio::sync::mpsc;
 use zulip_calls::app::{CallPanel, Command, KeyInput, Model, Msg, init, update};
 use zulip_calls::backend::api::ApiClient;
@@ -16,7 +17,7 @@ use zulip_calls::backend::dialect::{self, CallsApiChoice};
 use zulip_calls::backend::events::{EventStream, StreamItem, StreamOptions, TransportPreference};
 use zulip_calls::backend::keepalive::{CALL_HEARTBEAT_INTERVAL, Keepalive};
 use zulip_calls::effects;
-use zulip_calls_protocol::{CallsApi, Dialect, Timestamp};
+use zulip_calls_protocol::{Dialect, Timestamp};
 
 /// One person's client without a terminal: the core, its backend, and what it asked for.
 struct Core {
@@ -156,8 +157,8 @@ impl Core {
     }
 }
 
-async fn accept_flow(calls_api: CallsApi, transport: TransportPreference) {
-    let server = common::start_server_speaking(calls_api).await;
+async fn accept_flow(mode: Mode, transport: TransportPreference) {
+    let server = common::start_server_in(mode).await;
     let mut hamlet = Core::start(&server, "hamlet@zulip.com", transport).await;
     let mut othello = Core::start(&server, "othello@zulip.com", transport).await;
 
@@ -214,7 +215,7 @@ async fn accept_flow(calls_api: CallsApi, transport: TransportPreference) {
     let CallPanel::InCall(mine) = &othello.model.call else {
         panic!("{:?}", othello.model.call);
     };
-    if calls_api == CallsApi::V1_1 {
+    if mode.dialect() == Dialect::V1_1 {
         assert!(!mine.mine.muted);
         let notice = othello.model.notice.as_ref().expect("a note about muting");
         assert!(
@@ -233,21 +234,26 @@ async fn accept_flow(calls_api: CallsApi, transport: TransportPreference) {
         assert!(theirs.theirs.muted, "{theirs:?}");
     }
 
-    // Othello hangs up; Hamlet's core shows who ended it.
+    // Othello hangs up; Hamlet's core shows who ended it, where the server says (the deployed
+    // plugin's events name nobody).
     othello.key(KeyInput::Char('e')).await;
     hamlet.pump_event("call_ended").await;
     let CallPanel::Ended { summary } = &hamlet.model.call else {
         panic!("expected the ended summary, got {:?}", hamlet.model.call);
     };
-    assert!(summary.text.contains("Othello"), "{}", summary.text);
+    if mode.is_deployed_plugin() {
+        assert_eq!(summary.text, "The call ended");
+    } else {
+        assert!(summary.text.contains("Othello"), "{}", summary.text);
+    }
     assert!(summary.duration.is_some());
 }
 
 async fn a_rejected_call_stops_the_ringing_and_tells_the_caller(
-    calls_api: CallsApi,
+    mode: Mode,
     transport: TransportPreference,
 ) {
-    let server = common::start_server_speaking(calls_api).await;
+    let server = common::start_server_in(mode).await;
     let mut hamlet = Core::start(&server, "hamlet@zulip.com", transport).await;
     let mut othello = Core::start(&server, "othello@zulip.com", transport).await;
     hamlet.call("Othello", 'a').await;
@@ -273,8 +279,8 @@ async fn a_rejected_call_stops_the_ringing_and_tells_the_caller(
     );
 }
 
-async fn answering_on_one_device_stops_the_other(calls_api: CallsApi) {
-    let server = common::start_server_speaking(calls_api).await;
+async fn answering_on_one_device_stops_the_other(mode: Mode) {
+    let server = common::start_server_in(mode).await;
     let mut hamlet = Core::start(&server, "hamlet@zulip.com", TransportPreference::Auto).await;
     let mut phone = Core::start(&server, "othello@zulip.com", TransportPreference::Auto).await;
     let mut laptop = Core::start(
@@ -309,10 +315,10 @@ async fn answering_on_one_device_stops_the_other(calls_api: CallsApi) {
 }
 
 async fn the_caller_cancels_and_the_callee_stops_ringing(
-    calls_api: CallsApi,
+    mode: Mode,
     transport: TransportPreference,
 ) {
-    let server = common::start_server_speaking(calls_api).await;
+    let server = common::start_server_in(mode).await;
     let mut hamlet = Core::start(&server, "hamlet@zulip.com", transport).await;
     let mut othello = Core::start(&server, "othello@zulip.com", transport).await;
     hamlet.call("Othello", 'v').await;
@@ -337,11 +343,8 @@ async fn the_caller_cancels_and_the_callee_stops_ringing(
     );
 }
 
-async fn calling_someone_in_a_call_says_they_are_busy(
-    calls_api: CallsApi,
-    transport: TransportPreference,
-) {
-    let server = common::start_server_speaking(calls_api).await;
+async fn calling_someone_in_a_call_says_they_are_busy(mode: Mode, transport: TransportPreference) {
+    let server = common::start_server_in(mode).await;
     let mut hamlet = Core::start(&server, "hamlet@zulip.com", transport).await;
     let mut othello = Core::start(&server, "othello@zulip.com", transport).await;
     let mut iago = Core::start(&server, "iago@zulip.com", transport).await;
@@ -362,21 +365,20 @@ async fn calling_someone_in_a_call_says_they_are_busy(
     assert!(!iago.local.iter().any(|c| matches!(c, Command::OpenUrl(_))));
 }
 
-async fn an_unanswered_call_is_missed_on_both_sides(
-    calls_api: CallsApi,
-    transport: TransportPreference,
-) {
+async fn an_unanswered_call_is_missed_on_both_sides(mode: Mode, transport: TransportPreference) {
+    // The deployed plugin misses a call 90 s after it was placed, whatever it is told; the
+    // contract after CALL_NOTIFICATION_TIMEOUT.
     let settings = zulip_calls_protocol::settings::Settings {
-        calls_api,
-        call_notification_timeout: 1,
-        ..zulip_calls_protocol::settings::Settings::default()
+        call_notification_timeout: 90,
+        ..mode.settings()
     };
-    let server = common::start_server_with(settings).await;
+    let server = common::start_server_on(settings, true).await;
     let mut hamlet = Core::start(&server, "hamlet@zulip.com", transport).await;
     let mut othello = Core::start(&server, "othello@zulip.com", transport).await;
     hamlet.call("Othello", 'a').await;
     // Othello's core acknowledges on its own, so the call rings and then is missed.
     othello.pump_event("call_started").await;
+    server.advance(90).await;
     othello.pump_event("call_ended").await;
     assert!(
         othello.local.contains(&Command::StopRinging),
@@ -396,12 +398,59 @@ async fn an_unanswered_call_is_missed_on_both_sides(
     assert_eq!(summary.duration, None);
 }
 
+/// The server refuses a call for a moment, as the released plugin does for 5 s after a call
+/// ended (a 429 with only a `message`): the UI says to wait a moment, and the next try places
+/// the call.
+async fn a_redial_cooldown_asks_to_wait_a_moment(mode: Mode) {
+    let server = common::start_server_in(mode).await;
+    let path = match mode.dialect() {
+        Dialect::Design => "/api/v1/calls/start",
+        Dialect::V1_1 => "/api/v1/calls/create",
+    };
+    let rule = serde_json::json!({
+        "method": "POST", "path": path, "times": 1,
+        "action": {"kind": "respond", "status": 429, "body": {
+            "result": "error",
+            "message": "Please wait a moment before making another call",
+            "existing_call_id": "6f1c1d52-32a4-4c5e-9d7a-3a0e2f6b8c11",
+        }},
+    });
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/mock/v1/faults", server.addr))
+        .json(&rule)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{response:?}");
+    let mut hamlet = Core::start(&server, "hamlet@zulip.com", TransportPreference::Auto).await;
+    hamlet.call("Othello", 'v').await;
+    let CallPanel::Ended { summary } = &hamlet.model.call else {
+        panic!(
+            "expected a summary of the refusal, got {:?}",
+            hamlet.model.call
+        );
+    };
+    assert_eq!(
+        summary.text,
+        "Could not call Othello, the Moor of Venice: the server asks to wait a moment before \
+         placing another call (try again in a few seconds)"
+    );
+    // Dismissed, the same teammate still selected: `v` again.
+    hamlet.key(KeyInput::Esc).await;
+    hamlet.key(KeyInput::Char('v')).await;
+    assert!(
+        matches!(&hamlet.model.call, CallPanel::Outgoing(o) if o.call_id.is_some()),
+        "{:?}",
+        hamlet.model.call
+    );
+}
+
 /// The server restarts under a signed-in UI: the status bar goes to "reconnecting" and back
 /// to "connected" without a key pressed, and the next call rings as before.
-async fn restart_flow(calls_api: CallsApi, transport: TransportPreference) {
+async fn restart_flow(mode: Mode, transport: TransportPreference) {
     use zulip_calls::backend::events::ConnectionState;
 
-    let mut server = common::start_server_speaking(calls_api).await;
+    let mut server = common::start_server_in(mode).await;
     // The proxy cuts open WebSocket connections, as the end of a server process would.
     let proxy = common::Proxy::start(server.addr).await;
     let api = server.api_via("othello@zulip.com", &proxy);
@@ -447,17 +496,13 @@ async fn restart_flow(calls_api: CallsApi, transport: TransportPreference) {
 }
 
 /// On a server that speaks only 1.1, both UIs heartbeat their accepted call, which so outlives
-/// the heartbeat timeout (on the virtual clock); when one UI goes away without hanging up, the
-/// other sees the call drop as a network failure.
-#[tokio::test]
-async fn on_1_1_the_ui_keeps_its_call_alive_and_a_vanished_side_drops_it() {
+/// the heartbeat timeout (on the virtual clock; the deployed plugin starts checking 90 s after
+/// the answer, so 100 s pass); when one UI goes away without hanging up, the other sees the
+/// call drop as a network failure.
+async fn on_1_1_the_ui_keeps_its_call_alive_and_a_vanished_side_drops_it(mode: Mode) {
     use common::control;
 
-    let settings = zulip_calls_protocol::settings::Settings {
-        calls_api: CallsApi::V1_1,
-        ..zulip_calls_protocol::settings::Settings::default()
-    };
-    let server = common::start_server_on(settings, true).await;
+    let server = common::start_server_on(mode.settings(), true).await;
     let timeout = server.settings.call_heartbeat_timeout;
     assert_eq!(timeout, 60);
     let beat = Duration::from_millis(50);
@@ -525,40 +570,62 @@ async fn on_1_1_the_ui_keeps_its_call_alive_and_a_vanished_side_drops_it() {
     );
 }
 
-/// Runs a flow against a server of each `CALLS_API` mode, over each transport: a module per
-/// flow, one per mode in it, and a test per transport in that.
+/// Runs a flow against a server of each mode ([`Mode`]: each `CALLS_API` mode, and 1.1 as the
+/// released plugin behaves), over each transport: a module per flow, one per mode in it, and
+/// a test per transport in that.
 macro_rules! in_every_mode_over_both_transports {
     ($($flow:ident),* $(,)?) => {
         $(mod $flow {
             use super::*;
 
-            over_both_transports!($flow, design, CallsApi::Design);
-            over_both_transports!($flow, v1_1, CallsApi::V1_1);
-            over_both_transports!($flow, both, CallsApi::Both);
+            over_both_transports!($flow, design, Mode::Design);
+            over_both_transports!($flow, v1_1, Mode::V1_1);
+            over_both_transports!($flow, both, Mode::Both);
+            over_both_transports!($flow, plugin_1_1_0, Mode::Plugin1_1_0);
         })*
     };
 }
 
-/// The tests of one flow in one mode, one per transport.
+/// [`in_every_mode_over_both_transports`] for flows whose expectation in the plugin-1.1.0
+/// mode is what the deployed plugin does (`plugin-1.1-dialect.md` §9), which the mock's
+/// compatibility mode does not reproduce yet: that mode's tests are ignored, with the reason,
+/// until it does.
+macro_rules! in_every_mode_over_both_transports_deployed_pending {
+    ($($flow:ident: $why:literal),* $(,)?) => {
+        $(mod $flow {
+            use super::*;
+
+            over_both_transports!($flow, design, Mode::Design);
+            over_both_transports!($flow, v1_1, Mode::V1_1);
+            over_both_transports!($flow, both, Mode::Both);
+            over_both_transports!($flow, plugin_1_1_0, Mode::Plugin1_1_0, $why);
+        })*
+    };
+}
+
+/// The tests of one flow in one mode, one per transport (ignored for the reason given, if
+/// any).
 macro_rules! over_both_transports {
-    ($flow:ident, $mode:ident, $calls_api:expr) => {
+    ($flow:ident, $mode:ident, $server:expr $(, $why:literal)?) => {
         mod $mode {
             use super::*;
 
             #[tokio::test]
+            $(#[ignore = $why])?
             async fn over_websocket() {
-                super::super::$flow($calls_api, TransportPreference::WebSocketOnly).await;
+                super::super::$flow($server, TransportPreference::WebSocketOnly).await;
             }
 
             #[tokio::test]
+            $(#[ignore = $why])?
             async fn over_long_poll() {
-                super::super::$flow($calls_api, TransportPreference::LongPollOnly).await;
+                super::super::$flow($server, TransportPreference::LongPollOnly).await;
             }
         }
     };
 }
 
-/// Runs a flow that picks its own transports against a server of each `CALLS_API` mode.
+/// Runs a flow that picks its own transports against a server of each mode.
 macro_rules! in_every_mode {
     ($($flow:ident),* $(,)?) => {
         $(mod $flow {
@@ -566,24 +633,32 @@ macro_rules! in_every_mode {
 
             #[tokio::test]
             async fn design() {
-                super::$flow(CallsApi::Design).await;
+                super::$flow(Mode::Design).await;
             }
 
             #[tokio::test]
             async fn v1_1() {
-                super::$flow(CallsApi::V1_1).await;
+                super::$flow(Mode::V1_1).await;
             }
 
             #[tokio::test]
             async fn both() {
-                super::$flow(CallsApi::Both).await;
+                super::$flow(Mode::Both).await;
+            }
+
+            #[tokio::test]
+            async fn plugin_1_1_0() {
+                super::$flow(Mode::Plugin1_1_0).await;
             }
         })*
     };
 }
 
+in_every_mode_over_both_transports_deployed_pending!(
+    accept_flow: "waits on the mock's plugin-1.1.0 mode: events that do not name who acted",
+);
+
 in_every_mode_over_both_transports!(
-    accept_flow,
     a_rejected_call_stops_the_ringing_and_tells_the_caller,
     the_caller_cancels_and_the_callee_stops_ringing,
     calling_someone_in_a_call_says_they_are_busy,
@@ -591,4 +666,22 @@ in_every_mode_over_both_transports!(
     restart_flow,
 );
 
-in_every_mode!(answering_on_one_device_stops_the_other);
+in_every_mode!(
+    answering_on_one_device_stops_the_other,
+    a_redial_cooldown_asks_to_wait_a_moment,
+);
+
+mod on_1_1_the_ui_keeps_its_call_alive_and_a_vanished_side_drops_it {
+    use super::*;
+
+    #[tokio::test]
+    async fn v1_1() {
+        super::on_1_1_the_ui_keeps_its_call_alive_and_a_vanished_side_drops_it(Mode::V1_1).await;
+    }
+
+    #[tokio::test]
+    async fn plugin_1_1_0() {
+        super::on_1_1_the_ui_keeps_its_call_alive_and_a_vanished_side_drops_it(Mode::Plugin1_1_0)
+            .await;
+    }
+}

@@ -116,6 +116,9 @@ pub struct InCall {
     pub theirs: MediaState,
     /// My join URL, for `o` (falls back to the bare room).
     pub url: String,
+    /// I pressed `e`: an end that names nobody (the released plugin's events name nobody) was
+    /// mine.
+    pub hangup_requested: bool,
 }
 
 /// How a call ended, shown until dismissed.

@@ -820,6 +820,41 @@ fn the_held_call_is_the_accepted_one() {
     assert_eq!(m.held_call(), None, "not after the end");
 }
 
+/// The released plugin's `ended` names nobody: when I pressed `e`, the end is mine, whether
+/// the event or the answer to my request comes first; a failed request forgets it.
+#[test]
+fn my_own_hangup_is_mine_though_the_event_names_nobody() {
+    let mut m = talking_on_1_1();
+    let out = ch(&mut m, 'e');
+    assert!(
+        matches!(out.commands.as_slice(), [Command::End(_)]),
+        "{:?}",
+        out.commands
+    );
+    update(
+        &mut m,
+        out_event(CallState::Ended, ended(EndReason::Hangup, None, None)),
+    );
+    assert_eq!(summary(&m).text, "You ended the call");
+
+    let mut m = talking_on_1_1();
+    let call_id = in_call(&m).call_id;
+    ch(&mut m, 'e');
+    update(
+        &mut m,
+        Msg::Ended {
+            call_id,
+            result: Err("no route to host".to_owned()),
+        },
+    );
+    assert!(!in_call(&m).hangup_requested);
+    update(
+        &mut m,
+        out_event(CallState::Ended, ended(EndReason::Hangup, None, None)),
+    );
+    assert_eq!(summary(&m).text, "The call ended");
+}
+
 #[test]
 fn an_end_without_an_actor_does_not_blame_the_server_for_a_hangup() {
     let mut m = talking_on_1_1();

@@ -344,7 +344,10 @@ fn call_key(model: &mut Model, key: KeyInput) -> Option<Vec<Command>> {
                 }]);
             }
             match key {
-                KeyInput::Char('e') if end => Some(vec![Command::End(c.call_id)]),
+                KeyInput::Char('e') if end => {
+                    c.hangup_requested = true;
+                    Some(vec![Command::End(c.call_id)])
+                }
                 KeyInput::Char('o') => Some(vec![Command::OpenUrl(c.url.clone())]),
                 KeyInput::Char('u') => {
                     let url = c.url.clone();
@@ -613,6 +616,7 @@ fn on_call_event(model: &mut Model, event: &CallEvent) -> Vec<Command> {
                 mine: MediaState::initial(o.call_type),
                 theirs: MediaState::initial(o.call_type),
                 url: url.clone(),
+                hangup_requested: false,
             });
             vec![Command::OpenUrl(url)]
         }
@@ -762,6 +766,9 @@ fn on_call_ended(
             let name = c.other_name;
             let text = match ended_by {
                 Some(who) if who == me => "You ended the call".to_owned(),
+                None if c.hangup_requested && reason == EndReason::Hangup => {
+                    "You ended the call".to_owned()
+                }
                 Some(_) => format!("{name} ended the call"),
                 None if reason == EndReason::MaxDuration => {
                     "The call reached its maximum duration".to_owned()
@@ -875,6 +882,7 @@ fn on_resynced(model: &mut Model, calls: Vec<ActiveCall>) -> Vec<Command> {
                 mine: MediaState::initial(c.call_type),
                 theirs: MediaState::initial(c.call_type),
                 url: url.clone(),
+                hangup_requested: false,
             });
             if was_ringing {
                 vec![Command::StopRinging]
@@ -997,6 +1005,7 @@ fn on_responded(
                 mine: MediaState::initial(i.call_type),
                 theirs: MediaState::initial(i.call_type),
                 url: url.clone(),
+                hangup_requested: false,
             });
             vec![Command::OpenUrl(url)]
         }
@@ -1055,10 +1064,10 @@ fn on_ended(
         }
         Ok(_) => Vec::new(),
         Err(e) => {
-            if let CallPanel::Outgoing(o) = &mut model.call
-                && ours
-            {
-                o.cancel_requested = false;
+            match &mut model.call {
+                CallPanel::Outgoing(o) if ours => o.cancel_requested = false,
+                CallPanel::InCall(c) if ours => c.hangup_requested = false,
+                _ => {}
             }
             notice(model, Level::Error, format!("Could not end the call: {e}"));
             Vec::new()

@@ -115,6 +115,17 @@ pub enum ClientError {
         "{site} has no calls plugin: it answers 404 to calls/history and calls/active, so it cannot place or take calls"
     )]
     NoCallsPlugin { site: String },
+    /// The server refused to place a call right now (HTTP 429): the released plugin does so
+    /// for 5 s after one of the caller's calls ended, and any server may when calls are
+    /// placed too fast. Waiting a moment and trying again works.
+    #[error(
+        "the server asks to wait a moment before placing another call (try again in {})",
+        wait_text(*retry_after)
+    )]
+    Cooldown {
+        /// How long the server asked to wait, when it said.
+        retry_after: Option<Duration>,
+    },
     /// The server's calls API has no way to do this.
     #[error("{what} is not supported by this server (calls API {dialect})")]
     Unsupported {
@@ -149,6 +160,29 @@ impl ClientError {
             }
             ClientError::Malformed { .. } => true,
             _ => false,
+        }
+    }
+}
+
+/// "5 s", or "a few seconds" when the server did not say.
+fn wait_text(retry_after: Option<Duration>) -> String {
+    match retry_after {
+        Some(wait) => format!("{} s", wait.as_secs_f64().ceil().max(1.0)),
+        None => "a few seconds".to_owned(),
+    }
+}
+
+impl ClientError {
+    /// A refusal to place a call right now as [`ClientError::Cooldown`]; anything else as it
+    /// is.
+    pub fn into_cooldown(self) -> ClientError {
+        match self {
+            ClientError::Api(err) if err.code == ErrorCode::RateLimitHit => ClientError::Cooldown {
+                retry_after: err
+                    .retry_after
+                    .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok()),
+            },
+            other => other,
         }
     }
 }
@@ -232,10 +266,14 @@ impl ApiClient {
         tracing::debug!(endpoint = E::NAME, "request");
         let response = builder.send().await.map_err(|e| classify(&site, &e))?;
         let status = response.status().as_u16();
+        let retry_after = retry_after_header(response.headers());
         let body = response.bytes().await.map_err(|e| classify(&site, &e))?;
         match decode_response::<Success<E::Response>>(status, &body) {
             Ok(success) => Ok(success.body),
-            Err(DecodeError::Api(err)) => {
+            Err(DecodeError::Api(mut err)) => {
+                if err.retry_after.is_none() {
+                    err.retry_after = retry_after;
+                }
                 Err(api_error(site, request_path::<E>(path), status, &body, err))
             }
             Err(DecodeError::Malformed { reason, .. }) => Err(ClientError::Malformed {
@@ -269,6 +307,19 @@ impl ApiClient {
         })?;
         Ok((status, value))
     }
+}
+
+/// The seconds of a `Retry-After` header (the delay form; an HTTP date is not used by any
+/// server this client talks to, and reads as absent).
+fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<f64> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
 }
 
 /// The error an error answer stands for. The text is `msg`, else `message` (older plugins
@@ -447,6 +498,60 @@ mod tests {
             r#"{"result": "error", "msg": "Busy", "code": "USER_BUSY"}"#,
         );
         assert_eq!(kept.code(), Some(&ErrorCode::UserBusy));
+    }
+
+    #[test]
+    fn a_429_on_placing_a_call_is_a_cooldown() {
+        // The released plugin's: only `message` and the call that just ended.
+        let plugin = error_from(
+            429,
+            r#"{"result": "error", "message": "Please wait a moment before making another call",
+                "existing_call_id": "7f1e5a52-3c9b-4d2e-8f6a-9b0c1d2e3f40"}"#,
+        )
+        .into_cooldown();
+        assert!(
+            matches!(plugin, ClientError::Cooldown { retry_after: None }),
+            "{plugin:?}"
+        );
+        assert_eq!(
+            plugin.to_string(),
+            "the server asks to wait a moment before placing another call (try again in a few \
+             seconds)"
+        );
+        // The contract's, with the seconds to wait.
+        let contract = error_from(
+            429,
+            r#"{"result": "error", "msg": "Please wait a moment before making another call",
+                "code": "RATE_LIMIT_HIT", "retry-after": 2.5}"#,
+        )
+        .into_cooldown();
+        assert!(
+            matches!(contract, ClientError::Cooldown { retry_after: Some(wait) } if wait == Duration::from_millis(2500)),
+            "{contract:?}"
+        );
+        assert!(
+            contract.to_string().ends_with("(try again in 3 s)"),
+            "{contract}"
+        );
+        assert!(!contract.to_string().contains("rate"), "{contract}");
+        // Other refusals stay what they are.
+        let busy = error_from(409, r#"{"result": "error", "message": "Busy"}"#).into_cooldown();
+        assert_eq!(busy.code(), Some(&ErrorCode::UserBusy));
+    }
+
+    #[test]
+    fn retry_after_headers_are_read_in_seconds() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after_header(&headers), None);
+        headers.insert(reqwest::header::RETRY_AFTER, "5".parse().unwrap());
+        assert_eq!(retry_after_header(&headers), Some(5.0));
+        headers.insert(
+            reqwest::header::RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after_header(&headers), None);
+        headers.insert(reqwest::header::RETRY_AFTER, "-1".parse().unwrap());
+        assert_eq!(retry_after_header(&headers), None);
     }
 
     #[test]

@@ -25,14 +25,14 @@ use zulip_calls_protocol::calls::{
 use zulip_calls_protocol::endpoint::{Empty, Endpoint};
 use zulip_calls_protocol::event::{CallEvent, CallEventDetail, EventCall};
 use zulip_calls_protocol::plugin::{
-    self, CallOpDetail, CallOpEvent, CallOpReason, EndByIdRequest, HeartbeatRequest, HistoryCursor,
-    HistoryStatus, PluginCall, PluginHistoryCall, PluginHistoryRequest, RespondByIdRequest,
-    RespondOutcome,
+    self, CallOp, CallOpDetail, CallOpEvent, CallOpReason, EndByIdRequest, HeartbeatRequest,
+    HistoryCursor, HistoryStatus, PluginCall, PluginHistoryCall, PluginHistoryRequest,
+    RespondByIdRequest, RespondOutcome,
 };
 use zulip_calls_protocol::zulip::GetOwnUser;
 use zulip_calls_protocol::{
-    ActiveCall, ApiError, CallId, CallState, CallType, Dialect, EndReason, ErrorCode, EventKind,
-    HistoryEntry, MediaStatus, QueueEvent, RespondAction, Timestamp, UserId,
+    ActiveCall, ApiError, CallId, CallState, CallType, Dialect, EndReason, ErrorCode, EventId,
+    EventKind, HistoryEntry, MediaStatus, QueueEvent, RespondAction, Timestamp, UserId,
 };
 
 use super::api::{ApiClient, ClientError};
@@ -41,6 +41,10 @@ use super::dialect::{self, CallsApiChoice, DialectMemory, Source};
 /// How long a call rings before it is missed, when a 1.1 server's `create` does not say: the
 /// contract's default `CALL_NOTIFICATION_TIMEOUT`.
 pub const DEFAULT_RING_SECONDS: u64 = 120;
+
+/// How long the released plugin lets a call ring before it is missed (hard-coded there, and
+/// not said in its events): the ring time of a 1.1 event that does not give one.
+pub const PLUGIN_RING_SECONDS: u64 = 90;
 
 /// Calls per history request on a 1.1 server (its maximum).
 const PLUGIN_PAGE: u32 = PluginHistoryRequest::MAX_LIMIT;
@@ -222,8 +226,20 @@ impl Calls {
             .copied()
     }
 
-    /// Places a call to `user_id` (design `start`, 1.1 `create`).
+    /// Places a call to `user_id` (design `start`, 1.1 `create`). A 429 (the released
+    /// plugin's redial cooldown: 5 s after one of my calls ended) is
+    /// [`ClientError::Cooldown`].
     pub async fn place(
+        &self,
+        user_id: UserId,
+        call_type: CallType,
+    ) -> Result<StartResponse, ClientError> {
+        self.place_once(user_id, call_type)
+            .await
+            .map_err(ClientError::into_cooldown)
+    }
+
+    async fn place_once(
         &self,
         user_id: UserId,
         call_type: CallType,
@@ -347,20 +363,14 @@ impl Calls {
                 match self.send::<plugin::Cancel>(&call_id, &Empty {}).await {
                     Ok(_) => Ok(self.outcome(call_id, CallState::Cancelled).await),
                     // Answered meanwhile.
-                    Err(err) if err.code() == Some(&ErrorCode::InvalidCallState) => {
-                        self.end(call_id).await
-                    }
-                    Err(err) => Err(err),
+                    Err(err) => self.end_after_refusal(call_id, err).await,
                 }
             }
             CallState::Calling | CallState::Ringing => {
                 match self.decline(call_id).await {
                     Ok(_) => Ok(self.outcome(call_id, CallState::Rejected).await),
                     // Answered on another device meanwhile.
-                    Err(err) if err.code() == Some(&ErrorCode::InvalidCallState) => {
-                        self.end(call_id).await
-                    }
-                    Err(err) => Err(err),
+                    Err(err) => self.end_after_refusal(call_id, err).await,
                 }
             }
             CallState::Accepted => self.end(call_id).await,
@@ -369,6 +379,31 @@ impl Calls {
                 call_status: Some(over),
                 duration: call.duration.map(seconds),
             }),
+        }
+    }
+
+    /// After a cancel or decline was refused for the call's state (409 `INVALID_CALL_STATE`,
+    /// or the released plugin's 400 with only a message): the call moved on meanwhile, so an
+    /// answered call is ended and one already over left as it is. Other refusals stand.
+    async fn end_after_refusal(
+        &self,
+        call_id: CallId,
+        err: ClientError,
+    ) -> Result<EndResponse, ClientError> {
+        if !matches!(
+            err.code(),
+            Some(ErrorCode::InvalidCallState | ErrorCode::BadRequest)
+        ) {
+            return Err(err);
+        }
+        match self.status(call_id).await {
+            Ok(call) if call.state == CallState::Accepted => self.end(call_id).await,
+            Ok(call) if call.state.is_terminal() => Ok(EndResponse {
+                status: OkStatus::Ok,
+                call_status: Some(call.state),
+                duration: call.duration.map(seconds),
+            }),
+            _ => Err(err),
         }
     }
 
@@ -624,6 +659,75 @@ fn history_entry(call: &PluginHistoryCall) -> HistoryEntry {
         answered_at: call.started_at,
         ended_at: call.ended_at,
         duration: call.duration_seconds.map(seconds),
+    }
+}
+
+/// Reads one queue event as a server sent it, leniently (`plugin-1.1-dialect.md` §10).
+///
+/// The released plugin's `call` events leave out what the contract adds: no `timeout_seconds`
+/// in `initiated` and `incoming_call` (it rings for [`PLUGIN_RING_SECONDS`]), no
+/// `receiver_was_offline` where its queue check failed, an `ended` without `reason` or with
+/// one of its own, no top-level `user_id`, no `duration`. Those are filled in here. An event
+/// that still cannot be read is an [`UnreadableEvent`], with its id when it has one, so that
+/// the stream can move past it: one bad event must not stall the rest.
+pub fn read_event(mut value: serde_json::Value) -> Result<QueueEvent, UnreadableEvent> {
+    fill_in_plugin_event(&mut value);
+    let id = value
+        .get("id")
+        .cloned()
+        .and_then(|id| serde_json::from_value::<EventId>(id).ok());
+    serde_json::from_value::<QueueEvent>(value).map_err(|error| UnreadableEvent { id, error })
+}
+
+/// A queue event [`read_event`] could not make sense of.
+#[derive(Debug, thiserror::Error)]
+#[error("unreadable event: {error}")]
+pub struct UnreadableEvent {
+    /// Its id, when it has a readable one: the queue still moves past it.
+    pub id: Option<EventId>,
+    pub error: serde_json::Error,
+}
+
+/// Gives a 1.1 `call` event the fields the deployed plugin leaves out.
+fn fill_in_plugin_event(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Some(event) = value.as_object_mut() else {
+        return;
+    };
+    if event.get("type").and_then(Value::as_str) != Some(Dialect::V1_1.call_event_type()) {
+        return;
+    }
+    let Some(op) = event
+        .get("op")
+        .and_then(Value::as_str)
+        .and_then(|op| op.parse::<CallOp>().ok())
+    else {
+        return;
+    };
+    let missing = |event: &serde_json::Map<String, Value>, key: &str| {
+        event.get(key).is_none_or(Value::is_null)
+    };
+    if matches!(
+        op,
+        CallOp::Initiated | CallOp::IncomingCall | CallOp::Missed
+    ) && missing(event, "timeout_seconds")
+    {
+        event.insert("timeout_seconds".into(), PLUGIN_RING_SECONDS.into());
+    }
+    if op == CallOp::IncomingCall && missing(event, "receiver_was_offline") {
+        event.insert("receiver_was_offline".into(), false.into());
+    }
+    let default_reason = match op {
+        CallOp::Ended => CallOpReason::Hangup,
+        CallOp::Missed => CallOpReason::NoAnswer,
+        _ => return,
+    };
+    let known = event
+        .get("reason")
+        .and_then(Value::as_str)
+        .is_some_and(|reason| reason.parse::<CallOpReason>().is_ok());
+    if !known {
+        event.insert("reason".into(), default_reason.as_str().into());
     }
 }
 
@@ -992,6 +1096,116 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// A `call` event exactly as the released plugin sends it: no `timeout_seconds`, no
+    /// top-level `user_id`, no `duration`, Python's ISO timestamps.
+    fn deployed(op: &str, state: &str, extra: Value) -> Value {
+        let mut event = json!({
+            "type": "call", "id": 4, "op": op, "call_id": CALL, "call_type": "audio",
+            "sender": {"user_id": 2, "full_name": "King Hamlet", "avatar_url": "/avatar/2"},
+            "receiver": {"user_id": 3, "full_name": "Othello", "avatar_url": "/avatar/3"},
+            "state": state, "jitsi_url": "https://meet.example.com/zulip-call-1",
+            "timestamp": "2026-12-07T10:39:03.308221+00:00",
+        });
+        if let (Some(event), Value::Object(extra)) = (event.as_object_mut(), extra) {
+            event.extend(extra);
+        }
+        event
+    }
+
+    fn read_deployed(op: &str, state: &str, extra: Value) -> CallEvent {
+        let event = read_event(deployed(op, state, extra)).unwrap();
+        assert_eq!(event.id, EventId(4));
+        let translated = EventTranslator::default().translate(event);
+        translated.as_call().cloned().expect("a call event")
+    }
+
+    #[test]
+    fn the_deployed_plugin_s_events_are_read() {
+        for op in ["initiated", "incoming_call"] {
+            let started = read_deployed(op, "calling", json!({"receiver_was_offline": true}));
+            assert_eq!(
+                started.detail,
+                CallEventDetail::CallStarted {
+                    timeout_seconds: PLUGIN_RING_SECONDS
+                },
+                "{op}"
+            );
+            assert_eq!(started.call.created_at, at("2026-12-07T10:39:03.308221Z"));
+        }
+        // Without `receiver_was_offline` too (and it says nothing the client shows).
+        let incoming = read_event(deployed("incoming_call", "calling", json!({}))).unwrap();
+        assert!(incoming.as_call_op().is_some());
+        for (op, state) in [("ringing", "ringing"), ("accepted", "accepted")] {
+            let event = read_deployed(op, state, json!({}));
+            assert_eq!(event.call.state.as_str(), state);
+        }
+        // `ended` with the plugin's reasons, without one, or with one it made up.
+        for (extra, reason) in [
+            (json!({"reason": "hangup"}), EndReason::Hangup),
+            (
+                json!({"reason": "network_failure"}),
+                EndReason::NetworkFailure,
+            ),
+            (json!({"reason": "timeout_stale"}), EndReason::Cleanup),
+            (json!({}), EndReason::Hangup),
+            (json!({"reason": "manual_end"}), EndReason::Hangup),
+        ] {
+            let ended = read_deployed("ended", "ended", extra.clone());
+            assert!(
+                matches!(
+                    ended.detail,
+                    CallEventDetail::CallEnded { reason: got, ended_by_id: None, duration: None }
+                        if got == reason
+                ),
+                "{extra}: {:?}",
+                ended.detail
+            );
+        }
+        let missed = read_deployed(
+            "missed",
+            "missed",
+            json!({"reason": "no_answer", "timeout_seconds": 90}),
+        );
+        assert!(matches!(
+            missed.detail,
+            CallEventDetail::CallEnded {
+                reason: EndReason::Missed,
+                ..
+            }
+        ));
+    }
+
+    /// The plugin's end before an answer says `ended`, with nobody named: a call that ended
+    /// unanswered, neither cancelled nor rejected.
+    #[test]
+    fn a_deployed_end_before_an_answer_is_an_unanswered_end() {
+        let ended = read_deployed("ended", "ended", json!({"reason": "hangup"}));
+        assert_eq!(ended.call.state, CallState::Ended);
+        assert_eq!(ended.call.answered_at, None);
+    }
+
+    #[test]
+    fn an_event_that_cannot_be_read_keeps_its_id() {
+        let broken = read_event(json!({"type": "call", "id": 7, "op": "accepted"})).unwrap_err();
+        assert_eq!(broken.id, Some(EventId(7)));
+        let broken =
+            read_event(json!({"type": "call_event", "id": 8, "event_type": "call_started"}))
+                .unwrap_err();
+        assert_eq!(broken.id, Some(EventId(8)));
+        let broken = read_event(json!({"type": "call", "op": "accepted"})).unwrap_err();
+        assert_eq!(broken.id, None);
+        assert_eq!(
+            read_event(json!(["not", "an", "event"])).unwrap_err().id,
+            None
+        );
+        // Events the client reads as they are stay as they are.
+        let design = json!({"type": "presence", "id": 9, "user_id": 4});
+        assert_eq!(
+            read_event(design.clone()).unwrap(),
+            serde_json::from_value::<QueueEvent>(design).unwrap()
+        );
     }
 
     #[test]

@@ -27,8 +27,9 @@ use tokio_tungstenite::tungstenite::handshake::client::Request as WsRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use zulip_calls_protocol::endpoint::Endpoint;
 use zulip_calls_protocol::envelope::{DecodeError, decode_response};
-use zulip_calls_protocol::event::{WsAck, parse_event_frame};
+use zulip_calls_protocol::event::WsAck;
 use zulip_calls_protocol::zulip::{
     DeleteEvents, DeleteEventsRequest, GetEvents, GetEventsRequest, Register, RegisterRequest,
     RegisterResponse,
@@ -36,7 +37,44 @@ use zulip_calls_protocol::zulip::{
 use zulip_calls_protocol::{ActiveCall, ErrorCode, EventId, EventKind, QueueEvent, QueueId};
 
 use super::api::{ApiClient, ClientError};
-use super::calls::{Calls, EventTranslator};
+use super::calls::{Calls, EventTranslator, UnreadableEvent, read_event};
+
+/// `GET events`, with the events left as JSON for [`read_event`], so that one event a server
+/// shapes its own way (the released plugin's) neither stops the stream nor hides the rest.
+#[derive(Debug, Clone, Copy)]
+struct LenientGetEvents;
+
+/// The answer of [`LenientGetEvents`].
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct LenientEvents {
+    events: Vec<serde_json::Value>,
+}
+
+impl Endpoint for LenientGetEvents {
+    const NAME: &'static str = GetEvents::NAME;
+    const METHOD: zulip_calls_protocol::endpoint::Verb = GetEvents::METHOD;
+    const PATH: &'static str = GetEvents::PATH;
+    const AUTH: zulip_calls_protocol::endpoint::Auth = GetEvents::AUTH;
+    type Path = <GetEvents as Endpoint>::Path;
+    type Request = <GetEvents as Endpoint>::Request;
+    type Response = LenientEvents;
+}
+
+/// `value` as a queue event ([`read_event`]). One that cannot be read is logged and stands
+/// in the queue as a heartbeat would: its id moves the stream on, and nothing is delivered.
+/// Without even an id it is passed over.
+fn readable(value: serde_json::Value) -> Option<QueueEvent> {
+    match read_event(value) {
+        Ok(event) => Some(event),
+        Err(UnreadableEvent { id, error }) => {
+            tracing::warn!(?id, %error, "skipping an event that cannot be read");
+            id.map(|id| QueueEvent {
+                id,
+                kind: EventKind::Heartbeat,
+            })
+        }
+    }
+}
 
 /// How events reach the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -755,8 +793,11 @@ impl Worker {
                 Wake::Frame(Some(Ok(message))) => {
                     last_frame = Instant::now();
                     match message {
-                        Message::Text(text) => match parse_event_frame(text.as_str()) {
-                            Ok(event) => {
+                        Message::Text(text) => match serde_json::from_str(text.as_str())
+                            .map(readable)
+                        {
+                            Ok(None) => {}
+                            Ok(Some(event)) => {
                                 if let Some(event) = session.cursor.accept(event) {
                                     self.deliver(event).await?;
                                 }
@@ -810,7 +851,7 @@ impl Worker {
                 dont_block: (!connected).then_some(true),
             };
             let response = self
-                .guard(self.api.request_with_timeout::<GetEvents>(
+                .guard(self.api.request_with_timeout::<LenientGetEvents>(
                     &(),
                     &request,
                     session.longpoll_timeout,
@@ -822,6 +863,9 @@ impl Worker {
                 connected = true;
             }
             for event in response.events {
+                let Some(event) = readable(event) else {
+                    continue;
+                };
                 if let Some(event) = session.cursor.accept(event) {
                     self.deliver(event).await?;
                 }

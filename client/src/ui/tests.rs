@@ -170,6 +170,7 @@ fn in_call_with_media_states() {
             screen_sharing: false,
         },
         url: "https://meet.example.com/zulip-call-1#jwt=mine".to_owned(),
+        hangup_requested: false,
     });
     insta::assert_snapshot!(render(&m, 80, 24).backend());
 }
@@ -189,6 +190,7 @@ fn in_call_on_a_1_1_server() {
         mine: MediaState::initial(CallType::Video),
         theirs: MediaState::initial(CallType::Video),
         url: "https://meet.example.com/zulip-call-1#jwt=mine".to_owned(),
+        hangup_requested: false,
     });
     let terminal = render(&m, 80, 24);
     let screen = format!("{}", terminal.backend());

@@ -15,6 +15,55 @@ use zulip_calls_mock::ServerConfig;
 use zulip_calls_mock::{Clock, Server};
 use zulip_calls_protocol::UserId;
 
+/// The kinds of server the parameterised suites run against: the mock in each `CALLS_API`
+/// mode, and in the 1.1 mode as the released plugin's own 1.1.0 code behaves
+/// (`CALLS_COMPAT=plugin-1.1.0`, `plugin-1.1-dialect.md` §9), which is what deployments run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The design dialect only.
+    Design,
+    /// The 1.1 dialect only, as the contract has it.
+    V1_1,
+    /// Both dialects.
+    Both,
+    /// The 1.1 dialect as deployed: the plugin 1.1.0's behaviour, bugs included.
+    Plugin1_1_0,
+}
+
+impl Mode {
+    /// Every mode, in the order the suites name them.
+    pub const ALL: [Mode; 4] = [Mode::Design, Mode::V1_1, Mode::Both, Mode::Plugin1_1_0];
+
+    /// The server's settings in this mode (everything else at its default).
+    pub fn settings(self) -> zulip_calls_protocol::settings::Settings {
+        use zulip_calls_protocol::{CallsApi, Compat};
+        let (calls_api, calls_compat) = match self {
+            Mode::Design => (CallsApi::Design, Compat::Contract),
+            Mode::V1_1 => (CallsApi::V1_1, Compat::Contract),
+            Mode::Both => (CallsApi::Both, Compat::Contract),
+            Mode::Plugin1_1_0 => (CallsApi::V1_1, Compat::Plugin1_1_0),
+        };
+        zulip_calls_protocol::settings::Settings {
+            calls_api,
+            calls_compat,
+            ..zulip_calls_protocol::settings::Settings::default()
+        }
+    }
+
+    /// The dialect a client detects on such a server (the design one where both are spoken).
+    pub fn dialect(self) -> zulip_calls_protocol::Dialect {
+        self.settings()
+            .calls_api
+            .only()
+            .unwrap_or(zulip_calls_protocol::Dialect::Design)
+    }
+
+    /// The server behaves as deployed plugins do (§9) rather than as the contract says.
+    pub fn is_deployed_plugin(self) -> bool {
+        self == Mode::Plugin1_1_0
+    }
+}
+
 /// A running mock server. Its database outlives restarts (see [`TestServer::restart`]).
 pub struct TestServer {
     /// `None` only while restarting.
@@ -44,6 +93,11 @@ pub async fn start_server_speaking(calls_api: zulip_calls_protocol::CallsApi) ->
         ..zulip_calls_protocol::settings::Settings::default()
     })
     .await
+}
+
+/// A server in `mode` (and otherwise like [`start_server`]).
+pub async fn start_server_in(mode: Mode) -> TestServer {
+    start_server_with(mode.settings()).await
 }
 
 /// [`start_server_with`], on a virtual clock (moved with [`TestServer::advance`]) when
