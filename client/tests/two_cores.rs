@@ -204,7 +204,9 @@ async fn accept_flow(mode: Mode, transport: TransportPreference) {
         hamlet
             .local
             .iter()
-            .any(|c| matches!(c, Command::OpenUrl(url) if url.contains("King%20Hamlet"))),
+            // Encoded in the fragment, or raw in a deployed plugin's query string.
+            .any(|c| matches!(c, Command::OpenUrl(url)
+                if url.contains("King%20Hamlet") || url.contains("displayName=King Hamlet"))),
         "the caller opens its own join URL: {:?}",
         hamlet.local
     );
@@ -379,6 +381,7 @@ async fn an_unanswered_call_is_missed_on_both_sides(mode: Mode, transport: Trans
     // Othello's core acknowledges on its own, so the call rings and then is missed.
     othello.pump_event("call_started").await;
     server.advance(90).await;
+    server.run_the_plugins_cleanup().await;
     othello.pump_event("call_ended").await;
     assert!(
         othello.local.contains(&Command::StopRinging),
@@ -545,6 +548,7 @@ async fn on_1_1_the_ui_keeps_its_call_alive_and_a_vanished_side_drops_it(mode: M
             control::heartbeat_after(server.addr, email, &call_id, since).await;
         }
     }
+    server.run_the_plugins_cleanup().await;
     assert_eq!(control::call_state(server.addr, &call_id).await, "accepted");
 
     // Othello's UI vanishes; Hamlet's keeps beating, so it is Othello's silence that counts.
@@ -552,8 +556,10 @@ async fn on_1_1_the_ui_keeps_its_call_alive_and_a_vanished_side_drops_it(mode: M
     server.advance(timeout / 2).await;
     let since = control::latest_request(server.addr).await;
     control::heartbeat_after(server.addr, hamlet_email, &call_id, since).await;
+    server.run_the_plugins_cleanup().await;
     assert_eq!(control::call_state(server.addr, &call_id).await, "accepted");
     server.advance(timeout / 2 + 1).await;
+    server.run_the_plugins_cleanup().await;
     hamlet.pump_event("call_ended").await;
     assert_eq!(
         control::call_state(server.addr, &call_id).await,
@@ -586,38 +592,18 @@ macro_rules! in_every_mode_over_both_transports {
     };
 }
 
-/// [`in_every_mode_over_both_transports`] for flows whose expectation in the plugin-1.1.0
-/// mode is what the deployed plugin does (`plugin-1.1-dialect.md` §9), which the mock's
-/// compatibility mode does not reproduce yet: that mode's tests are ignored, with the reason,
-/// until it does.
-macro_rules! in_every_mode_over_both_transports_deployed_pending {
-    ($($flow:ident: $why:literal),* $(,)?) => {
-        $(mod $flow {
-            use super::*;
-
-            over_both_transports!($flow, design, Mode::Design);
-            over_both_transports!($flow, v1_1, Mode::V1_1);
-            over_both_transports!($flow, both, Mode::Both);
-            over_both_transports!($flow, plugin_1_1_0, Mode::Plugin1_1_0, $why);
-        })*
-    };
-}
-
-/// The tests of one flow in one mode, one per transport (ignored for the reason given, if
-/// any).
+/// The tests of one flow in one mode, one per transport.
 macro_rules! over_both_transports {
-    ($flow:ident, $mode:ident, $server:expr $(, $why:literal)?) => {
+    ($flow:ident, $mode:ident, $server:expr) => {
         mod $mode {
             use super::*;
 
             #[tokio::test]
-            $(#[ignore = $why])?
             async fn over_websocket() {
                 super::super::$flow($server, TransportPreference::WebSocketOnly).await;
             }
 
             #[tokio::test]
-            $(#[ignore = $why])?
             async fn over_long_poll() {
                 super::super::$flow($server, TransportPreference::LongPollOnly).await;
             }
@@ -654,11 +640,8 @@ macro_rules! in_every_mode {
     };
 }
 
-in_every_mode_over_both_transports_deployed_pending!(
-    accept_flow: "waits on the mock's plugin-1.1.0 mode: events that do not name who acted",
-);
-
 in_every_mode_over_both_transports!(
+    accept_flow,
     a_rejected_call_stops_the_ringing_and_tells_the_caller,
     the_caller_cancels_and_the_callee_stops_ringing,
     calling_someone_in_a_call_says_they_are_busy,

@@ -188,6 +188,23 @@ impl TestServer {
             .id
     }
 
+    /// What makes a deployed plugin's deadlines fire: its `create` runs the cleanup before
+    /// anything else (a server of the contract fires them on time, so this changes nothing
+    /// there). Sent by Iago as a call to himself, which is then refused.
+    pub async fn run_the_plugins_cleanup(&self) {
+        let iago = self.credentials("iago@zulip.com");
+        let id = self.user_id("iago@zulip.com");
+        let status = reqwest::Client::new()
+            .post(format!("http://{}/api/v1/calls/create", self.addr))
+            .basic_auth(&iago.email, Some(&iago.api_key))
+            .form(&[("user_id", id.0.to_string())])
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 400, "a call to oneself");
+    }
+
     /// Stops the server (its in-memory event queues die with it).
     pub async fn stop(&mut self) {
         let server = self.server.take().expect("the server is not running");
