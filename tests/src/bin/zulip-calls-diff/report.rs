@@ -161,8 +161,9 @@ impl Report {
                     rows.push("…".to_owned());
                 }
                 let line = format!(
-                    "{:>4} rows  {}: {}  ({})",
+                    "{:>4} {}  {}: {}  ({})",
                     t.rows.len(),
+                    if t.rows.len() == 1 { "row " } else { "rows" },
                     t.path,
                     t.kind,
                     rows.join(" ")
