@@ -320,11 +320,42 @@ async fn quoted_and_malformed_values_fail_as_the_plugin_fails() {
     assert_eq!(status, 200, "a bad cursor is ignored: {body}");
     assert_eq!(body["calls"][0]["call_id"], call.as_str());
 
+    // A JSON-quoted cursor pages on (Python's base64 drops the quotes).
+    app.post(&hamlet, &format!("calls/{call}/end"), &[]).await;
+    advance(&app, 6).await;
+    let newer = create_ok(&app, &hamlet, &othello).await;
+    let (_, page) = app.get(&hamlet, "calls/history", &[("limit", "1")]).await;
+    assert_eq!(page["calls"][0]["call_id"], newer.as_str());
+    let quoted = format!("\"{}\"", page["next_cursor"].as_str().unwrap());
+    let (status, page) = app
+        .get(
+            &hamlet,
+            "calls/history",
+            &[("limit", "1"), ("cursor", &quoted)],
+        )
+        .await;
+    assert_eq!(
+        (status, &page["calls"][0]["call_id"]),
+        (200, &json!(call)),
+        "{page}"
+    );
+
+    // A deactivated user is called all the same.
+    let desdemona = app.account("desdemona@zulip.com");
+    let (status, body) = create(&app, &iago_of(&app), &desdemona).await;
+    assert_eq!(status, 200, "{body}");
+
     let contract = server(false).await;
     let (status, body) = contract
         .get(&hamlet, "calls/history", &[("limit", "ten")])
         .await;
     assert_eq!(status, 400, "{body}");
+    let (status, _) = create(&contract, &iago_of(&contract), &desdemona).await;
+    assert_eq!(status, 404);
+}
+
+fn iago_of(app: &TestApp) -> Account {
+    app.account("iago@zulip.com")
 }
 
 /// §9 row 1: five seconds after an ended call, a new one is refused with 429.
@@ -608,7 +639,7 @@ async fn pushes_are_the_plugins() {
     let call = create_ok(&app, &hamlet, &othello).await;
     let sent = pushes("othello@zulip.com").await;
     assert_eq!(sent.len(), 3, "{sent:#?}");
-    let legacy = &sent[0]["request"]["message"];
+    let legacy = &sent[0]["request"]["request"]["message"];
     assert_eq!(legacy["data"]["title"], "Incoming video call");
     let custom = legacy["data"]["custom"].as_str().unwrap();
     assert!(
@@ -626,11 +657,11 @@ async fn pushes_are_the_plugins() {
         legacy["android"]["notification"]["channel_id"],
         "messages-4"
     );
-    let apns = &sent[1]["request"]["body"];
+    let apns = &sent[1]["request"]["request"]["body"];
     assert_eq!(apns["event"], "call");
     assert_eq!(apns["timeout_seconds"], 120);
     assert_eq!(apns["aps"]["alert"]["title"], "Incoming video call");
-    let fcm_call = &sent[2]["request"]["message"];
+    let fcm_call = &sent[2]["request"]["request"]["message"];
     assert_eq!(fcm_call["data"]["event"], "call");
     assert_eq!(
         fcm_call["android"]["notification"]["tag"],
@@ -645,7 +676,7 @@ async fn pushes_are_the_plugins() {
     .await;
     let declined = pushes("hamlet@zulip.com").await;
     assert_eq!(declined.len(), 1, "{declined:#?}");
-    let custom = declined[0]["request"]["message"]["data"]["custom"]
+    let custom = declined[0]["request"]["request"]["message"]["data"]["custom"]
         .as_str()
         .unwrap();
     assert!(custom.contains("'response': 'decline'"), "{custom}");
@@ -673,7 +704,7 @@ async fn pushes_are_the_plugins() {
         .collect();
     assert_eq!(missed.len(), 2, "to each device: {missed:#?}");
     assert_eq!(
-        missed[0]["request"]["message"]["data"]["title"],
+        missed[0]["request"]["request"]["message"]["data"]["title"],
         "Missed call"
     );
 }

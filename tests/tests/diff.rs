@@ -159,18 +159,14 @@ async fn two_mocks_in_the_plugin_mode_answer_every_request_alike() {
 async fn two_mocks_that_behave_differently_are_told_apart() {
     let dir = tempfile::tempdir().unwrap();
     let people = people();
-    // The contract, against the plugin mode with the plugin's redial cooldown and its 90 s
-    // ring: at least the ring's `timeout_seconds` differs, whatever else the mode does.
+    // The contract against the plugin mode: already the first call differs (the plugin's
+    // `incoming_call` has no `timeout_seconds`, among much else).
     let a = mock(dir.path(), "a", &people, &[("CALLS_API", "1.1")]).await;
     let b = mock(
         dir.path(),
         "b",
         &people,
-        &[
-            ("CALLS_COMPAT", "plugin-1.1.0"),
-            ("CALL_REDIAL_COOLDOWN", "5"),
-            ("CALL_NOTIFICATION_TIMEOUT", "90"),
-        ],
+        &[("CALLS_COMPAT", "plugin-1.1.0")],
     )
     .await;
     // Users files this time, in the plugin harness's shape.

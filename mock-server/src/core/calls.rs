@@ -65,10 +65,14 @@ impl<'a> CallDesk<'a> {
         }
         let callee = {
             let directory = self.core.directory();
-            match target {
-                CallTarget::Id(id) => directory.visible_user(caller, *id).cloned(),
-                CallTarget::Email(email) => directory.visible_user_by_email(caller, email).cloned(),
-            }
+            let found = match target {
+                CallTarget::Id(id) => directory.user(*id),
+                CallTarget::Email(email) => directory.user_by_email(email),
+            };
+            let deactivated_ok = self.core.quirks().deactivated_users_callable;
+            found
+                .filter(|u| u.realm_id == caller.realm_id && (u.is_active || deactivated_ok))
+                .cloned()
         }
         .ok_or(CallError::UserNotFound)?;
         if callee.id == caller.id {

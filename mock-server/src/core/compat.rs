@@ -54,6 +54,12 @@ pub struct Quirks {
     /// §9 row 4: deadlines fire only when the next call is created (the plugin's cleanup
     /// worker and management command do not run on a deployment), not on time.
     pub deadlines_on_create_only: bool,
+    /// A second `acknowledge` of a ringing call acknowledges it again, and the caller hears
+    /// `ringing` again (not in §9; found by playing the same requests against its code).
+    pub reacknowledgement_rings_again: bool,
+    /// The plugin looks the callee up by id and realm only: a deactivated user can be called
+    /// (not in §9; found by playing the same requests against its code).
+    pub deactivated_users_callable: bool,
     /// §9 row 10: `end` before an answer leaves the call `ended` (not `cancelled` or
     /// `rejected`).
     pub end_before_answer_is_ended: bool,
@@ -95,6 +101,8 @@ impl Quirks {
                 timers: Some(PLUGIN_1_1_0_TIMERS),
                 deadlines_on_create_only: true,
                 end_before_answer_is_ended: true,
+                deactivated_users_callable: true,
+                reacknowledgement_rings_again: true,
                 plugin_join_urls: true,
                 plugin_pushes: true,
                 plugin_views: true,
@@ -139,9 +147,21 @@ impl Quirks {
     }
 
     /// The state machine's `outcome` of `action` on a call in `before`, as this server has
-    /// it (§9 row 10: `end` before an answer leaves the call `ended`, a hang-up).
+    /// it (§9 row 10: `end` before an answer leaves the call `ended`, a hang-up; a second
+    /// acknowledgement rings again).
     pub fn outcome(&self, action: Action, before: CallState, outcome: Outcome) -> Outcome {
         match outcome {
+            Outcome::Unchanged
+                if self.reacknowledgement_rings_again
+                    && action == Action::Acknowledge
+                    && before == CallState::Ringing =>
+            {
+                Outcome::Moved {
+                    to: CallState::Ringing,
+                    end_reason: None,
+                    event: CallEventType::ParticipantRinging,
+                }
+            }
             Outcome::Moved { event, .. }
                 if self.end_before_answer_is_ended
                     && action == Action::End

@@ -4,9 +4,9 @@
 //! fork's flat FCM call path), once to an Apple one; a decline tells the caller, a missed
 //! call the receiver; nothing else is pushed.
 //!
-//! Each push is the provider request our outbox records, in the same envelopes as the
-//! contract's ([`crate::push::FcmRequest`]'s `message`, [`crate::push::ApnsRequest`]'s `body`),
-//! holding what the plugin's code puts there.
+//! Each push is recorded as the contract's are (`{"provider", "request"}`, as
+//! [`crate::push::PushRequest`] serialises), in the same envelopes ([`crate::push::FcmRequest`]'s
+//! `message`, [`crate::push::ApnsRequest`]'s `body`), holding what the plugin's code puts there.
 
 use serde_json::{Value, json};
 
@@ -85,13 +85,13 @@ pub fn deployed_pushes(
                 "content": body,
                 "custom": python_repr(&custom),
             });
-            requests.push(json!({ "message": {
+            requests.push(json!({ "provider": "fcm", "request": { "message": {
                 "token": token,
                 "data": data,
                 "android": { "priority": "high", "notification": {
                     "title": "Zulip", "body": "New notification", "channel_id": "messages-4",
                 }},
-            }}));
+            }}}));
             if push == DeployedPush::Invitation {
                 requests.push(fcm_call_request(token, call, recipient, ctx));
             }
@@ -105,7 +105,8 @@ pub fn deployed_pushes(
                 "aps".to_owned(),
                 json!({ "alert": { "title": title, "body": body }, "badge": 1, "sound": "default" }),
             );
-            requests.push(json!({ "body": Value::Object(message) }));
+            requests
+                .push(json!({ "provider": "apns", "request": { "body": Value::Object(message) } }));
         }
     }
     requests
@@ -215,7 +216,7 @@ fn fcm_call_request(
 ) -> Value {
     let call_type = call_type(call.call_type);
     let sender = call.sender_id.0;
-    json!({ "message": {
+    json!({ "provider": "fcm", "request": { "message": {
         "token": token,
         "data": {
             "event": "call",
@@ -238,7 +239,7 @@ fn fcm_call_request(
             "title": format!("Incoming {call_type} call"),
             "body": format!("From {}", call.sender_name),
         }},
-    }})
+    }}})
 }
 
 /// Python's `datetime.isoformat()` of a UTC time: microseconds when there are any, and

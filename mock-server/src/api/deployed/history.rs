@@ -59,8 +59,15 @@ async fn history(
             .collect(),
         _ => Vec::new(),
     };
+    // Python's `b64decode` drops what is not of the alphabet first (a JSON-quoted cursor
+    // works), and a cursor that still does not decode is ignored.
     let after = text(&params, "cursor")
-        .map(|raw| raw.trim().to_owned())
+        .map(|raw| {
+            raw.trim()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
+                .collect::<String>()
+        })
         .filter(|raw| !raw.is_empty())
         .and_then(|raw| HistoryCursor(raw).decode().ok());
     let limit = u32::try_from(limit).unwrap_or(100);

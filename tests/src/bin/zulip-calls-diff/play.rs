@@ -684,7 +684,8 @@ fn common_push(server: &Server, push: &Value) -> Value {
     let data = if via == "fcm" {
         request["message"]["data"].clone()
     } else {
-        request.clone()
+        // An APNs request's payload is its body.
+        request.get("body").unwrap_or(request).clone()
     };
     json!({"to": to, "via": via, "data": data})
 }
