@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use zulip_calls_protocol::settings::Settings;
 use zulip_calls_protocol::{CallsApi, Compat};
 
-use common::{Account, Options, TestApp, spawn_with, t0};
+use common::{Account, Options, TestApp, ops, spawn_with, t0};
 
 /// A 1.1 server as deployed (`plugin`) or as the contract has it, on a virtual clock.
 async fn server(plugin: bool) -> TestApp {
@@ -29,56 +29,6 @@ async fn server(plugin: bool) -> TestApp {
         ..Options::default()
     })
     .await
-}
-
-async fn register(app: &TestApp, who: &Account) -> String {
-    let (status, body) = app
-        .post(who, "register", &[("event_types", r#"["call"]"#)])
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["queue_id"].as_str().unwrap().to_owned()
-}
-
-/// Every call event queued for `queue` now, acknowledging what came before.
-async fn events(app: &TestApp, who: &Account, queue: &str, last: &mut i64) -> Vec<Value> {
-    let (status, body) = app
-        .get(
-            who,
-            "events",
-            &[
-                ("queue_id", queue),
-                ("dont_block", "true"),
-                ("last_event_id", &last.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let events = body["events"].as_array().unwrap().clone();
-    if let Some(newest) = events.last() {
-        *last = newest["id"].as_i64().unwrap();
-    }
-    events
-        .into_iter()
-        .filter(|e| e["type"] != "heartbeat")
-        .collect()
-}
-
-fn ops(events: &[Value]) -> Vec<&str> {
-    events
-        .iter()
-        .map(|e| e["op"].as_str().unwrap_or("?"))
-        .collect()
-}
-
-async fn advance(app: &TestApp, seconds: u64) {
-    let response = app
-        .http
-        .post(app.control_url("clock/advance"))
-        .json(&json!({ "seconds": seconds }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
 }
 
 async fn create(app: &TestApp, from: &Account, to: &Account) -> (u16, Value) {
@@ -322,7 +272,7 @@ async fn quoted_and_malformed_values_fail_as_the_plugin_fails() {
 
     // A JSON-quoted cursor pages on (Python's base64 drops the quotes).
     app.post(&hamlet, &format!("calls/{call}/end"), &[]).await;
-    advance(&app, 6).await;
+    app.advance_virtual(6).await;
     let newer = create_ok(&app, &hamlet, &othello).await;
     let (_, page) = app.get(&hamlet, "calls/history", &[("limit", "1")]).await;
     assert_eq!(page["calls"][0]["call_id"], newer.as_str());
@@ -369,7 +319,7 @@ async fn calling_again_right_after_a_hang_up_waits_five_seconds() {
     let call = accepted_call(&app, &hamlet, &othello).await;
     let (status, _) = app.post(&othello, &format!("calls/{call}/end"), &[]).await;
     assert_eq!(status, 200);
-    advance(&app, 4).await;
+    app.advance_virtual(4).await;
     let (status, body) = create(&app, &hamlet, &iago).await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(
@@ -380,7 +330,7 @@ async fn calling_again_right_after_a_hang_up_waits_five_seconds() {
             "existing_call_id": call,
         })
     );
-    advance(&app, 2).await;
+    app.advance_virtual(2).await;
     create_ok(&app, &hamlet, &iago).await;
 
     // The contract has no cooldown unless asked for one.
@@ -409,7 +359,7 @@ async fn the_contract_offers_the_cooldown_as_an_option() {
     let othello = app.account("othello@zulip.com");
     let call = accepted_call(&app, &hamlet, &othello).await;
     app.post(&othello, &format!("calls/{call}/end"), &[]).await;
-    advance(&app, 2).await;
+    app.advance_virtual(2).await;
     let response = app
         .http
         .post(app.url("calls/start"))
@@ -433,8 +383,8 @@ async fn events_and_offline_flags_are_the_plugins() {
     let hamlet = app.account("hamlet@zulip.com");
     let othello = app.account("othello@zulip.com");
     let (hq, oq) = (
-        register(&app, &hamlet).await,
-        register(&app, &othello).await,
+        app.register_1_1(&hamlet).await,
+        app.register_1_1(&othello).await,
     );
     let (mut hl, mut ol) = (-1, -1);
 
@@ -445,13 +395,13 @@ async fn events_and_offline_flags_are_the_plugins() {
         "othello has a queue, yet is offline"
     );
     let call = body["call_id"].as_str().unwrap().to_owned();
-    let incoming = events(&app, &othello, &oq, &mut ol).await;
+    let incoming = app.drain_events(&othello, &oq, &mut ol).await;
     assert_eq!(ops(&incoming), ["incoming_call"]);
     assert_eq!(incoming[0]["receiver_was_offline"], true);
     assert!(incoming[0].get("user_id").is_none(), "{}", incoming[0]);
     assert!(incoming[0].get("timeout_seconds").is_none());
     assert_eq!(
-        ops(&events(&app, &hamlet, &hq, &mut hl).await),
+        ops(&app.drain_events(&hamlet, &hq, &mut hl).await),
         ["initiated"]
     );
 
@@ -461,9 +411,12 @@ async fn events_and_offline_flags_are_the_plugins() {
         &[("call_id", &call), ("status", "ringing")],
     )
     .await;
-    assert_eq!(ops(&events(&app, &hamlet, &hq, &mut hl).await), ["ringing"]);
+    assert_eq!(
+        ops(&app.drain_events(&hamlet, &hq, &mut hl).await),
+        ["ringing"]
+    );
     assert!(
-        events(&app, &othello, &oq, &mut ol).await.is_empty(),
+        app.drain_events(&othello, &oq, &mut ol).await.is_empty(),
         "the caller only"
     );
 
@@ -474,15 +427,15 @@ async fn events_and_offline_flags_are_the_plugins() {
         "ended",
         "not cancelled"
     );
-    let ended = events(&app, &othello, &oq, &mut ol).await;
+    let ended = app.drain_events(&othello, &oq, &mut ol).await;
     assert_eq!(ops(&ended), ["ended"]);
     assert_eq!(ended[0]["reason"], "hangup");
     assert!(ended[0].get("duration").is_none());
 
     let contract = server(false).await;
     let (hq, _) = (
-        register(&contract, &hamlet).await,
-        register(&contract, &othello).await,
+        contract.register_1_1(&hamlet).await,
+        contract.register_1_1(&othello).await,
     );
     let call = create_ok(&contract, &hamlet, &othello).await;
     contract
@@ -491,7 +444,7 @@ async fn events_and_offline_flags_are_the_plugins() {
     assert_eq!(state_of(&contract, &hamlet, &call).await, "cancelled");
     let mut hl = -1;
     assert_eq!(
-        events(&contract, &hamlet, &hq, &mut hl).await[0]["user_id"],
+        contract.drain_events(&hamlet, &hq, &mut hl).await[0]["user_id"],
         hamlet.id
     );
 }
@@ -507,7 +460,7 @@ async fn the_plugins_timers_fire_when_the_next_call_is_created() {
 
     // Unanswered: missed after 90 s (not the settings' 30/120 s), once someone calls.
     let unanswered = create_ok(&app, &hamlet, &othello).await;
-    advance(&app, 200).await;
+    app.advance_virtual(200).await;
     assert_eq!(
         state_of(&app, &hamlet, &unanswered).await,
         "calling",
@@ -519,10 +472,10 @@ async fn the_plugins_timers_fire_when_the_next_call_is_created() {
     // Accepted, nobody heartbeating: dropped at the first check, 90 s after the answer.
     let app = server(true).await;
     let silent = accepted_call(&app, &hamlet, &othello).await;
-    advance(&app, 89).await;
+    app.advance_virtual(89).await;
     create_ok(&app, &iago, &cordelia).await;
     assert_eq!(state_of(&app, &hamlet, &silent).await, "accepted");
-    advance(&app, 2).await;
+    app.advance_virtual(2).await;
     // Refused (iago's call still rings), yet the plugin's cleanup ran first.
     let (status, body) = create(&app, &iago, &cordelia).await;
     assert_eq!(status, 409, "{body}");
@@ -532,7 +485,7 @@ async fn the_plugins_timers_fire_when_the_next_call_is_created() {
     let app = server(true).await;
     let kept = accepted_call(&app, &hamlet, &othello).await;
     for _ in 0..19 {
-        advance(&app, 30).await;
+        app.advance_virtual(30).await;
         for who in [&hamlet, &othello] {
             app.post(who, "calls/heartbeat", &[("call_id", &kept)])
                 .await;
@@ -541,7 +494,7 @@ async fn the_plugins_timers_fire_when_the_next_call_is_created() {
     let (status, _) = create(&app, &iago, &cordelia).await;
     assert_eq!(status, 200);
     assert_eq!(state_of(&app, &hamlet, &kept).await, "accepted", "570 s in");
-    advance(&app, 31).await;
+    app.advance_virtual(31).await;
     create(&app, &cordelia, &iago).await;
     assert_eq!(
         state_of(&app, &hamlet, &kept).await,
@@ -552,7 +505,7 @@ async fn the_plugins_timers_fire_when_the_next_call_is_created() {
     // The contract: on time, by its settings.
     let contract = server(false).await;
     let unanswered = create_ok(&contract, &hamlet, &othello).await;
-    advance(&contract, 31).await;
+    contract.advance_virtual(31).await;
     assert_eq!(state_of(&contract, &hamlet, &unanswered).await, "timeout");
 }
 
@@ -694,7 +647,7 @@ async fn pushes_are_the_plugins() {
         "the invitation only"
     );
     let call = create_ok(&app, &iago, &othello).await;
-    advance(&app, 91).await;
+    app.advance_virtual(91).await;
     create_ok(&app, &cordelia, &hamlet).await;
     assert_eq!(state_of(&app, &iago, &call).await, "missed");
     let missed: Vec<Value> = pushes("othello@zulip.com")

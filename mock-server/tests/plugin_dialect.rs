@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use zulip_calls_protocol::CallsApi;
 use zulip_calls_protocol::settings::Settings;
 
-use common::{Account, Options, TestApp, spawn_with, t0};
+use common::{Account, Options, TestApp, ops, spawn_with, t0};
 
 /// A server speaking `calls_api`, on a virtual clock starting at [`t0`].
 async fn server(calls_api: CallsApi) -> TestApp {
@@ -24,59 +24,6 @@ async fn server(calls_api: CallsApi) -> TestApp {
         ..Options::default()
     })
     .await
-}
-
-/// Registers a queue for the 1.1 dialect's call events.
-async fn register_1_1(app: &TestApp, who: &Account) -> String {
-    let (status, body) = app
-        .post(who, "register", &[("event_types", r#"["call"]"#)])
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["queue_id"].as_str().unwrap().to_owned()
-}
-
-/// Every event queued for `queue` now (heartbeats left out), acknowledging what came before.
-async fn events(app: &TestApp, who: &Account, queue: &str, last: &mut i64) -> Vec<Value> {
-    let (status, body) = app
-        .get(
-            who,
-            "events",
-            &[
-                ("queue_id", queue),
-                ("dont_block", "true"),
-                ("last_event_id", &last.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let events = body["events"].as_array().unwrap().clone();
-    if let Some(newest) = events.last() {
-        *last = newest["id"].as_i64().unwrap();
-    }
-    events
-        .into_iter()
-        .filter(|e| e["type"] != "heartbeat")
-        .collect()
-}
-
-/// The `op`s of `events`.
-fn ops(events: &[Value]) -> Vec<&str> {
-    events
-        .iter()
-        .map(|e| e["op"].as_str().unwrap_or("?"))
-        .collect()
-}
-
-/// Moves the virtual clock.
-async fn advance(app: &TestApp, seconds: u64) {
-    let response = app
-        .http
-        .post(app.control_url("clock/advance"))
-        .json(&json!({ "seconds": seconds }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
 }
 
 /// Creates a call as the mobile app sends it (every value JSON-quoted) and returns its id.
@@ -100,8 +47,8 @@ async fn a_full_call_in_each_mode_that_serves_the_dialect() {
         let hamlet = app.account("hamlet@zulip.com");
         let othello = app.account("othello@zulip.com");
         let (hq, oq) = (
-            register_1_1(&app, &hamlet).await,
-            register_1_1(&app, &othello).await,
+            app.register_1_1(&hamlet).await,
+            app.register_1_1(&othello).await,
         );
         let (mut hl, mut ol) = (-1, -1);
 
@@ -111,8 +58,8 @@ async fn a_full_call_in_each_mode_that_serves_the_dialect() {
         assert_eq!(created["recipient"]["user_id"], othello.id);
         // A 1.1 server answers exactly its fields; one serving both adds the design's.
         assert_eq!(created.get("call").is_some(), calls_api == CallsApi::Both);
-        let caller = events(&app, &hamlet, &hq, &mut hl).await;
-        let receiver = events(&app, &othello, &oq, &mut ol).await;
+        let caller = app.drain_events(&hamlet, &hq, &mut hl).await;
+        let receiver = app.drain_events(&othello, &oq, &mut ol).await;
         assert_eq!(ops(&caller), ["initiated"], "{calls_api}");
         assert_eq!(ops(&receiver), ["incoming_call"]);
         assert_eq!(receiver[0]["type"], "call");
@@ -131,9 +78,12 @@ async fn a_full_call_in_each_mode_that_serves_the_dialect() {
             (200, &json!("ringing")),
             "{body}"
         );
-        assert_eq!(ops(&events(&app, &hamlet, &hq, &mut hl).await), ["ringing"]);
         assert_eq!(
-            ops(&events(&app, &othello, &oq, &mut ol).await),
+            ops(&app.drain_events(&hamlet, &hq, &mut hl).await),
+            ["ringing"]
+        );
+        assert_eq!(
+            ops(&app.drain_events(&othello, &oq, &mut ol).await),
             ["ringing"]
         );
 
@@ -147,12 +97,12 @@ async fn a_full_call_in_each_mode_that_serves_the_dialect() {
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["action"], "accept");
         assert!(body["call_url"].as_str().unwrap().contains("zulip-call-"));
-        let accepted = events(&app, &hamlet, &hq, &mut hl).await;
+        let accepted = app.drain_events(&hamlet, &hq, &mut hl).await;
         assert_eq!(ops(&accepted), ["accepted"]);
         assert_eq!(accepted[0]["user_id"], othello.id);
         assert_eq!(accepted[0]["state"], "accepted");
         assert_eq!(
-            ops(&events(&app, &othello, &oq, &mut ol).await),
+            ops(&app.drain_events(&othello, &oq, &mut ol).await),
             ["accepted"]
         );
 
@@ -168,17 +118,20 @@ async fn a_full_call_in_each_mode_that_serves_the_dialect() {
         assert_eq!(body["call"]["caller_id"], hamlet.id);
         assert!(body["call"]["call_url"].is_string());
 
-        advance(&app, 42).await;
+        app.advance_virtual(42).await;
         let (status, body) = app.post(&hamlet, &format!("calls/{call}/end"), &[]).await;
         assert_eq!(
             (status, &body["message"]),
             (200, &json!("Call ended successfully"))
         );
-        let ended = events(&app, &othello, &oq, &mut ol).await;
+        let ended = app.drain_events(&othello, &oq, &mut ol).await;
         assert_eq!(ops(&ended), ["ended"]);
         assert_eq!(ended[0]["reason"], "hangup");
         assert_eq!(ended[0]["duration"], 42);
-        assert_eq!(ops(&events(&app, &hamlet, &hq, &mut hl).await), ["ended"]);
+        assert_eq!(
+            ops(&app.drain_events(&hamlet, &hq, &mut hl).await),
+            ["ended"]
+        );
 
         // A finished call: every answer is idempotent and emits nothing.
         let (status, body) = app.post(&othello, &format!("calls/{call}/end"), &[]).await;
@@ -221,8 +174,8 @@ async fn a_full_call_in_each_mode_that_serves_the_dialect() {
             assert_eq!((status, &body["code"]), (409, &json!("INVALID_CALL_STATE")));
             assert_eq!(body["call_status"], "ended");
         }
-        assert!(events(&app, &hamlet, &hq, &mut hl).await.is_empty());
-        assert!(events(&app, &othello, &oq, &mut ol).await.is_empty());
+        assert!(app.drain_events(&hamlet, &hq, &mut hl).await.is_empty());
+        assert!(app.drain_events(&othello, &oq, &mut ol).await.is_empty());
         let (_, body) = app
             .get(&othello, &format!("calls/{call}/status"), &[])
             .await;
@@ -293,7 +246,7 @@ async fn decline_cancel_and_busy_in_the_1_1_dialect() {
     let hamlet = app.account("hamlet@zulip.com");
     let othello = app.account("othello@zulip.com");
     let iago = app.account("iago@zulip.com");
-    let hq = register_1_1(&app, &hamlet).await;
+    let hq = app.register_1_1(&hamlet).await;
     let mut hl = -1;
 
     let (call, _) = create_quoted(&app, &hamlet, &othello).await;
@@ -311,7 +264,7 @@ async fn decline_cancel_and_busy_in_the_1_1_dialect() {
     );
     assert!(body["call_url"].is_null());
     assert_eq!(
-        ops(&events(&app, &hamlet, &hq, &mut hl).await),
+        ops(&app.drain_events(&hamlet, &hq, &mut hl).await),
         ["initiated", "declined"]
     );
 
@@ -361,7 +314,7 @@ async fn decline_cancel_and_busy_in_the_1_1_dialect() {
         (status, &body["message"]),
         (200, &json!("Call cancelled successfully"))
     );
-    let cancelled = events(&app, &hamlet, &hq, &mut hl).await;
+    let cancelled = app.drain_events(&hamlet, &hq, &mut hl).await;
     assert_eq!(ops(&cancelled), ["initiated", "cancelled"]);
     assert_eq!(cancelled[1]["state"], "cancelled");
 }
@@ -373,7 +326,7 @@ async fn a_silent_party_ends_an_accepted_call_as_network_failure() {
     let app = server(CallsApi::V1_1).await;
     let hamlet = app.account("hamlet@zulip.com");
     let othello = app.account("othello@zulip.com");
-    let oq = register_1_1(&app, &othello).await;
+    let oq = app.register_1_1(&othello).await;
     let mut ol = -1;
     let (call, _) = create_quoted(&app, &othello, &hamlet).await;
     let (status, _) = app
@@ -385,25 +338,25 @@ async fn a_silent_party_ends_an_accepted_call_as_network_failure() {
         .await;
     assert_eq!(status, 200);
     for _ in 0..5 {
-        advance(&app, 11).await;
+        app.advance_virtual(11).await;
         let (_, body) = app
             .post(&othello, "calls/heartbeat", &[("call_id", &call)])
             .await;
         assert_eq!(body["call_state"], "accepted");
     }
     // 55 s after the answer: still up. Then Hamlet's 60 s pass.
-    advance(&app, 4).await;
+    app.advance_virtual(4).await;
     let (_, body) = app
         .get(&othello, &format!("calls/{call}/status"), &[])
         .await;
     assert_eq!(body["call"]["state"], "accepted");
-    advance(&app, 1).await;
+    app.advance_virtual(1).await;
     let (_, body) = app
         .get(&othello, &format!("calls/{call}/status"), &[])
         .await;
     assert_eq!(body["call"]["state"], "network_failure", "{body}");
     assert_eq!(body["call"]["status"], "ended");
-    let ended = events(&app, &othello, &oq, &mut ol).await;
+    let ended = app.drain_events(&othello, &oq, &mut ol).await;
     let last = ended.last().unwrap();
     assert_eq!(
         (last["op"].as_str(), last["reason"].as_str()),
@@ -428,17 +381,17 @@ async fn a_server_of_both_watches_a_party_from_its_first_heartbeat() {
         )
         .await;
     assert_eq!(status, 200);
-    advance(&app, 600).await;
+    app.advance_virtual(600).await;
     let (_, body) = app.get(&hamlet, &format!("calls/{call}"), &[]).await;
     assert_eq!(body["call"]["state"], "accepted");
     let (_, body) = app
         .post(&othello, "calls/heartbeat", &[("call_id", &call)])
         .await;
     assert_eq!(body["call_state"], "accepted");
-    advance(&app, 59).await;
+    app.advance_virtual(59).await;
     let (_, body) = app.get(&hamlet, &format!("calls/{call}"), &[]).await;
     assert_eq!(body["call"]["state"], "accepted");
-    advance(&app, 1).await;
+    app.advance_virtual(1).await;
     let (_, body) = app.get(&hamlet, &format!("calls/{call}"), &[]).await;
     assert_eq!(body["call"]["state"], "network_failure");
     assert_eq!(body["call"]["end_reason"], "network_failure");
@@ -473,7 +426,7 @@ async fn a_heartbeat_deadline_survives_a_restart() {
                 &[("response", "accept")],
             )
             .await;
-        advance(&first, 30).await;
+        first.advance_virtual(30).await;
         for who in [&hamlet, &othello] {
             first
                 .post(who, "calls/heartbeat", &[("call_id", &call)])
@@ -494,7 +447,7 @@ async fn a_heartbeat_deadline_survives_a_restart() {
         .get(&hamlet, &format!("calls/{call}/status"), &[])
         .await;
     assert_eq!(body["call"]["state"], "accepted", "{body}");
-    advance(&second, 5).await;
+    second.advance_virtual(5).await;
     let (_, body) = second
         .get(&hamlet, &format!("calls/{call}/status"), &[])
         .await;
@@ -509,7 +462,7 @@ async fn a_call_placed_in_one_dialect_is_answered_in_the_other() {
     let hamlet = app.account("hamlet@zulip.com");
     let othello = app.account("othello@zulip.com");
     let hq = app.register(&hamlet).await;
-    let oq = register_1_1(&app, &othello).await;
+    let oq = app.register_1_1(&othello).await;
     // A queue that names neither dialect gets the server's default, the design dialect.
     let (status, body) = app.post(&othello, "register", &[]).await;
     assert_eq!(status, 200);
@@ -528,17 +481,17 @@ async fn a_call_placed_in_one_dialect_is_answered_in_the_other() {
     let (status, _) = app.post(&hamlet, "calls/end", &[("call_id", &call)]).await;
     assert_eq!(status, 200);
 
-    let design: Vec<Value> = events(&app, &hamlet, &hq, &mut hl).await;
+    let design: Vec<Value> = app.drain_events(&hamlet, &hq, &mut hl).await;
     let names: Vec<&str> = design
         .iter()
         .map(|e| e["event_type"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["call_started", "call_accepted", "call_ended"]);
     assert!(design.iter().all(|e| e["type"] == "call_event"));
-    let plugin = events(&app, &othello, &oq, &mut ol).await;
+    let plugin = app.drain_events(&othello, &oq, &mut ol).await;
     assert_eq!(ops(&plugin), ["incoming_call", "accepted", "ended"]);
     assert!(plugin.iter().all(|e| e["type"] == "call"));
-    let default = events(&app, &othello, &default_q, &mut dl).await;
+    let default = app.drain_events(&othello, &default_q, &mut dl).await;
     assert!(
         default.iter().all(|e| e["type"] == "call_event"),
         "{default:?}"
@@ -618,7 +571,7 @@ async fn history_pages_by_cursor_and_filters() {
         app.post(&othello, &path, &[("response", response)]).await;
         app.post(&hamlet, &format!("calls/{call}/end"), &[]).await;
         placed.push(call);
-        advance(&app, 1).await;
+        app.advance_virtual(1).await;
     }
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;

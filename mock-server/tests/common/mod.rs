@@ -216,6 +216,52 @@ impl TestApp {
         zulip_calls_mock::core::deadlines::fire_due(&self.server.state.core);
     }
 
+    /// Registers a queue for the 1.1 dialect's call events.
+    pub async fn register_1_1(&self, who: &Account) -> String {
+        let (status, body) = self
+            .post(who, "register", &[("event_types", r#"["call"]"#)])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["queue_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Every event queued for `queue` now (heartbeats left out), without waiting,
+    /// acknowledging up to `last` first; `last` moves to the newest event returned.
+    pub async fn drain_events(&self, who: &Account, queue: &str, last: &mut i64) -> Vec<Value> {
+        let (status, body) = self
+            .get(
+                who,
+                "events",
+                &[
+                    ("queue_id", queue),
+                    ("dont_block", "true"),
+                    ("last_event_id", &last.to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let events = body["events"].as_array().unwrap().clone();
+        if let Some(newest) = events.last() {
+            *last = newest["id"].as_i64().unwrap();
+        }
+        events
+            .into_iter()
+            .filter(|e| e["type"] != "heartbeat")
+            .collect()
+    }
+
+    /// Moves a virtual clock through the control API (everything due fires first).
+    pub async fn advance_virtual(&self, seconds: u64) {
+        let response = self
+            .http
+            .post(self.control_url("clock/advance"))
+            .json(&serde_json::json!({ "seconds": seconds }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+
     /// Every call event queued now, without waiting (`dont_block`), acknowledging up to
     /// `last` first; `last` moves to the newest event returned.
     pub async fn drain_call_events(
@@ -265,4 +311,12 @@ impl TestApp {
             .cloned()
             .collect()
     }
+}
+
+/// The `op`s of 1.1 events.
+pub fn ops(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e["op"].as_str().unwrap_or("?"))
+        .collect()
 }
