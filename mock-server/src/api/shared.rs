@@ -48,10 +48,19 @@ async fn create(
         CallDesk::new(&state.core).create(&user, &request.target()?, request.call_type()?);
     let record = created.map_err(|err| in_dialect(only(&state), err))?;
     ring_first(&state).await?;
+    let response = answer_to_create(&state, &record);
+    Ok(match only(&state) {
+        Some(Dialect::V1_1) => success(PluginCreateResponse::from(response)),
+        _ => success(response),
+    })
+}
+
+/// What `create` answers about a call just placed (both dialects' fields).
+pub(crate) fn answer_to_create(state: &ApiState, record: &CallRecord) -> api::CreateResponse {
     let call = &record.call;
-    let response = api::CreateResponse {
+    api::CreateResponse {
         call_id: call.call_id,
-        call_url: join_url(&state, &record, Party::Sender),
+        call_url: join_url(state, record, Party::Sender),
         call_type: call.call_type,
         room_name: call.jitsi_room_id.clone(),
         receiver_online: state.core.reports_online(call.receiver_id),
@@ -61,11 +70,7 @@ async fn create(
             email: call.receiver_email.clone(),
         },
         call: call.clone(),
-    };
-    Ok(match only(&state) {
-        Some(Dialect::V1_1) => success(PluginCreateResponse::from(response)),
-        _ => success(response),
-    })
+    }
 }
 
 async fn acknowledge(

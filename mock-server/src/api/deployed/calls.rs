@@ -17,6 +17,7 @@ use super::body::{self, Answer, Refusal, error, jsonable, ok, text, uncaught};
 use crate::api::auth::AuthUser;
 use crate::api::design::calls::join_url;
 use crate::api::params::ApiParams;
+use crate::api::shared::answer_to_create;
 use crate::api::{ApiState, mount};
 use crate::core::CallError;
 use crate::core::calls::{CallDesk, Who};
@@ -136,19 +137,9 @@ async fn create(
         tracing::error!(error = %err, "storage failure");
         return Err(uncaught());
     }
-    let call = &record.call;
-    Ok(ok(PluginCreateResponse {
-        call_id: call.call_id,
-        call_url: join_url(&state, &record, Party::Sender),
-        call_type: call.call_type,
-        room_name: call.jitsi_room_id.clone(),
-        receiver_online: state.core.reports_online(call.receiver_id),
-        recipient: api::Recipient {
-            user_id: call.receiver_id,
-            full_name: call.receiver_name.clone(),
-            email: call.receiver_email.clone(),
-        },
-    }))
+    Ok(ok(PluginCreateResponse::from(answer_to_create(
+        &state, &record,
+    ))))
 }
 
 fn error_with_call(status: u16, message: &str, existing: CallId) -> Refusal {
