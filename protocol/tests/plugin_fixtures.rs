@@ -1047,3 +1047,42 @@ fn apns_call_in_the_plugin_dialect() {
     );
     assert!(flat.get("custom").is_none());
 }
+
+/// The events a deployed plugin 1.1.0 sends (its `actions.py`): no top-level `user_id`, no
+/// `timeout_seconds` on `initiated`/`incoming_call`, an `ended` without `duration` and, for
+/// an end before the answer, without `reason`. They still decode (§10: read leniently).
+#[test]
+fn a_deployed_plugins_events_decode() {
+    let common = serde_json::json!({
+        "type": "call", "call_id": "6f1c1d52-32a4-4c5e-9d7a-3a0e2f6b8c11", "call_type": "video",
+        "sender": {"user_id": 2, "full_name": "King Hamlet", "avatar_url": "/avatar/2"},
+        "receiver": {"user_id": 3, "full_name": "Othello", "avatar_url": "/avatar/3"},
+        "state": "calling", "jitsi_url": "https://meet.example.com/zulip-call-0123456789ab",
+        "timestamp": "2026-12-07T10:39:03.308221+00:00",
+    });
+    let with = |extra: serde_json::Value| {
+        let mut event = common.clone();
+        event
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        serde_json::from_value::<CallOpEvent>(event).unwrap()
+    };
+    let incoming = with(serde_json::json!({"op": "incoming_call", "receiver_was_offline": true}));
+    assert_eq!(incoming.user_id, None);
+    assert!(matches!(
+        incoming.detail,
+        CallOpDetail::IncomingCall {
+            receiver_was_offline: true,
+            timeout_seconds: 0
+        }
+    ));
+    let ended = with(serde_json::json!({"op": "ended", "state": "ended"}));
+    assert!(matches!(
+        ended.detail,
+        CallOpDetail::Ended {
+            reason: CallOpReason::Hangup,
+            duration: None
+        }
+    ));
+}

@@ -139,12 +139,16 @@ pub struct CallOpEvent {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum CallOpDetail {
     Initiated {
-        /// Seconds the receiver has to answer (`CALL_NOTIFICATION_TIMEOUT`).
+        /// Seconds the receiver has to answer (`CALL_NOTIFICATION_TIMEOUT`); deployed
+        /// plugins leave it out (0).
+        #[serde(default)]
         timeout_seconds: u64,
     },
     IncomingCall {
         /// The receiver had no live event queue when the call was made.
+        #[serde(default)]
         receiver_was_offline: bool,
+        #[serde(default)]
         timeout_seconds: u64,
     },
     Ringing,
@@ -152,15 +156,27 @@ pub enum CallOpDetail {
     Declined,
     Cancelled,
     Ended {
+        /// Missing in a deployed plugin's end before an answer: a hang-up.
+        #[serde(default = "hangup")]
         reason: CallOpReason,
         /// Whole seconds from answer to end; `null` when never answered.
         #[serde(default, with = "whole_seconds")]
         duration: Option<u64>,
     },
     Missed {
+        #[serde(default = "no_answer")]
         reason: CallOpReason,
+        #[serde(default)]
         timeout_seconds: u64,
     },
+}
+
+fn hangup() -> CallOpReason {
+    CallOpReason::Hangup
+}
+
+fn no_answer() -> CallOpReason {
+    CallOpReason::NoAnswer
 }
 
 /// What a 1.1 event says beyond the call itself.
