@@ -1074,7 +1074,7 @@ fn a_deployed_plugins_events_decode() {
         incoming.detail,
         CallOpDetail::IncomingCall {
             receiver_was_offline: true,
-            timeout_seconds: 0
+            timeout_seconds: 90
         }
     ));
     let ended = with(serde_json::json!({"op": "ended", "state": "ended"}));

@@ -139,16 +139,16 @@ pub struct CallOpEvent {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum CallOpDetail {
     Initiated {
-        /// Seconds the receiver has to answer (`CALL_NOTIFICATION_TIMEOUT`); deployed
-        /// plugins leave it out (0).
-        #[serde(default)]
+        /// Seconds the receiver has to answer (`CALL_NOTIFICATION_TIMEOUT`). Deployed
+        /// plugins leave it out; they miss a call after their hard-coded 90 s.
+        #[serde(default = "deployed_ring_seconds")]
         timeout_seconds: u64,
     },
     IncomingCall {
         /// The receiver had no live event queue when the call was made.
         #[serde(default)]
         receiver_was_offline: bool,
-        #[serde(default)]
+        #[serde(default = "deployed_ring_seconds")]
         timeout_seconds: u64,
     },
     Ringing,
@@ -166,9 +166,16 @@ pub enum CallOpDetail {
     Missed {
         #[serde(default = "no_answer")]
         reason: CallOpReason,
-        #[serde(default)]
+        #[serde(default = "deployed_ring_seconds")]
         timeout_seconds: u64,
     },
+}
+
+/// How long a deployed plugin 1.1.0 lets a call ring (its cleanup's hard-coded 90 s).
+pub const DEPLOYED_RING_SECONDS: u64 = 90;
+
+fn deployed_ring_seconds() -> u64 {
+    DEPLOYED_RING_SECONDS
 }
 
 fn hangup() -> CallOpReason {
