@@ -50,7 +50,7 @@ pub use event::{
     CallEvent, CallEventDetail, CallEventType, CallOp, CallOpDetail, CallOpEvent, EventKind,
     QueueEvent,
 };
-pub use ids::{CallId, EventId, QueueId, UserId};
+pub use ids::{CallId, EventId, QueueId, StreamId, UserId};
 pub use machine::{Action, Actor, Outcome, TransitionError, transition};
 pub use params::{ParamError, Params};
 pub use time::Timestamp;

@@ -11,6 +11,7 @@ mod create;
 pub mod deployed_push;
 mod end;
 pub mod event;
+pub mod group;
 mod heartbeat;
 mod history;
 mod respond;
