@@ -5,15 +5,28 @@
 //! - [`model`]: the call, its participants and their states;
 //! - [`machine`]: the rules, as pure functions (the participant table, what an ended call
 //!   answers, each refusal's error);
-//! - [`user_ids`]: the invitees, read in every form clients send.
+//! - [`endpoints`]: the eight routes below `calls/group/` (listed in
+//!   [`crate::plugin::ENDPOINTS`]), with [`user_ids`] read in every form clients send;
+//! - [`event`]: `group_call` queue events.
 //!
 //! Joined participants heartbeat through the 1:1 route, [`crate::plugin::Heartbeat`], with the
 //! group call's id.
 
+pub mod endpoints;
+pub mod event;
 pub mod machine;
 pub mod model;
 pub mod user_ids;
 
+pub use endpoints::{
+    GroupCallStatus, GroupCreate, GroupCreateRequest, GroupCreateResponse, GroupDecline, GroupEnd,
+    GroupInvite, GroupInviteRequest, GroupInviteResponse, GroupJoin, GroupJoinResponse, GroupLeave,
+    GroupParticipants, GroupParticipantsResponse, GroupStatus, GroupStatusResponse,
+};
+pub use event::{
+    GroupCallDetail, GroupCallEvent, GroupCallOp, GroupEndReason, GroupEventParticipant,
+    GroupLeftReason,
+};
 pub use machine::{
     CallGate, GroupRefusal, GroupRequest, ParticipantAction, ParticipantOutcome, call_gate,
     participant_transition,
