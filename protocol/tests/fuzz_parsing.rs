@@ -37,7 +37,7 @@ use zulip_calls_protocol::params::{Params, RawParam, to_urlencoded, unquote};
 use zulip_calls_protocol::plugin::group::{
     GroupCallOp, GroupCallState, GroupCreate, GroupCreateRequest, GroupDecline, GroupEnd,
     GroupEndReason, GroupInvite, GroupJoin, GroupLeave, GroupLeftReason, GroupParticipants,
-    GroupStatus, ParticipantState, UserIds,
+    GroupPushData, GroupStatus, ParticipantState, UserIds,
 };
 use zulip_calls_protocol::plugin::{
     CallStatusById, Cancel, EndById, Heartbeat, HistoryCursor, HistoryStatus, PluginCreate,
@@ -1141,6 +1141,24 @@ proptest! {
         }
     }
 
+    /// Group call pushes: the provider requests and their data, which is flat strings.
+    #[test]
+    fn group_push_payloads(which in 0..4usize, muts in mutations(), noise in any::<String>()) {
+        let name = ["fcm.group_call", "fcm.group_call_cancelled", "apns.group_call",
+            "apns.group_call_cancelled"][which];
+        let fixture = fixture_json(&format!("plugin/group/push/{name}.json"));
+        let text = render(&mutated(&fixture, &muts));
+        parse_json::<FcmRequest<GroupPushData>>(&text)?;
+        parse_json::<ApnsRequest<GroupPushData>>(&text)?;
+        parse_json::<FcmRequest<GroupPushData>>(&noise)?;
+        let data = fixture.pointer("/message/data").or_else(|| fixture.pointer("/body")).unwrap();
+        let data = render(&mutated(data, &muts));
+        parse_json::<GroupPushData>(&data)?;
+        if let Ok(parsed) = serde_json::from_str::<GroupPushData>(&data) {
+            let written = serde_json::to_value(&parsed).unwrap();
+            prop_assert!(written.as_object().unwrap().values().all(Value::is_string));
+        }
+    }
 
     /// Jitsi JWT claims and header.
     #[test]

@@ -1,6 +1,7 @@
 //! Group calls of the 1.1 dialect (`spec/plugin-1.1-dialect.md` §6) against exact fixtures:
 //! the eight endpoints (requests as JSON bodies and as the mobile app's JSON-quoted forms),
-//! `user_ids` in every form, the `group_call` events of every op and the errors.
+//! `user_ids` in every form, the `group_call` events of every op, the two pushes and the
+//! errors.
 //!
 //! One story runs through the fixtures: at 12:00 King Hamlet (10) opens "Weekly sync" from
 //! stream 3, topic "planning", inviting Othello (12) and Iago (5). Othello joins at 12:00:05;
@@ -14,7 +15,7 @@ use std::collections::BTreeSet;
 
 use common::{assert_request, assert_response, assert_round_trip, fixture_json, fixture_text};
 use pretty_assertions::assert_eq;
-use serde_json::json;
+use serde_json::{Value, json};
 use zulip_calls_protocol::endpoint::{Auth, Endpoint, Verb, all_endpoints, info, route};
 use zulip_calls_protocol::event::parse_event_frame;
 use zulip_calls_protocol::jitsi::{join_url, room_url};
@@ -24,10 +25,15 @@ use zulip_calls_protocol::plugin::group::{
     GroupCallState, GroupCallStatus, GroupCreate, GroupCreateRequest, GroupCreateResponse,
     GroupDecline, GroupEnd, GroupEndReason, GroupInvite, GroupInviteRequest, GroupInviteResponse,
     GroupJoin, GroupJoinResponse, GroupLeave, GroupLeftReason, GroupParticipant, GroupParticipants,
-    GroupParticipantsResponse, GroupRefusal, GroupStatus, GroupUser, ParticipantAction,
-    ParticipantState, UserIds, is_group_room_name, participant_transition,
+    GroupParticipantsResponse, GroupPushContext, GroupPushData, GroupPushKind, GroupRefusal,
+    GroupStatus, GroupUser, ParticipantAction, ParticipantState, UserIds, is_group_room_name,
+    participant_transition,
 };
 use zulip_calls_protocol::plugin::{self, ALREADY_ENDED, MessageResponse};
+use zulip_calls_protocol::push::{
+    ApnsRequest, FcmRequest, PushContext, PushEvent, PushNotification, PushRealm, PushRequest,
+    PushTarget, build_push,
+};
 use zulip_calls_protocol::settings::Settings;
 use zulip_calls_protocol::{
     ApiError, CallId, CallType, ErrorCode, EventId, EventKind, ParamError, QueueEvent, StreamId,
@@ -845,4 +851,191 @@ fn recipients_follow_the_spec_table() {
         to(Op::Ended, Step::Ended, &[]),
         [HAMLET, OTHELLO, IAGO, CORDELIA]
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pushes
+// ---------------------------------------------------------------------------------------------
+
+fn realm() -> PushRealm {
+    PushRealm {
+        name: "Example Organization".into(),
+        id: 2,
+    }
+}
+
+fn fcm_device(who: &str) -> PushTarget {
+    PushTarget::Fcm {
+        token: format!("fcm-token-{who}-pixel"),
+    }
+}
+
+fn apns_device() -> PushTarget {
+    PushTarget::Apns {
+        token: "f0e1d2c3b4a5968778695a4b3c2d1e0ff0e1d2c3b4a5968778695a4b3c2d1e0f".into(),
+        appid: "org.zulip.Zulip".into(),
+    }
+}
+
+/// The `kind` push to `invitee` of the story, invited by `inviter`, at `now`.
+fn group_push(
+    kind: GroupPushKind,
+    step: Step,
+    invitee: UserId,
+    inviter: UserId,
+    now: &str,
+    device: &PushTarget,
+) -> PushRequest<GroupPushData> {
+    let settings = Settings::default();
+    let context =
+        PushContext::from_realm_url("https://chat.example.com", settings.timeout_seconds())
+            .unwrap();
+    let roster = roster(step);
+    let participant = roster.iter().find(|p| p.user_id == invitee).unwrap();
+    let ctx = GroupPushContext {
+        context: &context,
+        realm: &realm(),
+        now: at(now),
+    };
+    let notification = PushNotification::group(&call(), participant, &user(inviter), kind, &ctx);
+    build_push(
+        device,
+        &notification,
+        &settings.call_push_notification_sound,
+    )
+}
+
+fn invitation(device: &PushTarget) -> PushRequest<GroupPushData> {
+    group_push(
+        GroupPushKind::Invitation,
+        Step::Invited,
+        OTHELLO,
+        HAMLET,
+        "2024-01-01T12:00:00Z",
+        device,
+    )
+}
+
+fn cancellation(device: &PushTarget) -> PushRequest<GroupPushData> {
+    group_push(
+        GroupPushKind::Cancelled,
+        Step::Missed,
+        CORDELIA,
+        OTHELLO,
+        "2024-01-01T12:03:00Z",
+        device,
+    )
+}
+
+/// Flat data, every value a string, `type` = `event`.
+fn assert_flat_strings(name: &str, data: &Value) {
+    let object = data.as_object().unwrap();
+    assert!(object.values().all(Value::is_string), "{name}: {data}");
+    assert_eq!(data["type"], data["event"], "{name}");
+    assert!(object.get("custom").is_none());
+}
+
+#[test]
+fn fcm_invitation_and_cancellation() {
+    for (name, built, ttl) in [
+        (
+            "plugin/group/push/fcm.group_call.json",
+            invitation(&fcm_device("othello")),
+            Some("120s"),
+        ),
+        (
+            "plugin/group/push/fcm.group_call_cancelled.json",
+            cancellation(&fcm_device("cordelia")),
+            None,
+        ),
+    ] {
+        let PushRequest::Fcm(request) = built else {
+            panic!("{name}: not FCM");
+        };
+        assert_eq!(serde_json::to_value(&request).unwrap(), fixture_json(name));
+        assert_eq!(
+            assert_round_trip::<FcmRequest<GroupPushData>>(name),
+            request
+        );
+        assert_eq!(request.message.android.ttl.as_deref(), ttl, "{name}");
+        assert_flat_strings(name, &fixture_json(name)["message"]["data"]);
+    }
+}
+
+#[test]
+fn apns_invitation_and_cancellation() {
+    let ring = "plugin/group/push/apns.group_call.json";
+    let stop = "plugin/group/push/apns.group_call_cancelled.json";
+    let (PushRequest::Apns(ringing), PushRequest::Apns(cancelled)) =
+        (invitation(&apns_device()), cancellation(&apns_device()))
+    else {
+        panic!("not APNs");
+    };
+    for (name, request) in [(ring, &ringing), (stop, &cancelled)] {
+        assert_eq!(serde_json::to_value(request).unwrap(), fixture_json(name));
+        assert_eq!(
+            &assert_round_trip::<ApnsRequest<GroupPushData>>(name),
+            request
+        );
+        let mut body = fixture_json(name)["body"].clone();
+        body.as_object_mut().unwrap().remove("aps");
+        assert_flat_strings(name, &body);
+    }
+    assert_eq!(ringing.body.aps.sound.as_deref(), Some("call_ring.wav"));
+    assert_eq!(cancelled.body.aps.sound, None);
+    // Each lives until its invitation rings out: Othello's from 12:00, Cordelia's from 12:01.
+    assert_eq!(ringing.headers.apns_expiration, "1704110520");
+    assert_eq!(cancelled.headers.apns_expiration, "1704110580");
+    assert_eq!(ringing.headers.apns_collapse_id, CALL_ID);
+}
+
+/// The keys of the spec: the invitation's own and the realm's, the inviter as sender.
+#[test]
+fn group_push_data_names_the_inviter_and_the_title() {
+    let data =
+        fixture_json("plugin/group/push/fcm.group_call_cancelled.json")["message"]["data"].clone();
+    let read: GroupPushData = serde_json::from_value(data.clone()).unwrap();
+    assert_eq!(read.event, PushEvent::GroupCallCancelled);
+    assert_eq!((read.sender_id, read.user_id), (OTHELLO, CORDELIA));
+    assert_eq!(read.title, "Weekly sync");
+    for key in [
+        "event",
+        "type",
+        "call_id",
+        "title",
+        "call_type",
+        "sender_id",
+        "sender_full_name",
+        "sender_name",
+        "sender_avatar_url",
+        "jitsi_url",
+        "server",
+        "realm_url",
+        "realm_uri",
+        "realm_name",
+        "realm_id",
+        "user_id",
+    ] {
+        assert!(data.get(key).is_some(), "no {key}");
+    }
+    // An untitled call is pushed under the plugin's words.
+    let untitled = GroupCall {
+        title: None,
+        ..call()
+    };
+    let context = PushContext::from_realm_url("https://chat.example.com", 120).unwrap();
+    let ctx = GroupPushContext {
+        context: &context,
+        realm: &realm(),
+        now: at("2024-01-01T12:00:00Z"),
+    };
+    let othello = &roster(Step::Invited)[1];
+    let push = GroupPushData::new(
+        &untitled,
+        othello,
+        &user(HAMLET),
+        GroupPushKind::Invitation,
+        &ctx,
+    );
+    assert_eq!(push.title, "Group Call");
 }

@@ -7,7 +7,7 @@
 //!   answers, each refusal's error);
 //! - [`endpoints`]: the eight routes below `calls/group/` (listed in
 //!   [`crate::plugin::ENDPOINTS`]), with [`user_ids`] read in every form clients send;
-//! - [`event`]: `group_call` queue events.
+//! - [`event`]: `group_call` queue events; [`push`]: the invitation and its cancellation.
 //!
 //! Joined participants heartbeat through the 1:1 route, [`crate::plugin::Heartbeat`], with the
 //! group call's id.
@@ -16,6 +16,7 @@ pub mod endpoints;
 pub mod event;
 pub mod machine;
 pub mod model;
+pub mod push;
 pub mod user_ids;
 
 pub use endpoints::{
@@ -35,4 +36,5 @@ pub use model::{
     GROUP_MAX_PARTICIPANTS, GROUP_ROOM_PREFIX, GroupCall, GroupCallState, GroupParticipant,
     GroupUser, ParticipantState, is_group_room_name, joined_count, new_group_room_name,
 };
+pub use push::{DEFAULT_GROUP_TITLE, GroupPushContext, GroupPushData, GroupPushKind, group_alert};
 pub use user_ids::{BadUserIds, UserIds};
