@@ -1,7 +1,7 @@
 //! Queue events (spec §5): what `GET events` returns and the WebSocket stream sends.
 //!
 //! Parsing is two-stage, as in twilight: read `type` (and for call events `event_type`, for
-//! the 1.1 dialect's `call` events `op`) first, then the payload. Anything this crate does not
+//! the 1.1 dialect's `call` and `group_call` events `op`) first, then the payload. Anything this crate does not
 //! know is kept whole as [`EventKind::Unknown`] so a newer server never breaks an older client.
 //! (`#[serde(other)]` would drop the payload.)
 
@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::call::{Call, CallState, CallType, EndReason, MediaStatus};
-use crate::dialect::CALL_OP_EVENT_TYPE;
+use crate::dialect::{CALL_OP_EVENT_TYPE, GROUP_CALL_EVENT_TYPE};
 use crate::ids::{CallId, EventId, UserId};
 use crate::macros::string_enum;
 use crate::time::Timestamp;
@@ -19,6 +19,7 @@ use crate::time::Timestamp;
 pub use crate::plugin::event::{
     CallOp, CallOpDetail, CallOpEvent, CallOpExtras, CallOpReason, CallOpUser,
 };
+pub use crate::plugin::group::event::{GroupCallDetail, GroupCallEvent, GroupCallOp};
 
 /// The `type` of call events.
 pub const CALL_EVENT_TYPE: &str = "call_event";
@@ -55,6 +56,8 @@ pub enum EventKind {
     Call(Box<CallEvent>),
     /// A `call` event with an `op` (1.1 dialect).
     CallOp(Box<CallOpEvent>),
+    /// A `group_call` event with an `op` (1.1 dialect).
+    GroupCall(Box<GroupCallEvent>),
     /// Sent when a long-poll had nothing to deliver.
     Heartbeat,
     /// Any other event, kept whole: its `type` and every other field but `id`.
@@ -70,6 +73,7 @@ impl EventKind {
         match self {
             EventKind::Call(_) => CALL_EVENT_TYPE,
             EventKind::CallOp(_) => CALL_OP_EVENT_TYPE,
+            EventKind::GroupCall(_) => GROUP_CALL_EVENT_TYPE,
             EventKind::Heartbeat => HEARTBEAT_TYPE,
             EventKind::Unknown { event_type, .. } => event_type,
         }
@@ -98,6 +102,14 @@ impl QueueEvent {
         }
     }
 
+    /// The group call event, if this is one.
+    pub fn as_group_call(&self) -> Option<&GroupCallEvent> {
+        match &self.kind {
+            EventKind::GroupCall(event) => Some(event),
+            _ => None,
+        }
+    }
+
     /// The event as a JSON object.
     pub fn to_value(&self) -> Result<Value, serde_json::Error> {
         serde_json::to_value(self)
@@ -117,6 +129,12 @@ impl Serialize for QueueEvent {
             .serialize(s),
             EventKind::CallOp(event) => WireCallOpEvent {
                 event_type: CALL_OP_EVENT_TYPE,
+                id: self.id,
+                event,
+            }
+            .serialize(s),
+            EventKind::GroupCall(event) => WireGroupCallEvent {
+                event_type: GROUP_CALL_EVENT_TYPE,
                 id: self.id,
                 event,
             }
@@ -157,6 +175,16 @@ struct WireCallOpEvent<'a> {
     event: &'a CallOpEvent,
 }
 
+/// A group call event as a queue delivers it: `type` and `id` beside the event's own fields.
+#[derive(Serialize)]
+struct WireGroupCallEvent<'a> {
+    #[serde(rename = "type")]
+    event_type: &'static str,
+    id: EventId,
+    #[serde(flatten)]
+    event: &'a GroupCallEvent,
+}
+
 impl<'de> Deserialize<'de> for QueueEvent {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut object = Map::<String, Value>::deserialize(d)?;
@@ -179,6 +207,11 @@ impl<'de> Deserialize<'de> for QueueEvent {
                 .get("op")
                 .and_then(Value::as_str)
                 .is_some_and(|op| op.parse::<CallOp>().is_ok());
+        let known_group_op = event_type == GROUP_CALL_EVENT_TYPE
+            && object
+                .get("op")
+                .and_then(Value::as_str)
+                .is_some_and(|op| op.parse::<GroupCallOp>().is_ok());
         let kind = if known_call_event {
             object.remove("type");
             let event = CallEvent::deserialize(Value::Object(object)).map_err(D::Error::custom)?;
@@ -188,6 +221,11 @@ impl<'de> Deserialize<'de> for QueueEvent {
             let event =
                 CallOpEvent::deserialize(Value::Object(object)).map_err(D::Error::custom)?;
             EventKind::CallOp(Box::new(event))
+        } else if known_group_op {
+            object.remove("type");
+            let event =
+                GroupCallEvent::deserialize(Value::Object(object)).map_err(D::Error::custom)?;
+            EventKind::GroupCall(Box::new(event))
         } else if event_type == HEARTBEAT_TYPE {
             EventKind::Heartbeat
         } else {

@@ -11,8 +11,9 @@
 //! - [`ids`], [`time`]: typed identifiers and timestamps;
 //! - [`call`]: the call object and its enumerations; [`machine`]: the state machine;
 //! - [`endpoint`]: the descriptor every route implements; [`calls`] and [`zulip`]: the routes;
-//!   [`plugin`]: the 1.1 dialect's own routes, its views of the shared ones, and its `call`
-//!   events; [`dialect`]: the two dialects and which a server serves;
+//!   [`plugin`]: the 1.1 dialect's own routes, its views of the shared ones, its `call`
+//!   events, and its group calls ([`plugin::group`]); [`dialect`]: the two dialects and which
+//!   a server serves;
 //! - [`envelope`]: success and error bodies, error codes; [`params`]: lenient parameter
 //!   decoding for servers;
 //! - [`event`]: queue events and WebSocket frames; [`push`]: FCM and APNs payloads;
@@ -50,7 +51,7 @@ pub use event::{
     CallEvent, CallEventDetail, CallEventType, CallOp, CallOpDetail, CallOpEvent, EventKind,
     QueueEvent,
 };
-pub use ids::{CallId, EventId, QueueId, UserId};
+pub use ids::{CallId, EventId, QueueId, StreamId, UserId};
 pub use machine::{Action, Actor, Outcome, TransitionError, transition};
 pub use params::{ParamError, Params};
 pub use time::Timestamp;

@@ -8,6 +8,8 @@
 //!
 //! The 1.1 dialect's pushes (its spec's §7) are the same flat string data with the keys the
 //! plugin's mobile app reads added ([`PluginPushFields`]); the design pushes are unchanged.
+//! Group call invitations carry other data ([`crate::plugin::group::GroupPushData`]) in the
+//! same provider envelopes, which are generic over the data ([`PushPayload`]).
 
 use std::collections::BTreeMap;
 
@@ -31,6 +33,54 @@ string_enum! {
         CallCancelled = "call_cancelled",
         /// To the receiver: the call rang out unanswered.
         MissedCall = "missed_call",
+        /// To an invitee of a group call: they were invited (the phone rings).
+        GroupCall = "group_call",
+        /// To an invitee of a group call: the invitation ended unanswered, or the call ended
+        /// first (the phone stops ringing).
+        GroupCallCancelled = "group_call_cancelled",
+    }
+}
+
+impl PushEvent {
+    /// The push rings the phone: it gets the ringtone on APNs and lives only as long as the
+    /// ring (a ring delivered after it rang out is pointless).
+    pub const fn rings(self) -> bool {
+        matches!(self, PushEvent::Call | PushEvent::GroupCall)
+    }
+
+    /// The push replaces a ring: it lives as long as the ring it replaces, so that a phone
+    /// offline meanwhile gets the cancellation in place of the stale ring.
+    pub const fn stops_ringing(self) -> bool {
+        matches!(
+            self,
+            PushEvent::CallCancelled | PushEvent::GroupCallCancelled
+        )
+    }
+}
+
+/// What the provider envelopes need of a push's data, whatever the push is about (a 1:1 call,
+/// [`PushData`], or a group call invitation).
+pub trait PushPayload: Clone {
+    /// The wire `event`.
+    fn event(&self) -> PushEvent;
+    /// The call the push is about: the APNs collapse id, so a later push about the call
+    /// replaces an earlier one on screen.
+    fn call_id(&self) -> CallId;
+    /// How long the phone rings (`CALL_NOTIFICATION_TIMEOUT`): a ringing push's FCM TTL.
+    fn timeout_seconds(&self) -> u64;
+}
+
+impl PushPayload for PushData {
+    fn event(&self) -> PushEvent {
+        self.event
+    }
+
+    fn call_id(&self) -> CallId {
+        self.call_id
+    }
+
+    fn timeout_seconds(&self) -> u64 {
+        self.timeout_seconds
     }
 }
 
@@ -111,7 +161,7 @@ impl PushContext {
 }
 
 /// Serde for values that travel as decimal strings (FCM data values must all be strings).
-mod as_string {
+pub(crate) mod as_string {
     use std::fmt::Display;
     use std::str::FromStr;
 
@@ -276,11 +326,12 @@ impl PushData {
 
 /// A push ready for any device: its data and the visible alert (used by APNs only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PushNotification {
-    pub data: PushData,
+pub struct PushNotification<D = PushData> {
+    pub data: D,
     pub alert: ApnsAlert,
-    /// Unix seconds when the call stops ringing (`created_at` + `timeout_seconds`): how long
-    /// APNs may hold a `call` push, and a `call_cancelled` one, for an offline phone.
+    /// Unix seconds when the phone stops ringing (`timeout_seconds` after a 1:1 call's
+    /// `created_at`, or after a group invitee's `invited_at`): how long APNs may hold a ringing
+    /// push, and the one that stops it, for an offline phone.
     pub ring_expires_at: i64,
 }
 
@@ -369,9 +420,9 @@ pub enum PushTarget {
 /// One provider request, as a server sends it or the mock server records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "provider", content = "request", rename_all = "snake_case")]
-pub enum PushRequest {
-    Fcm(FcmRequest),
-    Apns(ApnsRequest),
+pub enum PushRequest<D = PushData> {
+    Fcm(FcmRequest<D>),
+    Apns(ApnsRequest<D>),
 }
 
 /// The provider request for `notification` to `device`, in `dialect`: [`build_push`]'s request
@@ -391,13 +442,13 @@ pub fn build_push_in(
 
 /// The provider request for `notification` to `device`.
 ///
-/// `sound` is `CALL_PUSH_NOTIFICATION_SOUND`; it rings only on `call` pushes, and an empty
-/// string means no sound.
-pub fn build_push(
+/// `sound` is `CALL_PUSH_NOTIFICATION_SOUND`; it rings only on pushes that ring
+/// ([`PushEvent::rings`]), and an empty string means no sound.
+pub fn build_push<D: PushPayload>(
     device: &PushTarget,
-    notification: &PushNotification,
+    notification: &PushNotification<D>,
     sound: &str,
-) -> PushRequest {
+) -> PushRequest<D> {
     match device {
         PushTarget::Fcm { token } => PushRequest::Fcm(FcmRequest::new(token, &notification.data)),
         PushTarget::Apns { token, appid } => {
@@ -416,15 +467,15 @@ string_enum! {
 
 /// The body of FCM HTTP v1 `POST /v1/projects/<project>/messages:send`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FcmRequest {
-    pub message: FcmMessage,
+pub struct FcmRequest<D = PushData> {
+    pub message: FcmMessage<D>,
 }
 
 /// A data-only FCM message: the app decides how to ring, so there is no `notification` block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FcmMessage {
+pub struct FcmMessage<D = PushData> {
     pub token: String,
-    pub data: PushData,
+    pub data: D,
     pub android: FcmAndroid,
 }
 
@@ -432,21 +483,23 @@ pub struct FcmMessage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FcmAndroid {
     pub priority: AndroidPriority,
-    /// `"<timeout_seconds>s"` on `call` (a ring delivered after the call rang out is
-    /// pointless); absent otherwise, leaving FCM's default.
+    /// `"<timeout_seconds>s"` on a push that rings (a ring delivered after the call rang out
+    /// is pointless); absent otherwise, leaving FCM's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<String>,
 }
 
-impl FcmRequest {
+impl<D: PushPayload> FcmRequest<D> {
     /// The FCM request for `data` to the device `token`.
     ///
     /// Priority is HIGH for every event, not just `call`: a normal-priority message may wait
     /// until the phone leaves Doze, and a `call_cancelled` that waits leaves the phone ringing
     /// for a call that is over.
-    pub fn new(token: &str, data: &PushData) -> FcmRequest {
-        let ttl =
-            matches!(data.event, PushEvent::Call).then(|| format!("{}s", data.timeout_seconds));
+    pub fn new(token: &str, data: &D) -> FcmRequest<D> {
+        let ttl = data
+            .event()
+            .rings()
+            .then(|| format!("{}s", data.timeout_seconds()));
         FcmRequest {
             message: FcmMessage {
                 token: token.to_owned(),
@@ -462,11 +515,11 @@ impl FcmRequest {
 
 /// An APNs provider request: `POST /3/device/<device_token>` with these headers and body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApnsRequest {
+pub struct ApnsRequest<D = PushData> {
     /// The device token; it goes in the request path, see [`ApnsRequest::path`].
     pub device_token: String,
     pub headers: ApnsHeaders,
-    pub body: ApnsBody,
+    pub body: ApnsBody<D>,
 }
 
 /// The APNs request headers, under their real header names.
@@ -504,17 +557,17 @@ impl ApnsHeaders {
 
 /// The APNs JSON payload: `aps` plus the push data alongside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApnsBody {
+pub struct ApnsBody<D = PushData> {
     pub aps: Aps,
     #[serde(flatten)]
-    pub data: PushData,
+    pub data: D,
 }
 
 /// The `aps` dictionary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Aps {
     pub alert: ApnsAlert,
-    /// Only on `call`: the ringtone.
+    /// Only on a push that rings: the ringtone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sound: Option<String>,
 }
@@ -526,25 +579,26 @@ pub struct ApnsAlert {
     pub body: String,
 }
 
-impl ApnsRequest {
+impl<D: PushPayload> ApnsRequest<D> {
     /// The APNs request for `notification` to device `token` of app `appid`.
     ///
-    /// A `call` push expires when the call would ring out, so a phone that comes online later
-    /// does not ring for a dead call; `call_cancelled` lives as long, to replace it; the
-    /// others use `0` (deliver now or never).
+    /// A ringing push expires when the call would ring out, so a phone that comes online later
+    /// does not ring for a dead call; the push that stops the ring lives as long, to replace
+    /// it; the others use `0` (deliver now or never).
     pub fn new(
         token: &str,
         appid: &str,
-        notification: &PushNotification,
+        notification: &PushNotification<D>,
         sound: &str,
-    ) -> ApnsRequest {
+    ) -> ApnsRequest<D> {
         let data = &notification.data;
-        let is_call = matches!(data.event, PushEvent::Call);
-        // A `call_cancelled` push shares the ring's collapse id and lifetime, so a phone that
-        // was offline gets the cancellation in place of the stale ring instead of ringing.
-        let expiration = match data.event {
-            PushEvent::Call | PushEvent::CallCancelled => notification.ring_expires_at.to_string(),
-            PushEvent::CallResponse | PushEvent::MissedCall => "0".to_owned(),
+        let event = data.event();
+        // A cancellation shares the ring's collapse id and lifetime, so a phone that was
+        // offline gets the cancellation in place of the stale ring instead of ringing.
+        let expiration = if event.rings() || event.stops_ringing() {
+            notification.ring_expires_at.to_string()
+        } else {
+            "0".to_owned()
         };
         ApnsRequest {
             device_token: token.to_owned(),
@@ -553,12 +607,12 @@ impl ApnsRequest {
                 apns_priority: "10".to_owned(),
                 apns_expiration: expiration,
                 apns_topic: appid.to_owned(),
-                apns_collapse_id: data.call_id.to_string(),
+                apns_collapse_id: data.call_id().to_string(),
             },
             body: ApnsBody {
                 aps: Aps {
                     alert: notification.alert.clone(),
-                    sound: (is_call && !sound.is_empty()).then(|| sound.to_owned()),
+                    sound: (event.rings() && !sound.is_empty()).then(|| sound.to_owned()),
                 },
                 data: data.clone(),
             },
@@ -800,6 +854,20 @@ mod tests {
         );
         assert_eq!(PushKind::for_state(CallState::Ended), None);
         assert_eq!(PushKind::for_state(CallState::Ringing), None);
+    }
+
+    #[test]
+    fn rings_and_their_cancellations() {
+        let ringing: Vec<_> = PushEvent::ALL.iter().filter(|e| e.rings()).collect();
+        assert_eq!(ringing, [&PushEvent::Call, &PushEvent::GroupCall]);
+        let stopping: Vec<_> = PushEvent::ALL
+            .iter()
+            .filter(|e| e.stops_ringing())
+            .collect();
+        assert_eq!(
+            stopping,
+            [&PushEvent::CallCancelled, &PushEvent::GroupCallCancelled]
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ use zulip_calls_protocol::calls::{
     AckStatus, Acknowledge, Active, Cleanup, Create, CreateRequest, End, EndAll, GetCall, History,
     HistoryRequest, Initiate, InitiateRequest, Respond, Start, Status,
 };
-use zulip_calls_protocol::dialect::CALL_OP_EVENT_TYPE;
+use zulip_calls_protocol::dialect::{CALL_OP_EVENT_TYPE, GROUP_CALL_EVENT_TYPE};
 use zulip_calls_protocol::endpoint::{Auth, Endpoint, Verb, all_endpoints};
 use zulip_calls_protocol::envelope::decode_response;
 use zulip_calls_protocol::event::{
@@ -34,6 +34,11 @@ use zulip_calls_protocol::event::{
 };
 use zulip_calls_protocol::jitsi::{JitsiClaims, JwtHeader};
 use zulip_calls_protocol::params::{Params, RawParam, to_urlencoded, unquote};
+use zulip_calls_protocol::plugin::group::{
+    GroupCallOp, GroupCallState, GroupCreate, GroupCreateRequest, GroupDecline, GroupEnd,
+    GroupEndReason, GroupInvite, GroupJoin, GroupLeave, GroupLeftReason, GroupParticipants,
+    GroupPushData, GroupStatus, ParticipantState, UserIds,
+};
 use zulip_calls_protocol::plugin::{
     CallStatusById, Cancel, EndById, Heartbeat, HistoryCursor, HistoryStatus, PluginCreate,
     PluginHistory, PluginHistoryRequest, RespondById, RespondOutcome, SharedHistoryRequest,
@@ -641,6 +646,17 @@ endpoints! {
     CallStatusById: ["plugin/status_by_id.request.json"]
         ["plugin/status_by_id.response.json", "plugin/status_by_id.response.network_failure.json"];
     Heartbeat: ["plugin/heartbeat.request.json"] ["plugin/heartbeat.response.json"];
+    GroupCreate: ["plugin/group/create.request.json"] ["plugin/group/create.response.json"];
+    GroupInvite: ["plugin/group/invite.request.json"] ["plugin/group/invite.response.json"];
+    GroupJoin: ["plugin/group/join.request.json"] ["plugin/group/join.response.json"];
+    GroupLeave: ["plugin/group/leave.request.json"]
+        ["plugin/group/leave.response.json", "plugin/group/leave.response.already_ended.json"];
+    GroupDecline: ["plugin/group/decline.request.json"] ["plugin/group/decline.response.json"];
+    GroupEnd: ["plugin/group/end.request.json"] ["plugin/group/end.response.json"];
+    GroupStatus: ["plugin/group/status.request.json"]
+        ["plugin/group/status.response.json", "plugin/group/status.response.ended.json"];
+    GroupParticipants: ["plugin/group/participants.request.json"]
+        ["plugin/group/participants.response.json"];
     ServerSettings: [] ["zulip/server_settings_response.json", "zulip/server_settings_response_openapi.json"];
     FetchApiKey: ["zulip/fetch_api_key_request.json"] ["zulip/fetch_api_key_response.json"];
     GetOwnUser: [] ["zulip/users_me_response.json"];
@@ -712,6 +728,20 @@ fn error_fixtures() -> Vec<Value> {
                 .iter()
                 .map(|n| fixture_json(&format!("plugin/errors/{n}.json"))),
         )
+        .chain(
+            [
+                "BAD_REQUEST.user_ids",
+                "BAD_REQUEST.no_valid_invitees",
+                "BAD_REQUEST.call_full",
+                "BAD_REQUEST.already_joined",
+                "BAD_REQUEST.call_ended",
+                "BAD_REQUEST.leave",
+                "CALL_NOT_FOUND",
+                "NOT_A_PARTICIPANT.end",
+            ]
+            .iter()
+            .map(|n| fixture_json(&format!("plugin/group/errors/{n}.json"))),
+        )
         .collect()
 }
 
@@ -747,6 +777,24 @@ fn event_fixtures() -> Vec<Value> {
         ]
         .iter()
         .map(|n| fixture_json(&format!("plugin/events/{n}.json"))),
+    )
+    .chain(
+        [
+            "created",
+            "participant_invited",
+            "participants_invited",
+            "participant_joined",
+            "participant_left",
+            "participant_left.network_failure",
+            "participant_left.without_reason",
+            "participant_declined",
+            "participant_missed",
+            "ended",
+            "ended.without_reason",
+            "unknown_op",
+        ]
+        .iter()
+        .map(|n| fixture_json(&format!("plugin/group/events/{n}.json"))),
     )
     .collect()
 }
@@ -855,6 +903,11 @@ proptest! {
             if let Err(err) = r.call_type() {
                 check_param_error(err)?;
             }
+        }
+        if let Ok(r) = params.decode::<GroupCreateRequest>() {
+            // The accessors never fail; a topic never comes without a stream.
+            let _ = (r.call_type(), r.title());
+            prop_assert!(r.topic().is_none() || r.stream_id.is_some());
         }
         if let Ok(r) = params.decode::<HistoryRequest>() {
             match r.validate() {
@@ -969,6 +1022,11 @@ proptest! {
                     .get("op")
                     .and_then(Value::as_str)
                     .is_some_and(|op| op.parse::<CallOp>().is_ok());
+            let known_group_op = type_name == GROUP_CALL_EVENT_TYPE
+                && sent
+                    .get("op")
+                    .and_then(Value::as_str)
+                    .is_some_and(|op| op.parse::<GroupCallOp>().is_ok());
             match &event.kind {
                 EventKind::Call(call) => {
                     prop_assert!(known_call);
@@ -981,9 +1039,15 @@ proptest! {
                     prop_assert!(known_op);
                     prop_assert_eq!(Some(call.op().as_str()), sent["op"].as_str());
                 }
+                EventKind::GroupCall(call) => {
+                    prop_assert!(known_group_op);
+                    prop_assert_eq!(Some(call.op().as_str()), sent["op"].as_str());
+                }
                 EventKind::Heartbeat => prop_assert_eq!(type_name, HEARTBEAT_TYPE),
                 EventKind::Unknown { event_type, fields } => {
-                    prop_assert!(!known_call && !known_op && type_name != HEARTBEAT_TYPE);
+                    prop_assert!(
+                        !known_call && !known_op && !known_group_op && type_name != HEARTBEAT_TYPE
+                    );
                     prop_assert_eq!(event_type, type_name);
                     let mut rest = sent.clone();
                     rest.remove("id");
@@ -1077,6 +1141,25 @@ proptest! {
         }
     }
 
+    /// Group call pushes: the provider requests and their data, which is flat strings.
+    #[test]
+    fn group_push_payloads(which in 0..4usize, muts in mutations(), noise in any::<String>()) {
+        let name = ["fcm.group_call", "fcm.group_call_cancelled", "apns.group_call",
+            "apns.group_call_cancelled"][which];
+        let fixture = fixture_json(&format!("plugin/group/push/{name}.json"));
+        let text = render(&mutated(&fixture, &muts));
+        parse_json::<FcmRequest<GroupPushData>>(&text)?;
+        parse_json::<ApnsRequest<GroupPushData>>(&text)?;
+        parse_json::<FcmRequest<GroupPushData>>(&noise)?;
+        let data = fixture.pointer("/message/data").or_else(|| fixture.pointer("/body")).unwrap();
+        let data = render(&mutated(data, &muts));
+        parse_json::<GroupPushData>(&data)?;
+        if let Ok(parsed) = serde_json::from_str::<GroupPushData>(&data) {
+            let written = serde_json::to_value(&parsed).unwrap();
+            prop_assert!(written.as_object().unwrap().values().all(Value::is_string));
+        }
+    }
+
     /// Jitsi JWT claims and header.
     #[test]
     fn jwt_claims(which in 0..2usize, muts in mutations(), header in json_value()) {
@@ -1119,6 +1202,15 @@ proptest! {
         round::<CallStatus>(&text)?;
         round::<RespondOutcome>(&text)?;
         round::<HistoryStatus>(&text)?;
+        round::<GroupCallState>(&text)?;
+        round::<ParticipantState>(&text)?;
+        round::<GroupCallOp>(&text)?;
+        round::<GroupLeftReason>(&text)?;
+        round::<GroupEndReason>(&text)?;
+        // `user_ids` in any form: whatever reads writes back (comma-separated) as the same list.
+        if let Ok(ids) = text.parse::<UserIds>() {
+            prop_assert_eq!(ids.to_string().parse::<UserIds>(), Ok(ids));
+        }
         // Any text as a cursor: a position or an error naming `cursor`, never a panic; a
         // position written back as a cursor names the same position.
         match HistoryCursor(text.clone()).decode() {

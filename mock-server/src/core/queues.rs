@@ -585,6 +585,10 @@ impl Delivered {
                 zulip_calls_protocol::dialect::CALL_OP_EVENT_TYPE,
                 event.detail.op().as_str(),
             ),
+            EventKind::GroupCall(event) => (
+                zulip_calls_protocol::dialect::GROUP_CALL_EVENT_TYPE,
+                event.op().as_str(),
+            ),
             EventKind::Heartbeat => (HEARTBEAT_TYPE, ""),
             EventKind::Unknown { event_type, .. } => (event_type.as_str(), ""),
         };

@@ -1,8 +1,9 @@
 //! The 1.1 dialect's own endpoints (the released plugin's API, `spec/plugin-1.1-dialect.md`
 //! §3), its views of the paths it shares with the design dialect, and its `call` events.
 //!
-//! Path-style routes (`calls/{call_id}/respond`, `/cancel`, `/end`, `/status`) and `heartbeat`
-//! exist only in this dialect and are listed in [`ENDPOINTS`]. `create`, `acknowledge` and
+//! Path-style routes (`calls/{call_id}/respond`, `/cancel`, `/end`, `/status`), `heartbeat`
+//! and the group calls' routes ([`group`]) exist only in this dialect and are listed in
+//! [`ENDPOINTS`]. `create`, `acknowledge` and
 //! `history` share their paths with the design dialect: a router mounts them once (from
 //! [`crate::calls::ENDPOINTS`]), and [`SHARED_ENDPOINTS`] describes how a 1.1 client sees them.
 
@@ -11,6 +12,7 @@ mod create;
 pub mod deployed_push;
 mod end;
 pub mod event;
+pub mod group;
 mod heartbeat;
 mod history;
 mod respond;
@@ -35,13 +37,22 @@ use crate::call::Call;
 use crate::endpoint::{EndpointInfo, info};
 use crate::ids::UserId;
 
-/// Every route only the 1.1 dialect has, in the order of its spec's table.
+/// Every route only the 1.1 dialect has, in the order of its spec's tables (§3, then the
+/// group calls of §6).
 pub const ENDPOINTS: &[EndpointInfo] = &[
     info::<RespondById>(),
     info::<Cancel>(),
     info::<EndById>(),
     info::<CallStatusById>(),
     info::<Heartbeat>(),
+    info::<group::GroupCreate>(),
+    info::<group::GroupInvite>(),
+    info::<group::GroupJoin>(),
+    info::<group::GroupLeave>(),
+    info::<group::GroupDecline>(),
+    info::<group::GroupEnd>(),
+    info::<group::GroupStatus>(),
+    info::<group::GroupParticipants>(),
 ];
 
 /// The 1.1 dialect's descriptors of the shared paths. Their routes are already in
@@ -90,7 +101,8 @@ impl PluginUser {
     }
 }
 
-/// The body of `cancel` and `end`: a sentence and nothing else.
+/// The body of `cancel`, `end` and the group calls' `leave`, `decline` and `end`: a sentence
+/// and nothing else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageResponse {
     pub message: String,
@@ -99,8 +111,12 @@ pub struct MessageResponse {
 impl MessageResponse {
     /// `cancel` withdrew the call.
     pub const CANCELLED: &'static str = "Call cancelled successfully";
-    /// `end` ended the call.
+    /// `end` ended the call (a group call's too).
     pub const ENDED: &'static str = "Call ended successfully";
+    /// `group/{id}/leave` took the requester out of the group call.
+    pub const LEFT: &'static str = "Left call successfully";
+    /// `group/{id}/decline` refused the invitation.
+    pub const DECLINED: &'static str = "Call declined";
 
     /// A response saying `message`.
     pub fn new(message: impl Into<String>) -> Self {
