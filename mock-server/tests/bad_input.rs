@@ -201,10 +201,23 @@ fn rows() -> Vec<Row> {
     rows
 }
 
+/// Whether `endpoint` is one of the group calls' (spec 1.1 §6), which the protocol describes
+/// and the mock does not serve yet.
+fn is_group(endpoint: &EndpointInfo) -> bool {
+    endpoint.name.starts_with("calls.group.")
+}
+
+/// Every endpoint the mock serves: the protocol's, but the group calls' until the mock has
+/// them ([`group_endpoints_are_not_served_yet`] fails the day it does, so that their rows are
+/// written then).
+fn served_endpoints() -> impl Iterator<Item = EndpointInfo> {
+    all_endpoints().filter(|e| !is_group(e))
+}
+
 /// Spec §1 Auth, for every endpoint that needs credentials.
 fn auth_rows() -> Vec<Row> {
     let mut rows = Vec::new();
-    for endpoint in all_endpoints().filter(|e| e.auth == EndpointAuth::Basic) {
+    for endpoint in served_endpoints().filter(|e| e.auth == EndpointAuth::Basic) {
         let path = concrete_path(&endpoint);
         let method = endpoint.method.as_str();
         let name = endpoint.name;
@@ -1170,7 +1183,7 @@ fn body_rows() -> Vec<Row> {
 
 /// Spec §1 PAYLOAD_TOO_LARGE, for every endpoint that takes a body.
 fn oversized_rows() -> Vec<Row> {
-    all_endpoints()
+    served_endpoints()
         .filter(|e| e.method != Verb::Get)
         .map(|e| {
             row(
@@ -1187,7 +1200,7 @@ fn oversized_rows() -> Vec<Row> {
 /// Methods a route does not serve (Zulip: 405 with a JSON error) and unknown paths (404).
 fn method_and_path_rows() -> Vec<Row> {
     let mut served: BTreeMap<String, Vec<&'static str>> = BTreeMap::new();
-    for endpoint in all_endpoints() {
+    for endpoint in served_endpoints() {
         served
             .entry(concrete_path(&endpoint))
             .or_default()
@@ -1479,7 +1492,7 @@ fn the_table_covers_every_endpoint() {
             by_endpoint.entry(endpoint.name).or_default().push(row);
         }
     }
-    for endpoint in all_endpoints() {
+    for endpoint in served_endpoints() {
         let rows = by_endpoint.get(endpoint.name).cloned().unwrap_or_default();
         let codes: Vec<&str> = rows.iter().filter_map(|r| r.code).collect();
         if endpoint.auth == EndpointAuth::Basic {
@@ -1534,4 +1547,28 @@ async fn cleanup_with_an_enormous_age_deletes_nothing() {
         .get(&prospero, &format!("calls/{}", fixture.call), &[])
         .await;
     assert_eq!(status, 200, "the ended call was deleted: {body}");
+}
+
+/// The group endpoints answer 404 with Zulip's body today: the mock does not serve them yet.
+#[tokio::test]
+async fn group_endpoints_are_not_served_yet() {
+    let app = spawn_with(Options::default()).await;
+    let hamlet = app.account("hamlet@zulip.com");
+    let group: Vec<EndpointInfo> = all_endpoints().filter(is_group).collect();
+    assert_eq!(group.len(), 8);
+    for endpoint in group {
+        let url = app.url(concrete_path(&endpoint).trim_start_matches("/api/v1/"));
+        let request = match endpoint.method {
+            Verb::Get => app.http.get(url),
+            _ => app.http.post(url),
+        };
+        let response = request
+            .basic_auth(&hamlet.email, Some(&hamlet.key))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{}", endpoint.name);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["result"], "error", "{}: {body}", endpoint.name);
+    }
 }
