@@ -114,10 +114,9 @@ impl<'a> CallDesk<'a> {
         };
 
         let mut store = self.core.store();
-        if let Some(existing) = store.active_call_of(caller.id)? {
-            return Err(CallError::CallerBusy {
-                existing: existing.call.call_id,
-            });
+        // Busy in a call of either kind: a 1:1 call, or a group call joined.
+        if let Some(existing) = super::group::busy_call_of(&store, caller.id)? {
+            return Err(CallError::CallerBusy { existing });
         }
         if let Some(cooldown) = self.core.quirks().redial_cooldown {
             let window = i64::try_from(cooldown).unwrap_or(i64::MAX);
@@ -129,7 +128,7 @@ impl<'a> CallDesk<'a> {
                 });
             }
         }
-        if store.active_call_of(callee.id)?.is_some() {
+        if super::group::busy_call_of(&store, callee.id)?.is_some() {
             return Err(CallError::UserBusy {
                 name: callee.full_name.clone(),
             });

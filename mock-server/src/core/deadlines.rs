@@ -1,4 +1,5 @@
-//! Fires call deadlines (ring timeout, missed, max duration) and expires idle event queues,
+//! Fires call deadlines (ring timeout, missed, max duration; a group call's rings, heartbeat
+//! watch, emptiness and max duration) and expires idle event queues,
 //! sleeping until the earliest one rather than polling. Deadlines come from stored timestamps,
 //! so they fire after a restart too.
 
@@ -10,6 +11,7 @@ use zulip_calls_protocol::{Action, CallId, Timestamp};
 
 use super::Core;
 use super::calls::{CallDesk, Who};
+use super::group::{GroupDeadline, GroupDesk};
 
 /// The longest the loop sleeps without looking again. Normally it sleeps until the earliest
 /// deadline and is woken when an earlier one appears; this bound keeps the contract's promise
@@ -66,6 +68,14 @@ pub fn fire_due(core: &Core) -> Option<Timestamp> {
     for (call_id, action) in due {
         fire(&desk, call_id, action);
     }
+    let groups = GroupDesk::new(core);
+    let group_due = core.deadlines.take_due_groups(now);
+    let calls_fired = calls_fired || !group_due.is_empty();
+    for (call_id, _) in group_due {
+        for fired in groups.fire(call_id) {
+            tracing::info!(%call_id, deadline = fired.name(), "group deadline fired");
+        }
+    }
     // Listeners' own timers (bots' delayed answers, ...) follow the same clock.
     let timed_fired = !core.fire_timed(now).is_empty();
     // No request waits on what fired: commit it now (a failure is logged). A wake that fired
@@ -86,73 +96,123 @@ pub fn fire_due(core: &Core) -> Option<Timestamp> {
 /// Pending call deadlines, earliest first: what the scheduler sleeps on.
 ///
 /// Kept in memory beside the store and updated under the store lock by every call change
-/// (see `CallDesk`); rebuilt from the stored calls at start.
+/// (see `CallDesk` and `GroupDesk`); rebuilt from the stored calls at start. 1:1 calls and
+/// group calls have a side each (their ids never collide, but their deadlines are fired by
+/// different desks): [`DeadlineIndex::set`] and [`DeadlineIndex::take_due`] for the first,
+/// [`DeadlineIndex::set_group`] and [`DeadlineIndex::take_due_groups`] for the second. A
+/// group call has one entry, its earliest deadline; firing it re-reads the call and applies
+/// whatever is due, so the entry needs no more than the call id to be right after a restart.
 #[derive(Debug, Default)]
 pub struct DeadlineIndex {
-    inner: Mutex<IndexInner>,
+    calls: Mutex<IndexInner<Action>>,
+    groups: Mutex<IndexInner<GroupDeadline>>,
 }
 
-#[derive(Debug, Default)]
-struct IndexInner {
+#[derive(Debug)]
+struct IndexInner<A> {
     by_time: BTreeSet<(Timestamp, CallId)>,
-    by_call: HashMap<CallId, (Timestamp, Action)>,
+    by_call: HashMap<CallId, (Timestamp, A)>,
 }
 
-impl DeadlineIndex {
-    fn lock(&self) -> std::sync::MutexGuard<'_, IndexInner> {
-        // Each update leaves both maps consistent before it can panic, so a poisoned lock
-        // still holds a usable index.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+impl<A> Default for IndexInner<A> {
+    fn default() -> Self {
+        IndexInner {
+            by_time: BTreeSet::new(),
+            by_call: HashMap::new(),
+        }
     }
+}
 
-    /// Sets (or, with `None`, clears) the deadline of a call; returns whether it is now the
-    /// earliest, so the caller knows to wake the scheduler.
-    pub fn set(&self, call_id: CallId, deadline: Option<(Timestamp, Action)>) -> bool {
-        let mut inner = self.lock();
-        if let Some((at, _)) = inner.by_call.remove(&call_id) {
-            inner.by_time.remove(&(at, call_id));
+impl<A: Copy> IndexInner<A> {
+    fn set(&mut self, call_id: CallId, deadline: Option<(Timestamp, A)>) -> bool {
+        if let Some((at, _)) = self.by_call.remove(&call_id) {
+            self.by_time.remove(&(at, call_id));
         }
         let Some((at, action)) = deadline else {
             return false;
         };
-        inner.by_call.insert(call_id, (at, action));
-        inner.by_time.insert((at, call_id));
-        inner.by_time.first() == Some(&(at, call_id))
+        self.by_call.insert(call_id, (at, action));
+        self.by_time.insert((at, call_id));
+        self.by_time.first() == Some(&(at, call_id))
     }
 
-    /// Removes and returns every deadline at or before `now`.
-    pub fn take_due(&self, now: Timestamp) -> Vec<(CallId, Action)> {
-        let mut inner = self.lock();
+    fn take_due(&mut self, now: Timestamp) -> Vec<(CallId, A)> {
         let mut due = Vec::new();
-        while let Some(&(at, call_id)) = inner.by_time.first() {
+        while let Some(&(at, call_id)) = self.by_time.first() {
             if at > now {
                 break;
             }
-            inner.by_time.pop_first();
-            if let Some((_, action)) = inner.by_call.remove(&call_id) {
+            self.by_time.pop_first();
+            if let Some((_, action)) = self.by_call.remove(&call_id) {
                 due.push((call_id, action));
             }
         }
         due
     }
 
-    /// The earliest pending deadline.
+    fn clear(&mut self) {
+        self.by_time.clear();
+        self.by_call.clear();
+    }
+}
+
+/// Each update leaves both maps consistent before it can panic, so a poisoned lock still
+/// holds a usable index.
+fn lock<A>(inner: &Mutex<IndexInner<A>>) -> std::sync::MutexGuard<'_, IndexInner<A>> {
+    inner
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl DeadlineIndex {
+    /// Sets (or, with `None`, clears) the deadline of a 1:1 call; returns whether it is now
+    /// the earliest, so the caller knows to wake the scheduler.
+    pub fn set(&self, call_id: CallId, deadline: Option<(Timestamp, Action)>) -> bool {
+        let earliest = lock(&self.calls).set(call_id, deadline);
+        earliest && deadline.is_some_and(|(at, _)| self.next_group().is_none_or(|g| at <= g))
+    }
+
+    /// Removes and returns every 1:1 call deadline at or before `now`.
+    pub fn take_due(&self, now: Timestamp) -> Vec<(CallId, Action)> {
+        lock(&self.calls).take_due(now)
+    }
+
+    /// The earliest pending 1:1 call deadline.
     pub fn next(&self) -> Option<Timestamp> {
-        self.lock().by_time.first().map(|(at, _)| *at)
+        lock(&self.calls).by_time.first().map(|(at, _)| *at)
+    }
+
+    /// Sets (or clears) a group call's earliest deadline; returns whether it is now the
+    /// earliest of all.
+    pub fn set_group(&self, call_id: CallId, deadline: Option<(Timestamp, GroupDeadline)>) -> bool {
+        let earliest = lock(&self.groups).set(call_id, deadline);
+        earliest && deadline.is_some_and(|(at, _)| self.next().is_none_or(|c| at <= c))
+    }
+
+    /// Removes and returns every group call deadline at or before `now`.
+    pub fn take_due_groups(&self, now: Timestamp) -> Vec<(CallId, GroupDeadline)> {
+        lock(&self.groups).take_due(now)
+    }
+
+    /// The earliest pending group call deadline.
+    pub fn next_group(&self) -> Option<Timestamp> {
+        lock(&self.groups).by_time.first().map(|(at, _)| *at)
+    }
+
+    /// The pending deadline of group call `call_id`.
+    pub fn group_deadline(&self, call_id: CallId) -> Option<(Timestamp, GroupDeadline)> {
+        lock(&self.groups).by_call.get(&call_id).copied()
     }
 
     /// Forgets every pending deadline (the control API's reset, which deletes the calls).
     pub fn clear(&self) {
-        let mut inner = self.lock();
-        inner.by_time.clear();
-        inner.by_call.clear();
+        lock(&self.calls).clear();
+        lock(&self.groups).clear();
     }
 
-    /// Number of pending deadlines.
+    /// Number of pending deadlines, of both kinds.
     pub fn len(&self) -> usize {
-        self.lock().by_call.len()
+        lock(&self.calls).by_call.len() + lock(&self.groups).by_call.len()
     }
 
     /// No pending deadline.

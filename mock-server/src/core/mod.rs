@@ -1,8 +1,9 @@
-//! The call core: calls under the protocol's state machine, event queues, deadlines, the
-//! clock, realms and users, join URLs and pushes, persisted in SQLite. It knows nothing of
-//! HTTP, of the QA features or of how the server is started: it imports the protocol and
-//! itself only, reports failures with its own errors ([`CallError`], [`QueueError`],
-//! [`StoreError`]) and announces what happened to its [`Listeners`] (see [`news`]).
+//! The call core: calls under the protocol's state machine, group calls under its
+//! participant rules ([`group`]), event queues, deadlines, the clock, realms and users, join
+//! URLs and pushes, persisted in SQLite. It knows nothing of HTTP, of the QA features or of
+//! how the server is started: it imports the protocol and itself only, reports failures with
+//! its own errors ([`CallError`], [`GroupError`], [`QueueError`], [`StoreError`]) and
+//! announces what happened to its [`Listeners`] (see [`news`]).
 //!
 //! Every call mutation happens under one lock (the store's): of two racing requests, exactly
 //! one sees the old state and wins.
@@ -14,6 +15,7 @@ pub mod deadlines;
 pub mod directory;
 pub mod error;
 pub mod event_log;
+pub mod group;
 pub mod jitsi;
 pub mod model;
 pub mod news;
@@ -31,7 +33,10 @@ use zulip_calls_protocol::settings::Settings;
 pub use self::clock::Clock;
 pub use self::compat::Quirks;
 pub use self::error::CallError;
-pub use self::news::{CallChange, Fired, Listener, Listeners, RecordedPush, Timed, Tx};
+pub use self::group::{GroupDesk, GroupError};
+pub use self::news::{
+    CallChange, Fired, GroupChange, GroupHappening, Listener, Listeners, RecordedPush, Timed, Tx,
+};
 pub use self::queues::QueueError;
 pub use self::store::StoreError;
 
@@ -180,12 +185,17 @@ impl Core {
         }
     }
 
-    /// The earliest call deadline that fires on time (see [`Core::deadlines_due_on_time`]).
+    /// The earliest call deadline that fires on time (see [`Core::deadlines_due_on_time`]),
+    /// group calls' included (those always fire on time: the quirks leave group calls alone).
     pub fn next_deadline_on_time(&self) -> Option<zulip_calls_protocol::Timestamp> {
-        if self.quirks.deadlines_on_create_only {
+        let calls = if self.quirks.deadlines_on_create_only {
             None
         } else {
             self.deadlines.next()
+        };
+        match (calls, self.deadlines.next_group()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 

@@ -1,12 +1,12 @@
 //! What the core announces, and to whom.
 //!
 //! The core says what happened once, in its own neutral terms: a call changed ([`CallChange`]:
-//! which call, from what state, what the state machine made of it, by whom), a push was
-//! recorded ([`RecordedPush`]). What that means on a wire or a dashboard is each
-//! [`Listener`]'s business: a dialect's event renderer queues it in its format, the push
-//! outbox builds provider requests, metrics count, bots plan their answer. Listeners that keep
-//! their own timers (bots) are [`Timed`]: the deadline scheduler and the virtual clock fire
-//! them beside the call deadlines, without knowing what they are.
+//! which call, from what state, what the state machine made of it, by whom), a group call
+//! changed ([`GroupChange`]), a push was recorded ([`RecordedPush`]). What that means on a
+//! wire or a dashboard is each [`Listener`]'s business: a dialect's event renderer queues it
+//! in its format, the push outbox builds provider requests, metrics count, bots plan their
+//! answer. Listeners that keep their own timers (bots) are [`Timed`]: the deadline scheduler
+//! and the virtual clock fire them beside the call deadlines, without knowing what they are.
 //!
 //! Adding a listener or a wire format means writing one of these and handing it to
 //! [`Listeners`] where the server is assembled; no core file changes.
@@ -15,8 +15,10 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use serde::Serialize;
+use zulip_calls_protocol::plugin::group::{GroupEndReason, GroupLeftReason, ParticipantState};
 use zulip_calls_protocol::{CallEventType, CallId, CallState, QueueId, Timestamp, UserId};
 
+use super::group::GroupRecord;
 use super::model::{CallRecord, OutboxEntry};
 use super::{Core, Storage};
 
@@ -45,6 +47,67 @@ impl CallChange {
     pub fn moved(&self) -> bool {
         self.before != Some(self.record.call.state)
     }
+}
+
+/// A group call was created or changed (the 1.1 dialect's §6), in the core's terms: one
+/// change per thing that happened to the call or to one participant.
+#[derive(Debug, Clone)]
+pub struct GroupChange {
+    /// The call after the change, with every participant.
+    pub record: GroupRecord,
+    /// Each participant's state before the change, in the record's order; empty for a call
+    /// just created. (Who was still engaged before an end is who hears of it.)
+    pub before: Vec<(UserId, ParticipantState)>,
+    pub what: GroupHappening,
+    /// The user who acted; `None` for the server's deadlines.
+    pub by: Option<UserId>,
+    pub at: Timestamp,
+}
+
+impl GroupChange {
+    /// The state `user` was in before the change, if they had a place in the call.
+    pub fn state_before(&self, user: UserId) -> Option<ParticipantState> {
+        self.before
+            .iter()
+            .find_map(|(id, state)| (*id == user).then_some(*state))
+    }
+}
+
+/// What happened to a group call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupHappening {
+    /// The host created it, inviting `invited`.
+    Created {
+        invited: Vec<UserId>,
+    },
+    /// A joined participant (`by`) invited `users`: new participants, or ones who had
+    /// declined, missed or left and are `invited` again.
+    Invited {
+        users: Vec<UserId>,
+    },
+    /// An invitee's device or queue was reached: `invited` → `ringing`.
+    Ringing {
+        user: UserId,
+    },
+    Joined {
+        user: UserId,
+    },
+    /// A joined participant left, by choice or dropped for silence.
+    Left {
+        user: UserId,
+        reason: GroupLeftReason,
+    },
+    Declined {
+        user: UserId,
+    },
+    /// An invitee's ring ran out.
+    Missed {
+        user: UserId,
+    },
+    /// The call ended; pending invitees are now `missed`, joined participants `left`.
+    Ended {
+        reason: GroupEndReason,
+    },
 }
 
 /// A push the outbox recorded for one device.
@@ -116,6 +179,9 @@ pub trait Listener: Debug + Send + Sync {
     /// A call was created or changed.
     fn call_changed(&self, _change: &CallChange, _tx: &mut Tx<'_>) {}
 
+    /// A group call was created or changed.
+    fn group_changed(&self, _change: &GroupChange, _tx: &mut Tx<'_>) {}
+
     /// A push was recorded.
     fn push_recorded(&self, _push: &RecordedPush, _tx: &mut Tx<'_>) {}
 }
@@ -137,7 +203,9 @@ pub struct Fired {
     /// heartbeats and pruning.
     pub call_id: Option<CallId>,
     /// `ring_timeout`, `notification_timeout`, `max_duration`, `queue_expired`, `heartbeat`
-    /// or `prune`; a timed listener's own name for what it did (a bot's `bot_accept`, ...).
+    /// or `prune`; for group calls `group_participant_missed`, `group_heartbeat_lost` (with
+    /// the participant in `user_id`), `group_empty` or `group_max_duration`; a timed
+    /// listener's own name for what it did (a bot's `bot_accept`, ...).
     pub action: &'static str,
     /// When it came due (the clock stops at each deadline on the way).
     pub at: Timestamp,
@@ -185,6 +253,21 @@ impl Listeners {
         let mut tx = Tx::new(core, storage);
         for listener in &self.heard {
             listener.call_changed(change, &mut tx);
+        }
+        tx.wakes()
+    }
+
+    /// Tells every listener that a group call changed; returns whether the scheduler should
+    /// look again.
+    pub(super) fn group_changed(
+        &self,
+        core: &Core,
+        storage: &mut Storage,
+        change: &GroupChange,
+    ) -> bool {
+        let mut tx = Tx::new(core, storage);
+        for listener in &self.heard {
+            listener.group_changed(change, &mut tx);
         }
         tx.wakes()
     }

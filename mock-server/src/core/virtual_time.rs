@@ -14,6 +14,7 @@ use zulip_calls_protocol::{Action, Outcome, QueueId, Timestamp, UserId};
 
 use super::Core;
 use super::calls::{CallDesk, Who};
+use super::group::GroupDesk;
 pub use super::news::Fired;
 
 /// More steps than any real advance needs; a bound so that a deadline that keeps coming due
@@ -132,7 +133,7 @@ fn next_due(core: &Core, inner: &Inner) -> Option<Timestamp> {
 }
 
 /// Fires everything due at `now`, in a fixed order: call deadlines (by time, then call id),
-/// bots' actions, queue expiries, heartbeats, pruning.
+/// group call deadlines (likewise), bots' actions, queue expiries, heartbeats, pruning.
 fn fire_due(core: &Core, inner: &mut Inner, now: Timestamp, fired: &mut Vec<Fired>) {
     let desk = CallDesk::new(core);
     for (call_id, action) in core.deadlines_due_on_time(now) {
@@ -152,6 +153,20 @@ fn fire_due(core: &Core, inner: &mut Inner, now: Timestamp, fired: &mut Vec<Fire
             Err(err) => {
                 tracing::debug!(%call_id, ?action, error = %err, "deadline no longer applies")
             }
+        }
+    }
+    let groups = GroupDesk::new(core);
+    for (call_id, _) in core.deadlines.take_due_groups(now) {
+        for deadline in groups.fire(call_id) {
+            tracing::info!(%call_id, deadline = deadline.name(), at = %now, "group deadline fired");
+            fired.push(Fired {
+                call_id: Some(call_id),
+                action: deadline.name(),
+                at: now,
+                queue_id: None,
+                user_id: deadline.user(),
+                deleted: None,
+            });
         }
     }
     // Listeners' own timers (bots' delayed answers and periodic calls, ...).

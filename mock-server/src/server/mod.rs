@@ -150,6 +150,7 @@ impl Server {
                 crate::core::calls::next_deadline(record, &core),
             );
         }
+        crate::core::GroupDesk::new(&core).schedule_all()?;
         bots.load(realms.bots, core.clock.now());
         for record in &pending {
             bots.resume(&record.call);

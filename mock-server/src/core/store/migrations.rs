@@ -200,6 +200,59 @@ CREATE INDEX call_audit_call ON call_audit(call_seq, id);
 ALTER TABLE calls ADD COLUMN sender_heartbeat_at INTEGER;
 ALTER TABLE calls ADD COLUMN receiver_heartbeat_at INTEGER;
 "#,
+    // 6: group calls (the 1.1 dialect's §6), their participants and their own audit log. The
+    // audit is a table of its own rather than `call_audit` with a kind column: its rows
+    // cascade from `group_calls` as `call_audit`'s do from `calls`, and they name the
+    // participant an entry is about, which a 1:1 call's entry never needs.
+    r#"
+CREATE TABLE group_calls (
+    seq              INTEGER PRIMARY KEY,
+    call_id          TEXT NOT NULL UNIQUE,
+    realm_id         INTEGER NOT NULL REFERENCES realms(id),
+    call_type        TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    title            TEXT,
+    host_id          INTEGER NOT NULL REFERENCES users(id),
+    host_name        TEXT NOT NULL,
+    stream_id        INTEGER,
+    topic            TEXT,
+    jitsi_room_name  TEXT NOT NULL,
+    jitsi_url        TEXT NOT NULL,
+    max_participants INTEGER NOT NULL,
+    created_at       INTEGER NOT NULL,
+    ended_at         INTEGER,
+    end_reason       TEXT
+);
+CREATE INDEX group_calls_active ON group_calls(created_at, seq) WHERE state = 'active';
+
+-- `position`: the order participants were first added in (the host is 0).
+CREATE TABLE group_participants (
+    call_seq     INTEGER NOT NULL REFERENCES group_calls(seq) ON DELETE CASCADE,
+    user_id      INTEGER NOT NULL REFERENCES users(id),
+    position     INTEGER NOT NULL,
+    full_name    TEXT NOT NULL,
+    email        TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    is_host      INTEGER NOT NULL CHECK (is_host IN (0, 1)),
+    invited_at   INTEGER NOT NULL,
+    joined_at    INTEGER,
+    left_at      INTEGER,
+    heartbeat_at INTEGER,
+    PRIMARY KEY (call_seq, user_id)
+) WITHOUT ROWID;
+CREATE INDEX group_participants_user ON group_participants(user_id, call_seq);
+
+CREATE TABLE group_call_audit (
+    id         INTEGER PRIMARY KEY,
+    call_seq   INTEGER NOT NULL REFERENCES group_calls(seq) ON DELETE CASCADE,
+    at         INTEGER NOT NULL,
+    actor_id   INTEGER,
+    action     TEXT NOT NULL,
+    subject_id INTEGER,
+    detail     TEXT NOT NULL
+);
+CREATE INDEX group_call_audit_call ON group_call_audit(call_seq, id);
+"#,
 ];
 
 /// The schema version this build writes and understands.

@@ -1,4 +1,5 @@
-//! Persistence: realms, users, calls with their audit log, push devices and the push outbox, in
+//! Persistence: realms, users, calls with their audit log, group calls with their participants
+//! and audit log, push devices and the push outbox, in
 //! SQLite.
 //!
 //! A [`Store`] wraps one connection. The server serialises access behind its own mutex, so
@@ -16,6 +17,7 @@ pub mod migrations;
 
 mod calls;
 mod directory;
+mod groups;
 mod push;
 mod reset;
 mod rows;

@@ -1,4 +1,4 @@
-//! The control API's reset: every call with its audit log, every push device and the whole
+//! The control API's reset: every call (1:1 and group) with its audit log, every push device and the whole
 //! push outbox deleted in one transaction, while realms and users stay.
 
 use super::{Store, StoreError, StoreTx};
@@ -35,6 +35,9 @@ mod ops {
 
     pub(super) fn clear_activity(conn: &Connection) -> Result<ClearedActivity, StoreError> {
         conn.execute("DELETE FROM call_audit", [])?;
+        conn.execute("DELETE FROM group_call_audit", [])?;
+        conn.execute("DELETE FROM group_participants", [])?;
+        conn.execute("DELETE FROM group_calls", [])?;
         Ok(ClearedActivity {
             calls: count(conn.execute("DELETE FROM calls", [])?),
             devices: count(conn.execute("DELETE FROM devices", [])?),
