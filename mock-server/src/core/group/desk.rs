@@ -335,6 +335,20 @@ impl<'a> GroupDesk<'a> {
         Ok(record)
     }
 
+    /// The participants as `user` may see them (`participants`): as [`GroupDesk::status`]
+    /// does, a participant's call of their realm only. The host first, then in the order
+    /// they were first invited.
+    pub fn participants(
+        &self,
+        call_id: CallId,
+        user: &UserRecord,
+    ) -> GroupResult<Vec<GroupParticipant>> {
+        let store = self.core.store();
+        let record = visible(&store, call_id, user)?;
+        call_gate(record.call.state, GroupRequest::Participants)?;
+        Ok(record.wire_participants())
+    }
+
     /// The server reached an invitee (a live queue or device): `invited` → `ringing`. A
     /// no-op in any other case (already ringing, answered, the call over).
     pub fn ring(&self, call_id: CallId, user: UserId) -> GroupResult<GroupRecord> {

@@ -327,6 +327,15 @@ fn only_participants_of_the_realm_see_a_call() {
         GroupRefusal::NotParticipant
     );
     assert!(desk.status(call, &user(&core, 2)).is_ok());
+    let listed = desk.participants(call, &user(&core, 2)).unwrap();
+    assert_eq!(
+        listed.iter().map(|p| p.user_id).collect::<Vec<_>>(),
+        [HOST, UserId(2)]
+    );
+    assert_eq!(
+        refused(desk.participants(call, &user(&core, 5))),
+        GroupRefusal::NotParticipant
+    );
     // Invitees are not heartbeat-watched: only joined participants heartbeat.
     assert!(matches!(
         refused(desk.heartbeat(call, &user(&core, 2))),
