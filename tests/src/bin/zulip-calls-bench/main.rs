@@ -115,7 +115,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
         bail!("--rate must be a positive number of lifecycles per second");
     }
-    let binary = server::mock_binary(cli.server_bin.clone())?;
+    let binary = zulip_calls_e2e::mock_binary::mock_binary(
+        cli.server_bin.clone(),
+        "build it with `cargo build --release -p zulip-calls-mock` (or pass --server-bin)",
+    )?;
     let command_line = std::env::args()
         .map(|a| a.rsplit('/').next().map_or_else(String::new, str::to_owned))
         .collect::<Vec<_>>()

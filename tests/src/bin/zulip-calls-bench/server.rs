@@ -3,7 +3,7 @@
 //! memory and CPU, and what the mock's `/metrics` says about the connections it holds.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use zulip_calls_protocol::Dialect;
@@ -267,23 +267,4 @@ impl Held {
             long_polls: value("zulip_calls_mock_long_polls"),
         })
     }
-}
-
-/// The `zulip-calls-mock` binary: `--server-bin`, else the one built beside this bench.
-pub fn mock_binary(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    if let Some(path) = flag {
-        return Ok(path);
-    }
-    let me = std::env::current_exe()?;
-    let beside = me
-        .parent()
-        .context("the bench has no directory")?
-        .join("zulip-calls-mock");
-    if !beside.exists() {
-        bail!(
-            "{} is missing: build it with `cargo build --release -p zulip-calls-mock` (or pass --server-bin)",
-            beside.display()
-        );
-    }
-    Ok(beside)
 }

@@ -144,7 +144,10 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         None => {
             say(&format!("starting the mock (--compat {})", cli.compat));
-            let binary = servers::mock_binary(cli.mock_bin.clone())?;
+            let binary = zulip_calls_e2e::mock_binary::mock_binary(
+                cli.mock_bin.clone(),
+                "build it with `cargo build -p zulip-calls-mock` (or pass --mock-bin)",
+            )?;
             let names = servers::realm_names(&a.url, &a.users).await;
             let name_of = |url: &str| {
                 names

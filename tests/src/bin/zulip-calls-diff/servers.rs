@@ -347,22 +347,3 @@ fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }
-
-/// The `zulip-calls-mock` binary: the flag's, else the one built beside this tool.
-pub fn mock_binary(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    if let Some(path) = flag {
-        return Ok(path);
-    }
-    let me = std::env::current_exe()?;
-    let beside = me
-        .parent()
-        .context("the tool has no directory")?
-        .join("zulip-calls-mock");
-    if !beside.exists() {
-        bail!(
-            "{} is missing: build it with `cargo build -p zulip-calls-mock` (or pass --mock-bin)",
-            beside.display()
-        );
-    }
-    Ok(beside)
-}
