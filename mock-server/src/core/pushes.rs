@@ -98,15 +98,7 @@ fn record(tx: &mut Tx<'_>, record: &CallRecord, kind: PushKind, now: Timestamp) 
         let mut requests: Vec<(Device, serde_json::Value)> = Vec::new();
         let mut second: Vec<(Device, serde_json::Value)> = Vec::new();
         for device in devices {
-            let target = match &device {
-                Device::Fcm { token } => PushTarget::Fcm {
-                    token: token.clone(),
-                },
-                Device::Apns { token, appid } => PushTarget::Apns {
-                    token: token.clone(),
-                    appid: appid.clone(),
-                },
-            };
+            let target = target_of(device.clone());
             let mut built =
                 deployed_pushes(push, &record.call, recipient.0, &target, &ctx).into_iter();
             if let Some(first) = built.next() {
@@ -116,17 +108,15 @@ fn record(tx: &mut Tx<'_>, record: &CallRecord, kind: PushKind, now: Timestamp) 
         }
         requests.extend(second);
         for (device, body) in requests {
-            save(tx, &device, record, recipient, kind, now, &body);
+            let provider = DeviceKind::of(&device).as_str();
+            save(tx, provider, record, recipient, kind, now, &body);
         }
         return;
     }
     let notification = PushNotification::new(&record.call, recipient, kind, &context, now);
     for device in devices {
         let provider = DeviceKind::of(&device).as_str();
-        let target = match device {
-            Device::Fcm { token } => PushTarget::Fcm { token },
-            Device::Apns { token, appid } => PushTarget::Apns { token, appid },
-        };
+        let target = target_of(device);
         let request = build_push_in(
             dialect,
             &realm,
@@ -135,25 +125,20 @@ fn record(tx: &mut Tx<'_>, record: &CallRecord, kind: PushKind, now: Timestamp) 
             &settings.call_push_notification_sound,
         );
         let body = serde_json::to_value(&request).unwrap_or_default();
-        save_as(tx, provider, record, recipient, kind, now, &body);
+        save(tx, provider, record, recipient, kind, now, &body);
     }
 }
 
-/// Records one push to `device`.
-fn save(
-    tx: &mut Tx<'_>,
-    device: &Device,
-    record: &CallRecord,
-    recipient: zulip_calls_protocol::UserId,
-    kind: PushKind,
-    now: Timestamp,
-    body: &serde_json::Value,
-) {
-    let provider = DeviceKind::of(device).as_str();
-    save_as(tx, provider, record, recipient, kind, now, body);
+/// Where a registered device's pushes go.
+fn target_of(device: Device) -> PushTarget {
+    match device {
+        Device::Fcm { token } => PushTarget::Fcm { token },
+        Device::Apns { token, appid } => PushTarget::Apns { token, appid },
+    }
 }
 
-fn save_as(
+/// Records one push, sent through `provider`.
+fn save(
     tx: &mut Tx<'_>,
     provider: &'static str,
     record: &CallRecord,
