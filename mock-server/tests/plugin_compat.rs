@@ -10,23 +10,18 @@ use serde_json::{Value, json};
 use zulip_calls_protocol::settings::Settings;
 use zulip_calls_protocol::{CallsApi, Compat};
 
-use common::{Account, Options, TestApp, ops, spawn_with, t0};
+use common::{Account, TestApp, ops, spawn_virtual};
 
 /// A 1.1 server as deployed (`plugin`) or as the contract has it, on a virtual clock.
 async fn server(plugin: bool) -> TestApp {
-    spawn_with(Options {
-        settings: Settings {
-            calls_api: CallsApi::V1_1,
-            calls_compat: if plugin {
-                Compat::Plugin1_1_0
-            } else {
-                Compat::Contract
-            },
-            ..Settings::default()
+    spawn_virtual(Settings {
+        calls_api: CallsApi::V1_1,
+        calls_compat: if plugin {
+            Compat::Plugin1_1_0
+        } else {
+            Compat::Contract
         },
-        manual_clock: Some(t0()),
-        virtual_clock: true,
-        ..Options::default()
+        ..Settings::default()
     })
     .await
 }
@@ -345,14 +340,9 @@ async fn calling_again_right_after_a_hang_up_waits_five_seconds() {
 /// The cooldown as an option of the contract: `RATE_LIMIT_HIT` with `Retry-After`.
 #[tokio::test]
 async fn the_contract_offers_the_cooldown_as_an_option() {
-    let app = spawn_with(Options {
-        settings: Settings {
-            call_redial_cooldown: 5,
-            ..Settings::default()
-        },
-        manual_clock: Some(t0()),
-        virtual_clock: true,
-        ..Options::default()
+    let app = spawn_virtual(Settings {
+        call_redial_cooldown: 5,
+        ..Settings::default()
     })
     .await;
     let hamlet = app.account("hamlet@zulip.com");

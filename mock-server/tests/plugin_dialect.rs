@@ -10,18 +10,13 @@ use serde_json::{Value, json};
 use zulip_calls_protocol::CallsApi;
 use zulip_calls_protocol::settings::Settings;
 
-use common::{Account, Options, TestApp, ops, spawn_with, t0};
+use common::{Account, Options, TestApp, ops, spawn_virtual, spawn_with, t0};
 
 /// A server speaking `calls_api`, on a virtual clock starting at [`t0`].
 async fn server(calls_api: CallsApi) -> TestApp {
-    spawn_with(Options {
-        settings: Settings {
-            calls_api,
-            ..Settings::default()
-        },
-        manual_clock: Some(t0()),
-        virtual_clock: true,
-        ..Options::default()
+    spawn_virtual(Settings {
+        calls_api,
+        ..Settings::default()
     })
     .await
 }

@@ -111,6 +111,17 @@ pub async fn spawn_with(options: Options) -> TestApp {
 }
 
 /// 2024-01-01T12:00:00Z, where manual clocks start.
+/// A server with `settings` on a virtual clock starting at [`t0`].
+pub async fn spawn_virtual(settings: Settings) -> TestApp {
+    spawn_with(Options {
+        settings,
+        manual_clock: Some(t0()),
+        virtual_clock: true,
+        ..Options::default()
+    })
+    .await
+}
+
 pub fn t0() -> Timestamp {
     Timestamp::from_unix_seconds(1_704_110_400).unwrap()
 }
