@@ -656,13 +656,13 @@ async fn credentials_can_come_from_a_zuliprc_in_home(mode: Mode) {
     assert_eq!(run.json()["count"], 0);
 }
 
-async fn call_wait_exits_0_when_accepted(mode: Mode) {
-    let mock = Mock::start(mode).await;
-    let queue = mock.register(OTHELLO).await;
+/// Hamlet's `call --wait --json` to Othello, who accepts: its two JSON lines, once it
+/// exited 0 (the call as placed, then its outcome, `accepted`).
+async fn call_wait_accepted_by_othello(mock: &Mock, queue: &str) -> Vec<Value> {
     let caller = tokio::spawn(finish(
         mock.command(HAMLET, &["call", OTHELLO, "--wait", "--json"]),
     ));
-    let call_id = mock.next_incoming_call(OTHELLO, &queue).await;
+    let call_id = mock.next_incoming_call(OTHELLO, queue).await;
     mock.respond(OTHELLO, &call_id, true).await;
     let run = tokio::time::timeout(Duration::from_secs(30), caller)
         .await
@@ -677,10 +677,17 @@ async fn call_wait_exits_0_when_accepted(mode: Mode) {
     assert_eq!(lines.len(), 2, "{run:?}");
     assert_eq!(lines[0]["call_id"], call_id.as_str());
     assert_eq!(lines[1]["outcome"], "accepted");
+    lines
+}
+
+async fn call_wait_exits_0_when_accepted(mode: Mode) {
+    let mock = Mock::start(mode).await;
+    let queue = mock.register(OTHELLO).await;
+    let lines = call_wait_accepted_by_othello(&mock, &queue).await;
     let room = lines[0]["jitsi_url"].as_str().unwrap();
     assert!(
         lines[1]["join_url"].as_str().unwrap().starts_with(room),
-        "{run:?}"
+        "{lines:?}"
     );
 }
 
@@ -1020,24 +1027,7 @@ async fn call_wait_tries_once_more_after_a_cooldown(mode: Mode) {
         }),
     )
     .await;
-    let caller = tokio::spawn(finish(
-        mock.command(HAMLET, &["call", OTHELLO, "--wait", "--json"]),
-    ));
-    let call_id = mock.next_incoming_call(OTHELLO, &queue).await;
-    mock.respond(OTHELLO, &call_id, true).await;
-    let run = tokio::time::timeout(Duration::from_secs(30), caller)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(run.code, 0, "{run:?}");
-    let lines: Vec<Value> = run
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(lines.len(), 2, "{run:?}");
-    assert_eq!(lines[0]["call_id"], call_id.as_str());
-    assert_eq!(lines[1]["outcome"], "accepted");
+    call_wait_accepted_by_othello(&mock, &queue).await;
     let statuses: Vec<Value> = journal(&mock, "POST", mock.create_path())
         .await
         .iter()
