@@ -198,14 +198,19 @@ pub enum ExitStatus {
     Unreachable,
     /// The server refused the credentials.
     AuthFailed,
-    /// No such user or call.
+    /// No such user or call, or (group commands) no group calls on the server.
     NotFound,
     /// The callee or you already have an active call, or the server asks to wait a moment
     /// before placing another call (the released plugin's 5 s after a call ended).
     Busy,
-    /// `call --wait`: the callee rejected the call.
+    /// The call is not yours to act on that way: only a group call's host ends it for
+    /// everyone, only a call's party answers or ends it.
+    NotAllowed,
+    /// `call --wait`: the callee rejected the call (`group start --wait`: every invitee
+    /// declined).
     Rejected,
-    /// `call --wait`: it rang but nobody answered in time.
+    /// `call --wait`: it rang but nobody answered in time (`group start --wait`: nobody
+    /// joined, some invitations ran out).
     Missed,
     /// `call --wait`: no device of the callee answered.
     TimedOut,
@@ -225,6 +230,7 @@ impl ExitStatus {
         ExitStatus::AuthFailed,
         ExitStatus::NotFound,
         ExitStatus::Busy,
+        ExitStatus::NotAllowed,
         ExitStatus::Rejected,
         ExitStatus::Missed,
         ExitStatus::TimedOut,
@@ -242,6 +248,7 @@ impl ExitStatus {
             ExitStatus::AuthFailed => 4,
             ExitStatus::NotFound => 5,
             ExitStatus::Busy => 6,
+            ExitStatus::NotAllowed => 7,
             ExitStatus::Rejected => 10,
             ExitStatus::Missed => 11,
             ExitStatus::TimedOut => 12,
@@ -260,16 +267,24 @@ impl ExitStatus {
                 "cannot reach the server (network, TLS, timeout) or it serves no calls"
             }
             ExitStatus::AuthFailed => "authentication failed",
-            ExitStatus::NotFound => "no such user or call",
+            ExitStatus::NotFound => "no such user or call (group commands: or no group calls)",
             ExitStatus::Busy => {
                 "the callee or you are already in a call, or the server asks to wait a moment \
                  before another call"
             }
-            ExitStatus::Rejected => "call --wait: rejected",
-            ExitStatus::Missed => "call --wait: missed (rang, not answered in time)",
+            ExitStatus::NotAllowed => {
+                "not yours to do (only the host ends a group call for everyone)"
+            }
+            ExitStatus::Rejected => "call --wait: rejected (group start --wait: all declined)",
+            ExitStatus::Missed => {
+                "call --wait: missed, rang and not answered in time (group start --wait: nobody \
+                 joined)"
+            }
             ExitStatus::TimedOut => "call --wait: timed out (no device answered)",
-            ExitStatus::Cancelled => "call --wait: cancelled",
-            ExitStatus::EndedOther => "call --wait: ended before an answer for another reason",
+            ExitStatus::Cancelled => "call --wait, group start --wait: cancelled",
+            ExitStatus::EndedOther => {
+                "call --wait, group start --wait: ended before an answer for another reason"
+            }
         }
     }
 }

@@ -104,6 +104,7 @@ pub fn client_exit_status(err: &ClientError) -> ExitStatus {
             | ErrorCode::AuthenticationFailed => ExitStatus::AuthFailed,
             ErrorCode::CallNotFound | ErrorCode::UserNotFound => ExitStatus::NotFound,
             ErrorCode::UserBusy | ErrorCode::CallerBusy => ExitStatus::Busy,
+            ErrorCode::NotAParticipant => ExitStatus::NotAllowed,
             _ => ExitStatus::Error,
         },
         // Like busy: nothing wrong, try again later.
@@ -111,6 +112,8 @@ pub fn client_exit_status(err: &ClientError) -> ExitStatus {
         ClientError::Unreachable { .. } | ClientError::Tls { .. } | ClientError::Timeout { .. } => {
             ExitStatus::Unreachable
         }
+        // A server without them: like a call that is not there.
+        ClientError::NoGroupCalls { .. } => ExitStatus::NotFound,
         ClientError::NoEndpoint { .. }
         | ClientError::WrongDialect { .. }
         | ClientError::NoCallsPlugin { .. } => ExitStatus::Unreachable,
@@ -1262,6 +1265,8 @@ mod tests {
             // The redial cooldown: try again later, like busy.
             (ClientError::Cooldown { retry_after: None }, 6),
             (api(ErrorCode::InvalidCallState), 1),
+            (api(ErrorCode::NotAParticipant), 7),
+            (ClientError::NoGroupCalls { site: "s".into() }, 5),
             (api(ErrorCode::CannotCallSelf), 1),
             (
                 ClientError::Unreachable {

@@ -115,6 +115,10 @@ pub enum ClientError {
         "{site} has no calls plugin: it answers 404 to calls/history and calls/active, so it cannot place or take calls"
     )]
     NoCallsPlugin { site: String },
+    /// The server has no group calls: it answers 404 to `calls/group/...` (it speaks only the
+    /// design calls API, or is a plugin older than group calls).
+    #[error("this server ({site}) has no group calls")]
+    NoGroupCalls { site: String },
     /// The server refused to place a call right now (HTTP 429): the released plugin does so
     /// for 5 s after one of the caller's calls ended, and any server may when calls are
     /// placed too fast. Waiting a moment and trying again works.

@@ -22,6 +22,7 @@ use zulip_calls_protocol::calls::{
     HistoryRequest, HistoryResponse, OkStatus, RespondRequest, RespondResponse, StartRequest,
     StartResponse, StatusRequest,
 };
+use zulip_calls_protocol::dialect::GROUP_CALL_EVENT_TYPE;
 use zulip_calls_protocol::endpoint::{Empty, Endpoint};
 use zulip_calls_protocol::event::{CallEvent, CallEventDetail, EventCall};
 use zulip_calls_protocol::plugin::{
@@ -64,6 +65,8 @@ pub struct Features {
     pub media_status: bool,
     /// An accepted call must be kept alive with heartbeats.
     pub heartbeat: bool,
+    /// Group calls (the 1.1 dialect's, which a server of both dialects serves too).
+    pub group_calls: bool,
 }
 
 impl Features {
@@ -74,11 +77,14 @@ impl Features {
                 name: Dialect::Design.as_str(),
                 media_status: true,
                 heartbeat: false,
+                // Unless the server turns out to speak 1.1 too (see `Calls::has_group_calls`).
+                group_calls: false,
             },
             Dialect::V1_1 => Features {
                 name: Dialect::V1_1.as_str(),
                 media_status: false,
                 heartbeat: true,
+                group_calls: true,
             },
         }
     }
@@ -113,6 +119,9 @@ pub struct Calls {
     /// Where the dialect was remembered, to forget it when the server turns out to speak the
     /// other one.
     memory: Option<DialectMemory>,
+    /// Whether the server has group calls, once known (from the dialect, the dialect's probe,
+    /// or [`Calls::has_group_calls`]).
+    pub(super) group_calls: Arc<OnceCell<bool>>,
 }
 
 impl From<ApiClient> for Calls {
@@ -125,11 +134,17 @@ impl From<ApiClient> for Calls {
 impl Calls {
     /// `api`'s server spoken to in `dialect`.
     pub fn new(api: ApiClient, dialect: Dialect) -> Self {
+        let group_calls = match dialect {
+            // Group calls are the 1.1 dialect's own.
+            Dialect::V1_1 => OnceCell::new_with(Some(true)),
+            Dialect::Design => OnceCell::new(),
+        };
         Calls {
             api,
             dialect,
             me: Arc::new(OnceCell::new()),
             memory: None,
+            group_calls: Arc::new(group_calls),
         }
     }
 
@@ -143,6 +158,10 @@ impl Calls {
     ) -> Result<Calls, ClientError> {
         let resolved = dialect::resolve(&api, choice, memory).await?;
         let calls = Calls::new(api, resolved.dialect);
+        if let Some(known) = resolved.group_calls {
+            // Only fails when already known from the dialect, which agrees.
+            let _ = calls.group_calls.set(known);
+        }
         Ok(match (memory, resolved.source) {
             (Some(memory), Source::Remembered | Source::Detected) => {
                 calls.remembered_in(memory.clone())
@@ -174,13 +193,22 @@ impl Calls {
         self.dialect
     }
 
+    /// What the server offers; group calls as far as known (see [`Calls::has_group_calls`]).
     pub fn features(&self) -> Features {
-        Features::of(self.dialect)
+        Features {
+            group_calls: self.knows_group_calls().unwrap_or(false),
+            ..Features::of(self.dialect)
+        }
     }
 
-    /// The event `type`s to register a queue for: exactly this dialect's call events.
+    /// The event `type`s to register a queue for: exactly this dialect's call events, plus
+    /// `group_call` where the server is known to have group calls.
     pub fn event_types(&self) -> Vec<String> {
-        vec![self.dialect.call_event_type().to_owned()]
+        let mut types = vec![self.dialect.call_event_type().to_owned()];
+        if self.knows_group_calls() == Some(true) {
+            types.push(GROUP_CALL_EVENT_TYPE.to_owned());
+        }
+        types
     }
 
     /// Turns this dialect's call events into the design events the client consumes.
@@ -1234,6 +1262,26 @@ mod tests {
         assert_eq!(Features::default(), Features::of(Dialect::Design));
         let plugin = Features::of(Dialect::V1_1);
         assert_eq!(plugin.name, "1.1");
-        assert!(!plugin.media_status && plugin.heartbeat);
+        assert!(!plugin.media_status && plugin.heartbeat && plugin.group_calls);
+    }
+
+    fn calls(dialect: Dialect) -> Calls {
+        let server = super::super::api::ServerAddress::parse("localhost:9").unwrap();
+        Calls::new(ApiClient::anonymous(server).unwrap(), dialect)
+    }
+
+    #[test]
+    fn queues_ask_for_group_calls_where_the_server_has_them() {
+        let plugin = calls(Dialect::V1_1);
+        assert_eq!(plugin.event_types(), ["call", "group_call"]);
+        assert!(plugin.features().group_calls);
+        // The design dialect: only once the server is known to speak 1.1 too.
+        let design = calls(Dialect::Design);
+        assert_eq!(design.event_types(), ["call_event"]);
+        assert!(!design.features().group_calls);
+        design.group_calls.set(true).unwrap();
+        assert_eq!(design.event_types(), ["call_event", "group_call"]);
+        assert!(design.features().group_calls);
+        assert!(design.features().media_status);
     }
 }

@@ -132,15 +132,38 @@ pub fn read_history_probe(status: u16, body: &Value) -> Option<HistoryProbe> {
     })
 }
 
+/// Whether a server with this history answer has group calls, when the answer tells: the
+/// 1.1 dialect's fields mean a server of 1.1 or of both (group calls are 1.1's); the design
+/// dialect's alone mean a design-only server (a server of both answers the union of the two).
+pub fn group_calls_of(history: HistoryProbe) -> Option<bool> {
+    match history {
+        HistoryProbe::Page { plugin: true, .. } => Some(true),
+        HistoryProbe::Page { design: true, .. } => Some(false),
+        _ => None,
+    }
+}
+
+/// What the probes found: the dialect to speak, and whether group calls exist when they told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detected {
+    pub dialect: Dialect,
+    pub group_calls: Option<bool>,
+}
+
 /// Asks the server which dialect it speaks.
-pub async fn detect(api: &ApiClient) -> Result<Dialect, ClientError> {
+pub async fn detect(api: &ApiClient) -> Result<Detected, ClientError> {
     let (status, body) = api.get_json("calls/history", &[("limit", "1")]).await?;
     let history = match read_history_probe(status, &body) {
         Some(history) => history,
         None => return Err(probe_error(api, status, &body)),
     };
+    let group_calls = group_calls_of(history);
+    let detected = |dialect| Detected {
+        dialect,
+        group_calls,
+    };
     let active = match decide(history, None) {
-        Decision::Speak(dialect) => return Ok(dialect),
+        Decision::Speak(dialect) => return Ok(detected(dialect)),
         Decision::NoPlugin => return Err(no_plugin(api)),
         Decision::AskActive => {
             let (status, body) = api.get_json("calls/active", &[]).await?;
@@ -152,7 +175,7 @@ pub async fn detect(api: &ApiClient) -> Result<Dialect, ClientError> {
         }
     };
     match decide(history, Some(active)) {
-        Decision::Speak(dialect) => Ok(dialect),
+        Decision::Speak(dialect) => Ok(detected(dialect)),
         Decision::NoPlugin | Decision::AskActive => Err(no_plugin(api)),
     }
 }
@@ -197,6 +220,8 @@ pub enum Source {
 pub struct Resolved {
     pub dialect: Dialect,
     pub source: Source,
+    /// Whether the server has group calls, when the probe told (`None`: not probed now).
+    pub group_calls: Option<bool>,
 }
 
 /// The dialect to speak with `api`'s server: the choice, else what `memory` holds for the
@@ -210,6 +235,7 @@ pub async fn resolve(
         return Ok(Resolved {
             dialect,
             source: Source::Chosen,
+            group_calls: None,
         });
     }
     let site = api.server().site_str();
@@ -218,9 +244,13 @@ pub async fn resolve(
         return Ok(Resolved {
             dialect,
             source: Source::Remembered,
+            group_calls: None,
         });
     }
-    let dialect = detect(api).await?;
+    let Detected {
+        dialect,
+        group_calls,
+    } = detect(api).await?;
     tracing::info!(%site, %dialect, "calls API detected");
     if let Some(memory) = memory {
         memory.remember(&site, dialect);
@@ -228,6 +258,7 @@ pub async fn resolve(
     Ok(Resolved {
         dialect,
         source: Source::Detected,
+        group_calls,
     })
 }
 
@@ -355,6 +386,22 @@ mod tests {
             }
         );
         assert_eq!(decide(both, None), Decision::Speak(Dialect::Design));
+    }
+
+    #[test]
+    fn the_history_tells_whether_group_calls_exist() {
+        let design_only = page(json!({"result": "success", "calls": [], "total": 0}));
+        assert_eq!(group_calls_of(design_only), Some(false));
+        let plugin = page(json!({"result": "success", "calls": [], "next_cursor": null}));
+        assert_eq!(group_calls_of(plugin), Some(true));
+        let both = page(json!({
+            "result": "success", "calls": [], "total": 0, "next_cursor": null
+        }));
+        assert_eq!(decide(both, None), Decision::Speak(Dialect::Design));
+        assert_eq!(group_calls_of(both), Some(true));
+        let bare = page(json!({"result": "success", "calls": []}));
+        assert_eq!(group_calls_of(bare), None);
+        assert_eq!(group_calls_of(HistoryProbe::Missing), None);
     }
 
     #[test]

@@ -279,6 +279,7 @@ fn classify(err: &ClientError) -> Failure {
         | ClientError::NoEndpoint { .. }
         | ClientError::WrongDialect { .. }
         | ClientError::NoCallsPlugin { .. }
+        | ClientError::NoGroupCalls { .. }
         | ClientError::Unsupported { .. } => Failure::Fatal(err.to_string()),
         _ => Failure::Retry {
             reason: err.to_string(),

@@ -5,4 +5,5 @@ pub mod api;
 pub mod calls;
 pub mod dialect;
 pub mod events;
+pub mod groups;
 pub mod keepalive;
