@@ -3,6 +3,8 @@
 //! quitting) belong to the terminal runner; [`is_request`] tells them apart. Call requests go
 //! through [`Calls`], so they work in either dialect of the calls API.
 
+mod group;
+
 use zulip_calls_protocol::ErrorCode;
 use zulip_calls_protocol::calls::HistoryRequest;
 use zulip_calls_protocol::zulip::{GetUsers, GetUsersRequest};
@@ -24,6 +26,7 @@ pub fn is_request(command: &Command) -> bool {
             | Command::LoadUsers
             | Command::LoadHistory { .. }
             | Command::LoadActive
+            | Command::Group(_)
     )
 }
 
@@ -150,6 +153,7 @@ pub async fn request(calls: &Calls, command: Command) -> Option<Msg> {
             let result = calls.active().await.map_err(text);
             Some(Msg::ActiveLoaded(result))
         }
+        Command::Group(command) => Some(Msg::Group(group::request(calls, command).await)),
         Command::OpenUrl(_)
         | Command::CopyToClipboard(_)
         | Command::StartRinging

@@ -54,6 +54,8 @@ impl Default for RunOptions {
 /// remember, or the server tells).
 async fn connect(api: ApiClient, me: UserId, options: &RunOptions) -> Result<Calls, ClientError> {
     let calls = Calls::connect(api, options.calls_api, options.memory.as_ref()).await?;
+    // Known before the event queue is registered, so it asks for group events too.
+    calls.has_group_calls().await;
     Ok(calls.knowing_me(me))
 }
 
@@ -141,8 +143,10 @@ async fn event_loop(
 ) -> Result<(), RunError> {
     let mut model = Model::new(me, now()).with_features(calls.features());
     let (tx, mut results) = mpsc::unbounded_channel();
+    let (heartbeat_tx, mut heartbeats_stopped) = mpsc::unbounded_channel();
     let mut effects = Effects {
-        keepalive: Keepalive::new(calls.clone(), options.heartbeat_interval),
+        keepalive: Keepalive::new(calls.clone(), options.heartbeat_interval)
+            .reporting_to(heartbeat_tx),
         calls,
         tx,
         no_browser: options.no_browser,
@@ -178,10 +182,11 @@ async fn event_loop(
                 }
             },
             Some(msg) = results.recv() => msg,
+            Some(held) = heartbeats_stopped.recv() => Msg::HeartbeatStopped(held),
         };
         let update = update(&mut model, msg);
         quit = effects.run(update.commands);
-        effects.keepalive.follow(model.held_call());
+        effects.keepalive.keep(model.held());
         if update.redraw {
             guard.terminal().draw(|frame| ui::draw(frame, &model))?;
         }

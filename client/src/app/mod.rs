@@ -14,6 +14,7 @@
 //! ([`zulip_calls_protocol::transition`]) applied to the state the panel believes the call is in,
 //! so the UI and the server agree on what is possible.
 
+pub mod group;
 pub mod login;
 pub mod model;
 pub mod msg;
@@ -22,6 +23,10 @@ pub mod update;
 #[cfg(test)]
 mod tests;
 
+pub use group::{
+    GroupAnswer, GroupCommand, GroupInvitation, GroupMember, GroupMsg, GroupPending, GroupSnapshot,
+    InGroup, TitlePrompt,
+};
 pub use model::{
     ActiveState, CallPanel, EndSummary, HistoryState, InCall, Incoming, KeyHint, Level, Model,
     Notice, Outgoing, Overlay, Teammate, View,

@@ -3,13 +3,16 @@
 use std::collections::VecDeque;
 
 use zulip_calls_protocol::machine::{Action, Actor, transition};
+use zulip_calls_protocol::plugin::group::ParticipantState;
 use zulip_calls_protocol::zulip::User;
 use zulip_calls_protocol::{
     ActiveCall, CallId, CallState, CallType, HistoryEntry, MediaState, Timestamp, UserId,
 };
 
+use super::group::{GroupInvitation, InGroup, TitlePrompt};
 use crate::backend::calls::Features;
 use crate::backend::events::ConnectionState;
+use crate::backend::keepalive::Held;
 
 /// How many log lines the event log pane keeps; older ones are dropped so memory stays flat.
 pub const LOG_CAPACITY: usize = 200;
@@ -142,6 +145,10 @@ pub enum CallPanel {
     Ended {
         summary: EndSummary,
     },
+    /// A group call invitation ringing here (a modal, like [`CallPanel::Incoming`]).
+    GroupInvitation(GroupInvitation),
+    /// A group call I host or joined: the participants panel.
+    Group(InGroup),
 }
 
 impl CallPanel {
@@ -167,7 +174,10 @@ impl CallPanel {
                     Actor::Receiver
                 },
             )),
-            CallPanel::None | CallPanel::Ended { .. } => None,
+            CallPanel::None
+            | CallPanel::Ended { .. }
+            | CallPanel::GroupInvitation(_)
+            | CallPanel::Group(_) => None,
         }
     }
 
@@ -179,12 +189,26 @@ impl CallPanel {
 
     /// A call occupies me (so placing another is pointless and quitting needs a confirmation).
     pub fn is_active(&self) -> bool {
-        self.call_state().is_some()
+        match self {
+            CallPanel::GroupInvitation(_) => true,
+            CallPanel::Group(g) => g.occupies(),
+            _ => self.call_state().is_some(),
+        }
     }
 
-    /// The id of the current call, once known.
+    /// The id of the current 1:1 call, once known (group calls have their own
+    /// [`CallPanel::group_call_id`], so 1:1 events never match them).
     pub fn call_id(&self) -> Option<CallId> {
         self.call_state().and_then(|(id, _, _)| id)
+    }
+
+    /// The id of the group call on screen (invitation or panel), once known.
+    pub fn group_call_id(&self) -> Option<CallId> {
+        match self {
+            CallPanel::GroupInvitation(i) => Some(i.call_id),
+            CallPanel::Group(g) => g.call_id,
+            _ => None,
+        }
     }
 
     /// The other party of the current call.
@@ -193,21 +217,30 @@ impl CallPanel {
             CallPanel::Outgoing(o) => Some(o.to_id),
             CallPanel::Incoming(i) => Some(i.from_id),
             CallPanel::InCall(c) => Some(c.other_id),
-            CallPanel::None | CallPanel::Ended { .. } => None,
+            CallPanel::None
+            | CallPanel::Ended { .. }
+            | CallPanel::GroupInvitation(_)
+            | CallPanel::Group(_) => None,
         }
     }
 }
 
 /// A modal on top of everything that takes all keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Overlay {
     #[default]
     None,
     Help,
-    /// `q` during a call: quitting ends the call.
+    /// `q` during a call: quitting ends the call (leaves a group call).
     ConfirmQuit,
     /// End every active call of mine.
     ConfirmEndAll,
+    /// The title of the group call about to start.
+    GroupTitle(TitlePrompt),
+    /// `e` in a group call: leave it (it goes on without me).
+    ConfirmLeaveGroup,
+    /// `E` in a group call I host: end it for everyone.
+    ConfirmEndGroup,
 }
 
 /// Severity of a notice, for colouring.
@@ -295,6 +328,8 @@ pub struct Model {
     pub filtering: bool,
     /// Index into [`Model::visible_teammates`].
     pub selected: usize,
+    /// Teammates marked with Space for a group call (or for inviting to one), in order.
+    pub marked: Vec<UserId>,
     pub call: CallPanel,
     pub overlay: Overlay,
     pub connection: ConnectionState,
@@ -322,6 +357,7 @@ impl Model {
             filter: String::new(),
             filtering: false,
             selected: 0,
+            marked: Vec::new(),
             call: CallPanel::None,
             overlay: Overlay::None,
             connection: ConnectionState::Connecting,
@@ -345,12 +381,40 @@ impl Model {
         self
     }
 
-    /// The accepted call this client holds, which must be kept alive while it lasts.
+    /// The accepted 1:1 call this client holds, which must be kept alive while it lasts.
     pub fn held_call(&self) -> Option<CallId> {
         match &self.call {
             CallPanel::InCall(c) => Some(c.call_id),
             _ => None,
         }
+    }
+
+    /// The call this client holds, 1:1 or group (one I am joined to), which must be kept
+    /// alive while it lasts.
+    pub fn held(&self) -> Option<Held> {
+        match &self.call {
+            CallPanel::InCall(c) => Some(Held::Call(c.call_id)),
+            CallPanel::Group(g) if g.occupies() => g.call_id.map(Held::Group),
+            _ => None,
+        }
+    }
+
+    /// Whether `user` is marked for a group call.
+    pub fn is_marked(&self, user: UserId) -> bool {
+        self.marked.contains(&user)
+    }
+
+    /// The group call panel, when one is on screen.
+    pub fn group(&self) -> Option<&InGroup> {
+        match &self.call {
+            CallPanel::Group(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// Picking teammates to invite to the group call.
+    pub fn inviting(&self) -> bool {
+        self.group().is_some_and(|g| g.inviting)
     }
 
     /// Teammates matching the filter (case-insensitive, name or email), never myself.
@@ -372,9 +436,15 @@ impl Model {
         self.visible_teammates().get(self.selected).copied()
     }
 
-    /// Whether `user` is known to be in a call: with me, or in the active-calls list.
+    /// Whether `user` is known to be in a call: with me (a group call of mine too), or in the
+    /// active-calls list.
     pub fn in_call(&self, user: UserId) -> bool {
         self.call.other_party() == Some(user)
+            || self.group().is_some_and(|g| {
+                g.members
+                    .iter()
+                    .any(|m| m.user_id == user && m.state == ParticipantState::Joined)
+            })
             || self
                 .active
                 .calls
@@ -409,7 +479,9 @@ impl Model {
             CallPanel::Outgoing(o) => o.placed_at,
             CallPanel::Incoming(i) => i.received_at,
             CallPanel::InCall(c) => c.since,
-            CallPanel::None | CallPanel::Ended { .. } => return None,
+            CallPanel::GroupInvitation(i) => i.received_at,
+            CallPanel::Group(g) if g.occupies() => g.since,
+            CallPanel::None | CallPanel::Ended { .. } | CallPanel::Group(_) => return None,
         };
         Some(self.now.seconds_since(since).max(0.0))
     }
@@ -429,8 +501,18 @@ impl Model {
     pub fn key_hints(&self) -> Vec<KeyHint> {
         match self.overlay {
             Overlay::Help => return vec![hint("?/Esc", "close help")],
-            Overlay::ConfirmQuit | Overlay::ConfirmEndAll => {
+            Overlay::ConfirmQuit
+            | Overlay::ConfirmEndAll
+            | Overlay::ConfirmLeaveGroup
+            | Overlay::ConfirmEndGroup => {
                 return vec![hint("y", "confirm"), hint("n/Esc", "cancel")];
+            }
+            Overlay::GroupTitle(_) => {
+                return vec![
+                    hint("type", "title (optional)"),
+                    hint("Enter", "start"),
+                    hint("Esc", "cancel"),
+                ];
             }
             Overlay::None => {}
         }
@@ -466,13 +548,50 @@ impl Model {
                 ]);
             }
             CallPanel::Ended { .. } => hints.push(hint("Esc", "dismiss")),
+            CallPanel::GroupInvitation(i) if i.answered.is_none() => {
+                hints.push(hint("y/Enter", "join"));
+                hints.push(hint("n", "decline"));
+            }
+            CallPanel::Group(g) if g.inviting => {
+                return vec![
+                    hint("Space", "mark"),
+                    hint("Enter", "invite marked"),
+                    hint("Esc", "cancel"),
+                    hint("/", "filter"),
+                ];
+            }
+            CallPanel::Group(g) if g.call_id.is_some() => {
+                if g.occupies() {
+                    hints.push(hint("i", "invite"));
+                    hints.push(hint("e", "leave"));
+                    if g.host_id == self.me {
+                        hints.push(hint("E", "end for all"));
+                    }
+                    hints.push(hint("o", "open meeting"));
+                    hints.push(hint("u", "copy URL"));
+                } else {
+                    hints.push(hint("j", "rejoin"));
+                    hints.push(hint("Esc", "close"));
+                }
+            }
             _ => {}
         }
         match self.view {
             View::Teammates => {
                 if !self.call.is_active() && self.selected_teammate().is_some() {
-                    hints.push(hint("v", "video call"));
-                    hints.push(hint("a", "audio call"));
+                    if self.marked.is_empty() {
+                        hints.push(hint("v", "video call"));
+                        hints.push(hint("a", "audio call"));
+                    } else {
+                        hints.push(hint("v", "group video"));
+                        hints.push(hint("a", "group audio"));
+                    }
+                    if self.features.group_calls {
+                        hints.push(hint("Space", "mark"));
+                    }
+                    if !self.marked.is_empty() {
+                        hints.push(hint("Esc", "unmark all"));
+                    }
                 }
                 hints.push(hint("/", "filter"));
             }

@@ -5,8 +5,10 @@ use zulip_calls_protocol::{
     ActiveCall, CallId, CallState, CallType, MediaStatus, RespondAction, Timestamp, UserId,
 };
 
+use super::group::{GroupCommand, GroupMsg};
 use super::model::Teammate;
 use crate::backend::events::StreamItem;
+use crate::backend::keepalive::Held;
 
 /// A key press, reduced to what the app uses, so the core does not depend on a terminal crate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +69,11 @@ pub enum Msg {
     OpenFailed(String),
     /// The browser is off (`--no-browser`): show where to join instead.
     JoinAt(String),
+    /// A group request's result.
+    Group(GroupMsg),
+    /// The heartbeat of a held call stopped by itself: the server says the call is over, or
+    /// that I am no longer in it (a group participant the server dropped hears no event).
+    HeartbeatStopped(Held),
 }
 
 /// An effect for the runner: HTTP calls, the browser, notifications, the ringer.
@@ -95,6 +102,8 @@ pub enum Command {
         state: Option<CallState>,
     },
     LoadActive,
+    /// A group call request.
+    Group(GroupCommand),
     OpenUrl(String),
     /// Put text on the clipboard of the terminal the user sits at (OSC 52, which also works
     /// over SSH), for a join URL to paste into another device or browser.

@@ -7,6 +7,7 @@ use zulip_calls_protocol::{
     MediaStatus, RespondAction, Timestamp, UserId,
 };
 
+use super::group::update as group;
 use super::model::{
     CallPanel, EndSummary, InCall, Incoming, Level, Model, Notice, Outgoing, Overlay, PAGE_ROWS,
     View,
@@ -146,6 +147,8 @@ fn handle(model: &mut Model, msg: Msg) -> Vec<Command> {
             );
             Vec::new()
         }
+        Msg::Group(msg) => group::on_msg(model, msg),
+        Msg::HeartbeatStopped(held) => group::on_heartbeat_stopped(model, held),
     }
 }
 
@@ -156,8 +159,15 @@ fn on_key(model: &mut Model, key: KeyInput) -> Vec<Command> {
     if key == KeyInput::CtrlC {
         return quit(model);
     }
+    if let Some(commands) = group::overlay_key(model, key) {
+        return commands;
+    }
     match model.overlay {
         Overlay::None => {}
+        // Taken by `group::overlay_key` above.
+        Overlay::GroupTitle(_) | Overlay::ConfirmLeaveGroup | Overlay::ConfirmEndGroup => {
+            return Vec::new();
+        }
         Overlay::Help => {
             if matches!(key, KeyInput::Char('?') | KeyInput::Esc | KeyInput::Enter) {
                 model.overlay = Overlay::None;
@@ -272,6 +282,9 @@ fn filter_key(model: &mut Model, key: KeyInput) {
 
 /// Keys of the call panel; `None` when the panel does not use the key.
 fn call_key(model: &mut Model, key: KeyInput) -> Option<Vec<Command>> {
+    if let Some(commands) = group::panel_key(model, key) {
+        return Some(commands);
+    }
     let accept = model.call.allows(Action::Accept);
     let end = model.call.allows(Action::End);
     let status = model.call.allows(Action::Status);
@@ -398,17 +411,29 @@ fn teammates_key(model: &mut Model, key: KeyInput) -> Vec<Command> {
             model.selected = moved(model.selected, len, key);
             Vec::new()
         }
+        KeyInput::Char(' ') if !model.call.is_active() => {
+            group::toggle_mark(model);
+            Vec::new()
+        }
+        KeyInput::Esc if !model.marked.is_empty() => {
+            model.marked.clear();
+            Vec::new()
+        }
         KeyInput::Char(c @ ('v' | 'a')) => {
             if model.call.is_active() {
                 return Vec::new();
             }
-            let Some(who) = model.selected_teammate().cloned() else {
-                return Vec::new();
-            };
             let call_type = if c == 'v' {
                 CallType::Video
             } else {
                 CallType::Audio
+            };
+            if !model.marked.is_empty() {
+                group::prompt_title(model, call_type);
+                return Vec::new();
+            }
+            let Some(who) = model.selected_teammate().cloned() else {
+                return Vec::new();
             };
             model.call = CallPanel::Outgoing(Outgoing {
                 call_id: None,
@@ -504,7 +529,7 @@ fn quit(model: &mut Model) -> Vec<Command> {
         CallPanel::Outgoing(_) | CallPanel::InCall(_) => {
             commands.extend(model.call.call_id().map(Command::End));
         }
-        _ => {}
+        _ => commands.extend(group::quit(model)),
     }
     model.overlay = Overlay::None;
     model.quitting = true;
@@ -527,6 +552,9 @@ fn on_stream(model: &mut Model, item: StreamItem) -> Vec<Command> {
         }
         StreamItem::Event(event) => match event.as_call() {
             Some(call_event) => on_call_event(model, call_event),
+            None if event.as_group_call().is_some() => event
+                .as_group_call()
+                .map_or_else(Vec::new, |g| group::on_event(model, g)),
             None => {
                 log(
                     model,
@@ -788,7 +816,11 @@ fn on_call_ended(
                 notify: None,
             }
         }
-        CallPanel::None | CallPanel::Ended { .. } => Ending {
+        // Never about a 1:1 call's end (its id is not theirs).
+        CallPanel::None
+        | CallPanel::Ended { .. }
+        | CallPanel::GroupInvitation(_)
+        | CallPanel::Group(_) => Ending {
             other_name: String::new(),
             text: "Call ended".to_owned(),
             duration,
@@ -798,10 +830,11 @@ fn on_call_ended(
     }
 }
 
-/// Shows the end summary; the duration falls back to the local timer of an answered call.
-fn end_with(model: &mut Model, other_name: String, text: String, duration: Option<f64>) {
+/// Shows the end summary; the duration falls back to the local timer of an answered call
+/// (or of a group call I was in).
+pub(crate) fn end_with(model: &mut Model, other_name: String, text: String, duration: Option<f64>) {
     let duration = duration.or_else(|| match &model.call {
-        CallPanel::InCall(_) => model.call_elapsed(),
+        CallPanel::InCall(_) | CallPanel::Group(_) => model.call_elapsed(),
         _ => None,
     });
     log(model, text.clone());
@@ -816,6 +849,12 @@ fn end_with(model: &mut Model, other_name: String, text: String, duration: Optio
 
 /// Rebuilds the call panel from the server's list of active calls, after a (re)registration.
 fn on_resynced(model: &mut Model, calls: Vec<ActiveCall>) -> Vec<Command> {
+    if model.call.group_call_id().is_some() {
+        // The snapshot lists 1:1 calls only: the group call is read again instead.
+        set_active(model, calls);
+        log(model, "resynchronised active calls".to_owned());
+        return group::after_resync(model);
+    }
     let me = model.me;
     let mine = calls
         .iter()
@@ -1057,7 +1096,10 @@ fn on_ended(
                     i.from_name.clone(),
                     format!("Call from {} ended", i.from_name),
                 ),
-                CallPanel::None | CallPanel::Ended { .. } => return Vec::new(),
+                CallPanel::None
+                | CallPanel::Ended { .. }
+                | CallPanel::GroupInvitation(_)
+                | CallPanel::Group(_) => return Vec::new(),
             };
             end_with(model, name, text, r.duration);
             Vec::new()
@@ -1134,7 +1176,7 @@ fn moved(selected: usize, len: usize, key: KeyInput) -> usize {
     clamp(target, len)
 }
 
-fn notice(model: &mut Model, level: Level, text: String) {
+pub(crate) fn notice(model: &mut Model, level: Level, text: String) {
     log(model, text.clone());
     model.notice = Some(Notice {
         level,
@@ -1143,7 +1185,7 @@ fn notice(model: &mut Model, level: Level, text: String) {
     });
 }
 
-fn log(model: &mut Model, line: String) {
+pub(crate) fn log(model: &mut Model, line: String) {
     let line = format!("{} {line}", fmt_time(model.now));
     model.log.push(line);
 }

@@ -19,7 +19,11 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &Model) {
         CallPanel::Outgoing(o) => ("Outgoing call", Color::Yellow, outgoing(model, o)),
         CallPanel::InCall(c) => ("In call", Color::Green, in_call(model, c)),
         CallPanel::Ended { summary } => ("Call ended", Color::Blue, ended(summary)),
-        CallPanel::Incoming(_) | CallPanel::None => return,
+        // A modal, or drawn by `group_panel`.
+        CallPanel::Incoming(_)
+        | CallPanel::None
+        | CallPanel::GroupInvitation(_)
+        | CallPanel::Group(_) => return,
     };
     let block = Block::default()
         .borders(Borders::ALL)

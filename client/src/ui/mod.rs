@@ -7,6 +7,7 @@
 
 mod active;
 mod call_panel;
+mod group_panel;
 mod help;
 mod history;
 mod log;
@@ -14,6 +15,8 @@ mod login;
 mod status_bar;
 mod teammates;
 
+#[cfg(test)]
+mod group_tests;
 #[cfg(test)]
 mod tests;
 
@@ -72,19 +75,45 @@ pub fn draw(frame: &mut Frame, model: &Model) {
     status_bar::draw(frame, rows[4], model);
 
     // Modals last, over everything. The incoming call comes before help so `?` stays readable.
-    if let CallPanel::Incoming(incoming) = &model.call {
-        call_panel::draw_incoming(frame, area, model, incoming);
+    match &model.call {
+        CallPanel::Incoming(incoming) => call_panel::draw_incoming(frame, area, model, incoming),
+        CallPanel::GroupInvitation(invitation) => {
+            group_panel::draw_invitation(frame, area, model, invitation);
+        }
+        _ => {}
     }
-    match model.overlay {
+    match &model.overlay {
         Overlay::None => {}
         Overlay::Help => help::draw(frame, area),
         Overlay::ConfirmEndAll => active::draw_confirm_end_all(frame, area, model),
-        Overlay::ConfirmQuit => draw_confirm(
+        Overlay::ConfirmQuit => {
+            let question = if matches!(model.call, CallPanel::Group(_)) {
+                "Quitting leaves the group call (it goes on without you). Quit anyway?"
+            } else {
+                "Quitting ends the current call. Quit anyway?"
+            };
+            draw_confirm(frame, area, "Quit", question);
+        }
+        Overlay::GroupTitle(prompt) => group_panel::draw_title_prompt(frame, area, model, prompt),
+        Overlay::ConfirmLeaveGroup => draw_confirm(
             frame,
             area,
-            "Quit",
-            "Quitting ends the current call. Quit anyway?",
+            "Leave group call",
+            "Leave the group call? It goes on without you, and j joins it again.",
         ),
+        Overlay::ConfirmEndGroup => {
+            let others = model
+                .group()
+                .map_or(0, |g| g.joined_count().saturating_sub(1));
+            let question = match others {
+                0 => "End the group call for everyone? Nobody can join it any more.".to_owned(),
+                1 => {
+                    "End the group call for everyone? The other participant is cut off.".to_owned()
+                }
+                n => format!("End the group call for everyone? The {n} others are cut off."),
+            };
+            draw_confirm(frame, area, "End group call", &question);
+        }
     }
 }
 
@@ -116,7 +145,10 @@ fn draw_main(frame: &mut Frame, area: Rect, model: &Model) {
     }
     let panel = matches!(
         model.call,
-        CallPanel::Outgoing(_) | CallPanel::InCall(_) | CallPanel::Ended { .. }
+        CallPanel::Outgoing(_)
+            | CallPanel::InCall(_)
+            | CallPanel::Ended { .. }
+            | CallPanel::Group(_)
     );
     let (view_area, panel_area) = if !panel {
         (area, None)
@@ -128,7 +160,11 @@ fn draw_main(frame: &mut Frame, area: Rect, model: &Model) {
         (cols[0], Some(cols[1]))
     } else {
         // Narrow: the call matters more than the list, so it gets the room first.
-        let panel_rows = call_panel::HEIGHT.min(area.height);
+        let wanted = match &model.call {
+            CallPanel::Group(g) => group_panel::height(g).max(call_panel::HEIGHT),
+            _ => call_panel::HEIGHT,
+        };
+        let panel_rows = wanted.min(area.height);
         let rows = Layout::default()
             .direction(Direction::Vertical)
             .constraints([Constraint::Min(0), Constraint::Length(panel_rows)])
@@ -141,7 +177,10 @@ fn draw_main(frame: &mut Frame, area: Rect, model: &Model) {
         View::Active => active::draw(frame, view_area, model),
     }
     if let Some(panel_area) = panel_area {
-        call_panel::draw(frame, panel_area, model);
+        match &model.call {
+            CallPanel::Group(g) => group_panel::draw(frame, panel_area, model, g),
+            _ => call_panel::draw(frame, panel_area, model),
+        }
     }
 }
 

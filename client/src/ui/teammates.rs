@@ -1,4 +1,5 @@
-//! The teammates view: a filterable list of people to call.
+//! The teammates view: a filterable list of people to call, marked with Space for a group call
+//! (or for inviting to the one going on).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
@@ -12,7 +13,20 @@ use crate::app::Model;
 /// Draws the filter line and the list, with the selection highlighted.
 pub(super) fn draw(frame: &mut Frame, area: Rect, model: &Model) {
     let visible = model.visible_teammates();
-    let block = view_block(format!("Teammates ({})", visible.len()));
+    let inviting = model.inviting();
+    let marking = inviting || !model.marked.is_empty();
+    let title = if inviting {
+        format!("Invite to the group call ({} marked)", model.marked.len())
+    } else if marking {
+        format!(
+            "Teammates ({}) · {} marked for a group call",
+            visible.len(),
+            model.marked.len()
+        )
+    } else {
+        format!("Teammates ({})", visible.len())
+    };
+    let block = view_block(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 {
@@ -42,11 +56,30 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &Model) {
     let items: Vec<ListItem> = visible
         .iter()
         .map(|t| {
-            let mut spans = vec![Span::raw(t.name.clone())];
+            let mut spans = Vec::new();
+            if marking {
+                spans.push(if model.is_marked(t.user_id) {
+                    Span::styled(
+                        "[x] ",
+                        Style::default()
+                            .fg(Color::Green)
+                            .add_modifier(Modifier::BOLD),
+                    )
+                } else {
+                    Span::raw("[ ] ")
+                });
+            }
+            spans.push(Span::raw(t.name.clone()));
             if t.is_bot {
                 spans.push(Span::styled(" [bot]", Style::default().fg(Color::Cyan)));
             }
-            if model.in_call(t.user_id) {
+            let in_this_call = inviting && model.group().is_some_and(|g| g.is_engaged(t.user_id));
+            if in_this_call {
+                spans.push(Span::styled(
+                    " (in this call)",
+                    Style::default().fg(Color::Yellow),
+                ));
+            } else if model.in_call(t.user_id) {
                 spans.push(Span::styled(
                     " (in a call)",
                     Style::default().fg(Color::Yellow),
