@@ -194,6 +194,7 @@ fn rows() -> Vec<Row> {
     rows.extend(auth_rows());
     rows.extend(calls_rows());
     rows.extend(plugin_rows());
+    rows.extend(group_rows());
     rows.extend(zulip_rows());
     rows.extend(body_rows());
     rows.extend(oversized_rows());
@@ -201,17 +202,9 @@ fn rows() -> Vec<Row> {
     rows
 }
 
-/// Whether `endpoint` is one of the group calls' (spec 1.1 §6), which the protocol describes
-/// and the mock does not serve yet.
-fn is_group(endpoint: &EndpointInfo) -> bool {
-    endpoint.name.starts_with("calls.group.")
-}
-
-/// Every endpoint the mock serves: the protocol's, but the group calls' until the mock has
-/// them ([`group_endpoints_are_not_served_yet`] fails the day it does, so that their rows are
-/// written then).
+/// Every endpoint the mock serves: all the protocol describes.
 fn served_endpoints() -> impl Iterator<Item = EndpointInfo> {
-    all_endpoints().filter(|e| !is_group(e))
+    all_endpoints()
 }
 
 /// Spec §1 Auth, for every endpoint that needs credentials.
@@ -299,6 +292,192 @@ fn auth_rows() -> Vec<Row> {
         get("server_settings ignores bad credentials", "server_settings")
             .who(Who::WrongKey("hamlet@zulip.com"))
             .ok(),
+    );
+    rows
+}
+
+/// Spec 1.1 §6: group calls. The fixture's `{group}` is hosted by Iago (joined), with
+/// Cordelia and Zoe invited; Hamlet has no place in it, the King is of another realm.
+fn group_rows() -> Vec<Row> {
+    let iago = "iago@zulip.com";
+    let cordelia = "cordelia@zulip.com";
+    let p = "prospero@zulip.com";
+    let king = "king@lear.org";
+    let g = |action: &str| format!("calls/group/{{group}}/{action}");
+    let unknown = |action: &str| format!("calls/group/{NO_CALL}/{action}");
+    let mut rows = vec![
+        // create
+        post("group.create: invites Othello", "calls/group/create")
+            .form("user_ids=6")
+            .ok()
+            .field("invited_count", json!(1))
+            .field("call_type", json!("video")),
+        post("group.create: a JSON list", "calls/group/create")
+            .form("user_ids=[6,9]&call_type=audio")
+            .ok()
+            .field("invited_count", json!(2))
+            .field("call_type", json!("audio")),
+        post("group.create: JSON body", "calls/group/create")
+            .json(r#"{"user_ids": [6], "title": "Sync"}"#)
+            .ok()
+            .field("title", json!("Sync")),
+        post("group.create: nobody to invite", "calls/group/create").fails(400, "BAD_REQUEST"),
+        post("group.create: user_ids not numbers", "calls/group/create")
+            .form("user_ids=abc")
+            .bad(),
+        post("group.create: one id not a number", "calls/group/create")
+            .form("user_ids=6,abc")
+            .bad(),
+        post(
+            "group.create: only another realm's user",
+            "calls/group/create",
+        )
+        .form(format!("user_ids={KING}"))
+        .bad(),
+        post(
+            "group.create: only a deactivated user",
+            "calls/group/create",
+        )
+        .form(format!("user_ids={DESDEMONA}"))
+        .bad(),
+        post("group.create: only oneself", "calls/group/create")
+            .form(format!("user_ids={HAMLET}"))
+            .bad(),
+        post("group.create: unknown call type", "calls/group/create")
+            .form("user_ids=6&call_type=hologram")
+            .bad(),
+        post("group.create: stream_id not a number", "calls/group/create")
+            .form("user_ids=6&stream_id=abc")
+            .bad(),
+        post("group.create: huge user id", "calls/group/create")
+            .form("user_ids=99999999999999999999999")
+            .bad(),
+        post(
+            "group.create: the host is in a 1:1 call",
+            "calls/group/create",
+        )
+        .by(p)
+        .form("user_ids=6")
+        .fails(409, "CALLER_BUSY"),
+        // invite
+        post("group.invite: not a UUID", "calls/group/not-a-uuid/invite")
+            .by(iago)
+            .form("user_ids=6")
+            .bad(),
+        post("group.invite: unknown call", unknown("invite"))
+            .by(iago)
+            .form("user_ids=6")
+            .fails(404, "CALL_NOT_FOUND"),
+        post("group.invite: no user_ids", g("invite"))
+            .by(iago)
+            .missing("user_ids"),
+        post("group.invite: user_ids not numbers", g("invite"))
+            .by(iago)
+            .form("user_ids=abc")
+            .bad(),
+        post("group.invite: by a stranger", g("invite"))
+            .form("user_ids=6")
+            .fails(404, "CALL_NOT_FOUND"),
+        post("group.invite: by another realm", g("invite"))
+            .by(king)
+            .form("user_ids=6")
+            .fails(404, "CALL_NOT_FOUND"),
+        post("group.invite: by an invitee not joined", g("invite"))
+            .by(cordelia)
+            .form("user_ids=6")
+            .fails(403, "NOT_A_PARTICIPANT"),
+        post("group.invite: only another realm's user", g("invite"))
+            .by(iago)
+            .form(format!("user_ids={KING}"))
+            .bad(),
+        post("group.invite: by the host", g("invite"))
+            .by(iago)
+            .form(format!("user_ids=[{HAMLET},{OTHELLO}]"))
+            .ok()
+            .field("invited_count", json!(2))
+            .field("online_count", json!(2))
+            .field("offline_count", json!(0)),
+        // join
+        post("group.join: not a UUID", "calls/group/not-a-uuid/join")
+            .by(cordelia)
+            .bad(),
+        post("group.join: unknown call", unknown("join"))
+            .by(cordelia)
+            .fails(404, "CALL_NOT_FOUND"),
+        post("group.join: by a stranger", g("join")).fails(404, "CALL_NOT_FOUND"),
+        post("group.join: already joined", g("join"))
+            .by(iago)
+            .fails(400, "BAD_REQUEST"),
+        post("group.join: an invitee", g("join"))
+            .by(cordelia)
+            .ok()
+            .field("participant_count", json!(2)),
+        // leave
+        post("group.leave: unknown call", unknown("leave"))
+            .by(iago)
+            .fails(404, "CALL_NOT_FOUND"),
+        post("group.leave: before joining", g("leave"))
+            .by(cordelia)
+            .fails(400, "BAD_REQUEST"),
+        post("group.leave: by a stranger", g("leave")).fails(404, "CALL_NOT_FOUND"),
+        post("group.leave: the host", g("leave"))
+            .by(iago)
+            .ok()
+            .field("message", json!("Left call successfully")),
+        // decline
+        post("group.decline: unknown call", unknown("decline"))
+            .by(cordelia)
+            .fails(404, "CALL_NOT_FOUND"),
+        post("group.decline: the joined host", g("decline"))
+            .by(iago)
+            .fails(400, "BAD_REQUEST"),
+        post("group.decline: by a stranger", g("decline")).fails(404, "CALL_NOT_FOUND"),
+        post("group.decline: an invitee", g("decline"))
+            .by(cordelia)
+            .ok()
+            .field("message", json!("Call declined")),
+        // end
+        post("group.end: unknown call", unknown("end"))
+            .by(iago)
+            .fails(404, "CALL_NOT_FOUND"),
+        post("group.end: by an invitee", g("end"))
+            .by(cordelia)
+            .fails(403, "NOT_A_PARTICIPANT"),
+        post("group.end: by a stranger", g("end")).fails(404, "CALL_NOT_FOUND"),
+        post("group.end: by the host", g("end"))
+            .by(iago)
+            .ok()
+            .field("message", json!("Call ended successfully")),
+        // status and participants
+        get("group.status: not a UUID", "calls/group/not-a-uuid/status")
+            .by(iago)
+            .bad(),
+        get("group.status: unknown call", unknown("status"))
+            .by(iago)
+            .fails(404, "CALL_NOT_FOUND"),
+        get("group.status: by a stranger", g("status")).fails(404, "CALL_NOT_FOUND"),
+        get("group.status: by another realm", g("status"))
+            .by(king)
+            .fails(404, "CALL_NOT_FOUND"),
+        get("group.status: by an invitee", g("status"))
+            .by(cordelia)
+            .ok(),
+        get("group.participants: unknown call", unknown("participants"))
+            .by(iago)
+            .fails(404, "CALL_NOT_FOUND"),
+        get("group.participants: by a stranger", g("participants")).fails(404, "CALL_NOT_FOUND"),
+        get("group.participants: by the host", g("participants"))
+            .by(iago)
+            .ok()
+            .field("total_count", json!(3))
+            .field("joined_count", json!(1)),
+    ];
+    // Wrong methods on every group route.
+    rows.push(get("group.create: GET", "calls/group/create").fails(405, "METHOD_NOT_ALLOWED"));
+    rows.push(
+        post("group.status: POST", g("status"))
+            .by(iago)
+            .fails(405, "METHOD_NOT_ALLOWED"),
     );
     rows
 }
@@ -1238,6 +1417,8 @@ fn method_and_path_rows() -> Vec<Row> {
 /// The fixture's values for the placeholders of rows.
 struct Fixture {
     call: String,
+    /// A group call Iago hosts, with Cordelia and Zoe invited.
+    group: String,
     hamlet_q: String,
     othello_q: String,
 }
@@ -1245,6 +1426,7 @@ struct Fixture {
 impl Fixture {
     fn fill(&self, text: &str) -> String {
         text.replace("{call}", &self.call)
+            .replace("{group}", &self.group)
             .replace("{hamlet_q}", &self.hamlet_q)
             .replace("{othello_q}", &self.othello_q)
     }
@@ -1296,10 +1478,20 @@ async fn fixture() -> (TestApp, Fixture) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post(
+            &app.account("iago@zulip.com"),
+            "calls/group/create",
+            &[("user_ids", "9,3"), ("title", "Fixture")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let group = body["call_id"].as_str().unwrap().to_owned();
     (
         app,
         Fixture {
             call,
+            group,
             hamlet_q,
             othello_q,
         },
@@ -1547,28 +1739,4 @@ async fn cleanup_with_an_enormous_age_deletes_nothing() {
         .get(&prospero, &format!("calls/{}", fixture.call), &[])
         .await;
     assert_eq!(status, 200, "the ended call was deleted: {body}");
-}
-
-/// The group endpoints answer 404 with Zulip's body today: the mock does not serve them yet.
-#[tokio::test]
-async fn group_endpoints_are_not_served_yet() {
-    let app = spawn_with(Options::default()).await;
-    let hamlet = app.account("hamlet@zulip.com");
-    let group: Vec<EndpointInfo> = all_endpoints().filter(is_group).collect();
-    assert_eq!(group.len(), 8);
-    for endpoint in group {
-        let url = app.url(concrete_path(&endpoint).trim_start_matches("/api/v1/"));
-        let request = match endpoint.method {
-            Verb::Get => app.http.get(url),
-            _ => app.http.post(url),
-        };
-        let response = request
-            .basic_auth(&hamlet.email, Some(&hamlet.key))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 404, "{}", endpoint.name);
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["result"], "error", "{}: {body}", endpoint.name);
-    }
 }

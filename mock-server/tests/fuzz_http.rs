@@ -99,6 +99,8 @@ struct Fixture {
     http: reqwest::Client,
     accounts: Vec<Account>,
     call: String,
+    /// A live group call hosted by the third account, the first two invited.
+    group: String,
     queues: Vec<String>,
     /// Requests sent by the fuzzer.
     requests: AtomicU64,
@@ -112,6 +114,18 @@ async fn fixture() -> Fixture {
     let hamlet_q = app.register(&accounts[0]).await;
     let othello_q = app.register(&accounts[1]).await;
     let call = app.call(&accounts[4], &accounts[5]).await;
+    let (status, body) = app
+        .post(
+            &accounts[2],
+            "calls/group/create",
+            &[(
+                "user_ids",
+                &format!("{},{}", accounts[0].id, accounts[1].id),
+            )],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let group = body["call_id"].as_str().unwrap().to_owned();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()
@@ -121,6 +135,7 @@ async fn fixture() -> Fixture {
         http,
         accounts,
         call,
+        group,
         queues: vec![hamlet_q, othello_q],
         requests: AtomicU64::new(0),
         cut_off: AtomicU64::new(0),
@@ -134,6 +149,10 @@ enum Val {
     Text(String),
     /// The fixture's live call.
     Call,
+    /// The fixture's live group call.
+    Group,
+    /// A list of demo users' ids, comma-separated or as a JSON list.
+    UserIds(Vec<usize>, bool),
     /// A registered queue (index modulo the number of queues).
     Queue(usize),
     /// The id of a demo user (index modulo [`EMAILS`]).
@@ -149,6 +168,18 @@ impl Fixture {
         match value {
             Val::Text(text) => text.clone(),
             Val::Call => self.call.clone(),
+            Val::Group => self.group.clone(),
+            Val::UserIds(indexes, json) => {
+                let ids: Vec<String> = indexes
+                    .iter()
+                    .map(|i| self.accounts[i % self.accounts.len()].id.to_string())
+                    .collect();
+                if *json {
+                    format!("[{}]", ids.join(","))
+                } else {
+                    ids.join(",")
+                }
+            }
             Val::Queue(i) => self.queues[i % self.queues.len()].clone(),
             Val::UserId(i) => self.accounts[i % self.accounts.len()].id.to_string(),
             Val::Email(i) => self.accounts[i % self.accounts.len()].email.clone(),
@@ -237,6 +268,9 @@ fn value() -> impl Strategy<Value = Val> {
     prop_oneof![
         6 => nasty_text().prop_map(Val::Text),
         2 => Just(Val::Call),
+        1 => Just(Val::Group),
+        1 => (prop::collection::vec(any::<usize>(), 0..6), any::<bool>())
+            .prop_map(|(ids, json)| Val::UserIds(ids, json)),
         1 => any::<usize>().prop_map(Val::Queue),
         2 => any::<usize>().prop_map(Val::UserId),
         1 => any::<usize>().prop_map(Val::Email),
@@ -272,6 +306,10 @@ const PARAM_NAMES: &[&str] = &[
     "appid",
     "username",
     "password",
+    "user_ids",
+    "title",
+    "stream_id",
+    "topic",
 ];
 
 fn param_name() -> impl Strategy<Value = String> {
@@ -378,6 +416,7 @@ fn who() -> impl Strategy<Value = Who> {
 fn path_id() -> impl Strategy<Value = Val> {
     prop_oneof![
         3 => Just(Val::Call),
+        3 => Just(Val::Group),
         2 => any::<usize>().prop_map(Val::UserId),
         1 => Just(Val::Text(NO_CALL.to_owned())),
         2 => nasty_text().prop_map(Val::Text),
@@ -791,10 +830,11 @@ fn the_fuzzer_targets_every_endpoint() {
     let rt = runtime();
     let fx = rt.block_on(fixture());
     // One well-formed, authenticated request to each: never a 5xx, and a Zulip body.
-    for i in 0..endpoints.len() {
+    for (i, endpoint) in endpoints.iter().enumerate() {
+        let group = endpoint.name.starts_with("calls.group.");
         let req = FuzzRequest {
             target: Target::Endpoint(i, None),
-            path_id: Val::Call,
+            path_id: if group { Val::Group } else { Val::Call },
             who: Who::User(0),
             params: Vec::new(),
             query_too: Vec::new(),

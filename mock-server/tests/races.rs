@@ -10,13 +10,9 @@
 
 mod common;
 
-use common::{Account, Options, TestApp, spawn, spawn_with, t0};
+use common::{Account, Options, TestApp, race_rounds, spawn, spawn_with, t0};
 use futures_util::future::join_all;
 use serde_json::Value;
-
-/// Rounds per race when `RACE_ROUNDS` is not set. The four races together take well under a
-/// minute in a debug build on two cores.
-const DEFAULT_ROUNDS: usize = 1000;
 
 const TERMINAL: [&str; 6] = [
     "rejected",
@@ -27,20 +23,6 @@ const TERMINAL: [&str; 6] = [
     "network_failure",
 ];
 const ACTIVE: [&str; 3] = ["calling", "ringing", "accepted"];
-
-fn rounds() -> usize {
-    match std::env::var("RACE_ROUNDS") {
-        Ok(value) => {
-            let rounds: usize = value
-                .trim()
-                .parse()
-                .unwrap_or_else(|_| panic!("RACE_ROUNDS must be a number, not {value:?}"));
-            assert!(rounds > 0, "RACE_ROUNDS must be at least 1");
-            rounds
-        }
-        Err(_) => DEFAULT_ROUNDS,
-    }
-}
 
 fn event_types(events: &[Value]) -> Vec<String> {
     events
@@ -160,7 +142,7 @@ async fn assert_nothing_active(app: &TestApp, accounts: &[&Account], rounds: usi
 
 #[tokio::test]
 async fn accept_races_cancel() {
-    let rounds = rounds();
+    let rounds = race_rounds();
     let app = spawn().await;
     let hamlet = app.account("hamlet@zulip.com");
     let othello = app.account("othello@zulip.com");
@@ -219,7 +201,7 @@ async fn accept_races_cancel() {
 
 #[tokio::test]
 async fn double_accept_from_two_devices() {
-    let rounds = rounds();
+    let rounds = race_rounds();
     let app = spawn().await;
     let hamlet = app.account("hamlet@zulip.com");
     let othello = app.account("othello@zulip.com");
@@ -269,7 +251,7 @@ async fn double_accept_from_two_devices() {
 
 #[tokio::test]
 async fn end_races_the_ring_timeout() {
-    let rounds = rounds();
+    let rounds = race_rounds();
     let app = spawn_with(Options {
         manual_clock: Some(t0()),
         ..Options::default()
@@ -330,7 +312,7 @@ async fn end_races_the_ring_timeout() {
 
 #[tokio::test]
 async fn end_all_races_accept() {
-    let rounds = rounds();
+    let rounds = race_rounds();
     let app = spawn().await;
     let hamlet = app.account("hamlet@zulip.com");
     let othello = app.account("othello@zulip.com");
@@ -393,7 +375,7 @@ async fn end_all_races_accept() {
 /// (cancel on an accepted call is 409; an answer on a cancelled call is a no-op).
 #[tokio::test]
 async fn respond_by_id_races_cancel() {
-    let rounds = rounds();
+    let rounds = race_rounds();
     let app = spawn().await;
     let hamlet = app.account("hamlet@zulip.com");
     let othello = app.account("othello@zulip.com");
@@ -465,7 +447,7 @@ async fn respond_by_id_races_cancel() {
 /// `network_failure` once, and the heartbeat is told so).
 #[tokio::test]
 async fn a_heartbeat_races_the_watch() {
-    let rounds = rounds();
+    let rounds = race_rounds();
     let app = spawn_with(Options {
         manual_clock: Some(t0()),
         ..Options::default()

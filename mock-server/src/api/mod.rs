@@ -48,6 +48,12 @@ pub fn router(api: ApiState) -> Router {
     } else {
         router
     };
+    // Group calls exist wherever the 1.1 dialect is served.
+    let router = if calls_api.serves(Dialect::V1_1) {
+        plugin::groups::router(router)
+    } else {
+        router
+    };
     let router = if deployed {
         router
     } else if calls_api.serves(Dialect::V1_1) {

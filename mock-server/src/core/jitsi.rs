@@ -5,6 +5,7 @@ use zulip_calls_protocol::call::Party;
 use zulip_calls_protocol::jitsi::{
     JitsiClaims, JitsiParticipant, JoinUrl, JwtConfig, deployed_join_url,
 };
+use zulip_calls_protocol::plugin::group::{GroupCall, GroupParticipant};
 use zulip_calls_protocol::settings::Settings;
 use zulip_calls_protocol::{Call, Timestamp};
 
@@ -45,20 +46,8 @@ impl JoinUrls {
             Party::Sender => &call.sender_name,
             Party::Receiver => &call.receiver_name,
         };
-        let token = self.jwt.as_ref().and_then(|(config, key)| {
-            let participant = JitsiParticipant::of_call(call, party, "");
-            let claims =
-                JitsiClaims::for_participant(config, &call.jitsi_room_id, &participant, now);
-            let mut header = Header::new(Algorithm::HS256);
-            header.typ = Some("JWT".into());
-            match jsonwebtoken::encode(&header, &claims, key) {
-                Ok(token) => Some(token),
-                Err(err) => {
-                    tracing::error!(error = %err, "could not sign a Jitsi token");
-                    None
-                }
-            }
-        });
+        let participant = JitsiParticipant::of_call(call, party, "");
+        let token = self.token(&call.jitsi_room_id, &participant, now);
         if self.deployed {
             return deployed_join_url(&call.jitsi_url, name, token.as_deref());
         }
@@ -66,5 +55,50 @@ impl JoinUrls {
             .jwt(token.as_deref())
             .api_enabled(self.api_enabled)
             .build()
+    }
+
+    /// The join URL of `participant` in group call `call` (the host moderates). The deployed
+    /// plugin answers the bare room URL (spec 1.1 §9).
+    pub fn for_group_participant(
+        &self,
+        call: &GroupCall,
+        participant: &GroupParticipant,
+        now: Timestamp,
+    ) -> String {
+        if self.deployed {
+            return call.jitsi_url.clone();
+        }
+        let who = JitsiParticipant {
+            id: participant.user_id,
+            name: &participant.full_name,
+            email: &participant.email,
+            avatar: "",
+            is_sender: participant.is_host,
+        };
+        let token = self.token(&call.jitsi_room_name, &who, now);
+        JoinUrl::new(&call.jitsi_url, call.call_type, &participant.full_name)
+            .jwt(token.as_deref())
+            .api_enabled(self.api_enabled)
+            .build()
+    }
+
+    /// `participant`'s signed token for `room`, when tokens are issued.
+    fn token(
+        &self,
+        room: &str,
+        participant: &JitsiParticipant<'_>,
+        now: Timestamp,
+    ) -> Option<String> {
+        let (config, key) = self.jwt.as_ref()?;
+        let claims = JitsiClaims::for_participant(config, room, participant, now);
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some("JWT".into());
+        match jsonwebtoken::encode(&header, &claims, key) {
+            Ok(token) => Some(token),
+            Err(err) => {
+                tracing::error!(error = %err, "could not sign a Jitsi token");
+                None
+            }
+        }
     }
 }

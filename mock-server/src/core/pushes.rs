@@ -14,7 +14,7 @@ use zulip_calls_protocol::push::{
 use zulip_calls_protocol::{Dialect, Timestamp};
 
 use super::model::{CallRecord, Device};
-use super::news::{CallChange, Listener, RecordedPush, Tx};
+use super::news::{CallChange, GroupChange, Listener, RecordedPush, Tx};
 use super::store::DeviceKind;
 
 /// Records the pushes of every call change.
@@ -33,6 +33,10 @@ impl Listener for PushOutbox {
         if let Some(kind) = kind {
             record(tx, &change.record, kind, change.at);
         }
+    }
+
+    fn group_changed(&self, change: &GroupChange, tx: &mut Tx<'_>) {
+        super::group::pushes::record(tx, change);
     }
 }
 
@@ -55,17 +59,6 @@ fn record(tx: &mut Tx<'_>, record: &CallRecord, kind: PushKind, now: Timestamp) 
             return;
         }
     };
-    let (realm_url, realm) = {
-        let directory = core.directory();
-        let realm = directory.realm(record.realm_id);
-        (
-            realm.map(|r| r.url.clone()).unwrap_or_default(),
-            PushRealm {
-                name: realm.map(|r| r.name.clone()).unwrap_or_default(),
-                id: record.realm_id.0,
-            },
-        )
-    };
     // A server that speaks the 1.1 dialect adds the keys its mobile app reads (spec 1.1 §7);
     // clients of the design dialect ignore them.
     let dialect = if settings.calls_api.serves(Dialect::V1_1) {
@@ -73,8 +66,7 @@ fn record(tx: &mut Tx<'_>, record: &CallRecord, kind: PushKind, now: Timestamp) 
     } else {
         Dialect::Design
     };
-    let Some(context) = PushContext::from_realm_url(&realm_url, settings.timeout_seconds()) else {
-        tracing::warn!(realm_url, "realm URL has no host; push not built");
+    let Some((context, realm)) = push_context(core, record.realm_id) else {
         return;
     };
     if core.quirks().plugin_pushes {
@@ -129,8 +121,32 @@ fn record(tx: &mut Tx<'_>, record: &CallRecord, kind: PushKind, now: Timestamp) 
     }
 }
 
+/// The server and realm fields of a push to a user of `realm_id`; `None` (logged) when the
+/// realm's URL has no host to name.
+pub(crate) fn push_context(
+    core: &super::Core,
+    realm_id: super::model::RealmId,
+) -> Option<(PushContext, PushRealm)> {
+    let (realm_url, realm) = {
+        let directory = core.directory();
+        let realm = directory.realm(realm_id);
+        (
+            realm.map(|r| r.url.clone()).unwrap_or_default(),
+            PushRealm {
+                name: realm.map(|r| r.name.clone()).unwrap_or_default(),
+                id: realm_id.0,
+            },
+        )
+    };
+    let context = PushContext::from_realm_url(&realm_url, core.settings().timeout_seconds());
+    if context.is_none() {
+        tracing::warn!(realm_url, "realm URL has no host; push not built");
+    }
+    Some((context?, realm))
+}
+
 /// Where a registered device's pushes go.
-fn target_of(device: Device) -> PushTarget {
+pub(crate) fn target_of(device: Device) -> PushTarget {
     match device {
         Device::Fcm { token } => PushTarget::Fcm { token },
         Device::Apns { token, appid } => PushTarget::Apns { token, appid },
@@ -147,15 +163,39 @@ fn save(
     now: Timestamp,
     body: &serde_json::Value,
 ) {
-    tracing::info!(user = %recipient, call_id = %record.call.call_id, event = %kind.event(), "push recorded");
-    match tx.store().record_push(
-        now,
+    let push = OutgoingPush {
+        provider,
         recipient,
-        record.call.call_id,
-        kind.event().as_str(),
-        body,
-    ) {
-        Ok(entry) => tx.announce_push(&RecordedPush { entry, provider }),
+        call_id: record.call.call_id,
+        event: kind.event().as_str(),
+    };
+    record_one(tx, &push, now, body);
+}
+
+/// One push about to be recorded: to whom, through which provider, about which call.
+pub(crate) struct OutgoingPush {
+    pub provider: &'static str,
+    pub recipient: zulip_calls_protocol::UserId,
+    pub call_id: zulip_calls_protocol::CallId,
+    pub event: &'static str,
+}
+
+/// Records `push` with its request `body`, and tells the listeners that hear of pushes.
+pub(crate) fn record_one(
+    tx: &mut Tx<'_>,
+    push: &OutgoingPush,
+    now: Timestamp,
+    body: &serde_json::Value,
+) {
+    tracing::info!(user = %push.recipient, call_id = %push.call_id, event = push.event, "push recorded");
+    match tx
+        .store()
+        .record_push(now, push.recipient, push.call_id, push.event, body)
+    {
+        Ok(entry) => tx.announce_push(&RecordedPush {
+            entry,
+            provider: push.provider,
+        }),
         Err(err) => tracing::error!(error = %err, "could not record a push"),
     }
 }

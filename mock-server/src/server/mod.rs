@@ -16,6 +16,7 @@ use zulip_calls_protocol::Dialect;
 
 use crate::api::design::events::CallEvents;
 use crate::api::plugin::events::CallOpEvents;
+use crate::api::plugin::group_events::GroupCallEvents;
 use crate::api::{self, Api, ApiLimits};
 use crate::core::directory::Directory;
 use crate::core::pushes::PushOutbox;
@@ -122,7 +123,9 @@ impl Server {
             listeners = listeners.listen(Arc::new(CallEvents));
         }
         if calls_api.serves(Dialect::V1_1) {
-            listeners = listeners.listen(Arc::new(CallOpEvents));
+            listeners = listeners
+                .listen(Arc::new(CallOpEvents))
+                .listen(Arc::new(GroupCallEvents));
         }
         let mut listeners = listeners
             .listen(Arc::new(PushOutbox))

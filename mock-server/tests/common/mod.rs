@@ -331,3 +331,19 @@ pub fn ops(events: &[Value]) -> Vec<&str> {
         .map(|e| e["op"].as_str().unwrap_or("?"))
         .collect()
 }
+
+/// Rounds per race: `RACE_ROUNDS`, or 1000. The races of a file together take well under a
+/// minute in a debug build on two cores.
+pub fn race_rounds() -> usize {
+    match std::env::var("RACE_ROUNDS") {
+        Ok(value) => {
+            let rounds: usize = value
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("RACE_ROUNDS must be a number, not {value:?}"));
+            assert!(rounds > 0, "RACE_ROUNDS must be at least 1");
+            rounds
+        }
+        Err(_) => 1000,
+    }
+}

@@ -21,6 +21,7 @@ use crate::api::params::ApiParams;
 use crate::api::{ApiState, mount, success};
 use crate::core::CallError;
 use crate::core::calls::{CallDesk, Who};
+use crate::core::group::GroupDesk;
 
 /// The 1.1 dialect's own routes (not served by a design-only server).
 pub fn router(router: Router<ApiState>) -> Router<ApiState> {
@@ -33,7 +34,9 @@ pub fn router(router: Router<ApiState>) -> Router<ApiState> {
 
 /// The call id of the path; one that is not a UUID is a 400 naming `call_id` (the plugin
 /// answered 500).
-fn path_call_id(path: Result<Path<String>, PathRejection>) -> Result<CallId, ServerError> {
+pub(super) fn path_call_id(
+    path: Result<Path<String>, PathRejection>,
+) -> Result<CallId, ServerError> {
     let invalid = |reason: &str| ParamError::Invalid {
         name: "call_id".into(),
         reason: reason.to_owned(),
@@ -141,8 +144,13 @@ async fn heartbeat(
     ApiParams(params): ApiParams,
 ) -> ApiResult<Response> {
     let request: HeartbeatRequest = params.decode()?;
-    let call_state = CallDesk::new(&state.core)
-        .heartbeat(request.call_id, &user)
-        .map_err(refused)?;
+    let call_state = match CallDesk::new(&state.core).heartbeat(request.call_id, &user) {
+        Ok(call_state) => call_state,
+        // Not a 1:1 call: a joined participant's heartbeat of a group call (spec 1.1 §6).
+        Err(CallError::CallNotFound) => GroupDesk::new(&state.core)
+            .heartbeat(request.call_id, &user)?
+            .heartbeat_state(),
+        Err(err) => return Err(refused(err)),
+    };
     Ok(success(HeartbeatResponse { call_state }))
 }

@@ -127,6 +127,8 @@ impl<'a> GroupDesk<'a> {
         if let Some(existing) = busy_call_of(&store, host.id)? {
             return Err(GroupError::Busy { existing });
         }
+        let mut record = record;
+        self.ring_reached(&store, &mut record, &invited)?;
         let audit = GroupAuditEntry {
             call_id,
             at: now,
@@ -201,6 +203,7 @@ impl<'a> GroupDesk<'a> {
         if invited.is_empty() {
             return Ok(Invited { record, invited });
         }
+        self.ring_reached(&store, &mut record, &invited)?;
         let what = GroupHappening::Invited {
             users: invited.clone(),
         };
@@ -462,6 +465,27 @@ impl<'a> GroupDesk<'a> {
                 .set_group(record.call.call_id, self.next_deadline(record));
         }
         Ok(calls.len())
+    }
+
+    /// Invitees the server reaches at once (a live event queue, or a device to push to) ring
+    /// from the start: `invited` → `ringing` in the same change.
+    fn ring_reached(
+        &self,
+        store: &Store,
+        record: &mut GroupRecord,
+        invitees: &[UserId],
+    ) -> Result<(), StoreError> {
+        for user in invitees {
+            let reached = self.core.reports_online(*user) || !store.devices_of(*user)?.is_empty();
+            if let Some(place) = record.participant_mut(*user)
+                && reached
+                && let Ok(ParticipantOutcome::Moved { to }) =
+                    participant_transition(place.state(), ParticipantAction::Ring)
+            {
+                place.participant.state = to;
+            }
+        }
+        Ok(())
     }
 
     /// The next deadline of a group call under this core's settings.

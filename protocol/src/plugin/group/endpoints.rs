@@ -62,8 +62,8 @@ endpoint! {
     name "calls.group.participants", path CallId, Empty => GroupParticipantsResponse
 }
 
-/// Parameters of `group/create`. Everything is optional: a host may open a call alone and
-/// invite later.
+/// Parameters of `group/create`. Each has a default, but a call needs at least one valid
+/// invitee: nobody valid to invite is a `BAD_REQUEST` naming `user_ids` (spec 1.1 §6).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupCreateRequest {
     /// Video when absent; anything but `video`/`audio` is a `BAD_REQUEST` naming `call_type`.

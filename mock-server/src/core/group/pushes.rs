@@ -1,0 +1,91 @@
+//! The pushes of group calls (spec 1.1 §6), heard by the push outbox: `group_call` to each
+//! new invitee's devices, and `group_call_cancelled` when an invitation ends unanswered (the
+//! invitee missed it, or the call ended first).
+
+use zulip_calls_protocol::UserId;
+use zulip_calls_protocol::plugin::group::{GroupPushContext, GroupPushKind, GroupUser};
+use zulip_calls_protocol::push::{PushNotification, build_push};
+
+use crate::core::news::{GroupChange, GroupHappening, Tx};
+use crate::core::pushes::{OutgoingPush, push_context, record_one, target_of};
+use crate::core::store::DeviceKind;
+
+/// Records the pushes `change` sends.
+pub fn record(tx: &mut Tx<'_>, change: &GroupChange) {
+    if !tx.core.settings().call_push_notification_enabled {
+        return;
+    }
+    let record = &change.record;
+    let host = &record.call.host;
+    let inviter = |by: Option<UserId>| -> GroupUser {
+        by.and_then(|id| record.participant(id))
+            .map(|p| GroupUser {
+                user_id: p.participant.user_id,
+                full_name: p.participant.full_name.clone(),
+            })
+            .unwrap_or_else(|| host.clone())
+    };
+    let (kind, users, sender): (_, Vec<UserId>, _) = match &change.what {
+        GroupHappening::Created { invited } => (
+            GroupPushKind::Invitation,
+            invited.clone(),
+            inviter(change.by),
+        ),
+        GroupHappening::Invited { users } => {
+            (GroupPushKind::Invitation, users.clone(), inviter(change.by))
+        }
+        GroupHappening::Missed { user } => (GroupPushKind::Cancelled, vec![*user], host.clone()),
+        // Invitations still open when the call ended are cancelled.
+        GroupHappening::Ended { .. } => {
+            let pending = change
+                .before
+                .iter()
+                .filter(|(_, state)| state.is_pending())
+                .map(|(user, _)| *user)
+                .collect();
+            (GroupPushKind::Cancelled, pending, host.clone())
+        }
+        _ => return,
+    };
+    if users.is_empty() {
+        return;
+    }
+    let Some((context, realm)) = push_context(tx.core, record.realm_id) else {
+        return;
+    };
+    let ctx = GroupPushContext {
+        context: &context,
+        realm: &realm,
+        now: change.at,
+    };
+    let sound = tx.core.settings().call_push_notification_sound.clone();
+    for user in users {
+        let Some(place) = record.participant(user) else {
+            continue;
+        };
+        let devices = match tx.store().devices_of(user) {
+            Ok(devices) => devices,
+            Err(err) => {
+                tracing::error!(error = %err, "could not read devices");
+                continue;
+            }
+        };
+        if devices.is_empty() {
+            continue;
+        }
+        let notification =
+            PushNotification::group(&record.call, &place.participant, &sender, kind, &ctx);
+        for device in devices {
+            let provider = DeviceKind::of(&device).as_str();
+            let request = build_push(&target_of(device), &notification, &sound);
+            let body = serde_json::to_value(&request).unwrap_or_default();
+            let push = OutgoingPush {
+                provider,
+                recipient: user,
+                call_id: record.call.call_id,
+                event: kind.event().as_str(),
+            };
+            record_one(tx, &push, change.at, &body);
+        }
+    }
+}
