@@ -14,52 +14,12 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::Mode;
+use common::process::{BIN, Run, command, exit_code, finish, next_json, spawn_lines};
 use serde_json::{Value, json};
 use zulip_calls_mock::ServerConfig;
 use zulip_calls_mock::{Clock, Server};
 use zulip_calls_protocol::settings::Settings;
 use zulip_calls_protocol::{CallsApi, Compat, Dialect};
-
-const BIN: &str = env!("CARGO_BIN_EXE_zulip-calls");
-
-/// The binary with a clean environment: no credentials from the caller's shell or home.
-fn command(home: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command.env("HOME", home);
-    for var in [
-        "ZULIPRC",
-        "ZULIP_EMAIL",
-        "ZULIP_API_KEY",
-        "ZULIP_SITE",
-        "XDG_STATE_HOME",
-        "XDG_DATA_HOME",
-        "XDG_CONFIG_HOME",
-        "RUST_LOG",
-    ] {
-        command.env_remove(var);
-    }
-    command
-}
-
-/// What a finished run left behind.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// The last stdout line as JSON.
-    fn json(&self) -> Value {
-        let line = self
-            .stdout
-            .lines()
-            .last()
-            .unwrap_or_else(|| panic!("{self:?}"));
-        serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {self:?}"))
-    }
-}
 
 /// A mock server on port 0 and a home directory for the client.
 struct Mock {
@@ -319,17 +279,6 @@ impl Mock {
             }
         }
         panic!("no call arrived for {email}");
-    }
-}
-
-async fn finish(mut command: Command) -> Run {
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
 
@@ -746,15 +695,6 @@ async fn watch_prints_a_json_line_per_event(mode: Mode) {
     child.wait().unwrap();
 }
 
-/// The next line `watch` printed, as JSON.
-async fn next_json(lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> Value {
-    let line = tokio::time::timeout(Duration::from_secs(20), lines.recv())
-        .await
-        .expect("watch printed nothing")
-        .expect("watch ended");
-    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
-}
-
 /// Runs a test against a server of each mode ([`Mode`]: each `CALLS_API` mode, and 1.1 as the
 /// released plugin behaves): a module per test, a test per mode.
 macro_rules! in_every_mode {
@@ -811,43 +751,6 @@ in_every_mode!(
     a_redial_cooldown_reads_as_wait_a_moment,
     call_wait_tries_once_more_after_a_cooldown,
 );
-
-/// Starts `command` with its stdout read line by line.
-fn spawn_lines(
-    mut command: Command,
-) -> (
-    std::process::Child,
-    tokio::sync::mpsc::UnboundedReceiver<String>,
-) {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (lines_tx, lines) = tokio::sync::mpsc::unbounded_channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (child, lines)
-}
-
-/// Waits for `child` to exit (off the runtime); its exit code.
-async fn exit_code(mut child: std::process::Child) -> i32 {
-    let status = tokio::time::timeout(
-        Duration::from_secs(30),
-        tokio::task::spawn_blocking(move || child.wait().unwrap()),
-    )
-    .await
-    .expect("the process did not exit")
-    .unwrap();
-    status.code().unwrap_or(-1)
-}
 
 async fn answer_hold_stays_in_the_call_until_the_other_side_hangs_up(mode: Mode) {
     let mock = Mock::start(mode).await;
