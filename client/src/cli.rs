@@ -148,8 +148,83 @@ pub enum Command {
     },
     /// List the people of your organization.
     Users,
-    /// Print one JSON line per call event until interrupted (also without --json).
+    /// Print one JSON line per call event (group call events too) until interrupted (also
+    /// without --json).
     Watch,
+    /// Group calls (servers with the released plugin's calls API, 1.1 or both).
+    Group {
+        #[command(subcommand)]
+        command: GroupCommand,
+    },
+}
+
+/// The group call subcommands.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum GroupCommand {
+    /// Start a group call and invite USERs (each a user id, an email, or a unique part of a
+    /// full name); prints the call and your join URL.
+    Start {
+        /// Whom to invite.
+        #[arg(value_name = "USER", required = true)]
+        users: Vec<String>,
+        /// The call's title.
+        #[arg(long)]
+        title: Option<String>,
+        /// An audio call (cameras off) instead of video.
+        #[arg(long)]
+        audio: bool,
+        /// Wait until someone joins (exit 0), keeping the call alive meanwhile; when every
+        /// invitee declined (10) or nobody joined in time (11) the call is ended. With
+        /// --json, prints the call, then the outcome, one JSON object per line. Interrupting
+        /// (Ctrl-C) ends the call.
+        #[arg(long)]
+        wait: bool,
+        /// With --wait: once someone joined, stay in the call until it ends (see `group join
+        /// --hold`).
+        #[arg(long, requires = "wait")]
+        hold: bool,
+    },
+    /// Invite more USERs to a group call you are in.
+    Invite {
+        #[arg(value_name = "CALL_ID")]
+        call_id: CallId,
+        #[arg(value_name = "USER", required = true)]
+        users: Vec<String>,
+    },
+    /// Join a group call you were invited to (or left), and print your join URL.
+    Join {
+        #[arg(value_name = "CALL_ID")]
+        call_id: CallId,
+        /// Stay in the call until it ends, keeping it alive on servers that drop participants
+        /// whose clients went quiet; then print how it ended. Interrupting (Ctrl-C) leaves.
+        #[arg(long)]
+        hold: bool,
+    },
+    /// Leave a group call (it goes on without you).
+    Leave {
+        #[arg(value_name = "CALL_ID")]
+        call_id: CallId,
+    },
+    /// Decline an invitation to a group call.
+    Decline {
+        #[arg(value_name = "CALL_ID")]
+        call_id: CallId,
+    },
+    /// End a group call for everyone (its host only).
+    End {
+        #[arg(value_name = "CALL_ID")]
+        call_id: CallId,
+    },
+    /// Show a group call.
+    Status {
+        #[arg(value_name = "CALL_ID")]
+        call_id: CallId,
+    },
+    /// List a group call's participants and their states.
+    Participants {
+        #[arg(value_name = "CALL_ID")]
+        call_id: CallId,
+    },
 }
 
 /// `auto`, `design` or `1.1`, listed in `--help` and error messages.
@@ -392,6 +467,58 @@ mod tests {
         }
         // Holding needs waiting.
         assert!(Cli::try_parse_from(["zulip-calls", "call", "iago", "--hold"]).is_err());
+    }
+
+    #[test]
+    fn group_subcommands_take_users_ids_and_flags() {
+        let cli = Cli::try_parse_from([
+            "zulip-calls",
+            "group",
+            "start",
+            "othello",
+            "5",
+            "--title",
+            "Weekly sync",
+            "--audio",
+            "--wait",
+            "--json",
+        ])
+        .unwrap();
+        assert!(cli.json);
+        assert_eq!(
+            cli.command,
+            Some(TopCommand::Scripted(Command::Group {
+                command: GroupCommand::Start {
+                    users: vec!["othello".to_owned(), "5".to_owned()],
+                    title: Some("Weekly sync".to_owned()),
+                    audio: true,
+                    wait: true,
+                    hold: false,
+                }
+            }))
+        );
+        let id = "6f1c1d52-32a4-4c5e-9d7a-3a0e2f6b8c11";
+        let cli = Cli::try_parse_from(["zulip-calls", "group", "join", id, "--hold"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(TopCommand::Scripted(Command::Group {
+                command: GroupCommand::Join { hold: true, .. }
+            }))
+        ));
+        for args in [
+            &["zulip-calls", "group", "start"][..],
+            &["zulip-calls", "group", "start", "iago", "--hold"],
+            &["zulip-calls", "group", "invite", id],
+            &["zulip-calls", "group", "end", "not-a-call"],
+            &["zulip-calls", "group", "dance", id],
+        ] {
+            let err = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(
+                err.exit_code(),
+                i32::from(ExitStatus::Usage.code()),
+                "{args:?}"
+            );
+        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! dispatches, works out the server's calls API dialect for the commands that need it, prints,
 //! and says how the process should exit.
 
+mod group;
+
 use std::io::Write;
 use std::time::Duration;
 
@@ -184,6 +186,7 @@ pub async fn run<W: Write + Send>(
         }
         Command::Users => out.print(&users(api).await?)?,
         Command::Watch => return watch(&calls, out).await,
+        Command::Group { command } => return group::run(command, &calls, interval, out).await,
     }
     Ok(ExitStatus::Ok)
 }
@@ -956,6 +959,8 @@ async fn watch<W: Write + Send>(
     // Bad credentials or no server end here with their own exit codes; the stream itself
     // would keep retrying.
     calls.active().await?;
+    // Known before the queue is registered, so that it asks for group events too.
+    calls.has_group_calls().await;
     let (stream, mut items) = EventStream::spawn(calls.clone(), StreamOptions::default());
     let result = async {
         let active = wait_until_synced(&mut items).await?;

@@ -240,7 +240,8 @@ impl Calls {
             })
     }
 
-    async fn me(&self) -> Result<UserId, ClientError> {
+    /// The signed-in user (asked for once).
+    pub async fn me(&self) -> Result<UserId, ClientError> {
         self.me
             .get_or_try_init(|| async {
                 Ok(self
@@ -643,7 +644,7 @@ fn seconds(whole: u64) -> f64 {
 }
 
 /// The bare room of a join URL: without its query (the token) and fragment (settings).
-fn room_url(join_url: &str) -> String {
+pub(crate) fn room_url(join_url: &str) -> String {
     let end = join_url.find(['?', '#']).unwrap_or(join_url.len());
     join_url[..end].to_owned()
 }
