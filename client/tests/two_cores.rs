@@ -1,5 +1,5 @@
-//! Two client cores (model + update + effects + event stream + heartbeat) against a real mock
-//! server: what two people at two terminals would do, minus the terminal. Every flow runs
+//! Two (or three) client cores (model + update + effects + event stream + heartbeat) against a
+//! real mock server: what people at their terminals would do, minus the terminal. Every flow runs
 //! against a server of each `CALLS_API` mode (design only, 1.1 only, both) and of 1.1 as the
 //! released plugin behaves, the client detecting the dialect as it does in use.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -17,6 +17,7 @@ use zulip_calls::backend::dialect::{self, CallsApiChoice};
 use zulip_calls::backend::events::{EventStream, StreamItem, StreamOptions, TransportPreference};
 use zulip_calls::backend::keepalive::{CALL_HEARTBEAT_INTERVAL, Keepalive};
 use zulip_calls::effects;
+use zulip_calls_protocol::plugin::group::ParticipantState;
 use zulip_calls_protocol::{Dialect, Timestamp};
 
 /// One person's client without a terminal: the core, its backend, and what it asked for.
@@ -77,6 +78,8 @@ impl Core {
             "the dialect spoken"
         );
         let calls = Calls::new(api, dialect).knowing_me(me);
+        // Asked before the queue is registered, as the runner does.
+        calls.has_group_calls().await;
         let (handle, stream) = EventStream::spawn(calls.clone(), options);
         let now = Timestamp::from_unix_seconds(1_704_110_400).unwrap();
         let mut core = Core {
@@ -112,7 +115,7 @@ impl Core {
                 self.local.push(command);
             }
         }
-        self.keepalive.follow(self.model.held_call());
+        self.keepalive.keep(self.model.held());
     }
 
     async fn key(&mut self, key: KeyInput) {
@@ -144,6 +147,39 @@ impl Core {
             _ => false,
         })
         .await;
+    }
+
+    /// Feeds stream items until a group call event with `op` arrives.
+    async fn pump_group(&mut self, op: &str) {
+        let wanted = op.to_owned();
+        self.pump_until(move |item| match item {
+            StreamItem::Event(e) => e.as_group_call().is_some_and(|g| g.op().as_str() == wanted),
+            _ => false,
+        })
+        .await;
+    }
+
+    /// Marks the teammate whose name contains `name` for a group call (filtering the list,
+    /// then clearing the filter).
+    async fn mark(&mut self, name: &str) {
+        self.key(KeyInput::Char('/')).await;
+        for c in name.chars() {
+            self.key(KeyInput::Char(c)).await;
+        }
+        self.key(KeyInput::Enter).await;
+        self.key(KeyInput::Char(' ')).await;
+        self.key(KeyInput::Char('/')).await;
+        self.key(KeyInput::Esc).await;
+    }
+
+    /// Each participant of the group call on screen, by name, with their state.
+    fn group_states(&self) -> Vec<(String, ParticipantState)> {
+        let members = match &self.model.call {
+            CallPanel::Group(g) => &g.members,
+            CallPanel::GroupInvitation(i) => &i.members,
+            other => panic!("no group call on screen: {other:?}"),
+        };
+        members.iter().map(|m| (m.name.clone(), m.state)).collect()
     }
 
     /// Selects the teammate whose name contains `name` and presses `key`.
@@ -576,6 +612,113 @@ async fn on_1_1_the_ui_keeps_its_call_alive_and_a_vanished_side_drops_it(mode: M
     );
 }
 
+/// Three UIs in one group call: Hamlet marks Othello and Iago and starts it with a title; both
+/// ring; Othello joins, Iago declines. Every panel shows each change from the one event that
+/// tells it (each carries the whole list), with no request in between; then Hamlet ends it
+/// for everyone, after confirming.
+async fn a_group_call_s_panels_follow_every_event(mode: Mode, transport: TransportPreference) {
+    use ParticipantState::{Declined, Joined};
+    const HOST: &str = "King Hamlet";
+    const OTHELLO: &str = "Othello, the Moor of Venice";
+
+    let server = common::start_server_in(mode).await;
+    let mut hamlet = Core::start(&server, "hamlet@zulip.com", transport).await;
+    let mut othello = Core::start(&server, "othello@zulip.com", transport).await;
+    let mut iago = Core::start(&server, "iago@zulip.com", transport).await;
+
+    hamlet.mark("Othello").await;
+    hamlet.mark("Iago").await;
+    hamlet.key(KeyInput::Char('v')).await;
+    for c in "Weekly sync".chars() {
+        hamlet.key(KeyInput::Char(c)).await;
+    }
+    hamlet.key(KeyInput::Enter).await;
+    let CallPanel::Group(call) = &hamlet.model.call else {
+        panic!("{:?}", hamlet.model.call);
+    };
+    let call_id = call.call_id.expect("created");
+    assert_eq!(call.title.as_deref(), Some("Weekly sync"));
+    assert!(
+        hamlet
+            .local
+            .iter()
+            .any(|c| matches!(c, Command::OpenUrl(url) if url.contains("zulip-group-call-"))),
+        "the host opens the meeting: {:?}",
+        hamlet.local
+    );
+    assert_eq!(hamlet.model.held().map(|h| h.call_id()), Some(call_id));
+
+    for invitee in [&mut othello, &mut iago] {
+        invitee.pump_group("participant_invited").await;
+        let CallPanel::GroupInvitation(invitation) = &invitee.model.call else {
+            panic!("{:?}", invitee.model.call);
+        };
+        assert_eq!(invitation.inviter_name, HOST);
+        assert_eq!(invitation.title.as_deref(), Some("Weekly sync"));
+        assert!(invitee.local.contains(&Command::StartRinging));
+    }
+
+    othello.key(KeyInput::Char('y')).await;
+    assert!(othello.local.contains(&Command::StopRinging));
+    assert!(
+        matches!(&othello.model.call, CallPanel::Group(g) if g.occupies()),
+        "{:?}",
+        othello.model.call
+    );
+    hamlet.pump_group("participant_joined").await;
+    iago.pump_group("participant_joined").await;
+    for core in [&hamlet, &iago] {
+        let states = core.group_states();
+        assert_eq!(
+            &states[..2],
+            [(HOST.to_owned(), Joined), (OTHELLO.to_owned(), Joined)]
+        );
+        assert!(states[2].1.is_pending(), "{states:?}");
+    }
+
+    iago.key(KeyInput::Char('n')).await;
+    assert_eq!(iago.model.call, CallPanel::None);
+    let everyone = vec![
+        (HOST.to_owned(), Joined),
+        (OTHELLO.to_owned(), Joined),
+        ("Iago".to_owned(), Declined),
+    ];
+    hamlet.pump_group("participant_declined").await;
+    othello.pump_group("participant_declined").await;
+    assert_eq!(hamlet.group_states(), everyone);
+    assert_eq!(othello.group_states(), everyone);
+
+    hamlet.key(KeyInput::Char('E')).await;
+    hamlet.key(KeyInput::Char('y')).await;
+    let CallPanel::Ended { summary } = &hamlet.model.call else {
+        panic!("{:?}", hamlet.model.call);
+    };
+    assert_eq!(summary.text, "You ended the group call for everyone");
+    othello.pump_group("ended").await;
+    let CallPanel::Ended { summary } = &othello.model.call else {
+        panic!("{:?}", othello.model.call);
+    };
+    assert_eq!(
+        summary.text,
+        "King Hamlet ended the group call for everyone"
+    );
+    assert_eq!(othello.model.held(), None);
+}
+
+/// Runs a flow against each server with group calls (1.1, both, 1.1 as deployed), over each
+/// transport.
+macro_rules! where_group_calls_exist_over_both_transports {
+    ($($flow:ident),* $(,)?) => {
+        $(mod $flow {
+            use super::*;
+
+            over_both_transports!($flow, v1_1, Mode::V1_1);
+            over_both_transports!($flow, both, Mode::Both);
+            over_both_transports!($flow, plugin_1_1_0, Mode::Plugin1_1_0);
+        })*
+    };
+}
+
 /// Runs a flow against a server of each mode ([`Mode`]: each `CALLS_API` mode, and 1.1 as the
 /// released plugin behaves), over each transport: a module per flow, one per mode in it, and
 /// a test per transport in that.
@@ -648,6 +791,8 @@ in_every_mode_over_both_transports!(
     an_unanswered_call_is_missed_on_both_sides,
     restart_flow,
 );
+
+where_group_calls_exist_over_both_transports!(a_group_call_s_panels_follow_every_event);
 
 in_every_mode!(
     answering_on_one_device_stops_the_other,
