@@ -262,7 +262,8 @@ where
 /// How the process ends; the numbers are part of the interface for scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ExitStatus {
-    /// Success (for `call --wait`: the call was accepted).
+    /// Success (for `call --wait`: the call was accepted; `group start --wait`: someone
+    /// joined).
     Ok,
     /// Any other error.
     Error,
@@ -335,7 +336,9 @@ impl ExitStatus {
     /// One line for `--help`.
     pub const fn description(self) -> &'static str {
         match self {
-            ExitStatus::Ok => "success (call --wait: the call was accepted)",
+            ExitStatus::Ok => {
+                "success (call --wait: the call was accepted; group start --wait: someone joined)"
+            }
             ExitStatus::Error => "any other error",
             ExitStatus::Usage => "usage or configuration error (including missing credentials)",
             ExitStatus::Unreachable => {
