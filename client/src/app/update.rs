@@ -550,19 +550,19 @@ fn on_stream(model: &mut Model, item: StreamItem) -> Vec<Command> {
             }
             Vec::new()
         }
-        StreamItem::Event(event) => match event.as_call() {
-            Some(call_event) => on_call_event(model, call_event),
-            None if event.as_group_call().is_some() => event
-                .as_group_call()
-                .map_or_else(Vec::new, |g| group::on_event(model, g)),
-            None => {
+        StreamItem::Event(event) => {
+            if let Some(call_event) = event.as_call() {
+                on_call_event(model, call_event)
+            } else if let Some(group_event) = event.as_group_call() {
+                group::on_event(model, group_event)
+            } else {
                 log(
                     model,
                     format!("ignored event of type {}", event.type_name()),
                 );
                 Vec::new()
             }
-        },
+        }
         StreamItem::Resynced(calls) => on_resynced(model, calls),
     }
 }
