@@ -154,6 +154,8 @@ async fn with_a_token_every_control_route_needs_it() {
         ("GET", "users"),
         ("POST", "users/10/deactivate"),
         ("GET", "calls"),
+        ("GET", "group-calls"),
+        ("GET", "group-calls/00000000-0000-4000-8000-000000000000"),
         ("GET", "queues"),
         ("POST", "users/10/events"),
         ("POST", "users/10/queues/expire"),

@@ -1,5 +1,6 @@
 //! `GET /metrics` over HTTP: the exposition parses, its counters move by what a call lifecycle
-//! did, its gauges read the server's state, and it sits behind the control token.
+//! (1:1 or group) did, its gauges read the server's state, and it sits behind the control
+//! token.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -476,6 +477,153 @@ async fn bots_move_the_same_counters_as_people() {
         ),
         1.0
     );
+}
+
+const GROUP_PARTICIPANTS: &str = "zulip_calls_mock_group_participant_changes_total";
+
+#[tokio::test]
+async fn group_calls_move_their_own_counters_and_gauges() {
+    let app = common::spawn_virtual(zulip_calls_protocol::settings::Settings::default()).await;
+    let email = |name: &str| app.account(&format!("{name}@zulip.com"));
+    let (hamlet, othello, prospero, polonius) = (
+        email("hamlet"),
+        email("othello"),
+        email("prospero"),
+        email("polonius"),
+    );
+    let (cordelia, iago) = (email("cordelia"), email("iago"));
+    let (king, regan) = (app.account("king@lear.org"), app.account("regan@lear.org"));
+    // Polonius has a phone: his invitation rings it, and is cancelled on it.
+    let (status, _) = app
+        .post(
+            &polonius,
+            "users/me/android_gcm_reg_id",
+            &[("token", "pol")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let ok = |(status, body): (u16, serde_json::Value)| {
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let create = |host, ids: String, call_type| {
+        let app = &app;
+        async move {
+            let body = ok(app
+                .post(
+                    host,
+                    "calls/group/create",
+                    &[("user_ids", ids.as_str()), ("call_type", call_type)],
+                )
+                .await);
+            body["call_id"].as_str().unwrap().to_owned()
+        }
+    };
+    let group = |call: &str, action: &str| format!("calls/group/{call}/{action}");
+    let before = scrape(&app).await;
+
+    // A: joined, declined, left, and ended by the host with one invitee still ringing.
+    let a = create(
+        &hamlet,
+        format!("{},{},{}", othello.id, prospero.id, polonius.id),
+        "video",
+    )
+    .await;
+    ok(app.post(&othello, &group(&a, "join"), &[]).await);
+    ok(app.post(&prospero, &group(&a, "decline"), &[]).await);
+    let during = scrape(&app).await;
+    let in_state =
+        |s: &Scrape, state| s.value("zulip_calls_mock_group_participants", &[("state", state)]);
+    assert_eq!(during.value("zulip_calls_mock_group_calls", &[]), 1.0);
+    assert_eq!(
+        ["invited", "ringing", "joined", "declined", "left", "missed"]
+            .map(|s| in_state(&during, s)),
+        [0.0, 1.0, 2.0, 1.0, 0.0, 0.0]
+    );
+    ok(app.post(&othello, &group(&a, "leave"), &[]).await);
+    ok(app.post(&hamlet, &group(&a, "end"), &[]).await);
+
+    // B: the silent host is dropped, and the empty call ends. C: an invitation rings out
+    // while the host heartbeats.
+    let b = create(&cordelia, iago.id.to_string(), "audio").await;
+    let c = create(&king, regan.id.to_string(), "video").await;
+    for seconds in [50, 50, 20] {
+        ok(app.post(&king, "calls/heartbeat", &[("call_id", &c)]).await);
+        app.advance_virtual(seconds).await;
+    }
+    let (_, body) = app.get(&cordelia, &group(&b, "status"), &[]).await;
+    assert_eq!(body["call"]["state"], "ended");
+
+    let after = scrape(&app).await;
+    let delta = |name: &str, labels: &[(&str, &str)]| {
+        after.value(name, labels) - before.value(name, labels)
+    };
+    let created = "zulip_calls_mock_group_calls_created_total";
+    assert_eq!(delta(created, &[("call_type", "video")]), 2.0);
+    assert_eq!(delta(created, &[("call_type", "audio")]), 1.0);
+    let ended = "zulip_calls_mock_group_calls_ended_total";
+    assert_eq!(delta(ended, &[("reason", "host_ended")]), 1.0);
+    assert_eq!(delta(ended, &[("reason", "empty")]), 1.0);
+    assert_eq!(delta(ended, &[("reason", "max_duration")]), 0.0);
+    let changes: BTreeMap<(String, String), f64> = after
+        .series(GROUP_PARTICIPANTS)
+        .into_iter()
+        .map(|(labels, value)| ((labels["op"].clone(), labels["reason"].clone()), value))
+        .collect();
+    let expected: BTreeMap<(String, String), f64> = [
+        // Three hosts on creating their call, and Othello.
+        (("joined", ""), 4.0),
+        (("invited", ""), 5.0),
+        (("declined", ""), 1.0),
+        (("left", "left"), 1.0),
+        (("left", "network_failure"), 1.0),
+        // Hamlet was still in A when he ended it.
+        (("left", "call_ended"), 1.0),
+        // Polonius's and Iago's invitations ended with their calls; Regan's rang out.
+        (("missed", "call_ended"), 2.0),
+        (("missed", "timeout"), 1.0),
+    ]
+    .into_iter()
+    .map(|((op, reason), n)| ((op.to_owned(), reason.to_owned()), n))
+    .collect();
+    assert_eq!(changes, expected);
+    // Group pushes are counted with the others, by their own event.
+    assert_eq!(
+        delta(PUSHES, &[("provider", "fcm"), ("event", "group_call")]),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            PUSHES,
+            &[("provider", "fcm"), ("event", "group_call_cancelled")]
+        ),
+        1.0
+    );
+    // Only C is still active, with its host in and Regan out.
+    assert_eq!(after.value("zulip_calls_mock_group_calls", &[]), 1.0);
+    assert_eq!(
+        ["invited", "ringing", "joined", "declined", "left", "missed"].map(|s| in_state(&after, s)),
+        [0.0, 0.0, 1.0, 0.0, 0.0, 1.0]
+    );
+    assert_eq!(
+        after.types["zulip_calls_mock_group_participant_changes"],
+        "counter"
+    );
+    assert_eq!(after.types["zulip_calls_mock_group_calls"], "gauge");
+    // 1:1 series are untouched by group calls.
+    assert_eq!(after.series(TRANSITIONS), before.series(TRANSITIONS));
+
+    // A reset is reflected at once in the gauges.
+    let response = app
+        .http
+        .post(app.control_url("reset"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let reset = scrape(&app).await;
+    assert_eq!(reset.value("zulip_calls_mock_group_calls", &[]), 0.0);
+    assert_eq!(in_state(&reset, "joined"), 0.0);
 }
 
 #[tokio::test]

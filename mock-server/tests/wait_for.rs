@@ -1,6 +1,7 @@
-//! `POST /mock/v1/wait-for` over HTTP: each kind of condition when it already holds, when it
-//! comes true while the wait is open, and when it never does (408 with what was last seen);
-//! refusals of bad conditions; and a wait ended by the server shutting down.
+//! `POST /mock/v1/wait-for` over HTTP: each kind of condition (group calls' included) when it
+//! already holds, when it comes true while the wait is open, and when it never does (408 with
+//! what was last seen); refusals of bad conditions; and a wait ended by the server shutting
+//! down.
 //!
 //! "While the wait is open" is made certain without sleeping: the test triggers the change
 //! only once the server has one more subscriber to its change signal. The server runs on the
@@ -12,7 +13,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Account, TestApp, spawn};
+use common::{Account, TestApp, spawn, spawn_virtual};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -315,6 +316,203 @@ async fn bad_conditions_are_refused() {
         .await
         .unwrap();
     assert_eq!(response.status(), 408);
+}
+
+/// `host` opens a group call inviting `invitees`; its id.
+async fn group_call(app: &TestApp, host: &Account, invitees: &[&Account]) -> String {
+    let ids: Vec<String> = invitees.iter().map(|a| a.id.to_string()).collect();
+    let (status, body) = app
+        .post(host, "calls/group/create", &[("user_ids", &ids.join(","))])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["call_id"].as_str().unwrap().to_owned()
+}
+
+/// `who` does `action` on group call `call`.
+async fn group_act(app: &TestApp, who: &Account, call: &str, action: &str) {
+    let (status, body) = app
+        .post(who, &format!("calls/group/{call}/{action}"), &[])
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn group_call_state_of_a_participant_and_of_the_call() {
+    let app = spawn().await;
+    let (hamlet, othello) = (hamlet(&app), othello(&app));
+    let call = group_call(&app, &hamlet, &[&othello]).await;
+
+    // Already true: at once, with the call and its participants.
+    let (status, body) = wait_for(
+        &app,
+        json!({"kind": "group_call_state", "call_id": call, "participant": othello.email, "participant_state": "invited"}),
+        0.0,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["matched"]["call_id"], call.as_str());
+    assert_eq!(body["matched"]["participants"][1]["user_id"], othello.id);
+    assert_eq!(body["matched"]["participants"][1]["state"], "invited");
+
+    let (status, body) = wait_while(
+        &app,
+        json!({"kind": "group_call_state", "call_id": call, "participant": othello.id, "participant_state": "joined"}),
+        group_act(&app, &othello, &call, "join"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["matched"]["participant_count"], 2);
+
+    // `user` alone: their latest group call, and their own state in it.
+    let (status, body) = wait_while(
+        &app,
+        json!({"kind": "group_call_state", "user": "othello@zulip.com", "participant_state": "left"}),
+        group_act(&app, &othello, &call, "leave"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["matched"]["call_id"], call.as_str());
+    assert_eq!(body["matched"]["state"], "active");
+
+    let (status, body) = wait_while(
+        &app,
+        json!({"kind": "group_call_state", "call_id": call, "state": "ended"}),
+        group_act(&app, &hamlet, &call, "end"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["matched"]["end_reason"], "host_ended");
+}
+
+#[tokio::test]
+async fn group_call_state_reached_by_a_deadline_of_a_call_not_yet_made() {
+    let app = spawn_virtual(zulip_calls_protocol::settings::Settings::default()).await;
+    let (hamlet, othello) = (hamlet(&app), othello(&app));
+    // Othello has no group call yet; he will miss one when its silent host is dropped and
+    // the empty call ends.
+    let (status, body) = wait_while(
+        &app,
+        json!({"kind": "group_call_state", "user": othello.id, "participant_state": "missed", "state": "ended"}),
+        async {
+            group_call(&app, &hamlet, &[&othello]).await;
+            app.advance_virtual(90).await;
+        },
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["matched"]["end_reason"], "empty");
+    assert_eq!(body["matched"]["ended_at"], "2024-01-01T12:01:30Z");
+}
+
+#[tokio::test]
+async fn a_group_call_wait_that_times_out_says_what_it_saw() {
+    let app = spawn().await;
+    let (hamlet, othello) = (hamlet(&app), othello(&app));
+    let call = group_call(&app, &hamlet, &[&othello]).await;
+    let (status, body) = wait_for(
+        &app,
+        json!({"kind": "group_call_state", "call_id": call, "state": "active", "participant": othello.email, "participant_state": "joined"}),
+        0.05,
+    )
+    .await;
+    assert_eq!(status, 408, "{body}");
+    assert_eq!(body["code"], "WAIT_TIMEOUT");
+    assert_eq!(
+        body["msg"],
+        format!(
+            "Timed out after 0.05 s waiting for group call {call} to be active and \
+             othello@zulip.com to be joined in group call {call}; group call {call} is active, \
+             othello@zulip.com is invited"
+        )
+    );
+    assert_eq!(
+        body["last_seen"],
+        json!({"call_id": call, "state": "active", "participants": [
+            {"user_id": hamlet.id, "state": "joined"},
+            {"user_id": othello.id, "state": "invited"},
+        ]})
+    );
+
+    let (status, body) = wait_for(
+        &app,
+        json!({"kind": "group_call_state", "call_id": call, "participant": "iago@zulip.com", "participant_state": "joined"}),
+        0.0,
+    )
+    .await;
+    assert_eq!(status, 408, "{body}");
+    assert!(
+        body["msg"]
+            .as_str()
+            .unwrap()
+            .ends_with("iago@zulip.com has no place in it"),
+        "{body}"
+    );
+
+    let (status, body) = wait_for(
+        &app,
+        json!({"kind": "group_call_state", "user": "iago@zulip.com", "state": "ended"}),
+        0.0,
+    )
+    .await;
+    assert_eq!(status, 408, "{body}");
+    assert_eq!(body["last_seen"], Value::Null);
+}
+
+#[tokio::test]
+async fn bad_group_conditions_are_refused() {
+    let app = spawn().await;
+    let (hamlet, othello) = (hamlet(&app), othello(&app));
+    let one_to_one = app.call(&hamlet, &othello).await;
+    let unknown = "7d0b2a3e-4c1f-4b8e-9a57-2f6e1c9d3b40";
+    for (condition, status) in [
+        (json!({"kind": "group_call_state", "state": "ended"}), 400),
+        (
+            json!({"kind": "group_call_state", "call_id": unknown, "user": othello.id, "state": "ended"}),
+            400,
+        ),
+        (json!({"kind": "group_call_state", "call_id": unknown}), 400),
+        (
+            json!({"kind": "group_call_state", "call_id": unknown, "participant_state": "joined"}),
+            400,
+        ),
+        (
+            json!({"kind": "group_call_state", "call_id": unknown, "participant": othello.id}),
+            400,
+        ),
+        (
+            json!({"kind": "group_call_state", "call_id": unknown, "state": "ringing"}),
+            400,
+        ),
+        (
+            json!({"kind": "group_call_state", "call_id": unknown, "participant": othello.id, "participant_state": "accepted"}),
+            400,
+        ),
+        (
+            json!({"kind": "group_call_state", "call_id": "x", "state": "ended"}),
+            400,
+        ),
+        (
+            json!({"kind": "group_call_state", "call_id": unknown, "state": "ended"}),
+            404,
+        ),
+        (
+            json!({"kind": "group_call_state", "call_id": one_to_one, "state": "ended"}),
+            404,
+        ),
+        (
+            json!({"kind": "group_call_state", "user": "nobody@zulip.com", "state": "ended"}),
+            404,
+        ),
+        (
+            json!({"kind": "group_call_state", "call_id": unknown, "participant": "nobody@zulip.com", "participant_state": "joined"}),
+            404,
+        ),
+    ] {
+        let (got, body) = wait_for(&app, condition.clone(), 1.0).await;
+        assert_eq!(got, status, "{condition}: {body}");
+        assert_eq!(body["result"], "error");
+        assert!(!body["msg"].as_str().unwrap().is_empty(), "{body}");
+    }
 }
 
 #[tokio::test]

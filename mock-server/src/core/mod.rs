@@ -52,7 +52,8 @@ pub struct CoreOptions {
     /// Time moves only when told to (`serve --virtual-clock`): deadlines fire on a move,
     /// never by wall time.
     pub virtual_clock: bool,
-    /// Delete finished calls older than this many days, every `CALL_CLEANUP_INTERVAL`.
+    /// Delete finished calls and ended group calls older than this many days, every
+    /// `CALL_CLEANUP_INTERVAL`.
     pub prune_calls_after_days: Option<u32>,
 }
 

@@ -3,12 +3,14 @@
 //! mock did without reading its logs.
 //!
 //! Two kinds of series:
-//! - counted as things happen: call creations, transitions and endings and recorded pushes
-//!   (heard from the core: [`Metrics`] is one of its listeners), request latencies (counted by
-//!   the front desk's outermost layer, [`track_requests`]);
-//! - read at scrape time from where the truth lives: active calls by state (the store), event
-//!   queues, waiting long-polls and events delivered (the queues), open WebSockets. A reset
-//!   or a restart is then reflected at once instead of drifting.
+//! - counted as things happen: call creations, transitions and endings, group call creations
+//!   and endings and what happened to their participants, and recorded pushes (heard from the
+//!   core: [`Metrics`] is one of its listeners), request latencies (counted by the front
+//!   desk's outermost layer, [`track_requests`]);
+//! - read at scrape time from where the truth lives: active calls by state and active group
+//!   calls with their participants by state (the store), event queues, waiting long-polls and
+//!   events delivered (the queues), open WebSockets. A reset or a restart is then reflected at
+//!   once instead of drifting.
 //!
 //! Every series is named `zulip_calls_mock_*`.
 
@@ -26,10 +28,11 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use zulip_calls_protocol::plugin::group::ParticipantState;
 use zulip_calls_protocol::{Call, CallState};
 
 use super::QaState;
-use crate::core::news::{CallChange, Listener, RecordedPush, Tx};
+use crate::core::news::{CallChange, GroupChange, GroupHappening, Listener, RecordedPush, Tx};
 
 /// Where the metrics are served (beside the control API, behind the same token).
 pub const METRICS_PATH: &str = "/metrics";
@@ -45,6 +48,12 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 
 /// The `from_state` label of a call's creation, which comes from no state.
 pub const NO_STATE: &str = "none";
+
+/// The `reason` of a group participant who left or missed because the call ended.
+pub const CALL_ENDED: &str = "call_ended";
+
+/// The `reason` of a group invitee whose ring ran out.
+pub const RING_TIMEOUT: &str = "timeout";
 
 /// Upper bounds (seconds) of the request latency buckets: from a fast lookup to a long-poll
 /// held until its heartbeat (60 s by default).
@@ -66,6 +75,18 @@ struct StateLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EndLabels {
     state: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+/// What happened to one group call participant, and why when it says more than the op.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ParticipantLabels {
+    op: &'static str,
     reason: &'static str,
 }
 
@@ -113,6 +134,9 @@ pub struct Metrics {
     calls_created: Family<CallTypeLabels, Counter>,
     calls_ended: Family<EndLabels, Counter>,
     transitions: Family<TransitionLabels, Counter>,
+    group_calls_created: Family<CallTypeLabels, Counter>,
+    group_calls_ended: Family<ReasonLabels, Counter>,
+    group_participants: Family<ParticipantLabels, Counter>,
     pushes: Family<PushLabels, Counter>,
     requests: Family<RequestLabels, Histogram, fn() -> Histogram>,
 }
@@ -145,6 +169,26 @@ impl Metrics {
             "Call state changes (a creation comes from_state=\"none\")",
             transitions.clone(),
         );
+        let group_calls_created = Family::<CallTypeLabels, Counter>::default();
+        registry.register(
+            "group_calls_created",
+            "Group calls opened, by call type",
+            group_calls_created.clone(),
+        );
+        let group_calls_ended = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "group_calls_ended",
+            "Group calls that ended, by reason (host_ended, empty, max_duration)",
+            group_calls_ended.clone(),
+        );
+        let group_participants = Family::<ParticipantLabels, Counter>::default();
+        registry.register(
+            "group_participant_changes",
+            "What happened to group call participants, one per participant: op invited, \
+             joined (the host on creating the call too), left (reason left, network_failure \
+             or call_ended), declined, missed (reason timeout or call_ended)",
+            group_participants.clone(),
+        );
         let pushes = Family::<PushLabels, Counter>::default();
         registry.register(
             "pushes_recorded",
@@ -166,6 +210,9 @@ impl Metrics {
             calls_created,
             calls_ended,
             transitions,
+            group_calls_created,
+            group_calls_ended,
+            group_participants,
             pushes,
             requests,
         }
@@ -196,6 +243,51 @@ impl Metrics {
                     reason: call.end_reason.map_or("", |r| r.as_str()),
                 })
                 .inc();
+        }
+    }
+
+    /// A group call changed: counts the call's creation or end and what happened to each
+    /// participant it moved.
+    pub fn record_group_change(&self, change: &GroupChange) {
+        let participant = |op: &'static str, reason: &'static str, n: usize| {
+            if n > 0 {
+                self.group_participants
+                    .get_or_create(&ParticipantLabels { op, reason })
+                    .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+            }
+        };
+        match &change.what {
+            GroupHappening::Created { invited } => {
+                self.group_calls_created
+                    .get_or_create(&CallTypeLabels {
+                        call_type: change.record.call.call_type.as_str(),
+                    })
+                    .inc();
+                participant("joined", "", 1);
+                participant("invited", "", invited.len());
+            }
+            GroupHappening::Invited { users } => participant("invited", "", users.len()),
+            // Not an answer: the invitation reached a device or queue.
+            GroupHappening::Ringing { .. } => {}
+            GroupHappening::Joined { .. } => participant("joined", "", 1),
+            GroupHappening::Left { reason, .. } => {
+                participant("left", reason.as_str(), 1);
+            }
+            GroupHappening::Declined { .. } => participant("declined", "", 1),
+            GroupHappening::Missed { .. } => participant("missed", RING_TIMEOUT, 1),
+            GroupHappening::Ended { reason } => {
+                self.group_calls_ended
+                    .get_or_create(&ReasonLabels {
+                        reason: reason.as_str(),
+                    })
+                    .inc();
+                // The end moves whoever was still in (`left`) or still invited (`missed`).
+                let was = |wanted: fn(ParticipantState) -> bool| {
+                    change.before.iter().filter(|(_, s)| wanted(*s)).count()
+                };
+                participant("left", CALL_ENDED, was(|s| s == ParticipantState::Joined));
+                participant("missed", CALL_ENDED, was(ParticipantState::is_pending));
+            }
         }
     }
 
@@ -230,7 +322,8 @@ impl Metrics {
     }
 }
 
-/// Counts what the core announces: creations and transitions of calls, recorded pushes.
+/// Counts what the core announces: creations and transitions of calls, group call changes,
+/// recorded pushes (a group call's `group_call` and `group_call_cancelled` pushes among them).
 impl Listener for Metrics {
     fn call_changed(&self, change: &CallChange, _tx: &mut Tx<'_>) {
         match change.before {
@@ -240,6 +333,10 @@ impl Listener for Metrics {
             }
             Some(_) => {}
         }
+    }
+
+    fn group_changed(&self, change: &GroupChange, _tx: &mut Tx<'_>) {
+        self.record_group_change(change);
     }
 
     fn push_recorded(&self, push: &RecordedPush, _tx: &mut Tx<'_>) {
@@ -281,6 +378,34 @@ fn scrape_time_registry(state: &QaState) -> Result<Registry, MetricsError> {
         "calls",
         "Active calls by state (terminal calls: see calls_ended)",
         calls,
+    );
+
+    let groups = state.core.store().all_active_group_calls()?;
+    registry.register(
+        "group_calls",
+        "Active group calls (ended ones: see group_calls_ended)",
+        gauge(groups.len()),
+    );
+    let participants = Family::<StateLabels, Gauge>::default();
+    // Every state, so a state nobody is in reads 0 rather than vanishing.
+    for each in ParticipantState::ALL {
+        participants
+            .get_or_create(&StateLabels {
+                state: each.as_str(),
+            })
+            .set(0);
+    }
+    for place in groups.iter().flat_map(|g| &g.participants) {
+        participants
+            .get_or_create(&StateLabels {
+                state: place.state().as_str(),
+            })
+            .inc();
+    }
+    registry.register(
+        "group_participants",
+        "Participants of active group calls, by state",
+        participants,
     );
 
     let mode = Family::<CompatLabels, Gauge>::default();

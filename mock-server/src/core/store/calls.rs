@@ -57,8 +57,10 @@ impl Store {
     }
 
     /// Deletes the terminal calls that ended before `before` (calls without `ended_at` count
-    /// from `created_at`), with their audit rows. Returns how many calls were deleted. Their
-    /// push outbox entries are kept.
+    /// from `created_at`), with their audit rows, and the ended group calls likewise, with
+    /// their participants and audit rows: whatever prunes or cleans up old calls covers both
+    /// kinds. Returns how many calls (of both kinds) were deleted. Their push outbox entries
+    /// are kept.
     pub fn delete_terminal_ended_before(
         &mut self,
         before: Timestamp,
@@ -94,7 +96,8 @@ impl StoreTx<'_> {
         before: Timestamp,
         realm: Option<RealmId>,
     ) -> Result<u64, StoreError> {
-        ops::delete_terminal_ended_before(self.tx, before, realm)
+        let calls = ops::delete_terminal_ended_before(self.tx, before, realm)?;
+        Ok(calls + self.delete_ended_group_calls_before(before, realm)?)
     }
 }
 

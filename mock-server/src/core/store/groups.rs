@@ -1,18 +1,33 @@
 //! Group calls with their participants and audit log: creating a call, saving it after a
-//! change, and the lookups (by id, a user's active group calls, every active one for the
-//! deadlines after a restart).
+//! change, the lookups (by id, a user's active group calls, every active one for the
+//! deadlines after a restart, the control API's listing) and the pruning of ended calls.
 //!
 //! A group call is written whole: its row, and every participant's row (at most a few
 //! dozen), upserted. Participants keep the order they were first added in.
 
 use rusqlite::{Connection, Row, params};
-use zulip_calls_protocol::plugin::group::{GroupCall, GroupEndReason, GroupParticipant, GroupUser};
-use zulip_calls_protocol::{CallId, StreamId, UserId};
+use zulip_calls_protocol::plugin::group::{
+    GroupCall, GroupCallState, GroupEndReason, GroupParticipant, GroupUser,
+};
+use zulip_calls_protocol::{CallId, CallType, StreamId, Timestamp, UserId};
 
 use super::rows::{millis, timestamp};
-use super::{Store, StoreError, StoreTx, query_all, query_one, shared_ops};
+use super::{Store, StoreError, StoreTx, count, query_all, query_one, shared_ops};
 use crate::core::group::model::{GroupAuditEntry, GroupRecord, ParticipantRecord};
 use crate::core::model::RealmId;
+
+/// Which group calls [`Store::group_calls_matching`] returns (the control API's listing);
+/// `None` fields match everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupCallFilter {
+    pub state: Option<GroupCallState>,
+    pub call_type: Option<CallType>,
+    /// A participant in any state, the host included.
+    pub user: Option<UserId>,
+    pub realm: Option<RealmId>,
+    /// At most this many calls, newest first.
+    pub limit: u32,
+}
 
 impl Store {
     /// Stores a new group call, its participants and its first audit entry atomically.
@@ -58,6 +73,17 @@ impl StoreTx<'_> {
         }
         Ok(())
     }
+
+    /// Deletes the ended group calls that ended before `before`, with their participants and
+    /// audit rows; returns how many calls. Active calls stay, however old. Part of
+    /// [`Store::delete_terminal_ended_before`], which prunes both kinds of call.
+    pub fn delete_ended_group_calls_before(
+        &self,
+        before: Timestamp,
+        realm: Option<RealmId>,
+    ) -> Result<u64, StoreError> {
+        ops::delete_ended_group_calls_before(self.tx, before, realm)
+    }
 }
 
 shared_ops! {
@@ -88,6 +114,9 @@ shared_ops! {
 
     /// A group call's audit log, in the order it was written.
     fn group_audit_of(&self, call_id: CallId) -> Vec<GroupAuditEntry>;
+
+    /// The group calls matching `filter` with their participants, newest first.
+    fn group_calls_matching(&self, filter: &GroupCallFilter) -> Vec<GroupRecord>;
 }
 
 /// The columns [`call_from_row`] reads, in its order.
@@ -397,5 +426,46 @@ mod ops {
             [call_id.to_string()],
             audit_from_row,
         )
+    }
+
+    pub(super) fn group_calls_matching(
+        conn: &Connection,
+        filter: &GroupCallFilter,
+    ) -> Result<Vec<GroupRecord>, StoreError> {
+        let found = query_all(
+            conn,
+            &format!(
+                "SELECT {CALL_COLUMNS} FROM group_calls
+                 WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR call_type = ?2)
+                   AND (?3 IS NULL OR seq IN (
+                       SELECT call_seq FROM group_participants WHERE user_id = ?3))
+                   AND (?4 IS NULL OR realm_id = ?4)
+                 ORDER BY created_at DESC, seq DESC LIMIT ?5"
+            ),
+            params![
+                filter.state.map(GroupCallState::as_str),
+                filter.call_type.map(CallType::as_str),
+                filter.user.map(|u| u.0),
+                filter.realm.map(|r| r.0),
+                i64::from(filter.limit),
+            ],
+            call_from_row,
+        )?;
+        with_participants(conn, found)
+    }
+
+    pub(super) fn delete_ended_group_calls_before(
+        conn: &Connection,
+        before: Timestamp,
+        realm: Option<RealmId>,
+    ) -> Result<u64, StoreError> {
+        // Participants and audit rows go with their calls (`ON DELETE CASCADE`).
+        let deleted = conn
+            .prepare_cached(
+                "DELETE FROM group_calls WHERE state = 'ended'
+                   AND COALESCE(ended_at, created_at) < ?1 AND (?2 IS NULL OR realm_id = ?2)",
+            )?
+            .execute(params![millis(before), realm.map(|r| r.0)])?;
+        Ok(count(deleted))
     }
 }

@@ -24,6 +24,7 @@ mod rows;
 
 pub use calls::CallFilter;
 pub use directory::ControlUserChange;
+pub use groups::GroupCallFilter;
 pub use push::{DeviceKind, PushFilter};
 pub use reset::ClearedActivity;
 

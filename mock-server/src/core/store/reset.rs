@@ -1,12 +1,14 @@
-//! The control API's reset: every call (1:1 and group) with its audit log, every push device and the whole
-//! push outbox deleted in one transaction, while realms and users stay.
+//! The control API's reset: every call (1:1 and group) with its audit log, every push device
+//! and the whole push outbox deleted in one transaction, while realms and users stay.
 
 use super::{Store, StoreError, StoreTx};
 
 /// What [`Store::clear_activity`] deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClearedActivity {
+    /// 1:1 calls.
     pub calls: u64,
+    pub group_calls: u64,
     pub devices: u64,
     pub pushes: u64,
 }
@@ -37,8 +39,9 @@ mod ops {
         conn.execute("DELETE FROM call_audit", [])?;
         conn.execute("DELETE FROM group_call_audit", [])?;
         conn.execute("DELETE FROM group_participants", [])?;
-        conn.execute("DELETE FROM group_calls", [])?;
+        let group_calls = count(conn.execute("DELETE FROM group_calls", [])?);
         Ok(ClearedActivity {
+            group_calls,
             calls: count(conn.execute("DELETE FROM calls", [])?),
             devices: count(conn.execute("DELETE FROM devices", [])?),
             pushes: count(conn.execute("DELETE FROM push_outbox", [])?),

@@ -998,3 +998,194 @@ fn a_change_that_panics_in_a_batch_leaves_nothing_behind() {
     assert_eq!(committed_calls(&path), 2);
     assert_eq!(store.call(doomed.call.call_id).unwrap(), None);
 }
+
+/// A group call `n` hosted by user 1 with user 2 invited, created at `created`, ended 60 s
+/// later when `ended`.
+fn group_call(n: u128, created: i64, ended: bool) -> crate::core::group::GroupRecord {
+    use zulip_calls_protocol::plugin::group::{
+        GroupCall, GroupCallState, GroupEndReason, GroupParticipant, GroupUser,
+    };
+    let user = |id: i64| GroupUser {
+        user_id: UserId(id),
+        full_name: format!("User {id}"),
+    };
+    let participant = |p: GroupParticipant| crate::core::group::ParticipantRecord {
+        participant: p,
+        heartbeat_at: None,
+    };
+    crate::core::group::GroupRecord {
+        call: GroupCall {
+            call_id: call_id(n),
+            call_type: CallType::Video,
+            state: if ended {
+                GroupCallState::Ended
+            } else {
+                GroupCallState::Active
+            },
+            title: None,
+            host: user(1),
+            stream_id: None,
+            topic: None,
+            jitsi_room_name: format!("zulip-group-call-{n:016x}"),
+            jitsi_url: format!("https://meet.jit.si/zulip-group-call-{n:016x}"),
+            max_participants: 50,
+            created_at: at(created),
+            ended_at: ended.then(|| at(created + 60_000)),
+        },
+        realm_id: RealmId(1),
+        end_reason: ended.then_some(GroupEndReason::HostEnded),
+        participants: vec![
+            participant(GroupParticipant::host(
+                user(1),
+                "alice@example.com",
+                at(created),
+            )),
+            participant(GroupParticipant::invitee(
+                user(2),
+                "bob@example.com",
+                at(created),
+            )),
+        ],
+    }
+}
+
+fn rows(store: &Store, table: &str) -> i64 {
+    store
+        .conn
+        .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
+            row.get(0)
+        })
+        .unwrap()
+}
+
+#[test]
+fn pruning_deletes_old_ended_group_calls_with_their_participants_and_audit() {
+    use crate::core::group::GroupAuditEntry;
+    let mut store = seeded(&DbLocation::Memory);
+    let old = group_call(1, 0, true);
+    let recent = group_call(2, 100_000, true);
+    let active = group_call(3, 0, false);
+    let one_to_one = call(4, 3, 4, CallState::Ended, 0);
+    for g in [&old, &recent, &active] {
+        let entry = GroupAuditEntry {
+            call_id: g.call.call_id,
+            at: g.call.created_at,
+            actor_id: Some(UserId(1)),
+            action: "created".into(),
+            subject_id: None,
+            detail: json!({}),
+        };
+        store.create_group_call(g, &entry).unwrap();
+    }
+    store
+        .create_call(&one_to_one, &audit(&one_to_one, 0, "call_started"))
+        .unwrap();
+    assert_eq!(
+        (
+            rows(&store, "group_participants"),
+            rows(&store, "group_call_audit")
+        ),
+        (6, 3)
+    );
+
+    // Ended at 60 s: not before 60 s.
+    assert_eq!(
+        store
+            .delete_terminal_ended_before(at(60_000), None)
+            .unwrap(),
+        0
+    );
+    // Another realm's cleanup leaves them alone.
+    assert_eq!(
+        store
+            .delete_terminal_ended_before(at(60_001), Some(RealmId(2)))
+            .unwrap(),
+        0
+    );
+    // The old group call and the old 1:1 call go together.
+    assert_eq!(
+        store
+            .delete_terminal_ended_before(at(60_001), Some(RealmId(1)))
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.group_call(old.call.call_id).unwrap(), None);
+    assert_eq!(store.call(one_to_one.call.call_id).unwrap(), None);
+    assert_eq!(
+        (
+            rows(&store, "group_participants"),
+            rows(&store, "group_call_audit")
+        ),
+        (4, 2)
+    );
+    // Active group calls are never deleted, however old.
+    assert_eq!(
+        store
+            .delete_terminal_ended_before(at(10_000_000), None)
+            .unwrap(),
+        1
+    );
+    let left: Vec<_> = store
+        .all_active_group_calls()
+        .unwrap()
+        .into_iter()
+        .map(|g| g.call.call_id)
+        .collect();
+    assert_eq!(left, [active.call.call_id]);
+    assert_eq!(
+        (
+            rows(&store, "group_participants"),
+            rows(&store, "group_call_audit")
+        ),
+        (2, 1)
+    );
+}
+
+#[test]
+fn group_calls_are_listed_by_filter_newest_first() {
+    use zulip_calls_protocol::plugin::group::GroupCallState;
+    let mut store = seeded(&DbLocation::Memory);
+    let entry = |g: &crate::core::group::GroupRecord| crate::core::group::GroupAuditEntry {
+        call_id: g.call.call_id,
+        at: g.call.created_at,
+        actor_id: None,
+        action: "created".into(),
+        subject_id: None,
+        detail: json!({}),
+    };
+    let older = group_call(1, 0, true);
+    let newer = group_call(2, 1_000, false);
+    for g in [&older, &newer] {
+        store.create_group_call(g, &entry(g)).unwrap();
+    }
+    let filter = |state, user, realm, limit| GroupCallFilter {
+        state,
+        call_type: None,
+        user,
+        realm,
+        limit,
+    };
+    let listed = |f: GroupCallFilter| -> Vec<CallId> {
+        store
+            .group_calls_matching(&f)
+            .unwrap()
+            .into_iter()
+            .map(|g| g.call.call_id)
+            .collect()
+    };
+    let (o, n) = (older.call.call_id, newer.call.call_id);
+    assert_eq!(listed(filter(None, None, None, 10)), [n, o]);
+    assert_eq!(listed(filter(None, None, None, 1)), [n]);
+    assert_eq!(
+        listed(filter(Some(GroupCallState::Ended), None, None, 10)),
+        [o]
+    );
+    assert_eq!(listed(filter(None, Some(UserId(2)), None, 10)), [n, o]);
+    assert_eq!(listed(filter(None, Some(UserId(3)), None, 10)), []);
+    assert_eq!(listed(filter(None, None, Some(RealmId(2)), 10)), []);
+    // Participants come with each call, in order.
+    let all = store
+        .group_calls_matching(&filter(None, None, None, 10))
+        .unwrap();
+    assert_eq!(all[1], older);
+}

@@ -10,6 +10,7 @@ pub mod bots;
 pub mod calls;
 pub mod clock;
 pub mod faults;
+pub mod group_calls;
 pub mod journal;
 pub mod pushes;
 pub mod queues;
@@ -41,6 +42,7 @@ pub fn router(state: QaState) -> Router {
     let control = reset::router(control);
     let control = users::router(control);
     let control = calls::router(control);
+    let control = group_calls::router(control);
     let control = queues::router(control);
     let control = clock::router(control);
     let control = server::router(control);

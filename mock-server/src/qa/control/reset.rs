@@ -21,8 +21,10 @@ pub fn router(router: Router<QaState>) -> Router<QaState> {
 /// What a reset cleared.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ResetSummary {
-    /// Calls deleted, with their history and audit log.
+    /// 1:1 calls deleted, with their history and audit log.
     pub calls: u64,
+    /// Group calls deleted, with their participants and audit log.
+    pub group_calls: u64,
     /// Push outbox entries deleted.
     pub pushes: u64,
     /// Push devices forgotten.
@@ -76,6 +78,7 @@ pub fn reset_all(state: &Qa) -> ControlResult<ResetSummary> {
     state.core.note_change();
     let summary = ResetSummary {
         calls: cleared.calls,
+        group_calls: cleared.group_calls,
         pushes: cleared.pushes,
         devices: cleared.devices,
         queues,

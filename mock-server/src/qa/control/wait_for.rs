@@ -1,11 +1,12 @@
 //! `POST /mock/v1/wait-for` (CONTROL-API.md, "Wait for a condition"): answers when a call
-//! reaches a state, an event was queued, a push recorded or a request journaled, so tests
-//! wait for what they mean instead of sleeping.
+//! reaches a state, a group call or one of its participants does, an event was queued, a
+//! push recorded or a request journaled, so tests wait for what they mean instead of
+//! sleeping.
 //!
 //! The condition is checked at once, then again each time [`Core::changes`] moves (every
-//! call change queues an event, every push is recorded with one, every request is
-//! journaled), until it holds, the wall-clock timeout passes (408), or the server shuts down
-//! (503).
+//! call and group call change is noted there, every push is recorded with one, every request
+//! is journaled), until it holds, the wall-clock timeout passes (408), or the server shuts
+//! down (503).
 //!
 //! [`Core::changes`]: crate::core::Core::changes
 
@@ -20,14 +21,17 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 use zulip_calls_protocol::params::{Params, RawParam};
+use zulip_calls_protocol::plugin::group::{GroupCallState, ParticipantState};
 use zulip_calls_protocol::push::PushEvent;
 use zulip_calls_protocol::{CallId, CallState, UserId};
 
+use super::group_calls::GroupCallView;
 use super::journal::{matching, near_misses};
 use super::{ControlError, ControlResult, PREFIX};
 use crate::api::params::ApiParams;
 use crate::api::success;
-use crate::core::store::PushFilter;
+use crate::core::group::GroupRecord;
+use crate::core::store::{GroupCallFilter, PushFilter};
 use crate::qa::QaState;
 use crate::qa::request_match::{RequestPattern, UserRef};
 
@@ -57,6 +61,13 @@ enum Condition {
     CallState {
         target: CallTarget,
         state: CallState,
+    },
+    /// A group call in `state`, and/or one participant of it in `participant_state`; at
+    /// least one of the two is set.
+    GroupCallState {
+        target: CallTarget,
+        state: Option<GroupCallState>,
+        participant: Option<((UserId, String), ParticipantState)>,
     },
     Event {
         user: UserId,
@@ -89,6 +100,22 @@ struct CallStateFields {
     #[serde(default)]
     user: Option<UserRef>,
     state: CallState,
+}
+
+#[derive(Debug, Deserialize)]
+struct GroupCallStateFields {
+    #[serde(default)]
+    call_id: Option<CallId>,
+    /// The user's latest group call (any place in it, the host's included).
+    #[serde(default)]
+    user: Option<UserRef>,
+    #[serde(default)]
+    state: Option<GroupCallState>,
+    /// Whose state `participant_state` is about; `user` when absent.
+    #[serde(default)]
+    participant: Option<UserRef>,
+    #[serde(default)]
+    participant_state: Option<ParticipantState>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,6 +185,7 @@ impl Condition {
                     state: f.state,
                 })
             }
+            "group_call_state" => Self::decode_group(state, &fields),
             "event" => {
                 let f: EventFields = fields.decode().map_err(invalid)?;
                 let (user, label) = resolve(state, &f.user)?;
@@ -186,9 +214,49 @@ impl Condition {
                 })
             }
             other => Err(invalid(format!(
-                "unknown kind {other:?} (expected call_state, event, push or request)"
+                "unknown kind {other:?} (expected call_state, group_call_state, event, push or \
+                 request)"
             ))),
         }
+    }
+
+    /// A `group_call_state` condition: its call by id or as a user's latest, and what it
+    /// waits for.
+    fn decode_group(state: &QaState, fields: &Params) -> ControlResult<Condition> {
+        let f: GroupCallStateFields = fields.decode().map_err(invalid)?;
+        let (target, user) = match (f.call_id, &f.user) {
+            (Some(call_id), None) => (CallTarget::Call(call_id), None),
+            (None, Some(user)) => {
+                let user = resolve(state, user)?;
+                (CallTarget::LatestOf(user.0, user.1.clone()), Some(user))
+            }
+            _ => {
+                return Err(invalid("group_call_state needs either 'call_id' or 'user'"));
+            }
+        };
+        let participant = match (f.participant, f.participant_state) {
+            (Some(who), Some(wanted)) => Some((resolve(state, &who)?, wanted)),
+            (None, Some(wanted)) => match user {
+                Some(user) => Some((user, wanted)),
+                None => {
+                    return Err(invalid(
+                        "'participant_state' needs 'participant' (or 'user')",
+                    ));
+                }
+            },
+            (Some(_), None) => return Err(invalid("'participant' needs 'participant_state'")),
+            (None, None) => None,
+        };
+        if f.state.is_none() && participant.is_none() {
+            return Err(invalid(
+                "group_call_state needs 'state', 'participant_state' or both",
+            ));
+        }
+        Ok(Condition::GroupCallState {
+            target,
+            state: f.state,
+            participant,
+        })
     }
 
     /// What is waited for, for the timeout message.
@@ -202,6 +270,24 @@ impl Condition {
                 target: CallTarget::LatestOf(_, label),
                 state,
             } => format!("the latest call of {label} to be {state}"),
+            Condition::GroupCallState {
+                target,
+                state,
+                participant,
+            } => {
+                let call = match target {
+                    CallTarget::Call(id) => format!("group call {id}"),
+                    CallTarget::LatestOf(_, label) => format!("the latest group call of {label}"),
+                };
+                let mut wants = Vec::new();
+                if let Some(state) = state {
+                    wants.push(format!("{call} to be {state}"));
+                }
+                if let Some(((_, label), wanted)) = participant {
+                    wants.push(format!("{label} to be {wanted} in {call}"));
+                }
+                wants.join(" and ")
+            }
             Condition::Event {
                 label,
                 event_type,
@@ -281,6 +367,11 @@ fn check(state: &QaState, condition: &Condition, first: bool) -> ControlResult<C
                 None => Check::Pending(Value::Null, "there is no such call".to_owned()),
             })
         }
+        Condition::GroupCallState {
+            target,
+            state: want,
+            participant,
+        } => check_group(state, target, *want, participant.as_ref(), first),
         Condition::Event {
             user,
             event_type,
@@ -365,6 +456,72 @@ fn check(state: &QaState, condition: &Condition, first: bool) -> ControlResult<C
             Check::Pending(json!({"journaled": journaled, "closest": closest}), words)
         })),
     }
+}
+
+/// One look at a `group_call_state` condition.
+fn check_group(
+    state: &QaState,
+    target: &CallTarget,
+    want: Option<GroupCallState>,
+    participant: Option<&((UserId, String), ParticipantState)>,
+    first: bool,
+) -> ControlResult<Check> {
+    let record: Option<GroupRecord> = match target {
+        CallTarget::Call(id) => {
+            let record = state.core.store().group_call(*id)?;
+            if record.is_none() && first {
+                return Err(ControlError::not_found(format!("No group call {id}")));
+            }
+            record
+        }
+        CallTarget::LatestOf(user, _) => state
+            .core
+            .store()
+            .group_calls_matching(&GroupCallFilter {
+                state: None,
+                call_type: None,
+                user: Some(*user),
+                realm: None,
+                limit: 1,
+            })?
+            .pop(),
+    };
+    let Some(record) = record else {
+        return Ok(Check::Pending(
+            Value::Null,
+            "there is no such group call".to_owned(),
+        ));
+    };
+    let call_id = record.call.call_id;
+    let call_state = record.call.state;
+    let place = participant.map(|((user, label), wanted)| {
+        (label, *wanted, record.participant(*user).map(|p| p.state()))
+    });
+    let call_holds = want.is_none_or(|w| w == call_state);
+    let place_holds = place
+        .as_ref()
+        .is_none_or(|(_, wanted, now)| *now == Some(*wanted));
+    if call_holds && place_holds {
+        return Ok(Check::Holds(
+            serde_json::to_value(GroupCallView::from(record)).unwrap_or_default(),
+        ));
+    }
+    let mut words = format!("group call {call_id} is {call_state}");
+    if let Some((label, _, now)) = &place {
+        match now {
+            Some(now) => words.push_str(&format!(", {label} is {now}")),
+            None => words.push_str(&format!(", {label} has no place in it")),
+        }
+    }
+    let participants: Vec<Value> = record
+        .participants
+        .iter()
+        .map(|p| json!({"user_id": p.user_id(), "state": p.state()}))
+        .collect();
+    Ok(Check::Pending(
+        json!({"call_id": call_id, "state": call_state, "participants": participants}),
+        words,
+    ))
 }
 
 async fn wait_for(

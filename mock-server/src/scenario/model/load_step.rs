@@ -371,7 +371,7 @@ impl Loader<'_> {
                 if !raw.wait_for.contains_key("kind") {
                     return Err((
                         Some("wait_for".into()),
-                        "the condition needs a kind (call_state, event, push, request)".into(),
+                        "the condition needs a kind (call_state, group_call_state, event, push, request)".into(),
                     ));
                 }
                 if let Some(t) = raw.timeout_seconds {

@@ -59,8 +59,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// The rate limit in requests per minute; 0 turns rate limiting off.
     pub rate_limit_per_minute: u32,
-    /// Finished calls older than this many days are deleted every `CALL_CLEANUP_INTERVAL`;
-    /// `None` keeps them forever.
+    /// Finished calls and ended group calls older than this many days are deleted every
+    /// `CALL_CLEANUP_INTERVAL`; `None` keeps them forever.
     pub prune_calls_after_days: Option<u32>,
     /// Every recorded push is also POSTed here as JSON (the outbox entry), when set.
     pub push_webhook_url: Option<String>,
