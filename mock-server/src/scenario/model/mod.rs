@@ -20,7 +20,7 @@ mod variable_check;
 
 pub use self::action::{
     ACTIONS, Action, AdvanceClock, EventPattern, Expect, ExpectCall, ExpectPushes, ExpireQueues,
-    Fault, Need, PollEvents, Request, Verify, WaitEvent, WaitFor, seconds_text,
+    Fault, Need, PollEvents, Race, Request, Verify, WaitEvent, WaitFor, seconds_text,
 };
 pub use self::endpoint::{Target, resolve_endpoint};
 pub use self::error::LoadError;
