@@ -1,5 +1,5 @@
-//! Scenario files: TOML with `name`, `description`, `[actors]`, optional `[settings]` and
-//! `[expect_events]`, and ordered `[[step]]`s. Each step names its action by one key that also
+//! Scenario files: TOML with `name`, `description`, `[actors]`, optional `[settings]`,
+//! `realm` and `[expect_events]`, and ordered `[[step]]`s. Each step names its action by one key that also
 //! carries the action's main argument (`request = "POST calls/initiate"`,
 //! `wait_event = "call_accepted"`, `advance_clock = 120`, ...).
 //!
