@@ -458,6 +458,19 @@ async fn bad_group_call_requests_get_a_clear_error() {
         "{body}"
     );
 
+    // A form works as well as JSON, with users separated by commas (or one alone).
+    for (bot, users, participants) in [(GHOST_BOT, "hamlet@zulip.com, 6", 3), (BUSY_BOT, "9", 2)] {
+        let (status, body) = control(
+            app.http
+                .post(app.control_url(&format!("bots/{bot}/group-call")))
+                .form(&[("users", users), ("title", "By form")]),
+        )
+        .await;
+        assert_eq!(status, 200, "{users}: {body}");
+        assert_eq!(body["call"]["title"], "By form");
+        assert_eq!(body["participants"].as_array().unwrap().len(), participants);
+    }
+
     // Group calls are the 1.1 dialect's: a design-only server has none.
     let design = spawn_virtual(Settings {
         calls_api: CallsApi::Design,
