@@ -339,16 +339,16 @@ fn the_shipped_scenarios_run_against_a_separate_server() {
     );
     assert_eq!(output.status.code(), Some(0), "{}", show(&output));
     let stdout = text(&output.stdout);
-    // The scenarios with settings of their own (disabled audio calls; a 1.1-only server).
+    // The scenarios with settings of their own (disabled audio calls; a 1.1-only server) or
+    // a realm of their own (the race for the last seat of a full group call).
     let own_settings = files
         .iter()
         .filter(|f| {
-            std::fs::read_to_string(f)
-                .unwrap()
-                .contains("\n[settings]\n")
+            let text = std::fs::read_to_string(f).unwrap();
+            text.contains("\n[settings]\n") || text.contains("\nrealm = ")
         })
         .count();
-    assert_eq!(own_settings, 7, "{files:?}");
+    assert_eq!(own_settings, 8, "{files:?}");
     assert!(
         stdout.contains(&format!(
             "{} scenarios: {} passed, 0 failed, {own_settings} skipped",
@@ -365,6 +365,10 @@ fn the_shipped_scenarios_run_against_a_separate_server() {
         stdout.contains("skipped (needs CALLS_API = 1.1"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("skipped (needs the realm file "),
+        "{stdout}"
+    );
     let xml = std::fs::read_to_string(&junit).unwrap();
     let elements = well_formed(&xml);
     assert_eq!(
@@ -374,5 +378,37 @@ fn the_shipped_scenarios_run_against_a_separate_server() {
     assert_eq!(
         elements.iter().filter(|e| *e == "skipped").count(),
         own_settings
+    );
+}
+
+#[test]
+fn a_race_must_have_exactly_the_winners_it_expects() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("race.toml");
+    // Both requests succeed, but the step says only one may.
+    std::fs::write(
+        &file,
+        r#"
+name = "Everyone wins"
+[actors]
+hamlet = "hamlet@zulip.com"
+othello = "othello@zulip.com"
+
+[[step]]
+race = [
+  { request = "users/me", actor = "hamlet" },
+  { request = "users/me", actor = "othello" },
+]
+"#,
+    )
+    .unwrap();
+    let output = scenario_run(&[file], &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", show(&output));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains(
+            "expected 1 of the 2 requests to succeed, 2 did; answers: hamlet 200, othello 200"
+        ),
+        "{stdout}"
     );
 }

@@ -109,6 +109,7 @@ impl Server {
             source,
         })?;
         let pending = store.all_active_calls()?;
+        let pending_groups = store.all_active_group_calls()?;
         // From here on concurrent changes share commits; answers wait for theirs (see
         // `store::batch` and `api::durable`).
         store.batch_writes();
@@ -157,6 +158,9 @@ impl Server {
         bots.load(realms.bots, core.clock.now());
         for record in &pending {
             bots.resume(&record.call);
+        }
+        for record in &pending_groups {
+            bots.resume_group(&core, record);
         }
         let limits = ApiLimits {
             heartbeat_seconds: config.heartbeat_seconds,

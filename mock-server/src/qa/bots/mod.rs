@@ -8,8 +8,10 @@
 //! plans what the bot parties will do. Their delays go on a [`BotSchedule`], which the core
 //! fires as a [`Timed`] listener beside the call deadlines, so they follow the server's clock:
 //! on a virtual clock they happen only when time is moved, and always in the same order.
+//! Bots take part in group calls too ([`group`]).
 
 pub mod config;
+pub mod group;
 pub mod schedule;
 
 use std::collections::BTreeMap;
@@ -19,11 +21,12 @@ use zulip_calls_protocol::calls::CallTarget;
 use zulip_calls_protocol::{Call, CallId, CallState, Outcome, Timestamp, UserId};
 
 pub use self::config::{Behaviour, BotConfig, BotField};
+pub use self::group::GroupBotAction;
 pub use self::schedule::{BotAction, BotSchedule, BotTask};
 use crate::core::Core;
 use crate::core::calls::{CallDesk, Who};
 use crate::core::model::UserRecord;
-use crate::core::news::{CallChange, Fired, Listener, Timed, Tx};
+use crate::core::news::{CallChange, Fired, GroupChange, Listener, Timed, Tx};
 
 /// How many times one [`fire_due`] looks again for tasks that acting scheduled for the same
 /// instant (an answer with no delay after the acknowledgement, a hang-up with none after it):
@@ -160,10 +163,16 @@ impl Bots {
     }
 }
 
-/// Bots hear every change of a call.
+/// Bots hear every change of a call, 1:1 or group.
 impl Listener for Bots {
     fn call_changed(&self, change: &CallChange, tx: &mut Tx<'_>) {
         if self.plan_for(change.before, &change.record.call) {
+            tx.wake_scheduler();
+        }
+    }
+
+    fn group_changed(&self, change: &GroupChange, tx: &mut Tx<'_>) {
+        if self.plan_group_change(change, tx.core.settings()) {
             tx.wake_scheduler();
         }
     }
@@ -222,8 +231,13 @@ impl Bots {
             BotTask::PeriodicCall { .. } => {
                 let calls = self.config(bot.id)?.calls?;
                 place_call(core, &bot, calls.user, calls.call_type)
-                    .map(|call_id| fired(now, bot.id, call_id, "bot_call"))
+                    .map(|call_id| fired(now, bot.id, call_id, task.name()))
             }
+            BotTask::Group {
+                call_id, action, ..
+            } => self
+                .run_group(core, &bot, call_id, action, now)
+                .then(|| fired(now, bot.id, call_id, action.as_str())),
         }
     }
 

@@ -8,6 +8,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use zulip_calls_protocol::{Action, CallId, Timestamp, UserId};
 
+use super::group::GroupBotAction;
+
 /// One thing a bot will do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BotTask {
@@ -19,13 +21,19 @@ pub enum BotTask {
     },
     /// Places the bot's next periodic call (and schedules the one after).
     PeriodicCall { bot: UserId },
+    /// Acts in a group call the bot has a place in, as that user.
+    Group {
+        bot: UserId,
+        call_id: CallId,
+        action: GroupBotAction,
+    },
 }
 
 impl BotTask {
     /// The call it acts on, if any.
     pub fn call_id(&self) -> Option<CallId> {
         match self {
-            BotTask::Act { call_id, .. } => Some(*call_id),
+            BotTask::Act { call_id, .. } | BotTask::Group { call_id, .. } => Some(*call_id),
             BotTask::PeriodicCall { .. } => None,
         }
     }
@@ -33,7 +41,19 @@ impl BotTask {
     /// The bot that does it.
     pub fn bot(&self) -> UserId {
         match self {
-            BotTask::Act { bot, .. } | BotTask::PeriodicCall { bot } => *bot,
+            BotTask::Act { bot, .. }
+            | BotTask::PeriodicCall { bot }
+            | BotTask::Group { bot, .. } => *bot,
+        }
+    }
+
+    /// Its name in logs, the virtual clock's `fired` list and the control API's `pending`
+    /// (without the `bot_` prefix there).
+    pub const fn name(&self) -> &'static str {
+        match self {
+            BotTask::Act { action, .. } => action.as_str(),
+            BotTask::PeriodicCall { .. } => "bot_call",
+            BotTask::Group { action, .. } => action.as_str(),
         }
     }
 }
@@ -120,6 +140,16 @@ impl BotSchedule {
         self.lock()
             .tasks
             .retain(|_, task| task.call_id() != Some(call_id));
+    }
+
+    /// Drops the tasks `drop` picks (a bot's tasks in a call it has no more business in).
+    pub fn forget_where(&self, drop: impl Fn(&BotTask) -> bool) {
+        self.lock().tasks.retain(|_, task| !drop(task));
+    }
+
+    /// Whether a pending task is what `wanted` looks for.
+    pub fn any(&self, wanted: impl Fn(&BotTask) -> bool) -> bool {
+        self.lock().tasks.values().any(wanted)
     }
 
     /// Drops every task.

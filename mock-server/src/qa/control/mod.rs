@@ -162,6 +162,12 @@ impl From<crate::core::CallError> for ControlError {
     }
 }
 
+impl From<crate::core::GroupError> for ControlError {
+    fn from(err: crate::core::GroupError) -> Self {
+        ServerError::from(err).into()
+    }
+}
+
 impl From<zulip_calls_protocol::ParamError> for ControlError {
     fn from(err: zulip_calls_protocol::ParamError) -> Self {
         ServerError::from(err).into()

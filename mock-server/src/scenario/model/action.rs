@@ -11,8 +11,9 @@ use super::DeviceRef;
 use crate::scenario::vars;
 
 /// The step keywords, in the order the documentation lists them.
-pub const ACTIONS: [&str; 12] = [
+pub const ACTIONS: [&str; 13] = [
     "request",
+    "race",
     "wait_event",
     "expect_call",
     "poll_events",
@@ -30,6 +31,7 @@ pub const ACTIONS: [&str; 12] = [
 #[derive(Debug, Clone)]
 pub enum Action {
     Request(Request),
+    Race(Race),
     WaitEvent(WaitEvent),
     ExpectCall(ExpectCall),
     PollEvents(PollEvents),
@@ -59,6 +61,7 @@ impl Action {
     pub fn keyword(&self) -> &'static str {
         match self {
             Action::Request(_) => "request",
+            Action::Race(_) => "race",
             Action::WaitEvent(_) => "wait_event",
             Action::ExpectCall(_) => "expect_call",
             Action::PollEvents(_) => "poll_events",
@@ -76,6 +79,7 @@ impl Action {
     pub fn need(&self) -> Need {
         match self {
             Action::Request(_)
+            | Action::Race(_)
             | Action::WaitEvent(_)
             | Action::ExpectCall(_)
             | Action::PollEvents(_)
@@ -104,6 +108,21 @@ impl Action {
     pub fn describe(&self) -> String {
         match self {
             Action::Request(r) => format!("{}: {} {}", r.actor, r.method, r.path),
+            Action::Race(r) => {
+                let actors: Vec<&str> = r.requests.iter().map(|q| q.actor.as_str()).collect();
+                let first = &r.requests[0];
+                format!(
+                    "{} at once: {} {}{}",
+                    actors.join(", "),
+                    first.method,
+                    first.path,
+                    if r.requests.iter().all(|q| q.path == first.path) {
+                        ""
+                    } else {
+                        ", ..."
+                    }
+                )
+            }
             Action::WaitEvent(w) => {
                 let mut text = format!("{} receives {}", w.device.describe(), w.pattern.kind);
                 if let Some(call) = &w.pattern.call {
@@ -176,6 +195,19 @@ pub struct Request {
     pub expect: Expect,
     /// Variable name → path into the response.
     pub save: BTreeMap<String, String>,
+}
+
+/// Requests sent at the same moment (as several clients would), of which exactly `winners`
+/// must succeed: a race the server must settle one way, whichever request it sees first.
+#[derive(Debug, Clone)]
+pub struct Race {
+    /// Two or more; their `expect` and `save` are unused.
+    pub requests: Vec<Request>,
+    pub winners: usize,
+    /// What each other answer must be; any error when it names neither status nor code.
+    pub losers: Expect,
+    /// Saves the user id of the (first) winning request's actor under this name.
+    pub save_winner: Option<String>,
 }
 
 /// What an answer must be.

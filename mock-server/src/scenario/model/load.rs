@@ -3,7 +3,7 @@
 //! checked last, so every mistake is reported with the file, the step and the key.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -22,6 +22,8 @@ struct RawFile {
     name: String,
     #[serde(default)]
     description: String,
+    /// A realm file of its own, relative to the scenario file.
+    realm: Option<String>,
     actors: toml::Table,
     #[serde(default)]
     settings: toml::Table,
@@ -57,6 +59,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadError> {
         message: e.to_string().trim_end().to_owned(),
     })?;
     let loader = Loader { path };
+    let realm_file = raw
+        .realm
+        .as_deref()
+        .map(|realm| loader.realm_file(realm))
+        .transpose()?;
     let actors = loader.actors(&raw.actors)?;
     let settings = loader.settings(&raw.settings)?;
     if raw.step.is_empty() {
@@ -81,6 +88,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadError> {
         path: path.to_owned(),
         name: raw.name,
         description: raw.description,
+        realm_file,
         actors,
         settings,
         steps,
@@ -129,6 +137,23 @@ impl Loader<'_> {
             key,
             problem: problem.into(),
         }
+    }
+
+    /// The scenario's own realm file: `realm` relative to the scenario file's directory,
+    /// read now so that a mistake in it is reported with the scenario.
+    fn realm_file(&self, realm: &str) -> Result<PathBuf, LoadError> {
+        let file = self
+            .path
+            .parent()
+            .map_or_else(|| PathBuf::from(realm), |dir| dir.join(realm));
+        let config = crate::ServerConfig {
+            realm_file: Some(file.clone()),
+            ..crate::ServerConfig::default()
+        };
+        config
+            .realms()
+            .map_err(|err| self.invalid(None, None, Some("realm".into()), err.to_string()))?;
+        Ok(file)
     }
 
     fn actors(&self, table: &toml::Table) -> Result<Vec<Actor>, LoadError> {
@@ -388,6 +413,37 @@ mod tests {
     use super::*;
     use crate::scenario::model::fixtures::{MINIMAL, error, load};
     use crate::scenario::model::{Action, Expect};
+
+    #[test]
+    fn a_realm_file_is_found_beside_the_scenario_and_checked_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("realms")).unwrap();
+        std::fs::write(
+            dir.path().join("realms/small.toml"),
+            "[[realm]]\nname = \"Small\"\nurl = \"http://localhost:9991\"\n\n\
+             [[realm.user]]\nid = 1\nemail = \"a@small.test\"\nfull_name = \"A\"\n\
+             api_key = \"aKeyxxxxxxxxxxxxxxxx\"\n",
+        )
+        .unwrap();
+        let scenario = dir.path().join("s.toml");
+        let with_realm =
+            |realm: &str| MINIMAL.replace("[actors]", &format!("realm = \"{realm}\"\n[actors]"));
+        let loaded = parse(&scenario, &with_realm("realms/small.toml")).unwrap();
+        assert_eq!(
+            loaded.realm_file,
+            Some(dir.path().join("realms/small.toml"))
+        );
+        assert_eq!(load(MINIMAL).unwrap().realm_file, None);
+        let err = parse(&scenario, &with_realm("realms/missing.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("key realm: cannot read realm file"), "{err}");
+        std::fs::write(dir.path().join("realms/bad.toml"), "[[realm]]\nname = 1\n").unwrap();
+        let err = parse(&scenario, &with_realm("realms/bad.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("key realm: realm file "), "{err}");
+    }
 
     #[test]
     fn a_minimal_file_loads() {

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::load::Loader;
 use super::{
     ACTIONS, Action, Actor, AdvanceClock, DeviceRef, EventPattern, Expect, ExpectCall,
-    ExpectPushes, ExpireQueues, Fault, PollEvents, Request, Verify, WaitEvent, WaitFor,
+    ExpectPushes, ExpireQueues, Fault, PollEvents, Race, Request, Verify, WaitEvent, WaitFor,
     resolve_endpoint,
 };
 
@@ -36,6 +36,30 @@ struct RawRequest {
     #[serde(default)]
     save: BTreeMap<String, String>,
     name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRace {
+    race: Vec<RawRaceRequest>,
+    winners: Option<usize>,
+    #[serde(default)]
+    losers: Expect,
+    save_winner: Option<String>,
+    name: Option<String>,
+}
+
+/// One request of a race: what a `request` step sends, without its own `expect` or `save`
+/// (the race's `winners` and `losers` judge the answers together).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRaceRequest {
+    request: String,
+    actor: String,
+    #[serde(default)]
+    params: Map<String, Value>,
+    #[serde(default)]
+    json: bool,
 }
 
 #[derive(Deserialize)]
@@ -241,27 +265,56 @@ impl Loader<'_> {
             "request" => {
                 let raw: RawRequest = decode(&value)?;
                 actor(&raw.actor, "actor")?;
-                let target =
-                    resolve_endpoint(&raw.request).map_err(|p| (Some("request".into()), p))?;
-                for name in &target.path_params {
-                    if !raw.params.contains_key(name) {
-                        return Err((
-                            Some("params".into()),
-                            format!("{} needs params.{name} for its path", raw.request),
-                        ));
-                    }
-                }
+                let request = request(raw.request, raw.actor, raw.params, raw.json, "")?;
                 (
                     raw.name,
                     Action::Request(Request {
-                        actor: raw.actor,
-                        method: target.method,
-                        path: target.path,
-                        path_params: target.path_params,
-                        params: raw.params,
-                        json: raw.json,
                         expect: raw.expect,
                         save: raw.save,
+                        ..request
+                    }),
+                )
+            }
+            "race" => {
+                let raw: RawRace = decode(&value)?;
+                if raw.race.len() < 2 {
+                    return Err((
+                        Some("race".into()),
+                        "a race needs two or more requests".into(),
+                    ));
+                }
+                let mut requests = Vec::with_capacity(raw.race.len());
+                for (i, entry) in raw.race.into_iter().enumerate() {
+                    actor(&entry.actor, &format!("race[{i}].actor"))?;
+                    let at = format!("race[{i}].");
+                    requests.push(request(
+                        entry.request,
+                        entry.actor,
+                        entry.params,
+                        entry.json,
+                        &at,
+                    )?);
+                }
+                let winners = raw.winners.unwrap_or(1);
+                if winners > requests.len() {
+                    return Err((
+                        Some("winners".into()),
+                        format!("{winners} winners of {} requests cannot be", requests.len()),
+                    ));
+                }
+                if raw.save_winner.is_some() && winners == 0 {
+                    return Err((
+                        Some("save_winner".into()),
+                        "with winners = 0 there is no winner to save".into(),
+                    ));
+                }
+                (
+                    raw.name,
+                    Action::Race(Race {
+                        requests,
+                        winners,
+                        losers: raw.losers,
+                        save_winner: raw.save_winner,
                     }),
                 )
             }
@@ -423,6 +476,36 @@ impl Loader<'_> {
     }
 }
 
+/// A request to `text` as `actor`, its endpoint resolved and its path parameters checked;
+/// `at` prefixes the keys a problem names (`race[1].`).
+fn request(
+    text: String,
+    actor: String,
+    params: Map<String, Value>,
+    json: bool,
+    at: &str,
+) -> Result<Request, StepProblem> {
+    let target = resolve_endpoint(&text).map_err(|p| (Some(format!("{at}request")), p))?;
+    for name in &target.path_params {
+        if !params.contains_key(name) {
+            return Err((
+                Some(format!("{at}params")),
+                format!("{text} needs params.{name} for its path"),
+            ));
+        }
+    }
+    Ok(Request {
+        actor,
+        method: target.method,
+        path: target.path,
+        path_params: target.path_params,
+        params,
+        json,
+        expect: Expect::default(),
+        save: BTreeMap::new(),
+    })
+}
+
 /// Deserialises `value` into `T`, naming the key path on failure.
 pub(super) fn decode<T: DeserializeOwned>(value: &toml::Value) -> Result<T, StepProblem> {
     serde_path_to_error::deserialize(value.clone()).map_err(|err| {
@@ -434,7 +517,7 @@ pub(super) fn decode<T: DeserializeOwned>(value: &toml::Value) -> Result<T, Step
 
 #[cfg(test)]
 mod tests {
-    use crate::scenario::model::fixtures::{MINIMAL, error};
+    use crate::scenario::model::fixtures::{MINIMAL, error, load};
 
     #[test]
     fn an_unknown_step_key_names_the_step_line_and_key() {
@@ -485,6 +568,67 @@ mod tests {
         );
         let err = error(&MINIMAL.replace("device = \"phone\"", "device = \"tablet\""));
         assert!(err.contains("othello has no device \"tablet\""), "{err}");
+    }
+
+    #[test]
+    fn a_race_sends_two_or_more_checked_requests() {
+        let race = |entries: &str, extra: &str| {
+            format!(
+                "name = \"race\"\n[actors]\nhamlet = \"hamlet@zulip.com\"\n\
+                 othello = \"othello@zulip.com\"\n[[step]]\nrace = [{entries}]\n{extra}\n\
+                 [[step]]\nrequest = \"calls/active\"\nactor = \"hamlet\"\n\
+                 params = {{ winner = \"${{seat}}\" }}\n"
+            )
+        };
+        let join =
+            |who: &str| format!("{{ request = \"POST calls/group/7/join\", actor = \"{who}\" }}");
+        let two = format!("{}, {}", join("hamlet"), join("othello"));
+        let scenario = load(&race(
+            &two,
+            "losers = { status = 400 }\nsave_winner = \"seat\"",
+        ))
+        .unwrap();
+        match &scenario.steps[0].action {
+            crate::scenario::model::Action::Race(r) => {
+                assert_eq!(r.requests.len(), 2);
+                assert_eq!(r.winners, 1);
+                assert_eq!(r.requests[1].actor, "othello");
+                assert_eq!(r.losers.status, Some(400));
+                assert_eq!(r.save_winner.as_deref(), Some("seat"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = error(&race(&two, ""));
+        assert!(err.contains("unknown variable ${seat}"), "{err}");
+        let err = error(&race(&join("hamlet"), "save_winner = \"seat\""));
+        assert!(
+            err.contains("key race: a race needs two or more requests"),
+            "{err}"
+        );
+        let err = error(&race(
+            &format!("{}, {}", join("hamlet"), join("horatio")),
+            "save_winner = \"seat\"",
+        ));
+        assert!(
+            err.contains("key race[1].actor: unknown actor \"horatio\""),
+            "{err}"
+        );
+        let err = error(&race(&two, "winners = 3\nsave_winner = \"seat\""));
+        assert!(
+            err.contains("key winners: 3 winners of 2 requests"),
+            "{err}"
+        );
+        let err = error(&race(
+            &format!(
+                "{}, {{ request = \"calls.get\", actor = \"hamlet\" }}",
+                join("hamlet")
+            ),
+            "save_winner = \"seat\"",
+        ));
+        assert!(
+            err.contains("key race[1].params: calls.get needs params.call_id"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Scenario files: TOML with `name`, `description`, `[actors]`, optional `[settings]` and
-//! `[expect_events]`, and ordered `[[step]]`s. Each step names its action by one key that also
+//! Scenario files: TOML with `name`, `description`, `[actors]`, optional `[settings]`,
+//! `realm` and `[expect_events]`, and ordered `[[step]]`s. Each step names its action by one key that also
 //! carries the action's main argument (`request = "POST calls/initiate"`,
 //! `wait_event = "call_accepted"`, `advance_clock = 120`, ...).
 //!
@@ -20,7 +20,7 @@ mod variable_check;
 
 pub use self::action::{
     ACTIONS, Action, AdvanceClock, EventPattern, Expect, ExpectCall, ExpectPushes, ExpireQueues,
-    Fault, Need, PollEvents, Request, Verify, WaitEvent, WaitFor, seconds_text,
+    Fault, Need, PollEvents, Race, Request, Verify, WaitEvent, WaitFor, seconds_text,
 };
 pub use self::endpoint::{Target, resolve_endpoint};
 pub use self::error::LoadError;

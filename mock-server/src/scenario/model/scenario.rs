@@ -19,6 +19,8 @@ pub struct Scenario {
     pub path: PathBuf,
     pub name: String,
     pub description: String,
+    /// The realm file the scenario's server serves instead of the demo realms (`realm`).
+    pub realm_file: Option<PathBuf>,
     /// In the file's order of names (sorted).
     pub actors: Vec<Actor>,
     /// Spec §8 settings the scenario needs, by name, as text.

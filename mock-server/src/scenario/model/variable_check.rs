@@ -62,6 +62,9 @@ pub(super) fn check_variables(
         if let Some(saves) = saves {
             known.extend(saves.keys().cloned());
         }
+        if let Action::Race(r) = &step.action {
+            known.extend(r.save_winner.clone());
+        }
     }
     for expectation in &scenario.expect_events {
         for pattern in &expectation.patterns {

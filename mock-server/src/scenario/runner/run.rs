@@ -58,14 +58,14 @@ pub async fn run_scenario(scenario: &Scenario, options: &Options) -> ScenarioRep
     let mut server = None;
     let base = match &options.server {
         Some(url) => {
-            if let Some(reason) = settings_mismatch(scenario) {
+            if let Some(reason) = settings_mismatch(scenario).or_else(|| own_realm(scenario)) {
                 report.skipped = Some(reason);
                 report.duration = started.elapsed();
                 return report;
             }
             url.clone()
         }
-        None => match start_server(settings.clone()).await {
+        None => match start_server(settings.clone(), scenario.realm_file.clone()).await {
             Ok(started) => {
                 let url = started.url();
                 server = Some(started);
@@ -101,9 +101,27 @@ pub async fn run_scenario(scenario: &Scenario, options: &Options) -> ScenarioRep
     report
 }
 
-async fn start_server(settings: Settings) -> Result<Server, StartError> {
-    let config = ServerConfig::throwaway(settings);
+async fn start_server(
+    settings: Settings,
+    realm_file: Option<std::path::PathBuf>,
+) -> Result<Server, StartError> {
+    let config = ServerConfig {
+        realm_file,
+        ..ServerConfig::throwaway(settings)
+    };
     Server::start(config, Clock::manual(Clock::System.now())).await
+}
+
+/// Why a running server cannot be used for a scenario with a realm file of its own: which
+/// realm a running server serves cannot be told over the API.
+pub fn own_realm(scenario: &Scenario) -> Option<String> {
+    scenario.realm_file.as_ref().map(|file| {
+        format!(
+            "needs the realm file {} (a running server is taken to serve its own realms; run \
+             without --server to get an in-process mock with this one)",
+            file.display()
+        )
+    })
 }
 
 /// Why a running server cannot be used for `scenario`: it needs settings other than the spec's
@@ -152,6 +170,22 @@ mod tests {
             settings_mismatch(&load("CALL_RING_TIMEOUT = 10\nENABLE_AUDIO_CALLS = true")).unwrap();
         assert!(
             why.starts_with("needs CALL_RING_TIMEOUT = 10 (a running server"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn a_realm_of_its_own_skips_a_remote_run() {
+        let mut scenario = parse(
+            Path::new("t.toml"),
+            "name = \"t\"\n[actors]\nh = \"h@z\"\n[[step]]\nreset = true\n",
+        )
+        .unwrap();
+        assert_eq!(own_realm(&scenario), None);
+        scenario.realm_file = Some("realms/full-house.toml".into());
+        let why = own_realm(&scenario).unwrap();
+        assert!(
+            why.starts_with("needs the realm file realms/full-house.toml (a running server"),
             "{why}"
         );
     }

@@ -2,10 +2,13 @@
 //! steps in order (skipping or stopping as their outcomes demand) and cleaning up. The steps
 //! themselves are carried out in the modules for their kind.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
+use zulip_calls_protocol::dialect::GROUP_CALL_EVENT_TYPE;
+use zulip_calls_protocol::endpoint::Endpoint;
+use zulip_calls_protocol::plugin::group::{GroupEnd, GroupLeave};
 
 use super::capabilities::Capabilities;
 use super::http::{As, Http, Identity, api_path, params};
@@ -299,6 +302,9 @@ impl<'a> Session<'a> {
     /// Deletes the queues; on a server that cannot be reset, also ends every call the actors
     /// still have, so the next scenario does not find them busy.
     pub(super) async fn teardown(&mut self) {
+        if self.remote && !self.caps.control {
+            self.leave_group_calls().await;
+        }
         for device in &self.devices {
             let (Some(queue), Some(id)) = (&device.queue_id, self.identities.get(&device.actor))
             else {
@@ -329,6 +335,44 @@ impl<'a> Session<'a> {
                         Duration::from_secs(5),
                     )
                     .await;
+            }
+        }
+    }
+
+    /// Takes every actor out of the group calls their queues heard of: the host ends each,
+    /// the others leave (what does not apply is refused, and ignored). `calls/end-all` knows
+    /// only 1:1 calls, and a user joined in a group call is busy for every call.
+    async fn leave_group_calls(&mut self) {
+        for index in 0..self.devices.len() {
+            if self.devices[index].queue_id.is_some() {
+                let _ = self.poll(index, None).await;
+            }
+        }
+        let calls: BTreeSet<String> = self
+            .devices
+            .iter()
+            .flat_map(|device| &device.log)
+            .filter(|event| {
+                event.get("type").and_then(Value::as_str) == Some(GROUP_CALL_EVENT_TYPE)
+            })
+            .filter_map(|event| event.get("call_id").and_then(Value::as_str))
+            .map(str::to_owned)
+            .collect();
+        for call in &calls {
+            for id in self.identities.values() {
+                for path in [GroupEnd::PATH, GroupLeave::PATH] {
+                    let _ = self
+                        .http
+                        .send(
+                            As::User(id),
+                            reqwest::Method::POST,
+                            &api_path(&path.replace("{call_id}", call)),
+                            &Map::new(),
+                            false,
+                            Duration::from_secs(5),
+                        )
+                        .await;
+                }
             }
         }
     }
@@ -375,6 +419,7 @@ impl<'a> Session<'a> {
         tracing::debug!(step = step.number, action = step.action.keyword(), "step");
         match &step.action {
             Action::Request(r) => self.request(r).await,
+            Action::Race(r) => self.race(r).await,
             Action::WaitEvent(w) => self.wait_event(w).await,
             Action::ExpectCall(c) => self.expect_call(c).await,
             Action::PollEvents(p) => self.poll_events(p).await,
