@@ -14,7 +14,7 @@ use super::users::{find_realm, find_user};
 use super::{ControlError, ControlResult, PREFIX};
 use crate::api::params::ApiParams;
 use crate::api::success;
-use crate::core::model::{AuditEntry, CallRecord};
+use crate::core::model::{AuditEntry, CallRecord, RealmId};
 use crate::core::store::CallFilter;
 use crate::qa::QaState;
 use crate::qa::request_match::UserRef;
@@ -63,28 +63,54 @@ fn detail(record: CallRecord) -> CallDetail {
     }
 }
 
+/// Whose calls a listing asks for, and how many: the filters 1:1 and group call listings
+/// share, resolved against the directory.
+pub(super) struct ListScope {
+    pub user: Option<UserId>,
+    pub realm: Option<RealmId>,
+    pub limit: u32,
+}
+
+impl ListScope {
+    /// An out-of-range `limit` is a `BAD_REQUEST`; an unknown email or realm a `NOT_FOUND`.
+    pub(super) fn resolve(
+        state: &QaState,
+        limit: Option<u32>,
+        user: Option<&UserRef>,
+        realm: Option<&str>,
+    ) -> ControlResult<ListScope> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ControlError::bad_request(format!(
+                "Invalid 'limit': expected 1 to {MAX_LIMIT}, got {limit}"
+            )));
+        }
+        // An id is taken as is (a user the realm file dropped still has calls); an email
+        // must name a user.
+        let user = match user {
+            Some(UserRef::Id(id)) => Some(*id),
+            Some(email) => Some(find_user(state, email)?.id),
+            None => None,
+        };
+        let realm = match realm {
+            Some(realm) => Some(find_realm(&state.core.directory(), realm)?.id),
+            None => None,
+        };
+        Ok(ListScope { user, realm, limit })
+    }
+}
+
 async fn list(
     State(state): State<QaState>,
     ApiParams(params): ApiParams,
 ) -> ControlResult<Response> {
     let request: ListRequest = params.decode()?;
-    let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ControlError::bad_request(format!(
-            "Invalid 'limit': expected 1 to {MAX_LIMIT}, got {limit}"
-        )));
-    }
-    // An id is taken as is (a user the realm file dropped still has calls); an email must
-    // name a user.
-    let user = match &request.user {
-        Some(UserRef::Id(id)) => Some(*id),
-        Some(email) => Some(find_user(&state, email)?.id),
-        None => None,
-    };
-    let realm = match &request.realm {
-        Some(realm) => Some(find_realm(&state.core.directory(), realm)?.id),
-        None => None,
-    };
+    let ListScope { user, realm, limit } = ListScope::resolve(
+        &state,
+        request.limit,
+        request.user.as_ref(),
+        request.realm.as_deref(),
+    )?;
     let filter = CallFilter {
         state: request.state,
         call_type: request.call_type,

@@ -13,8 +13,7 @@ use zulip_calls_protocol::plugin::group::{
 };
 use zulip_calls_protocol::{CallId, CallType, Timestamp, UserId};
 
-use super::calls::{DEFAULT_LIMIT, MAX_LIMIT};
-use super::users::{find_realm, find_user};
+use super::calls::ListScope;
 use super::{ControlError, ControlResult, PREFIX};
 use crate::api::params::ApiParams;
 use crate::api::success;
@@ -105,23 +104,12 @@ async fn list(
     ApiParams(params): ApiParams,
 ) -> ControlResult<Response> {
     let request: ListRequest = params.decode()?;
-    let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ControlError::bad_request(format!(
-            "Invalid 'limit': expected 1 to {MAX_LIMIT}, got {limit}"
-        )));
-    }
-    // As for 1:1 calls: an id is taken as is (a user the realm file dropped still has calls);
-    // an email must name a user.
-    let user = match &request.user {
-        Some(UserRef::Id(id)) => Some(*id),
-        Some(email) => Some(find_user(&state, email)?.id),
-        None => None,
-    };
-    let realm = match &request.realm {
-        Some(realm) => Some(find_realm(&state.core.directory(), realm)?.id),
-        None => None,
-    };
+    let ListScope { user, realm, limit } = ListScope::resolve(
+        &state,
+        request.limit,
+        request.user.as_ref(),
+        request.realm.as_deref(),
+    )?;
     let filter = GroupCallFilter {
         state: request.state,
         call_type: request.call_type,
