@@ -8,6 +8,7 @@
 
 pub mod bots;
 pub mod calls;
+pub mod cleanup;
 pub mod clock;
 pub mod faults;
 pub mod journal;
@@ -43,6 +44,7 @@ pub fn router(state: QaState) -> Router {
     let control = calls::router(control);
     let control = queues::router(control);
     let control = clock::router(control);
+    let control = cleanup::router(control);
     let control = server::router(control);
     let control = bots::router(control);
     let control = crate::qa::metrics::router(control);
