@@ -108,6 +108,10 @@ pub struct Quirks {
     ///   anyone a finished call's state;
     /// - §9 row 11: `acknowledge` by anyone but the receiver is 404;
     /// - §9 row 12: a non-integer `limit` and a malformed id are 500s.
+    ///
+    /// The group endpoints too (`api::deployed::groups`): each view's order of checks and
+    /// words, 403 to a non-participant's `status` and `participants`, 400 to a repeated
+    /// `decline`, a 500 naming the view for a malformed id, the bare room URL as `call_url`.
     pub plugin_views: bool,
     /// §5: `call` events carry no top-level `user_id`, and `ringing` goes to the caller only.
     /// `group_call` events as the plugin's `actions.py` builds and addresses them: no

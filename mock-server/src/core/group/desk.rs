@@ -433,6 +433,10 @@ impl<'a> GroupDesk<'a> {
         let mut record = store
             .group_call(call_id)?
             .ok_or(GroupRefusal::NotParticipant)?;
+        // The plugin's invitees never ring (`Quirks::plugin_group_rules`).
+        if self.core.quirks().plugin_group_rules {
+            return Ok(record);
+        }
         let state = place_state(&record, user)?;
         let moved = match participant_transition(state, ParticipantAction::Ring) {
             Ok(ParticipantOutcome::Moved { to }) if record.call.is_active() => to,
