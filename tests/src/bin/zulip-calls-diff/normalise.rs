@@ -23,8 +23,9 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-/// Keys whose value is a user id (besides `user_id` and `*_user_id`).
+/// Keys whose value is a user id, or a list of them (besides `user_id` and `*_user_id`).
 const USER_ID_KEYS: &[&str] = &[
+    "new_participants",
     "caller_id",
     "recipient_id",
     "sender_id",
