@@ -48,8 +48,9 @@ pub fn router(api: ApiState) -> Router {
     } else {
         router
     };
-    // Group calls exist wherever the 1.1 dialect is served.
-    let router = if calls_api.serves(Dialect::V1_1) {
+    // Group calls exist wherever the 1.1 dialect is served (the deployed plugin's views
+    // among `deployed`'s).
+    let router = if calls_api.serves(Dialect::V1_1) && !deployed {
         plugin::groups::router(router)
     } else {
         router

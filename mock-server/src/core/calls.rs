@@ -114,8 +114,10 @@ impl<'a> CallDesk<'a> {
         };
 
         let mut store = self.core.store();
-        // Busy in a call of either kind: a 1:1 call, or a group call joined.
-        if let Some(existing) = super::group::busy_call_of(&store, caller.id)? {
+        // Busy in a call of either kind: a 1:1 call, or a group call joined (1:1 calls only
+        // where group calls make nobody busy, §9 row 6).
+        let groups = !self.core.quirks().group_calls_never_busy;
+        if let Some(existing) = super::group::busy_call_of(&store, caller.id, groups)? {
             return Err(CallError::CallerBusy { existing });
         }
         if let Some(cooldown) = self.core.quirks().redial_cooldown {
@@ -128,7 +130,7 @@ impl<'a> CallDesk<'a> {
                 });
             }
         }
-        if super::group::busy_call_of(&store, callee.id)?.is_some() {
+        if super::group::busy_call_of(&store, callee.id, groups)?.is_some() {
             return Err(CallError::UserBusy {
                 name: callee.full_name.clone(),
             });

@@ -6,11 +6,14 @@
 //! found by its name and a new mode is one more constructor here.
 
 use zulip_calls_protocol::call::EndReason;
+use zulip_calls_protocol::plugin::group::ParticipantState;
 use zulip_calls_protocol::settings::Settings;
 use zulip_calls_protocol::{
     Action, Actor, CallEventType, CallState, Compat, Outcome, Timestamp, TransitionError,
     transition,
 };
+
+use super::group::{GroupDeadline, GroupRecord};
 
 /// The plugin 1.1.0's hard-coded timers (its `cleanup_stale_calls`), in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +38,29 @@ pub const PLUGIN_1_1_0_TIMERS: PluginTimers = PluginTimers {
     heartbeat_grace: 90,
     heartbeat_silence: 60,
     stale_after: 600,
+};
+
+/// The plugin 1.1.0's hard-coded group call timers (its cleanup worker's
+/// `_cleanup_stale_group_calls`), in seconds. None of the settings is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PluginGroupTimers {
+    /// A joined participant (the host included) whose last heartbeat is this old becomes
+    /// `left`. Their "last heartbeat" is when they joined (or created the call): nothing can
+    /// heartbeat a group call, since the deployed `heartbeat` view only knows 1:1 calls.
+    pub drop_after: u64,
+    /// An invitee still `invited` (or `ringing`) this long after their first invitation
+    /// becomes `missed` (the plugin never moves `invited_at`, not even on a new invitation).
+    pub missed_after: u64,
+    /// A call with nobody joined this long after its creation ends; its invitees still
+    /// pending become `missed`.
+    pub ended_after: u64,
+}
+
+/// The 1.1.0 plugin's group call timers.
+pub const PLUGIN_1_1_0_GROUP_TIMERS: PluginGroupTimers = PluginGroupTimers {
+    drop_after: 60,
+    missed_after: 90,
+    ended_after: 600,
 };
 
 /// What a server does where the deployed plugin and the contract part ways. `false`/`None`
@@ -68,7 +94,9 @@ pub struct Quirks {
     pub plugin_join_urls: bool,
     /// §7: the plugin's pushes: an invitation twice to an Android device (the legacy one with
     /// its Python-repr `custom` blob, then the flat FCM call push), a decline to the caller, a
-    /// missed call to the receiver, nothing else.
+    /// missed call to the receiver; a group invitation as the legacy `call` push alone
+    /// (`send_call_push_notification` with the group call's id and bare room URL and the
+    /// inviter as the caller: an app takes it for a 1:1 call); nothing else.
     pub plugin_pushes: bool,
     /// The 1:1 endpoints answer as the plugin's views do (`api::deployed`), in their order
     /// of checks, with their statuses and bodies:
@@ -80,9 +108,58 @@ pub struct Quirks {
     ///   anyone a finished call's state;
     /// - §9 row 11: `acknowledge` by anyone but the receiver is 404;
     /// - §9 row 12: a non-integer `limit` and a malformed id are 500s.
+    ///
+    /// The group endpoints too (`api::deployed::groups`): each view's order of checks and
+    /// words, 403 to a non-participant's `status` and `participants`, 400 to a repeated
+    /// `decline`, a 500 naming the view for a malformed id, the bare room URL as `call_url`.
     pub plugin_views: bool,
     /// §5: `call` events carry no top-level `user_id`, and `ringing` goes to the caller only.
+    /// `group_call` events as the plugin's `actions.py` builds and addresses them: no
+    /// `reason` on `participant_left` or `ended` (§9 row 7), `created` listing the host alone,
+    /// each `participant_invited` listing the participants created so far, every named user
+    /// invited again (and told so), `participant_declined` to the host even once gone,
+    /// `ended` to every participant whatever their state.
     pub plugin_events: bool,
+    /// §9 row 5: `group/create` reads `user_ids` only as comma-separated integers; a list
+    /// that does not read (a JSON list, `"abc"`) or names nobody who can be invited (other
+    /// realms only, the host) still opens the call, with no invitees (`invited_count: 0`).
+    /// `group/{id}/invite` answers 400 to a list that does not read.
+    pub group_user_ids_comma_only: bool,
+    /// §9 row 6: group calls make nobody busy: the 1:1 `create` looks at 1:1 calls only (a
+    /// user joined in a group call can call and be rung), and neither `group/create` nor
+    /// `group/{id}/join` asks whether the user is in another call.
+    pub group_calls_never_busy: bool,
+    /// §9 rows 7 and 8: the plugin's hard-coded group timers instead of the settings (joined
+    /// participants dropped 60 s after joining, invitees missed 90 s after their first
+    /// invitation, the call ended 10 min after its creation once nobody is joined; no
+    /// `CALL_MAX_DURATION`). Where several are due at once they fire as the plugin's cleanup
+    /// runs them: every drop, then every miss, then the end.
+    pub group_timers: Option<PluginGroupTimers>,
+    /// §9 row 4, for group calls: the group cleanup is in the plugin's queue worker only (no
+    /// view runs it: `create` runs the 1:1 cleanup alone), and that worker does not run on a
+    /// deployment, so group deadlines never fire on their own; only a run of the worker
+    /// (the control API's `POST /mock/v1/cleanup`, as `manage.py cleanup_calls` with the
+    /// worker wired would) fires those due.
+    pub group_deadlines_by_worker_only: bool,
+    /// §9 row 8: an invitee whose ring ran out becomes `missed` silently (no
+    /// `participant_missed` event, no push), and no `group_call_cancelled` push is ever sent.
+    pub group_misses_untold: bool,
+    /// §9 row 9: `end` of an ended group call is refused (400 "Call already ended"), and so is
+    /// `leave` by a participant already out (left, declined or missed: on an ended call, every
+    /// former participant).
+    pub group_ended_calls_refuse: bool,
+    /// Anyone of the call's realm who knows its id can join it, invited or not (the contract
+    /// answers 404 to a non-participant); they become a participant (not in §9; read from
+    /// the plugin's `join` view).
+    pub group_join_by_anyone: bool,
+    /// The participant rules of the plugin's group views (not in §9; read from its code and
+    /// checked by playing the same requests against it): invitees never ring (they stay
+    /// `invited` until they answer); `invite` invites everyone it names again (the host
+    /// included) and only moves those who had left, declined or missed back to `invited`,
+    /// keeping their first `invited_at`; an invitee may `leave` (→ `left`); `leave` and
+    /// `decline` do not look at the call's state; the host's `end` moves joined participants
+    /// to `left` and leaves invitees `invited`.
+    pub plugin_group_rules: bool,
 }
 
 impl Quirks {
@@ -107,6 +184,14 @@ impl Quirks {
                 plugin_pushes: true,
                 plugin_views: true,
                 plugin_events: true,
+                group_user_ids_comma_only: true,
+                group_calls_never_busy: true,
+                group_timers: Some(PLUGIN_1_1_0_GROUP_TIMERS),
+                group_deadlines_by_worker_only: true,
+                group_misses_untold: true,
+                group_ended_calls_refuse: true,
+                group_join_by_anyone: true,
+                plugin_group_rules: true,
             },
         }
     }
@@ -217,6 +302,65 @@ impl PluginTimers {
     }
 }
 
+impl PluginGroupTimers {
+    /// Every deadline of a group call under these timers, in the order the plugin's cleanup
+    /// runs them (drops, misses, the end), each with when it comes due.
+    fn deadlines(&self, record: &GroupRecord) -> Vec<(Timestamp, GroupDeadline)> {
+        if !record.call.is_active() {
+            return Vec::new();
+        }
+        let after = |t: Timestamp, s: u64| t.plus_seconds(i64::try_from(s).unwrap_or(i64::MAX));
+        let mut deadlines: Vec<(Timestamp, GroupDeadline)> = record
+            .participants
+            .iter()
+            .filter_map(|p| match (p.state(), p.heartbeat_at) {
+                (ParticipantState::Joined, Some(last)) => Some((
+                    after(last, self.drop_after),
+                    GroupDeadline::Drop(p.user_id()),
+                )),
+                _ => None,
+            })
+            .collect();
+        deadlines.extend(
+            record
+                .participants
+                .iter()
+                .filter(|p| p.state().is_pending())
+                .map(|p| {
+                    (
+                        after(p.participant.invited_at, self.missed_after),
+                        GroupDeadline::Miss(p.user_id()),
+                    )
+                }),
+        );
+        if record.joined_count() == 0 {
+            deadlines.push((
+                after(record.call.created_at, self.ended_after),
+                GroupDeadline::Empty,
+            ));
+        }
+        deadlines
+    }
+
+    /// The earliest deadline of a group call (what the scheduler keeps).
+    pub fn next_deadline(&self, record: &GroupRecord) -> Option<(Timestamp, GroupDeadline)> {
+        self.deadlines(record).into_iter().min_by_key(|(at, _)| *at)
+    }
+
+    /// The deadline a cleanup run at `now` applies first: the first due in the plugin's
+    /// order (every drop, then every miss, then the end). A joined participant still there
+    /// keeps the call from ending, so the end is due only once nobody is joined.
+    pub fn first_due(
+        &self,
+        record: &GroupRecord,
+        now: Timestamp,
+    ) -> Option<(Timestamp, GroupDeadline)> {
+        self.deadlines(record)
+            .into_iter()
+            .find(|(at, _)| *at <= now)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +385,16 @@ mod tests {
         assert_eq!(quirks.redial_cooldown, Some(5));
         assert_eq!(quirks.timers, Some(PLUGIN_1_1_0_TIMERS));
         assert!(quirks.receiver_always_offline && quirks.plugin_views && quirks.plugin_events);
+        assert_eq!(quirks.group_timers, Some(PLUGIN_1_1_0_GROUP_TIMERS));
+        assert!(
+            quirks.group_user_ids_comma_only
+                && quirks.group_calls_never_busy
+                && quirks.group_deadlines_by_worker_only
+                && quirks.group_misses_untold
+                && quirks.group_ended_calls_refuse
+                && quirks.group_join_by_anyone
+                && quirks.plugin_group_rules
+        );
         let cancelled = zulip_calls_protocol::transition(
             CallState::Ringing,
             Action::End,

@@ -69,7 +69,7 @@ pub fn fire_due(core: &Core) -> Option<Timestamp> {
         fire(&desk, call_id, action);
     }
     let groups = GroupDesk::new(core);
-    let group_due = core.deadlines.take_due_groups(now);
+    let group_due = core.group_deadlines_due_on_time(now);
     let calls_fired = calls_fired || !group_due.is_empty();
     for (call_id, _) in group_due {
         for fired in groups.fire(call_id) {
@@ -219,6 +219,57 @@ impl DeadlineIndex {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// One deadline a run of the cleanup worker fired.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Swept {
+    pub call_id: CallId,
+    /// What fired (`notification_timeout`, `group_heartbeat_lost`, ...).
+    pub action: &'static str,
+    /// The participant it concerned, for a group call's.
+    pub user_id: Option<zulip_calls_protocol::UserId>,
+}
+
+/// One run of the plugin's cleanup worker, as `manage.py cleanup_calls` would start it where
+/// the worker is wired: every deadline due now, of 1:1 calls (its `cleanup_stale_calls`)
+/// and then of group calls (its `_cleanup_stale_group_calls`), whether or not they were
+/// waiting for a trigger (see `compat`). On a server whose deadlines fire on time, the
+/// ones due but not yet fired (none, normally).
+pub fn run_cleanup_worker(core: &Core) -> Vec<Swept> {
+    let now = core.clock.now();
+    let mut swept = Vec::new();
+    let desk = CallDesk::new(core);
+    for (call_id, action) in core.deadlines.take_due(now) {
+        match desk.act(call_id, Who::Server, action, None) {
+            Ok(acted) if !matches!(acted.outcome, zulip_calls_protocol::Outcome::Unchanged) => {
+                swept.push(Swept {
+                    call_id,
+                    action: super::virtual_time::action_name(action),
+                    user_id: None,
+                });
+            }
+            Ok(_) => {}
+            Err(err) => {
+                tracing::debug!(%call_id, ?action, error = %err, "deadline no longer applies")
+            }
+        }
+    }
+    let groups = GroupDesk::new(core);
+    for (call_id, _) in core.deadlines.take_due_groups(now) {
+        for fired in groups.fire(call_id) {
+            swept.push(Swept {
+                call_id,
+                action: fired.name(),
+                user_id: fired.user(),
+            });
+        }
+    }
+    if !swept.is_empty() {
+        tracing::info!(fired = swept.len(), "cleanup worker ran");
+        let _ = core.commit_pending();
+    }
+    swept
 }
 
 /// Deletes finished calls that ended more than `days` ago (every realm).

@@ -186,15 +186,33 @@ impl Core {
         }
     }
 
-    /// The earliest call deadline that fires on time (see [`Core::deadlines_due_on_time`]),
-    /// group calls' included (those always fire on time: the quirks leave group calls alone).
+    /// The group call deadlines due at `now` that fire on time: none where only the plugin's
+    /// cleanup worker fires them (see [`compat`] and [`deadlines::run_cleanup_worker`]).
+    pub fn group_deadlines_due_on_time(
+        &self,
+        now: zulip_calls_protocol::Timestamp,
+    ) -> Vec<(zulip_calls_protocol::CallId, group::GroupDeadline)> {
+        if self.quirks.group_deadlines_by_worker_only {
+            Vec::new()
+        } else {
+            self.deadlines.take_due_groups(now)
+        }
+    }
+
+    /// The earliest call deadline that fires on time (see [`Core::deadlines_due_on_time`]
+    /// and [`Core::group_deadlines_due_on_time`]), of either kind.
     pub fn next_deadline_on_time(&self) -> Option<zulip_calls_protocol::Timestamp> {
         let calls = if self.quirks.deadlines_on_create_only {
             None
         } else {
             self.deadlines.next()
         };
-        match (calls, self.deadlines.next_group()) {
+        let groups = if self.quirks.group_deadlines_by_worker_only {
+            None
+        } else {
+            self.deadlines.next_group()
+        };
+        match (calls, groups) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }

@@ -156,7 +156,7 @@ fn fire_due(core: &Core, inner: &mut Inner, now: Timestamp, fired: &mut Vec<Fire
         }
     }
     let groups = GroupDesk::new(core);
-    for (call_id, _) in core.deadlines.take_due_groups(now) {
+    for (call_id, _) in core.group_deadlines_due_on_time(now) {
         for deadline in groups.fire(call_id) {
             tracing::info!(%call_id, deadline = deadline.name(), at = %now, "group deadline fired");
             fired.push(Fired {
@@ -215,7 +215,7 @@ fn queue_fired(action: &'static str, at: Timestamp, queue_id: QueueId, user: Use
 }
 
 /// The name of a server action in `fired`.
-fn action_name(action: Action) -> &'static str {
+pub(crate) fn action_name(action: Action) -> &'static str {
     match action {
         Action::RingTimeout => "ring_timeout",
         Action::NotificationTimeout => "notification_timeout",

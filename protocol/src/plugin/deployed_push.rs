@@ -2,7 +2,8 @@
 //! `plugin-1.1-dialect.md` §7 fixes): an invitation goes out twice to an Android device
 //! (Zulip's legacy path, whose `custom` blob arrives as a Python `repr` string, then the
 //! fork's flat FCM call path), once to an Apple one; a decline tells the caller, a missed
-//! call the receiver; nothing else is pushed.
+//! call the receiver; a group invitation is the legacy invitation alone, about the group
+//! call; nothing else is pushed.
 //!
 //! Each push is recorded as the contract's are (`{"provider", "request"}`, as
 //! [`crate::push::PushRequest`] serialises), in the same envelopes ([`crate::push::FcmRequest`]'s
@@ -11,6 +12,7 @@
 use serde_json::{Value, json};
 
 use crate::call::{Call, CallType};
+use crate::ids::CallId;
 use crate::push::{PushContext, PushTarget};
 use crate::time::Timestamp;
 
@@ -64,6 +66,52 @@ pub struct DeployedPushContext<'a> {
     pub now: Timestamp,
 }
 
+/// What the plugin's views hand `send_call_push_notification` (their `push_data`), as far
+/// as it reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct CallPushData<'a> {
+    pub call_id: CallId,
+    pub call_type: CallType,
+    /// The caller; for a group call, whoever invited.
+    pub sender_id: i64,
+    pub sender_name: &'a str,
+    /// The receiver's join URL; for a group call, the bare room URL.
+    pub jitsi_url: &'a str,
+}
+
+impl<'a> CallPushData<'a> {
+    /// A 1:1 call's invitation, with the receiver's join URL.
+    fn of(call: &'a Call, join_url: &'a str) -> Self {
+        CallPushData {
+            call_id: call.call_id,
+            call_type: call.call_type,
+            sender_id: call.sender_id.0,
+            sender_name: &call.sender_name,
+            jitsi_url: join_url,
+        }
+    }
+
+    fn alert(&self) -> (String, String) {
+        (
+            format!("Incoming {} call", call_type(self.call_type)),
+            format!("{} is calling you", self.sender_name),
+        )
+    }
+}
+
+/// The provider request of the plugin's `send_call_push_notification(recipient, data)` to
+/// `device`: Zulip's legacy push (what a group invitation is, with the group call's id).
+pub fn call_push_notification(
+    data: &CallPushData<'_>,
+    recipient: i64,
+    device: &PushTarget,
+    ctx: &DeployedPushContext<'_>,
+) -> Value {
+    let custom = invitation_fields(data, recipient, ctx);
+    let (title, body) = data.alert();
+    legacy_request(&custom, &title, &body, device)
+}
+
 /// The provider requests for `push` of `call` to `device`, in the order the plugin sends
 /// them.
 pub fn deployed_pushes(
@@ -75,7 +123,15 @@ pub fn deployed_pushes(
 ) -> Vec<Value> {
     let custom = custom(push, call, recipient, ctx);
     let (title, body) = alert(push, call);
-    let mut requests = Vec::new();
+    let mut requests = vec![legacy_request(&custom, &title, &body, device)];
+    if let (PushTarget::Fcm { token }, DeployedPush::Invitation) = (device, push) {
+        requests.push(fcm_call_request(token, call, recipient, ctx));
+    }
+    requests
+}
+
+/// Zulip's legacy push of `custom` with an alert.
+fn legacy_request(custom: &[(&str, Py)], title: &str, body: &str, device: &PushTarget) -> Value {
     match device {
         PushTarget::Fcm { token } => {
             // The legacy path: every value of the GCM payload `str()`-ed, so `custom` arrives
@@ -83,18 +139,15 @@ pub fn deployed_pushes(
             let data = json!({
                 "title": title,
                 "content": body,
-                "custom": python_repr(&custom),
+                "custom": python_repr(custom),
             });
-            requests.push(json!({ "provider": "fcm", "request": { "message": {
+            json!({ "provider": "fcm", "request": { "message": {
                 "token": token,
                 "data": data,
                 "android": { "priority": "high", "notification": {
                     "title": "Zulip", "body": "New notification", "channel_id": "messages-4",
                 }},
-            }}}));
-            if push == DeployedPush::Invitation {
-                requests.push(fcm_call_request(token, call, recipient, ctx));
-            }
+            }}})
         }
         PushTarget::Apns { .. } => {
             let mut message: serde_json::Map<String, Value> = custom
@@ -105,21 +158,16 @@ pub fn deployed_pushes(
                 "aps".to_owned(),
                 json!({ "alert": { "title": title, "body": body }, "badge": 1, "sound": "default" }),
             );
-            requests
-                .push(json!({ "provider": "apns", "request": { "body": Value::Object(message) } }));
+            json!({ "provider": "apns", "request": { "body": Value::Object(message) } })
         }
     }
-    requests
 }
 
 /// The alert's title and body.
 fn alert(push: DeployedPush, call: &Call) -> (String, String) {
     let call_type = call_type(call.call_type);
     match push {
-        DeployedPush::Invitation => (
-            format!("Incoming {call_type} call"),
-            format!("{} is calling you", call.sender_name),
-        ),
+        DeployedPush::Invitation => CallPushData::of(call, "").alert(),
         DeployedPush::Declined => (
             "Call declined".to_owned(),
             format!("{} declined your call", call.receiver_name),
@@ -142,32 +190,17 @@ fn custom(
     recipient: i64,
     ctx: &DeployedPushContext<'_>,
 ) -> Vec<(&'static str, Py)> {
-    let realm_url = ctx.context.realm_url.as_str();
-    let realm = [
-        ("realm_uri", s(realm_url)),
-        ("realm_name", s(ctx.realm_name)),
-        ("realm_url", s(realm_url)),
-        ("server", s(&ctx.context.server)),
-        ("user_id", s(recipient.to_string())),
-    ];
-    let now = s(ctx.now.0.timestamp().to_string());
+    if push == DeployedPush::Invitation {
+        return invitation_fields(
+            &CallPushData::of(call, ctx.receiver_join_url),
+            recipient,
+            ctx,
+        );
+    }
+    let realm = realm_fields(recipient, ctx);
     let sender = call.sender_id.0;
     let mut fields = match push {
-        DeployedPush::Invitation => vec![
-            ("event", s("call")),
-            ("type", s("call")),
-            ("call_id", s(call.call_id.to_string())),
-            ("sender_id", s(sender.to_string())),
-            ("sender_full_name", s(&call.sender_name)),
-            ("sender_name", s(&call.sender_name)),
-            ("sender_avatar_url", s(format!("/avatar/{sender}"))),
-            ("call_type", s(call_type(call.call_type))),
-            ("jitsi_url", s(ctx.receiver_join_url)),
-            (
-                "timeout_seconds",
-                Py::Int(i64::try_from(ctx.context.timeout_seconds).unwrap_or(i64::MAX)),
-            ),
-        ],
+        DeployedPush::Invitation => Vec::new(),
         DeployedPush::Declined => {
             let receiver = call.receiver_id.0;
             vec![
@@ -197,14 +230,50 @@ fn custom(
             ("time", s(call.created_at.0.timestamp().to_string())),
         ],
     };
-    match push {
-        DeployedPush::Missed => fields.extend(realm),
-        _ => {
-            fields.extend(realm);
-            fields.push(("time", now));
-        }
+    fields.extend(realm);
+    if push != DeployedPush::Missed {
+        fields.push(("time", s(ctx.now.0.timestamp().to_string())));
     }
     fields
+}
+
+/// `send_call_push_notification`'s `payload_data_to_encrypt`, key by key in its order.
+fn invitation_fields(
+    data: &CallPushData<'_>,
+    recipient: i64,
+    ctx: &DeployedPushContext<'_>,
+) -> Vec<(&'static str, Py)> {
+    let sender = data.sender_id;
+    let mut fields = vec![
+        ("event", s("call")),
+        ("type", s("call")),
+        ("call_id", s(data.call_id.to_string())),
+        ("sender_id", s(sender.to_string())),
+        ("sender_full_name", s(data.sender_name)),
+        ("sender_name", s(data.sender_name)),
+        ("sender_avatar_url", s(format!("/avatar/{sender}"))),
+        ("call_type", s(call_type(data.call_type))),
+        ("jitsi_url", s(data.jitsi_url)),
+        (
+            "timeout_seconds",
+            Py::Int(i64::try_from(ctx.context.timeout_seconds).unwrap_or(i64::MAX)),
+        ),
+    ];
+    fields.extend(realm_fields(recipient, ctx));
+    fields.push(("time", s(ctx.now.0.timestamp().to_string())));
+    fields
+}
+
+/// The realm and recipient keys every push of the plugin's carries.
+fn realm_fields(recipient: i64, ctx: &DeployedPushContext<'_>) -> [(&'static str, Py); 5] {
+    let realm_url = ctx.context.realm_url.as_str();
+    [
+        ("realm_uri", s(realm_url)),
+        ("realm_name", s(ctx.realm_name)),
+        ("realm_url", s(realm_url)),
+        ("server", s(&ctx.context.server)),
+        ("user_id", s(recipient.to_string())),
+    ]
 }
 
 /// The fork's own FCM call push (Android devices only, after the legacy one).

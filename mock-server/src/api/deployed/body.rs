@@ -96,3 +96,26 @@ pub fn failed(context: &str, err: CallError) -> Refusal {
     tracing::error!(error = %err, "{context}");
     error(500, format!("{context}: {err}"))
 }
+
+/// Python's `int()` of a string: optional sign, digits, surrounding whitespace, `_`
+/// between digits.
+pub fn python_int(raw: &str) -> Option<i64> {
+    let text = raw.trim();
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+        || !digits.chars().all(|c| c.is_ascii_digit() || c == '_')
+    {
+        return None;
+    }
+    digits
+        .replace('_', "")
+        .parse::<i64>()
+        .ok()
+        .map(|n| sign * n)
+}

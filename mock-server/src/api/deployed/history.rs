@@ -11,7 +11,7 @@ use zulip_calls_protocol::plugin::{
 };
 use zulip_calls_protocol::{CallState, CallType};
 
-use super::body::{Answer, error, ok, text};
+use super::body::{Answer, error, ok, python_int, text};
 use crate::api::auth::AuthUser;
 use crate::api::params::ApiParams;
 use crate::api::{ApiState, mount};
@@ -91,32 +91,9 @@ async fn history(
     Ok(ok(PluginHistoryResponse::new(calls, has_more)))
 }
 
-/// Python's `int()` of a string: optional sign, digits, surrounding whitespace, `_`
-/// between digits.
-fn python_int(raw: &str) -> Option<i64> {
-    let text = raw.trim();
-    let (sign, digits) = match text.strip_prefix('-') {
-        Some(rest) => (-1, rest),
-        None => (1, text.strip_prefix('+').unwrap_or(text)),
-    };
-    if digits.is_empty()
-        || digits.starts_with('_')
-        || digits.ends_with('_')
-        || digits.contains("__")
-        || !digits.chars().all(|c| c.is_ascii_digit() || c == '_')
-    {
-        return None;
-    }
-    digits
-        .replace('_', "")
-        .parse::<i64>()
-        .ok()
-        .map(|n| sign * n)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::python_int;
+    use super::super::body::python_int;
 
     #[test]
     fn limits_are_read_as_python_reads_them() {

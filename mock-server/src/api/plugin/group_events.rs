@@ -14,7 +14,20 @@ pub struct GroupCallEvents;
 
 impl Listener for GroupCallEvents {
     fn group_changed(&self, change: &GroupChange, tx: &mut Tx<'_>) {
-        let events = render(change, |user| !tx.core.reports_online(user));
+        let offline = |user| !tx.core.reports_online(user);
+        // As deployed plugins word them, when this server is one (see `core::compat`).
+        let events = if tx.core.quirks().plugin_events {
+            crate::api::deployed::group_events::render(change, offline)
+        } else {
+            let mut events = render(change, offline);
+            if tx.core.quirks().group_misses_untold {
+                events.retain(|(_, event)| {
+                    !matches!(event, EventKind::GroupCall(e)
+                        if e.op() == zulip_calls_protocol::plugin::group::GroupCallOp::ParticipantMissed)
+                });
+            }
+            events
+        };
         if events.is_empty() {
             return;
         }

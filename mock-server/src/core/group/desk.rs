@@ -80,11 +80,13 @@ impl<'a> GroupDesk<'a> {
     /// of `new.user_ids`; [`GroupRefusal::NoValidInvitees`] when none is.
     pub fn create(&self, host: &UserRecord, new: NewGroupCall) -> GroupResult<GroupRecord> {
         let settings = self.core.settings();
+        let quirks = self.core.quirks();
         if !settings.call_type_enabled(new.call_type) {
             return Err(GroupError::CallTypeDisabled(new.call_type));
         }
-        let invitees = self.invitable(host.realm_id, host.id, &new.user_ids);
-        if invitees.is_empty() {
+        let invitees = self.invitable(host.realm_id, Some(host.id), &new.user_ids);
+        // The plugin opens a call with nobody to invite (§9 row 5).
+        if invitees.is_empty() && !quirks.group_user_ids_comma_only {
             return Err(GroupRefusal::NoValidInvitees.into());
         }
         let now = self.core.clock.now();
@@ -124,7 +126,9 @@ impl<'a> GroupDesk<'a> {
         let invited: Vec<UserId> = invitees.iter().map(|u| u.id).collect();
 
         let mut store = self.core.store();
-        if let Some(existing) = busy_call_of(&store, host.id)? {
+        if !quirks.group_calls_never_busy
+            && let Some(existing) = busy_call_of(&store, host.id, true)?
+        {
             return Err(GroupError::Busy { existing });
         }
         let mut record = record;
@@ -158,7 +162,14 @@ impl<'a> GroupDesk<'a> {
         user: &UserRecord,
         user_ids: &[UserId],
     ) -> GroupResult<Invited> {
-        let candidates = self.invitable(user.realm_id, user.id, user_ids);
+        // The plugin's `invite` names anyone of the realm, the inviter and the host included
+        // (see `Quirks::plugin_group_rules`).
+        let plugin_rules = self.core.quirks().plugin_group_rules;
+        let candidates = if plugin_rules {
+            self.invitable(user.realm_id, None, user_ids)
+        } else {
+            self.invitable(user.realm_id, Some(user.id), user_ids)
+        };
         let now = self.core.clock.now();
         let store = self.core.store();
         let mut record = visible(&store, call_id, user)?;
@@ -169,7 +180,10 @@ impl<'a> GroupDesk<'a> {
         }
         call_gate(record.call.state, GroupRequest::Invite)?;
         let host = record.call.host.user_id;
-        let candidates: Vec<_> = candidates.into_iter().filter(|u| u.id != host).collect();
+        let candidates: Vec<_> = candidates
+            .into_iter()
+            .filter(|u| plugin_rules || u.id != host)
+            .collect();
         if candidates.is_empty() {
             return Err(GroupRefusal::NoValidInvitees.into());
         }
@@ -182,8 +196,13 @@ impl<'a> GroupDesk<'a> {
                         participant_transition(place.state(), ParticipantAction::Reinvite)?;
                     if let ParticipantOutcome::Moved { to } = outcome {
                         place.participant.state = to;
-                        place.participant.invited_at = now;
+                        if !plugin_rules {
+                            place.participant.invited_at = now;
+                        }
                         place.heartbeat_at = None;
+                        invited.push(candidate.id);
+                    } else if plugin_rules {
+                        // Invited (and told so) again, though nothing changes.
                         invited.push(candidate.id);
                     }
                 }
@@ -213,23 +232,42 @@ impl<'a> GroupDesk<'a> {
 
     /// `user` joins (or joins again): refused when already joined, when the call is full, or
     /// when `user` is busy in another call.
+    /// Where anyone may join (`Quirks::group_join_by_anyone`), a user of the call's realm
+    /// without a place in it joins as a new participant.
     pub fn join(&self, call_id: CallId, user: &UserRecord) -> GroupResult<GroupRecord> {
         let now = self.core.clock.now();
+        let quirks = self.core.quirks();
         let store = self.core.store();
-        let mut record = visible(&store, call_id, user)?;
+        let mut record = if quirks.group_join_by_anyone {
+            in_realm(&store, call_id, user)?
+        } else {
+            visible(&store, call_id, user)?
+        };
         call_gate(record.call.state, GroupRequest::Join)?;
-        let state = place_state(&record, user.id)?;
-        let outcome = participant_transition(state, ParticipantAction::Join)?;
+        let outcome = match record.participant(user.id) {
+            Some(place) => participant_transition(place.state(), ParticipantAction::Join)?,
+            None => ParticipantOutcome::Moved {
+                to: ParticipantState::Joined,
+            },
+        };
         if record.call.is_full(record.joined_count()) {
             return Err(GroupRefusal::CallFull {
                 max: record.call.max_participants,
             }
             .into());
         }
-        if let Some(existing) = busy_call_of(&store, user.id)? {
+        if !quirks.group_calls_never_busy
+            && let Some(existing) = busy_call_of(&store, user.id, true)?
+        {
             return Err(GroupError::Busy { existing });
         }
         let before = record.states();
+        if record.participant(user.id).is_none() {
+            record.participants.push(ParticipantRecord {
+                participant: GroupParticipant::invitee(group_user(user), user.email.clone(), now),
+                heartbeat_at: None,
+            });
+        }
         if let (ParticipantOutcome::Moved { to }, Some(place)) =
             (outcome, record.participant_mut(user.id))
         {
@@ -241,18 +279,39 @@ impl<'a> GroupDesk<'a> {
         self.save(store, record, before, what, Some(user.id), now)
     }
 
-    /// `user` leaves; a no-op once out of the call or once the call ended.
+    /// `user` leaves; a no-op once out of the call or once the call ended (refused, where
+    /// `Quirks::group_ended_calls_refuse`; an invitee leaves too, whatever the call's state,
+    /// under `Quirks::plugin_group_rules`).
     pub fn leave(&self, call_id: CallId, user: &UserRecord) -> GroupResult<GroupRecord> {
         let now = self.core.clock.now();
+        let quirks = self.core.quirks();
         let store = self.core.store();
         let mut record = visible(&store, call_id, user)?;
-        if call_gate(record.call.state, GroupRequest::Leave)? == CallGate::NoOp {
+        let state = place_state(&record, user.id)?;
+        let out = matches!(
+            state,
+            ParticipantState::Left | ParticipantState::Declined | ParticipantState::Missed
+        );
+        if quirks.group_ended_calls_refuse && out {
+            return Err(GroupRefusal::InvalidState {
+                action: ParticipantAction::Leave,
+                state,
+            }
+            .into());
+        }
+        if !quirks.plugin_group_rules
+            && call_gate(record.call.state, GroupRequest::Leave)? == CallGate::NoOp
+        {
             return Ok(record);
         }
-        let state = place_state(&record, user.id)?;
-        let ParticipantOutcome::Moved { to } =
+        let outcome = if quirks.plugin_group_rules && state.is_pending() {
+            ParticipantOutcome::Moved {
+                to: ParticipantState::Left,
+            }
+        } else {
             participant_transition(state, ParticipantAction::Leave)?
-        else {
+        };
+        let ParticipantOutcome::Moved { to } = outcome else {
             return Ok(record);
         };
         let before = record.states();
@@ -273,7 +332,10 @@ impl<'a> GroupDesk<'a> {
         let now = self.core.clock.now();
         let store = self.core.store();
         let mut record = visible(&store, call_id, user)?;
-        call_gate(record.call.state, GroupRequest::Decline)?;
+        // The plugin's `decline` does not look at the call's state.
+        if !self.core.quirks().plugin_group_rules {
+            call_gate(record.call.state, GroupRequest::Decline)?;
+        }
         let state = place_state(&record, user.id)?;
         let ParticipantOutcome::Moved { to } =
             participant_transition(state, ParticipantAction::Decline)?
@@ -288,7 +350,8 @@ impl<'a> GroupDesk<'a> {
         self.save(store, record, before, what, Some(user.id), now)
     }
 
-    /// The host ends the call for everyone; a no-op once it ended.
+    /// The host ends the call for everyone; a no-op once it ended (refused, where
+    /// `Quirks::group_ended_calls_refuse`).
     pub fn end(&self, call_id: CallId, user: &UserRecord) -> GroupResult<GroupRecord> {
         let now = self.core.clock.now();
         let store = self.core.store();
@@ -297,9 +360,19 @@ impl<'a> GroupDesk<'a> {
             return Err(GroupRefusal::NotHost.into());
         }
         if call_gate(record.call.state, GroupRequest::End)? == CallGate::NoOp {
+            if self.core.quirks().group_ended_calls_refuse {
+                return Err(GroupRefusal::CallEnded.into());
+            }
             return Ok(record);
         }
         self.end_call(store, record, GroupEndReason::HostEnded, Some(user.id), now)
+    }
+
+    /// The group call `call_id` if it is one of `realm`'s, whoever asks (the plugin's views
+    /// look a call up by id and realm, then decide).
+    pub fn find(&self, call_id: CallId, realm: RealmId) -> GroupResult<Option<GroupRecord>> {
+        let store = self.core.store();
+        Ok(store.group_call(call_id)?.filter(|r| r.realm_id == realm))
     }
 
     /// A heartbeat of `user` (through the 1:1 route, with the group call's id): a joined
@@ -360,6 +433,10 @@ impl<'a> GroupDesk<'a> {
         let mut record = store
             .group_call(call_id)?
             .ok_or(GroupRefusal::NotParticipant)?;
+        // The plugin's invitees never ring (`Quirks::plugin_group_rules`).
+        if self.core.quirks().plugin_group_rules {
+            return Ok(record);
+        }
         let state = place_state(&record, user)?;
         let moved = match participant_transition(state, ParticipantAction::Ring) {
             Ok(ParticipantOutcome::Moved { to }) if record.call.is_active() => to,
@@ -407,7 +484,11 @@ impl<'a> GroupDesk<'a> {
             return Ok(None);
         };
         let next = self.next_deadline(&record);
-        let Some((at, deadline)) = next.filter(|(at, _)| *at <= now) else {
+        let due = match self.core.quirks().group_timers {
+            Some(timers) => timers.first_due(&record, now),
+            None => next.filter(|(at, _)| *at <= now),
+        };
+        let Some((at, deadline)) = due else {
             let earliest = self.core.deadlines.set_group(call_id, next);
             drop(store);
             if earliest {
@@ -475,6 +556,10 @@ impl<'a> GroupDesk<'a> {
         record: &mut GroupRecord,
         invitees: &[UserId],
     ) -> Result<(), StoreError> {
+        // The plugin's invitees never ring.
+        if self.core.quirks().plugin_group_rules {
+            return Ok(());
+        }
         for user in invitees {
             let reached = self.core.reports_online(*user) || !store.devices_of(*user)?.is_empty();
             if let Some(place) = record.participant_mut(*user)
@@ -490,16 +575,19 @@ impl<'a> GroupDesk<'a> {
 
     /// The next deadline of a group call under this core's settings.
     pub fn next_deadline(&self, record: &GroupRecord) -> Option<(Timestamp, GroupDeadline)> {
-        next_group_deadline(record, self.core.settings())
+        match self.core.quirks().group_timers {
+            Some(timers) => timers.next_deadline(record),
+            None => next_group_deadline(record, self.core.settings()),
+        }
     }
 
     /// The users of `ids` that `realm` may invite: known, of that realm, active, not `host`
     /// (each once, in the order named).
-    fn invitable(&self, realm: RealmId, host: UserId, ids: &[UserId]) -> Vec<UserRecord> {
+    fn invitable(&self, realm: RealmId, host: Option<UserId>, ids: &[UserId]) -> Vec<UserRecord> {
         let directory = self.core.directory();
         let mut seen = BTreeSet::new();
         ids.iter()
-            .filter(|id| **id != host && seen.insert(**id))
+            .filter(|id| Some(**id) != host && seen.insert(**id))
             .filter_map(|id| directory.user(*id))
             .filter(|u| u.realm_id == realm && u.is_active)
             .cloned()
@@ -516,7 +604,13 @@ impl<'a> GroupDesk<'a> {
         now: Timestamp,
     ) -> GroupResult<GroupRecord> {
         let before = record.states();
+        // The plugin's host `end` moves the joined alone; its cleanup misses the invitees.
+        let keep_invitees =
+            reason == GroupEndReason::HostEnded && self.core.quirks().plugin_group_rules;
         for place in &mut record.participants {
+            if keep_invitees && place.state().is_pending() {
+                continue;
+            }
             if let ParticipantOutcome::Moved { to } =
                 participant_transition(place.state(), ParticipantAction::CallEnded)?
             {
@@ -592,6 +686,14 @@ fn visible(store: &Store, call_id: CallId, user: &UserRecord) -> GroupResult<Gro
         .ok_or_else(|| GroupRefusal::NotParticipant.into())
 }
 
+/// The call of `user`'s realm, whether or not they have a place in it.
+fn in_realm(store: &Store, call_id: CallId, user: &UserRecord) -> GroupResult<GroupRecord> {
+    store
+        .group_call(call_id)?
+        .filter(|r| r.realm_id == user.realm_id)
+        .ok_or_else(|| GroupRefusal::NotParticipant.into())
+}
+
 /// The state of `user`'s place in the call.
 fn place_state(record: &GroupRecord, user: UserId) -> GroupResult<ParticipantState> {
     record
@@ -600,11 +702,19 @@ fn place_state(record: &GroupRecord, user: UserId) -> GroupResult<ParticipantSta
         .ok_or_else(|| GroupRefusal::NotParticipant.into())
 }
 
-/// The call that makes `user` busy: an active 1:1 call they are party to, or an active
-/// group call they are `joined` in.
-pub fn busy_call_of(store: &Store, user: UserId) -> Result<Option<CallId>, StoreError> {
+/// The call that makes `user` busy: an active 1:1 call they are party to, or (with
+/// `groups`) an active group call they are `joined` in. A server where group calls make
+/// nobody busy (`Quirks::group_calls_never_busy`) asks without `groups`.
+pub fn busy_call_of(
+    store: &Store,
+    user: UserId,
+    groups: bool,
+) -> Result<Option<CallId>, StoreError> {
     if let Some(call) = store.active_call_of(user)? {
         return Ok(Some(call.call.call_id));
+    }
+    if !groups {
+        return Ok(None);
     }
     Ok(store
         .joined_group_call_of(user)?

@@ -10,7 +10,9 @@
 //!
 //! A user is in at most one call at a time, whatever its kind: a party of an active 1:1 call
 //! and a `joined` participant of an active group call are both busy (see
-//! [`GroupDesk::busy_call_of`]).
+//! [`busy_call_of`]), except where group calls make nobody busy, as on the deployed plugin
+//! (`Quirks::group_calls_never_busy`). The other ways the deployed plugin's group calls differ
+//! are fields of [`crate::core::compat::Quirks`] too, read here where they apply.
 
 pub mod desk;
 pub mod model;

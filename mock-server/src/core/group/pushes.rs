@@ -1,8 +1,14 @@
 //! The pushes of group calls (spec 1.1 §6), heard by the push outbox: `group_call` to each
 //! new invitee's devices, and `group_call_cancelled` when an invitation ends unanswered (the
-//! invitee missed it, or the call ended first).
+//! invitee missed it, or the call ended first). Where the server pushes as the deployed
+//! plugin does (`Quirks::plugin_pushes`), an invitation is its legacy `call` push alone and
+//! nothing else is pushed; where misses go untold (`Quirks::group_misses_untold`), no
+//! `group_call_cancelled`.
 
 use zulip_calls_protocol::UserId;
+use zulip_calls_protocol::plugin::deployed_push::{
+    CallPushData, DeployedPushContext, call_push_notification,
+};
 use zulip_calls_protocol::plugin::group::{GroupPushContext, GroupPushKind, GroupUser};
 use zulip_calls_protocol::push::{PushNotification, build_push};
 
@@ -34,6 +40,8 @@ pub fn record(tx: &mut Tx<'_>, change: &GroupChange) {
         GroupHappening::Invited { users } => {
             (GroupPushKind::Invitation, users.clone(), inviter(change.by))
         }
+        _ if tx.core.quirks().plugin_pushes => return,
+        _ if tx.core.quirks().group_misses_untold => return,
         GroupHappening::Missed { user } => (GroupPushKind::Cancelled, vec![*user], host.clone()),
         // Invitations still open when the call ended are cancelled.
         GroupHappening::Ended { .. } => {
@@ -58,6 +66,10 @@ pub fn record(tx: &mut Tx<'_>, change: &GroupChange) {
         realm: &realm,
         now: change.at,
     };
+    if tx.core.quirks().plugin_pushes {
+        plugin_invitations(tx, change, &users, &sender, &context, &realm);
+        return;
+    }
     let sound = tx.core.settings().call_push_notification_sound.clone();
     for user in users {
         let Some(place) = record.participant(user) else {
@@ -84,6 +96,54 @@ pub fn record(tx: &mut Tx<'_>, change: &GroupChange) {
                 recipient: user,
                 call_id: record.call.call_id,
                 event: kind.event().as_str(),
+            };
+            record_one(tx, &push, change.at, &body);
+        }
+    }
+}
+
+/// The plugin's group invitations: `send_call_push_notification` to each invitee, with the
+/// group call's id, its bare room URL and the inviter as the caller (the legacy push alone).
+fn plugin_invitations(
+    tx: &mut Tx<'_>,
+    change: &GroupChange,
+    users: &[UserId],
+    inviter: &GroupUser,
+    context: &zulip_calls_protocol::push::PushContext,
+    realm: &zulip_calls_protocol::push::PushRealm,
+) {
+    let call = &change.record.call;
+    let data = CallPushData {
+        call_id: call.call_id,
+        call_type: call.call_type,
+        sender_id: inviter.user_id.0,
+        sender_name: &inviter.full_name,
+        jitsi_url: &call.jitsi_url,
+    };
+    let ctx = DeployedPushContext {
+        context,
+        realm_name: &realm.name,
+        realm_id: realm.id,
+        receiver_join_url: &call.jitsi_url,
+        now: change.at,
+    };
+    for user in users {
+        let devices = match tx.store().devices_of(*user) {
+            Ok(devices) => devices,
+            Err(err) => {
+                tracing::error!(error = %err, "could not read devices");
+                continue;
+            }
+        };
+        for device in devices {
+            let provider = DeviceKind::of(&device).as_str();
+            let body = call_push_notification(&data, user.0, &target_of(device), &ctx);
+            let push = OutgoingPush {
+                provider,
+                recipient: *user,
+                call_id: call.call_id,
+                // A `call` push, as the app reads it.
+                event: zulip_calls_protocol::push::PushKind::Call.event().as_str(),
             };
             record_one(tx, &push, change.at, &body);
         }

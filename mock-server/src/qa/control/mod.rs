@@ -8,6 +8,7 @@
 
 pub mod bots;
 pub mod calls;
+pub mod cleanup;
 pub mod clock;
 pub mod faults;
 pub mod group_calls;
@@ -45,6 +46,7 @@ pub fn router(state: QaState) -> Router {
     let control = group_calls::router(control);
     let control = queues::router(control);
     let control = clock::router(control);
+    let control = cleanup::router(control);
     let control = server::router(control);
     let control = bots::router(control);
     let control = crate::qa::metrics::router(control);

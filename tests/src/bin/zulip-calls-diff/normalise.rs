@@ -14,13 +14,18 @@
 //!   10-digit run in a string `<unix>`; `next_cursor`/`cursor` strings are `<cursor>`; a
 //!   `duration`/`duration_seconds` number is `<seconds>` (calls here last well under a second,
 //!   and the two servers may round differently).
+//! - Group call participants (a `participants` list of objects with a `user_id`): sorted by
+//!   user id. The plugin's queries have no order, so its database picks one (SQLite by an
+//!   index on the last heartbeat, PostgreSQL by where the rows happen to lie); a client must
+//!   not depend on it.
 
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-/// Keys whose value is a user id (besides `user_id` and `*_user_id`).
+/// Keys whose value is a user id, or a list of them (besides `user_id` and `*_user_id`).
 const USER_ID_KEYS: &[&str] = &[
+    "new_participants",
     "caller_id",
     "recipient_id",
     "sender_id",
@@ -118,7 +123,11 @@ impl Normaliser {
                 Value::Object(out)
             }
             Value::Array(items) => {
-                Value::Array(items.iter().map(|v| self.value_at(key, v)).collect())
+                let mut items: Vec<Value> = items.iter().map(|v| self.value_at(key, v)).collect();
+                if key == Some("participants") && items.iter().all(|p| p["user_id"].is_i64()) {
+                    items.sort_by_key(|p| p["user_id"].as_i64());
+                }
+                Value::Array(items)
             }
             Value::Number(number) => {
                 let key = key.unwrap_or("");
@@ -437,6 +446,22 @@ mod tests {
             "<jitsi>/<room:c2>"
         );
         assert_eq!(n.string("zulip-call-abc"), "<room1>");
+    }
+
+    #[test]
+    fn participants_are_listed_by_user_id() {
+        let mut n = normaliser();
+        let value = json!({"participants": [
+            {"user_id": 12, "state": "invited"},
+            {"user_id": 11, "state": "joined"},
+        ], "new_participants": [12, 11]});
+        assert_eq!(
+            n.value(&value),
+            json!({"participants": [
+                {"user_id": 1, "state": "joined"},
+                {"user_id": 2, "state": "invited"},
+            ], "new_participants": [2, 1]})
+        );
     }
 
     #[test]

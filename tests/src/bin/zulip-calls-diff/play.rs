@@ -358,6 +358,14 @@ impl<'a> Player<'a> {
         Ok(())
     }
 
+    /// `<name>` of each role.
+    fn names(&self, roles: &[Role]) -> Vec<String> {
+        roles
+            .iter()
+            .map(|r| format!("<{}>", self.cast.short(*r)))
+            .collect()
+    }
+
     /// The request as the sequence writes it.
     fn describe(&self, step: &Step) -> String {
         let path = match step.path {
@@ -367,6 +375,7 @@ impl<'a> Player<'a> {
                 norm.string(p)
             }
             PathSpec::Call(var, action) => format!("calls/<{var}>/{action}"),
+            PathSpec::Group(var, action) => format!("calls/group/<{var}>/{action}"),
         };
         let mut text = format!("{} {path}", step.method.as_str());
         for (name, arg) in &step.params {
@@ -379,6 +388,8 @@ impl<'a> Player<'a> {
                 Arg::QuotedId(role) => format!("\"<{}>\"", self.cast.short(*role)),
                 Arg::Var(v) => format!("<{v}>"),
                 Arg::QuotedVar(v) => format!("\"<{v}>\""),
+                Arg::Ids(roles) => self.names(roles).join(","),
+                Arg::JsonIds(roles) => format!("[{}]", self.names(roles).join(",")),
             };
             text.push_str(&format!(" {name}={value}"));
         }
@@ -405,7 +416,10 @@ async fn prepare(side: &mut Side<'_>, watched: &[String], reset: bool) -> anyhow
                 &user.api_key,
                 "POST",
                 "register",
-                &[("event_types".to_owned(), "[\"call\"]".to_owned())],
+                &[(
+                    "event_types".to_owned(),
+                    "[\"call\", \"group_call\"]".to_owned(),
+                )],
             )
             .await?;
         let Some(queue_id) = register.body["queue_id"].as_str() else {
@@ -493,10 +507,14 @@ async fn perform(
             .user_id
             .to_string())
     };
+    let ids_of = |roles: &[Role]| -> anyhow::Result<Vec<String>> {
+        roles.iter().map(|r| id_of(*r)).collect()
+    };
     let var = |name: &str| side.vars.get(name).cloned().unwrap_or_default();
     let path = match step.path {
         PathSpec::Fixed(p) => p.to_owned(),
         PathSpec::Call(v, action) => format!("calls/{}/{action}", var(v)),
+        PathSpec::Group(v, action) => format!("calls/group/{}/{action}", var(v)),
     };
     let mut params = Vec::new();
     for (name, arg) in &step.params {
@@ -506,6 +524,8 @@ async fn perform(
             Arg::QuotedId(role) => format!("\"{}\"", id_of(*role)?),
             Arg::Var(v) => var(v),
             Arg::QuotedVar(v) => format!("\"{}\"", var(v)),
+            Arg::Ids(roles) => ids_of(roles)?.join(","),
+            Arg::JsonIds(roles) => format!("[{}]", ids_of(roles)?.join(",")),
         };
         params.push(((*name).to_owned(), value));
     }
@@ -578,7 +598,7 @@ async fn perform(
     Ok(Some((answer, whole)))
 }
 
-/// Each watched person's new call events (heartbeats left out), by short name; the queues
+/// Each watched person's new call and group call events (heartbeats left out), by short name; the queues
 /// are read at the same time.
 async fn read_events(side: &mut Side<'_>) -> anyhow::Result<BTreeMap<String, Vec<Value>>> {
     let server = side.server;

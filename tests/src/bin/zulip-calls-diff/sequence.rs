@@ -1,5 +1,5 @@
-//! The request sequence: every 1:1 endpoint of the 1.1 dialect, with good and bad input, in
-//! blocks that leave no call behind.
+//! The request sequence: every 1:1 and group endpoint of the 1.1 dialect, with good and bad
+//! input, in blocks that leave no call behind.
 //!
 //! Neither server is reset in the middle of a block, and the plugin's code cannot be reset at
 //! all, so the blocks are written not to disturb each other on a server that keeps everything:
@@ -49,6 +49,10 @@ pub enum Arg {
     Var(&'static str),
     /// A saved value, JSON-quoted.
     QuotedVar(&'static str),
+    /// The users' ids, comma-separated (`3,5`).
+    Ids(&'static [Role]),
+    /// The users' ids as a JSON list (`[3,5]`).
+    JsonIds(&'static [Role]),
 }
 
 /// `GET` or `POST`.
@@ -73,6 +77,8 @@ pub enum PathSpec {
     Fixed(&'static str),
     /// `calls/{var}/{action}`.
     Call(&'static str, &'static str),
+    /// `calls/group/{var}/{action}`.
+    Group(&'static str, &'static str),
 }
 
 /// One request.
@@ -128,7 +134,7 @@ impl Step {
                 _ => None,
             })
             .collect();
-        if let PathSpec::Call(v, _) = self.path {
+        if let PathSpec::Call(v, _) | PathSpec::Group(v, _) = self.path {
             needs.push(v);
         }
         needs
@@ -236,6 +242,50 @@ impl B {
         self.get(who, "calls/history", params)
     }
 
+    /// `POST calls/group/create` saving the call as `name`.
+    fn group_create(
+        &mut self,
+        who: Role,
+        name: &'static str,
+        params: &[(&'static str, Arg)],
+    ) -> &mut Self {
+        self.step(
+            Step::new(
+                who,
+                Method::Post,
+                PathSpec::Fixed("calls/group/create"),
+                params,
+            )
+            .saving(name),
+        )
+    }
+
+    /// `POST calls/group/{call}/{action}`.
+    fn group(
+        &mut self,
+        who: Role,
+        call: &'static str,
+        action: &'static str,
+        params: &[(&'static str, Arg)],
+    ) -> &mut Self {
+        self.step(Step::new(
+            who,
+            Method::Post,
+            PathSpec::Group(call, action),
+            params,
+        ))
+    }
+
+    /// `GET calls/group/{call}/{what}` (`status`, `participants`).
+    fn group_get(&mut self, who: Role, call: &'static str, what: &'static str) -> &mut Self {
+        self.step(Step::new(
+            who,
+            Method::Get,
+            PathSpec::Group(call, what),
+            &[],
+        ))
+    }
+
     fn mark(&mut self, name: &'static str) -> &mut Self {
         self.block.items.push(Item::Mark(name));
         self
@@ -251,7 +301,7 @@ impl B {
     }
 }
 
-use Arg::{Id, Lit, QuotedId, QuotedVar, Var};
+use Arg::{Id, Ids, JsonIds, Lit, QuotedId, QuotedVar, Var};
 
 /// A well-formed call id no server knows.
 const UNKNOWN_CALL: &str = "1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed";
@@ -271,6 +321,8 @@ pub fn blocks() -> Vec<Block> {
         receiver_ends_before_answering(),
         malformed_ids(),
         after_the_cooldown(),
+        group_call(),
+        group_call_edges(),
     ]
 }
 
@@ -550,6 +602,111 @@ fn after_the_cooldown() -> Block {
             &[("user_id", Id(H0)), ("is_video_call", Lit("false"))],
         )
         .on(H1, "w3", "cancel", &[]);
+    b.done()
+}
+
+/// A group call from creation to its end: comma-separated invitees, join (twice), an
+/// uninvited user joining, decline (twice), invitations (again, as a JSON list, empty, by an
+/// invitee, of another realm's user), leave (twice, and by an invitee), a stranger and a
+/// user of another realm looking, `end` by a guest, then twice by the host, and everything
+/// after the end.
+fn group_call() -> Block {
+    let mut b = B::new(
+        "group call: invitations, joins, declines, leaves, end twice, after the end",
+        &[H0, H1, H2, H3, H4, H5, OTHER],
+    );
+    b.group_create(
+        H0,
+        "g1",
+        &[
+            ("user_ids", Ids(&[H1, H2, H3])),
+            ("title", Lit("Standup")),
+            ("call_type", Lit("video")),
+        ],
+    )
+    .group_get(H0, "g1", "status")
+    .group_get(H0, "g1", "participants")
+    .group(H1, "g1", "join", &[])
+    .group(H1, "g1", "join", &[])
+    .group(H4, "g1", "join", &[])
+    .group_get(H4, "g1", "status")
+    .group(H2, "g1", "decline", &[])
+    .group(H2, "g1", "decline", &[])
+    .group(H1, "g1", "invite", &[("user_ids", Ids(&[H2, H5]))])
+    .group(H1, "g1", "invite", &[("user_ids", JsonIds(&[H5]))])
+    .group(H1, "g1", "invite", &[("user_ids", Lit(""))])
+    .group(H3, "g1", "invite", &[("user_ids", Ids(&[H5]))])
+    .group(H1, "g1", "invite", &[("user_ids", Ids(&[OTHER]))])
+    .group(H1, "g1", "leave", &[])
+    .group(H1, "g1", "leave", &[])
+    .group(H3, "g1", "leave", &[])
+    .group(H1, "g1", "end", &[])
+    .group_get(OTHER, "g1", "status")
+    .group(OTHER, "g1", "join", &[])
+    .group_get(H5, "g1", "participants")
+    .group(H0, "g1", "end", &[])
+    .group(H0, "g1", "end", &[])
+    .group(H4, "g1", "leave", &[])
+    .group(H5, "g1", "decline", &[])
+    .group(H2, "g1", "join", &[])
+    .group(H1, "g1", "invite", &[("user_ids", Ids(&[H2]))])
+    .group_get(H0, "g1", "status")
+    .group_get(H0, "g1", "participants");
+    b.done()
+}
+
+/// `group/create` with invitees as a JSON list, not numbers, of another realm only; a bad
+/// call type, a bad stream; an audio call with a blank title; a participant of a group call
+/// rung for a 1:1 call; malformed and unknown group call ids.
+fn group_call_edges() -> Block {
+    let mut b = B::new(
+        "group call creation with bad input, busy across kinds, malformed ids",
+        &[H6, H1, H2, OTHER],
+    );
+    b.group_create(H6, "e1", &[("user_ids", JsonIds(&[H1, H2]))])
+        .group_get(H6, "e1", "participants")
+        .group(H6, "e1", "end", &[])
+        .group_create(H6, "e2", &[("user_ids", Lit("abc"))])
+        .group(H6, "e2", "end", &[])
+        .group_create(H6, "e3", &[("user_ids", Id(OTHER))])
+        .group(H6, "e3", "end", &[])
+        .group_create(H6, "e4", &[("call_type", Lit("fax"))])
+        .group_create(H6, "e5", &[("stream_id", Lit("abc"))])
+        .group_create(
+            H6,
+            "e6",
+            &[
+                ("user_ids", Lit(" 0 ")),
+                ("call_type", Lit("AUDIO")),
+                ("title", Lit("   ")),
+            ],
+        )
+        .group(H6, "e6", "end", &[])
+        .group_create(H6, "e7", &[("user_ids", Id(H1))])
+        .group(H1, "e7", "join", &[])
+        // The plugin rings a user joined in a group call (and lets them call).
+        .create(H2, "e8", &[("user_id", Id(H1))])
+        .on(H2, "e8", "cancel", &[])
+        .create(H1, "e9", &[("user_id", Id(H2))])
+        .on(H1, "e9", "cancel", &[])
+        .group(H6, "e7", "end", &[])
+        .post(H6, "calls/group/not-a-uuid/join", &[])
+        .post(H6, "calls/group/not-a-uuid/invite", &[("user_ids", Id(H1))])
+        .post(H6, "calls/group/not-a-uuid/leave", &[])
+        .post(H6, "calls/group/not-a-uuid/decline", &[])
+        .post(H6, "calls/group/not-a-uuid/end", &[])
+        .get(H6, "calls/group/not-a-uuid/status", &[])
+        .get(H6, "calls/group/not-a-uuid/participants", &[])
+        .post(
+            H6,
+            "calls/group/1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed/join",
+            &[],
+        )
+        .get(
+            H6,
+            "calls/group/1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed/status",
+            &[],
+        );
     b.done()
 }
 
