@@ -16,7 +16,6 @@
 
 pub mod desk;
 pub mod model;
-pub mod pushes;
 
 pub use desk::{
     GroupDesk, GroupError, GroupResult, Invited, NewGroupCall, busy_call_of, next_group_deadline,

@@ -12,12 +12,12 @@ use zulip_calls_protocol::plugin::deployed_push::{
 use zulip_calls_protocol::plugin::group::{GroupPushContext, GroupPushKind, GroupUser};
 use zulip_calls_protocol::push::{PushNotification, build_push};
 
+use super::outbox::{OutgoingPush, push_context, record_one, target_of};
 use crate::core::news::{GroupChange, GroupHappening, Tx};
-use crate::core::pushes::{OutgoingPush, push_context, record_one, target_of};
 use crate::core::store::DeviceKind;
 
 /// Records the pushes `change` sends.
-pub fn record(tx: &mut Tx<'_>, change: &GroupChange) {
+pub(super) fn record(tx: &mut Tx<'_>, change: &GroupChange) {
     if !tx.core.settings().call_push_notification_enabled {
         return;
     }
