@@ -14,15 +14,18 @@
 //! ([`zulip_calls_protocol::transition`]) applied to the state the panel believes the call is in,
 //! so the UI and the server agree on what is possible.
 
+pub mod answer;
 pub mod group;
 pub mod login;
 pub mod model;
 pub mod msg;
+pub mod notes;
 pub mod update;
 
 #[cfg(test)]
 mod tests;
 
+pub use answer::AnswerError;
 pub use group::{
     GroupAnswer, GroupCommand, GroupInvitation, GroupMember, GroupMsg, GroupPending, GroupSnapshot,
     InGroup, TitlePrompt,
@@ -31,5 +34,5 @@ pub use model::{
     ActiveState, CallPanel, EndSummary, HistoryState, InCall, Incoming, KeyHint, Level, Model,
     Notice, Outgoing, Overlay, Teammate, View,
 };
-pub use msg::{AnswerError, Command, KeyInput, Msg};
+pub use msg::{Command, KeyInput, Msg};
 pub use update::{Update, init, update};

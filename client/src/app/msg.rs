@@ -5,6 +5,7 @@ use zulip_calls_protocol::{
     ActiveCall, CallId, CallState, CallType, MediaStatus, RespondAction, Timestamp, UserId,
 };
 
+use super::answer::AnswerError;
 use super::group::{GroupCommand, GroupMsg};
 use super::model::Teammate;
 use crate::backend::events::StreamItem;
@@ -117,14 +118,4 @@ pub enum Command {
         body: String,
     },
     Quit,
-}
-
-/// Why an answer (`respond`) failed, which decides whether it can be tried again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AnswerError {
-    /// The call is over or not mine to answer (cancelled, timed out, answered elsewhere):
-    /// nothing to try again.
-    CallOver(String),
-    /// The answer did not get through (server error, network): the call may still be ringing.
-    NotSent(String),
 }

@@ -4,15 +4,14 @@ use zulip_calls_protocol::calls::HistoryResponse;
 use zulip_calls_protocol::machine::Action;
 use zulip_calls_protocol::{
     ActiveCall, CallEvent, CallEventDetail, CallId, CallState, CallType, EndReason, MediaState,
-    MediaStatus, RespondAction, Timestamp, UserId,
+    MediaStatus, RespondAction, UserId,
 };
 
+use super::answer::AnswerError;
 use super::group::update as group;
-use super::model::{
-    CallPanel, EndSummary, InCall, Incoming, Level, Model, Notice, Outgoing, Overlay, PAGE_ROWS,
-    View,
-};
-use super::msg::{AnswerError, Command, KeyInput, Msg};
+use super::model::{CallPanel, InCall, Incoming, Level, Model, Outgoing, Overlay, PAGE_ROWS, View};
+use super::msg::{Command, KeyInput, Msg};
+use super::notes::{end_with, log, notice};
 use crate::backend::events::StreamItem;
 
 /// What an update asks of the runner: effects to run, and whether the screen is stale.
@@ -830,23 +829,6 @@ fn on_call_ended(
     }
 }
 
-/// Shows the end summary; the duration falls back to the local timer of an answered call
-/// (or of a group call I was in).
-pub(crate) fn end_with(model: &mut Model, other_name: String, text: String, duration: Option<f64>) {
-    let duration = duration.or_else(|| match &model.call {
-        CallPanel::InCall(_) | CallPanel::Group(_) => model.call_elapsed(),
-        _ => None,
-    });
-    log(model, text.clone());
-    model.call = CallPanel::Ended {
-        summary: EndSummary {
-            other_name,
-            text,
-            duration,
-        },
-    };
-}
-
 /// Rebuilds the call panel from the server's list of active calls, after a (re)registration.
 fn on_resynced(model: &mut Model, calls: Vec<ActiveCall>) -> Vec<Command> {
     if model.call.group_call_id().is_some() {
@@ -1174,23 +1156,4 @@ fn moved(selected: usize, len: usize, key: KeyInput) -> usize {
         _ => selected,
     };
     clamp(target, len)
-}
-
-pub(crate) fn notice(model: &mut Model, level: Level, text: String) {
-    log(model, text.clone());
-    model.notice = Some(Notice {
-        level,
-        text,
-        at: model.now,
-    });
-}
-
-pub(crate) fn log(model: &mut Model, line: String) {
-    let line = format!("{} {line}", fmt_time(model.now));
-    model.log.push(line);
-}
-
-/// `HH:MM:SS` in UTC, short enough for the log pane.
-fn fmt_time(t: Timestamp) -> String {
-    t.0.format("%H:%M:%S").to_string()
 }

@@ -16,7 +16,7 @@ use zulip_calls_protocol::plugin::group::{
 };
 use zulip_calls_protocol::{CallId, CallType, Timestamp, UserId};
 
-use super::msg::AnswerError;
+use super::answer::AnswerError;
 
 /// One person of a group call and where they stand.
 #[derive(Debug, Clone, PartialEq, Eq)]

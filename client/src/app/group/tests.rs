@@ -12,8 +12,9 @@ use zulip_calls_protocol::{CallId, CallType, Dialect, EventId, EventKind, QueueE
 use zulip_calls_protocol::{CallState, UserId};
 
 use super::*;
+use crate::app::answer::AnswerError;
 use crate::app::model::{CallPanel, Level, Model, Overlay, Teammate, View};
-use crate::app::msg::{AnswerError, Command, KeyInput, Msg};
+use crate::app::msg::{Command, KeyInput, Msg};
 use crate::app::update::{Update, update};
 use crate::backend::calls::Features;
 use crate::backend::events::StreamItem;

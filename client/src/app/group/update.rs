@@ -11,9 +11,10 @@ use super::{
     GroupAnswer, GroupCommand, GroupInvitation, GroupMember, GroupMsg, GroupPending, GroupSnapshot,
     InGroup, TitlePrompt,
 };
+use crate::app::answer::AnswerError;
 use crate::app::model::{CallPanel, Level, Model, Overlay, View};
-use crate::app::msg::{AnswerError, Command, KeyInput};
-use crate::app::update::{end_with, log, notice};
+use crate::app::msg::{Command, KeyInput};
+use crate::app::notes::{end_with, log, notice};
 use crate::backend::keepalive::Held;
 
 /// What the panel and the summary call a group call without a title.
