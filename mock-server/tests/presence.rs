@@ -463,3 +463,41 @@ async fn presence_and_statuses_survive_a_restart() {
     let (_, body) = app.get(&othello, "users/10/status", &[]).await;
     assert_eq!(body["status"], json!({"status_text": "back soon"}));
 }
+
+/// The control API's reset forgets presence and statuses with the rest of the activity.
+#[tokio::test]
+async fn a_reset_forgets_presence_and_statuses() {
+    let app = spawn_virtual(Settings::default()).await;
+    let hamlet = app.account("hamlet@zulip.com");
+    report(&app, &hamlet, &[("status", "active")]).await;
+    let (status, _) = app
+        .post(&hamlet, "users/me/status", &[("status_text", "busy")])
+        .await;
+    assert_eq!(status, 200);
+
+    let response = app
+        .http
+        .post(app.control_url("reset"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+
+    let (status, body) = app.get(&hamlet, "users/10/presence", &[]).await;
+    assert_eq!(
+        (status, &body["msg"]),
+        (400, &json!("No presence data for 10"))
+    );
+    let (_, body) = app.get(&hamlet, "users/10/status", &[]).await;
+    assert_eq!(body["status"], json!({}));
+    let body = report(
+        &app,
+        &hamlet,
+        &[("status", "idle"), ("last_update_id", "-1")],
+    )
+    .await;
+    assert_eq!(
+        body["presence_last_update_id"], 1,
+        "the sequence starts again: {body}"
+    );
+}
