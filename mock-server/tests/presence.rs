@@ -501,3 +501,47 @@ async fn a_reset_forgets_presence_and_statuses() {
         "the sequence starts again: {body}"
     );
 }
+
+/// `away` is Zulip's `!presence_enabled`: an away user's presence is shared with nobody (left
+/// out of fetches, no events) until they come back.
+#[tokio::test]
+async fn an_away_user_shares_no_presence() {
+    let app = spawn_virtual(Settings::default()).await;
+    let hamlet = app.account("hamlet@zulip.com");
+    let othello = app.account("othello@zulip.com");
+    let watching = queue_for(&app, &othello, r#"["presence"]"#).await;
+    let (status, _) = app
+        .post(&hamlet, "users/me/status", &[("away", "true")])
+        .await;
+    assert_eq!(status, 200);
+
+    report(&app, &hamlet, &[("status", "active")]).await;
+    let mut last = -1;
+    assert!(
+        app.drain_events(&othello, &watching, &mut last)
+            .await
+            .is_empty()
+    );
+    let body = report(
+        &app,
+        &othello,
+        &[("status", "active"), ("last_update_id", "-1")],
+    )
+    .await;
+    assert!(body["presences"].get("10").is_none(), "{body}");
+    let (status, body) = app.get(&othello, "users/10/presence", &[]).await;
+    assert_eq!(
+        (status, &body["msg"]),
+        (400, &json!("No presence data for 10"))
+    );
+
+    app.post(&hamlet, "users/me/status", &[("away", "false")])
+        .await;
+    let body = report(
+        &app,
+        &othello,
+        &[("status", "active"), ("last_update_id", "-1")],
+    )
+    .await;
+    assert_eq!(body["presences"]["10"]["active_timestamp"], now(), "{body}");
+}

@@ -94,20 +94,30 @@ fn legacy(record: &PresenceRecord) -> LegacyPresence {
     ])
 }
 
-/// The realm's presence rows of listed users (active humans), with their users.
+/// The realm's presence rows of listed users (active humans sharing their presence), with
+/// their users.
 fn realm_rows(
     state: &ApiState,
     realm: RealmId,
     after_update_id: i64,
     connected_since: Timestamp,
 ) -> ApiResult<Vec<(UserRecord, PresenceRecord)>> {
-    let rows = state
-        .core
-        .store()
-        .realm_presence(realm, after_update_id, connected_since)?;
+    let (rows, statuses) = {
+        let store = state.core.store();
+        (
+            store.realm_presence(realm, after_update_id, connected_since)?,
+            store.realm_user_statuses(realm)?,
+        )
+    };
+    let hidden: Vec<UserId> = statuses
+        .into_iter()
+        .filter(|(_, status)| status.away)
+        .map(|(id, _)| id)
+        .collect();
     let directory = state.core.directory();
     Ok(rows
         .into_iter()
+        .filter(|row| !hidden.contains(&row.user_id))
         .filter_map(|row| {
             directory
                 .user(row.user_id)
@@ -115,6 +125,16 @@ fn realm_rows(
                 .map(|u| (u.clone(), row))
         })
         .collect())
+}
+
+/// Whether `user` hides their presence: Zulip's `away` is `!presence_enabled` since feature
+/// level 148, and a user without `presence_enabled` is left out of presence data and events.
+fn hides_presence(state: &ApiState, user: UserId) -> ApiResult<bool> {
+    Ok(state
+        .core
+        .store()
+        .user_status(user)?
+        .is_some_and(|status| status.away))
 }
 
 /// What a fetch returns: the rows and the `presence_last_update_id` to send with them.
@@ -220,7 +240,10 @@ async fn update_presence(
             .core
             .store()
             .record_presence(user.id, user.realm_id, now, active)?;
-    if !user.is_bot && PresenceRecord::comes_online(before.as_ref(), active, now) {
+    if !user.is_bot
+        && PresenceRecord::comes_online(before.as_ref(), active, now)
+        && !hides_presence(&state, user.id)?
+    {
         tracing::debug!(user = %user.id, "user came online");
         let website = legacy_entry(&after);
         let event = api::PresenceEvent {
@@ -295,7 +318,12 @@ async fn user_presence(
     if target.is_bot {
         return Err(ApiError::bad_request("Presence is not supported for bot users.").into());
     }
-    let Some(record) = state.core.store().presence_of(target.id)? else {
+    let record = if hides_presence(&state, target.id)? {
+        None
+    } else {
+        state.core.store().presence_of(target.id)?
+    };
+    let Some(record) = record else {
         return Err(ApiError::bad_request(format!("No presence data for {segment}")).into());
     };
     let now = state.core.clock.now().unix_seconds();
