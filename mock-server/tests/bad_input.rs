@@ -494,6 +494,7 @@ fn concrete_path(endpoint: &EndpointInfo) -> String {
         .path
         .replace("{call_id}", NO_CALL)
         .replace("{user_id}", &OTHELLO.to_string())
+        .replace("{user_id_or_email}", &OTHELLO.to_string())
 }
 
 /// Spec §4: the calls endpoints. The fixture call `{call}` is Prospero → Polonius, `calling`.
@@ -1271,6 +1272,75 @@ fn zulip_rows() -> Vec<Row> {
             "users/me/apns_device_token?token=nope",
         )
         .bad(),
+        // presence
+        post("presence: no status", "users/me/presence").missing("status"),
+        post("presence: unknown status", "users/me/presence")
+            .form("status=away")
+            .bad(),
+        post("presence: last_update_id not a number", "users/me/presence")
+            .form("status=active&last_update_id=abc")
+            .bad(),
+        post("presence: ping_only not a boolean", "users/me/presence")
+            .form("status=idle&ping_only=2")
+            .bad(),
+        post("presence: JSON status a number", "users/me/presence")
+            .json(r#"{"status": 1}"#)
+            .bad(),
+        post("presence: an active report", "users/me/presence")
+            .form("status=active&history_limit_days=99999999999")
+            .ok(),
+        get(
+            "realm/presence: unknown parameters are ignored",
+            "realm/presence?foo=%FF",
+        )
+        .ok(),
+        get("user presence: unknown id", "users/99999/presence").bad(),
+        get(
+            "user presence: unknown email",
+            "users/nobody@zulip.com/presence",
+        )
+        .bad(),
+        get(
+            "user presence: past i64",
+            "users/99999999999999999999/presence",
+        )
+        .bad(),
+        get("user presence: non-UTF-8", "users/%FF/presence").bad(),
+        get(
+            "user presence: another realm's user",
+            format!("users/{KING}/presence"),
+        )
+        .bad(),
+        get(
+            "user presence: no presence data",
+            format!("users/{DESDEMONA}/presence"),
+        )
+        .bad(),
+        // user status
+        post("status: nothing to change", "users/me/status").bad(),
+        post("status: text over 60 characters", "users/me/status")
+            .form(format!("status_text={}", "x".repeat(61)))
+            .bad(),
+        post("status: away not a boolean", "users/me/status")
+            .form("away=maybe")
+            .bad(),
+        post("status: emoji code without a name", "users/me/status")
+            .form("away=false&emoji_code=1f697")
+            .bad(),
+        post("status: unknown emoji type", "users/me/status")
+            .form("emoji_name=car&emoji_code=1f697&reaction_type=sticker")
+            .bad(),
+        post("status: a text", "users/me/status")
+            .form("status_text=busy")
+            .ok(),
+        get("user status: not a number", "users/abc/status").bad(),
+        get("user status: unknown", "users/99999/status").bad(),
+        get(
+            "user status: another realm's user",
+            format!("users/{KING}/status"),
+        )
+        .bad(),
+        get("user status: nobody set one", "users/6/status").ok(),
     ]
 }
 

@@ -472,3 +472,56 @@ fn an_open_control_api_off_loopback_is_warned_about() {
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(!err.contains("control API"), "{err}");
 }
+
+/// `completions <shell>` prints a script for that shell naming every subcommand, from the
+/// parser's own definitions.
+#[test]
+fn completions_name_the_subcommands_for_each_shell() {
+    let subcommands = [
+        "serve",
+        "cleanup-calls",
+        "users",
+        "zuliprc",
+        "endpoints",
+        "scenario",
+        "completions",
+        "man",
+    ];
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef zulip-calls-mock"),
+        ("fish", "complete -c zulip-calls-mock"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let output = run(&["completions", shell]);
+        assert!(output.status.success(), "{shell}: {}", stderr(&output));
+        let script = stdout(&output);
+        assert!(script.contains(marker), "{shell}: no {marker:?}");
+        for sub in subcommands {
+            assert!(script.contains(sub), "{shell}: no {sub}");
+        }
+    }
+    let output = run(&["completions", "tcsh"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+/// `man` prints a roff page with the command's name, synopsis and subcommands.
+#[test]
+fn man_prints_a_roff_page_naming_the_subcommands() {
+    let output = run(&["man"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let page = stdout(&output);
+    for needle in [
+        ".TH zulip-calls-mock",
+        ".SH NAME",
+        ".SH SYNOPSIS",
+        ".SH SUBCOMMANDS",
+        "serve",
+        "cleanup\\-calls",
+        "zuliprc",
+        "scenario",
+        "completions",
+    ] {
+        assert!(page.contains(needle), "no {needle:?} in:\n{page}");
+    }
+}

@@ -37,14 +37,58 @@ const CHECKED: &[&str] = &[
 /// Keywords that only annotate (they constrain nothing).
 const ANNOTATIONS: &[&str] = &["description", "example", "deprecated", "default", "title"];
 
-/// Zulip's OpenAPI document, parsed once.
+/// Zulip's OpenAPI document, parsed once: the 2024 file, or the 2025 one while a [`Newer`]
+/// guard lives on this thread.
 fn spec() -> &'static Value {
+    if NEWER.get() {
+        spec_2025()
+    } else {
+        spec_2024()
+    }
+}
+
+fn spec_2024() -> &'static Value {
     static SPEC: OnceLock<Value> = OnceLock::new();
     SPEC.get_or_init(|| {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/zulip-openapi.yaml");
         let text = std::fs::read_to_string(path).unwrap();
         serde_norway::from_str(&text).unwrap()
     })
+}
+
+/// The newer (2025, machine-rewritten) file: the only one with presence and user status
+/// as the contract serves them (spec §9).
+fn spec_2025() -> &'static Value {
+    static SPEC: OnceLock<Value> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/zulip-openapi-2025.yaml"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        serde_norway::from_str(&text).unwrap()
+    })
+}
+
+thread_local! {
+    /// Whether [`spec`] is the 2025 file on this thread (tests run one per thread).
+    static NEWER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While alive, schemas and their `$ref`s come from the 2025 file.
+struct Newer;
+
+impl Newer {
+    fn enter() -> Newer {
+        NEWER.set(true);
+        Newer
+    }
+}
+
+impl Drop for Newer {
+    fn drop(&mut self) {
+        NEWER.set(false);
+    }
 }
 
 /// The value a local `$ref` (`#/components/schemas/User`) points at.
@@ -689,5 +733,180 @@ async fn authentication_errors_match_the_schema() {
         "USER_DEACTIVATED",
         component("UserDeactivatedError"),
         &strip_legacy_message(body),
+    );
+}
+
+/// Spec §9: presence and user status follow the 2025 file. Every answer and event of theirs is
+/// validated against its schemas (modern and legacy presence, errors, `register`'s state).
+#[tokio::test]
+async fn presence_and_user_status_match_the_2025_schema() {
+    let _newer = Newer::enter();
+    let app = spawn().await;
+    let hamlet = app.account("hamlet@zulip.com");
+    let othello = app.account("othello@zulip.com");
+    let (status, mut registered) = app
+        .post(
+            &othello,
+            "register",
+            &[
+                ("event_types", r#"["presence", "user_status"]"#),
+                ("slim_presence", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{registered}");
+    let queue = registered["queue_id"].as_str().unwrap().to_owned();
+    registered
+        .as_object_mut()
+        .unwrap()
+        .remove("events_websocket_path");
+    assert_valid(
+        "POST register with presence and user_status",
+        response_schema("/register", "post", 200),
+        &registered,
+    );
+
+    let presence = response_schema("/users/me/presence", "post", 200);
+    for (what, form) in [
+        (
+            "modern",
+            vec![("status", "active"), ("last_update_id", "-1")],
+        ),
+        ("slim", vec![("status", "idle"), ("slim_presence", "true")]),
+        ("legacy", vec![("status", "active")]),
+        (
+            "ping only",
+            vec![("status", "active"), ("ping_only", "true")],
+        ),
+    ] {
+        let (status, body) = app.post(&hamlet, "users/me/presence", &form).await;
+        assert_eq!(status, 200, "{body}");
+        assert_valid(&format!("POST users/me/presence ({what})"), presence, &body);
+    }
+    let (_, body) = app
+        .post(&othello, "users/me/presence", &[("status", "active")])
+        .await;
+    assert_eq!(body["presences"].as_object().unwrap().len(), 2, "{body}");
+    assert_valid("POST users/me/presence (two users)", presence, &body);
+
+    let (status, body) = app.get(&othello, "realm/presence", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_valid(
+        "GET realm/presence",
+        response_schema("/realm/presence", "get", 200),
+        &body,
+    );
+    for who in ["10", "hamlet@zulip.com"] {
+        let (status, body) = app
+            .get(&othello, &format!("users/{who}/presence"), &[])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_valid(
+            "GET users/{user_id_or_email}/presence",
+            response_schema("/users/{user_id_or_email}/presence", "get", 200),
+            &body,
+        );
+    }
+
+    let (status, body) = app
+        .post(
+            &hamlet,
+            "users/me/status",
+            &[
+                ("status_text", "on a call"),
+                ("emoji_name", "car"),
+                ("away", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_valid(
+        "POST users/me/status",
+        response_schema("/users/me/status", "post", 200),
+        &body,
+    );
+    let (status, body) = app
+        .post(
+            &hamlet,
+            "users/me/status",
+            &[("status_text", &"x".repeat(61))],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    // The documented 400 is a `oneOf` of six identical `CodedError` branches that differ only
+    // in their examples, so no body can match exactly one: the body is checked against
+    // `CodedError`, and its text against the documented example's.
+    let documented = deref(response_schema("/users/me/status", "post", 400))["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|branch| branch["example"]["msg"].clone())
+        .collect::<Vec<_>>();
+    assert!(documented.contains(&body["msg"]), "{body}");
+    assert_valid(
+        "POST users/me/status with a long text",
+        component("CodedError"),
+        &strip_legacy_message(body),
+    );
+    for who in ["10", "6"] {
+        let (status, body) = app.get(&othello, &format!("users/{who}/status"), &[]).await;
+        assert_eq!(status, 200, "{body}");
+        assert_valid(
+            "GET users/{user_id}/status",
+            response_schema("/users/{user_id}/status", "get", 200),
+            &body,
+        );
+    }
+    let (status, body) = app.get(&othello, "users/99999/status", &[]).await;
+    assert_eq!(status, 400, "{body}");
+    assert_valid(
+        "GET users/{user_id}/status of nobody",
+        response_schema("/users/{user_id}/status", "get", 400),
+        &strip_legacy_message(body),
+    );
+
+    let (status, body) = app
+        .get(
+            &othello,
+            "events",
+            &[("queue_id", &queue), ("dont_block", "true")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let types: Vec<&str> = body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    // Hamlet comes online, goes idle and comes back (two events); Othello comes online.
+    assert_eq!(
+        types,
+        ["presence", "presence", "presence", "user_status"],
+        "{body}"
+    );
+    assert_valid(
+        "GET events with presence and user_status events",
+        response_schema("/events", "get", 200),
+        &body,
+    );
+
+    let (_, registered) = app
+        .post(
+            &othello,
+            "register",
+            &[("fetch_event_types", r#"["presence", "user_status"]"#)],
+        )
+        .await;
+    let mut registered = registered;
+    registered
+        .as_object_mut()
+        .unwrap()
+        .remove("events_websocket_path");
+    assert_eq!(registered["user_status"]["10"]["status_text"], "on a call");
+    assert_valid(
+        "POST register with legacy presence and a status",
+        response_schema("/register", "post", 200),
+        &registered,
     );
 }

@@ -667,3 +667,36 @@ async fn pushes_carry_the_mobile_apps_keys_where_the_server_speaks_1_1() {
         }
     }
 }
+
+/// Both called each other at once, on a 1.1-only server: the second caller's busy answer, in
+/// the 1.1 dialect's words, says the call it names is the callee's call to them.
+#[tokio::test]
+async fn calling_each_other_at_once_says_calling_you() {
+    let app = server(CallsApi::V1_1).await;
+    let hamlet = app.account("hamlet@zulip.com");
+    let othello = app.account("othello@zulip.com");
+    let (call, _) = create_quoted(&app, &hamlet, &othello).await;
+    let (status, body) = app
+        .post(
+            &othello,
+            "calls/create",
+            &[("user_id", &hamlet.id.to_string())],
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "CALLER_BUSY");
+    assert_eq!(body["msg"], "You are already in a call");
+    assert_eq!(body["existing_call_id"], json!(call));
+    assert_eq!(body["calling_you"], true, "{body}");
+
+    // The caller trying again is busy with their own call: no flag.
+    let (status, body) = app
+        .post(
+            &hamlet,
+            "calls/create",
+            &[("user_id", &othello.id.to_string())],
+        )
+        .await;
+    assert_eq!((status, &body["code"]), (409, &json!("CALLER_BUSY")));
+    assert!(body.get("calling_you").is_none(), "{body}");
+}

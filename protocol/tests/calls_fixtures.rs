@@ -535,11 +535,28 @@ fn design_doc_responses_are_read_by_the_client_types() {
 #[test]
 fn all_endpoints_are_distinct_routes() {
     let all: Vec<_> = zulip_calls_protocol::endpoint::all_endpoints().collect();
-    // 12 design routes, 13 of the 1.1 dialect (5 for 1:1 calls, 8 for group calls), 12 of
-    // Zulip's.
-    assert_eq!(all.len(), 37);
+    // 12 design routes, 13 of the 1.1 dialect (5 for 1:1 calls, 8 for group calls), 17 of
+    // Zulip's (5 of them presence and user status).
+    assert_eq!(all.len(), 42);
     let names: BTreeSet<_> = all.iter().map(|e| e.name).collect();
     let routes: BTreeSet<_> = all.iter().map(|e| (e.method.as_str(), e.path)).collect();
     assert_eq!(names.len(), all.len());
     assert_eq!(routes.len(), all.len());
+}
+
+/// Both called each other at once: the busy error says the existing call is the callee's
+/// call to the caller, and an error without the flag reads as `None`.
+#[test]
+fn caller_busy_says_when_the_callee_is_calling_you() {
+    let err = assert_round_trip::<ApiError>("errors/CALLER_BUSY.calling_you.json");
+    assert_eq!(err.code, ErrorCode::CallerBusy);
+    assert_eq!(err.calling_you, Some(true));
+    let mut built = ApiError::caller_busy("c0ffee00-1234-4abc-8def-0123456789ab".parse().unwrap());
+    built.calling_you = Some(true);
+    assert_eq!(
+        serde_json::to_value(built).unwrap(),
+        common::fixture_json("errors/CALLER_BUSY.calling_you.json")
+    );
+    let plain = assert_round_trip::<ApiError>("errors/CALLER_BUSY.json");
+    assert_eq!(plain.calling_you, None);
 }

@@ -48,7 +48,8 @@ use zulip_calls_protocol::push::{ApnsRequest, FcmRequest, PushData};
 use zulip_calls_protocol::settings::Settings;
 use zulip_calls_protocol::zulip::{
     AddAndroidGcmRegId, AddApnsDeviceToken, DeleteEvents, FetchApiKey, GetEvents, GetOwnUser,
-    GetUser, GetUsers, Register, RemoveAndroidGcmRegId, RemoveApnsDeviceToken, ServerSettings,
+    GetRealmPresence, GetUser, GetUserPresence, GetUserStatus, GetUsers, Register,
+    RemoveAndroidGcmRegId, RemoveApnsDeviceToken, ServerSettings, UpdatePresence, UpdateStatus,
 };
 use zulip_calls_protocol::{
     ApiError, CallId, CallState, CallStatus, CallType, DecodeError, EndReason, ErrorCode, EventId,
@@ -671,6 +672,13 @@ endpoints! {
     RemoveAndroidGcmRegId: ["zulip/android_gcm_reg_id_request.json"] ["zulip/empty_success_response.json"];
     AddApnsDeviceToken: ["zulip/apns_device_token_add_request.json"] ["zulip/empty_success_response.json"];
     RemoveApnsDeviceToken: ["zulip/apns_device_token_remove_request.json"] ["zulip/empty_success_response.json"];
+    UpdatePresence: ["zulip/presence_update_request.json"]
+        ["zulip/presence_update_response_openapi_modern.json",
+         "zulip/presence_update_response_openapi_legacy.json", "zulip/empty_success_response.json"];
+    GetRealmPresence: [] ["zulip/realm_presence_response_openapi.json"];
+    GetUserPresence: [] ["zulip/user_presence_response_openapi.json"];
+    UpdateStatus: ["zulip/status_update_request.json"] ["zulip/empty_success_response.json"];
+    GetUserStatus: [] ["zulip/user_status_response_openapi.json"];
 }
 
 /// The history path as a server serving both dialects reads and answers it (no route of its

@@ -92,6 +92,36 @@ fn descriptors_match_zulips_routes() {
             "users/me/apns_device_token",
             Auth::Basic,
         ),
+        (
+            "zulip.presence_update",
+            Verb::Post,
+            "users/me/presence",
+            Auth::Basic,
+        ),
+        (
+            "zulip.realm_presence",
+            Verb::Get,
+            "realm/presence",
+            Auth::Basic,
+        ),
+        (
+            "zulip.user_presence",
+            Verb::Get,
+            "users/{user_id_or_email}/presence",
+            Auth::Basic,
+        ),
+        (
+            "zulip.status_update",
+            Verb::Post,
+            "users/me/status",
+            Auth::Basic,
+        ),
+        (
+            "zulip.user_status",
+            Verb::Get,
+            "users/{user_id}/status",
+            Auth::Basic,
+        ),
     ];
     let listed: Vec<_> = zulip::ENDPOINTS
         .iter()
@@ -747,4 +777,83 @@ fn auth_errors_round_trip() {
     assert_eq!(deactivated.code, ErrorCode::UserDeactivated);
     assert_eq!(deactivated.text(), "Account is deactivated");
     assert_eq!(deactivated.http_status().as_u16(), 401);
+}
+
+// ---------------------------------------------------------------------------------------
+// Presence and user status (Zulip's 2025 OpenAPI examples)
+
+#[test]
+fn presence_requests_and_both_formats_round_trip() {
+    use zulip::{
+        GetRealmPresence, GetUserPresence, LegacyStatus, PresenceStatus, Presences, UpdatePresence,
+        UserIdOrEmail,
+    };
+    let sent = request::<UpdatePresence>("presence_update_request.json");
+    assert_eq!(sent.status, PresenceStatus::Active);
+    assert_eq!(sent.last_update_id, Some(5));
+
+    let modern = response::<UpdatePresence>("presence_update_response_openapi_modern.json");
+    let presences = modern.presences.unwrap();
+    let hamlet = presences.modern(UserId(10)).unwrap();
+    assert_eq!(hamlet.active_timestamp, 1_656_958_520);
+    // Active 19 s before the answer: active; idle only after the 140 s threshold.
+    assert_eq!(hamlet.status_at(1_656_958_539), LegacyStatus::Active);
+    assert_eq!(hamlet.status_at(1_656_958_520 + 141), LegacyStatus::Idle);
+    assert_eq!(hamlet.status_at(1_656_958_530 + 141), LegacyStatus::Offline);
+    assert_eq!(modern.presence_last_update_id, Some(1000));
+
+    let legacy = response::<UpdatePresence>("presence_update_response_openapi_legacy.json");
+    let Some(Presences::Legacy(by_email)) = legacy.presences else {
+        panic!("legacy entries read as modern");
+    };
+    assert_eq!(
+        by_email["user@example.com"]["aggregated"].status,
+        LegacyStatus::Idle
+    );
+
+    let realm = response::<GetRealmPresence>("realm_presence_response_openapi.json");
+    assert_eq!(realm.presences.len(), 1);
+    let one = response::<GetUserPresence>("user_presence_response_openapi.json");
+    assert_eq!(one.presence["aggregated"].client, None);
+    assert_eq!(
+        request_path::<GetUserPresence>(&UserIdOrEmail::Email("iago@zulip.com".into())),
+        "/api/v1/users/iago@zulip.com/presence"
+    );
+    assert_eq!(
+        request_path::<GetUserPresence>(&UserIdOrEmail::Id(UserId(5))),
+        "/api/v1/users/5/presence"
+    );
+    let event: zulip::PresenceEvent = assert_round_trip("zulip/presence_event_openapi.json");
+    assert_eq!(event.user_id, UserId(10));
+}
+
+#[test]
+fn presence_status_must_be_active_or_idle() {
+    let err = Params::from_urlencoded(b"status=offline")
+        .decode::<zulip::UpdatePresenceRequest>()
+        .unwrap_err();
+    assert!(matches!(err, ParamError::Invalid { .. }), "{err:?}");
+    let err = Params::from_urlencoded(b"")
+        .decode::<zulip::UpdatePresenceRequest>()
+        .unwrap_err();
+    assert_eq!(err, ParamError::Missing("status".into()));
+}
+
+#[test]
+fn user_status_requests_responses_and_events_round_trip() {
+    use zulip::{GetUserStatus, UpdateStatus};
+    let sent = request::<UpdateStatus>("status_update_request.json");
+    assert_eq!(sent.emoji_name.as_deref(), Some("car"));
+    let status = response::<GetUserStatus>("user_status_response_openapi.json").status;
+    assert_eq!(status.status_text.as_deref(), Some("on vacation"));
+    assert_eq!(status.away, None);
+    assert_eq!(
+        request_path::<GetUserStatus>(&UserId(12)),
+        "/api/v1/users/12/status"
+    );
+    let event: zulip::UserStatusEvent = assert_round_trip("zulip/user_status_event_openapi.json");
+    assert_eq!(event.status.away, Some(true));
+    let empty: zulip::GetUserStatusResponse =
+        serde_json::from_value(json!({"status": {}})).unwrap();
+    assert!(empty.status.is_empty());
 }

@@ -45,7 +45,14 @@ impl From<CallError> for ServerError {
             CallError::CannotCallSelf => {
                 ApiError::new(ErrorCode::CannotCallSelf, "You cannot call yourself")
             }
-            CallError::CallerBusy { existing } => ApiError::caller_busy(existing),
+            CallError::CallerBusy {
+                existing,
+                calling_you,
+            } => {
+                let mut err = ApiError::caller_busy(existing);
+                err.calling_you = calling_you.then_some(true);
+                err
+            }
             CallError::RedialCooldown {
                 existing,
                 retry_after,

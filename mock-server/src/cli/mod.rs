@@ -1,5 +1,5 @@
-//! The command line: `serve`, `cleanup-calls`, `users`, `zuliprc`, `endpoints` and `scenario`
-//! (which lives in [`crate::scenario`]).
+//! The command line: `serve`, `cleanup-calls`, `users`, `zuliprc`, `endpoints`, `scenario`
+//! (which lives in [`crate::scenario`]), and `completions` and `man` for packaging.
 //!
 //! `main.rs` only parses and calls [`run`]. What a command prints is built by plain functions
 //! ([`users_table`], [`zuliprc`], [`cleanup_summary`], [`serve_banner`], ...) so that it is
@@ -10,6 +10,7 @@
 //! server stopped); 2 bad usage or configuration (clap's own errors, a bad config or realm file).
 
 mod cleanup;
+mod docs;
 mod endpoints;
 mod serve;
 mod users;
@@ -24,6 +25,7 @@ use zulip_calls_protocol::endpoint::all_endpoints;
 pub use self::cleanup::{
     CleanupArgs, Credentials, cleanup_credentials, cleanup_summary, request_cleanup,
 };
+pub use self::docs::{completions, man_page};
 pub use self::endpoints::endpoints_listing;
 pub use self::serve::{ServeArgs, bind_warning, open_control_warning, serve_banner};
 pub use self::users::{UsersArgs, ZuliprcArgs, users_json, users_table, zuliprc};
@@ -61,6 +63,13 @@ pub enum Command {
     },
     /// Run scripted call flows (TOML scenario files) against an in-process mock or --server.
     Scenario(crate::scenario::ScenarioArgs),
+    /// Print a shell completion script (e.g. `zulip-calls-mock completions bash > ...`).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `zulip-calls-mock man | man -l -`.
+    Man,
 }
 
 /// Why a command failed.
@@ -111,6 +120,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::CleanupCalls(args) => block_on(cleanup::cleanup_calls(&args)),
         Command::Users(args) => users::users(&args),
         Command::Zuliprc(args) => users::zuliprc_command(&args),
+        Command::Completions { shell } => Ok(completions(shell)),
+        Command::Man => man_page(),
         Command::Endpoints { json } => {
             endpoints_listing(&all_endpoints().collect::<Vec<_>>(), json)
                 .map_err(|e| CliError::Runtime(e.to_string()))

@@ -118,7 +118,16 @@ impl<'a> CallDesk<'a> {
         // where group calls make nobody busy, §9 row 6).
         let groups = !self.core.quirks().group_calls_never_busy;
         if let Some(existing) = super::group::busy_call_of(&store, caller.id, groups)? {
-            return Err(CallError::CallerBusy { existing });
+            // Both called each other at once: the existing call is the callee's, still ringing.
+            let calling_you = store.active_call_of(caller.id)?.is_some_and(|c| {
+                c.call.call_id == existing
+                    && c.call.sender_id == callee.id
+                    && c.call.state.is_unanswered()
+            });
+            return Err(CallError::CallerBusy {
+                existing,
+                calling_you,
+            });
         }
         if let Some(cooldown) = self.core.quirks().redial_cooldown {
             let window = i64::try_from(cooldown).unwrap_or(i64::MAX);

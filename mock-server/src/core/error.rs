@@ -17,9 +17,10 @@ pub enum CallError {
     UserNotFound,
     #[error("a user cannot call themselves")]
     CannotCallSelf,
-    /// The caller is already in `existing`.
+    /// The caller is already in `existing`; `calling_you` when that is the callee's
+    /// unanswered call to the caller (both called each other at once).
     #[error("the caller is already in call {existing}")]
-    CallerBusy { existing: CallId },
+    CallerBusy { existing: CallId, calling_you: bool },
     /// The caller's call `existing` ended less than the redial cooldown ago; a new one may be
     /// placed in `retry_after` seconds.
     #[error("the caller's call {existing} ended too recently")]

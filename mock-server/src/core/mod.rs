@@ -19,6 +19,7 @@ pub mod group;
 pub mod jitsi;
 pub mod model;
 pub mod news;
+pub mod presence;
 pub mod pushes;
 pub mod queues;
 pub mod virtual_time;

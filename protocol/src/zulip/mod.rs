@@ -23,16 +23,33 @@ mod events;
 /// Registers the device tokens push notifications for incoming calls are sent to (spec §6).
 mod push_tokens;
 
+/// Who is online: reports, fetches and `presence` events.
+mod presence;
+
+/// What users say about themselves: status text, emoji, away.
+mod user_status;
+
 pub use events::{
     DeleteEvents, DeleteEventsRequest, GetEvents, GetEventsRequest, GetEventsResponse,
 };
 pub use fetch_api_key::{FetchApiKey, FetchApiKeyRequest, FetchApiKeyResponse};
+pub use presence::{
+    GetRealmPresence, GetUserPresence, LEGACY_ACTIVITY_OFFSET_SECS, LEGACY_CLIENT,
+    LegacyClientPresence, LegacyPresence, LegacyStatus, ModernPresence, OFFLINE_THRESHOLD_SECS,
+    PRESENCE_EVENT_TYPE, PresenceEvent, PresenceStatus, Presences, RealmPresenceResponse,
+    UpdatePresence, UpdatePresenceRequest, UpdatePresenceResponse, UserIdOrEmail,
+    UserPresenceResponse,
+};
 pub use push_tokens::{
     AddAndroidGcmRegId, AddApnsDeviceToken, AndroidGcmRegIdRequest, ApnsDeviceTokenAddRequest,
     ApnsDeviceTokenRemoveRequest, RemoveAndroidGcmRegId, RemoveApnsDeviceToken,
 };
 pub use register::{DEFAULT_LONGPOLL_TIMEOUT_SECONDS, Register, RegisterRequest, RegisterResponse};
 pub use server_settings::{ServerSettings, ServerSettingsResponse};
+pub use user_status::{
+    GetUserStatus, GetUserStatusResponse, MAX_STATUS_TEXT_CHARS, REACTION_TYPES,
+    USER_STATUS_EVENT_TYPE, UpdateStatus, UpdateStatusRequest, UserStatus, UserStatusEvent,
+};
 pub use users::{
     GetOwnUser, GetUser, GetUserRequest, GetUserResponse, GetUsers, GetUsersRequest,
     GetUsersResponse, OwnUserResponse, Role, User,
@@ -54,6 +71,11 @@ pub const ENDPOINTS: &[EndpointInfo] = &[
     info::<RemoveAndroidGcmRegId>(),
     info::<AddApnsDeviceToken>(),
     info::<RemoveApnsDeviceToken>(),
+    info::<UpdatePresence>(),
+    info::<GetRealmPresence>(),
+    info::<GetUserPresence>(),
+    info::<UpdateStatus>(),
+    info::<GetUserStatus>(),
 ];
 
 /// Serde `with` module for fields Zulip sends as a value, as `null`, or not at all

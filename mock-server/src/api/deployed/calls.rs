@@ -127,7 +127,7 @@ async fn create(
             "Please wait a moment before making another call",
             existing,
         ),
-        CallError::CallerBusy { existing } => {
+        CallError::CallerBusy { existing, .. } => {
             error_with_call(409, "You are already in a call", existing)
         }
         CallError::UserBusy { name } => error(409, format!("{name} is currently in another call")),

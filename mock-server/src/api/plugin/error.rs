@@ -11,8 +11,15 @@ use crate::core::group::GroupError;
 /// design dialect's words; both dialects' clients read the code).
 pub fn in_dialect(dialect: Option<Dialect>, err: CallError) -> ServerError {
     match (dialect, err) {
-        (Some(Dialect::V1_1), CallError::CallerBusy { existing }) => {
+        (
+            Some(Dialect::V1_1),
+            CallError::CallerBusy {
+                existing,
+                calling_you,
+            },
+        ) => {
             let mut api = ApiError::caller_busy(existing);
+            api.calling_you = calling_you.then_some(true);
             api.msg = "You are already in a call".to_owned();
             api.with_message().into()
         }
@@ -32,9 +39,13 @@ impl From<GroupError> for ServerError {
             GroupError::CallTypeDisabled(call_type) => {
                 CallError::CallTypeDisabled(call_type).into()
             }
-            GroupError::Busy { existing } => {
-                in_dialect(Some(Dialect::V1_1), CallError::CallerBusy { existing })
-            }
+            GroupError::Busy { existing } => in_dialect(
+                Some(Dialect::V1_1),
+                CallError::CallerBusy {
+                    existing,
+                    calling_you: false,
+                },
+            ),
             GroupError::Store(err) => ServerError::Store(err),
         }
     }

@@ -33,6 +33,11 @@ async fn register(
     ApiParams(params): ApiParams,
 ) -> ApiResult<Response> {
     let request: api::RegisterRequest = params.decode()?;
+    // The initial state asked for: `fetch_event_types`, else `event_types`, else all.
+    let fetch_types = request
+        .fetch_event_types
+        .clone()
+        .or_else(|| request.event_types.clone());
     let dialect = queue_dialect(request.event_types.as_deref(), state.core.settings());
     let queue_id = state.core.queues.register_in(
         user.id,
@@ -41,6 +46,20 @@ async fn register(
         state.core.clock.now(),
     );
     state.core.deadlines_changed.notify_one();
+    // Initial state, fetched after the queue exists so no change falls between.
+    let mut extra = Map::new();
+    let wants = |t: &str| {
+        fetch_types
+            .as_ref()
+            .is_none_or(|types| types.iter().any(|x| x == t))
+    };
+    super::presence::initial_state(
+        &state,
+        &user,
+        wants,
+        request.slim_presence == Some(true),
+        &mut extra,
+    )?;
     Ok(success(api::RegisterResponse {
         queue_id,
         last_event_id: EventId::BEFORE_FIRST,
@@ -49,7 +68,7 @@ async fn register(
         zulip_merge_base: Some(ZULIP_VERSION.to_owned()),
         event_queue_longpoll_timeout_seconds: Some(state.limits.heartbeat_seconds + 30),
         events_websocket_path: Some(DEFAULT_EVENTS_WEBSOCKET_PATH.to_owned()),
-        extra: Map::new(),
+        extra,
     }))
 }
 

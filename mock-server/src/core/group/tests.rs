@@ -392,7 +392,7 @@ fn a_user_is_in_one_call_at_a_time_whatever_its_kind() {
     // A joined participant (the host) cannot place a 1:1 call, nor be called.
     assert!(matches!(
         calls.create(&user(&core, 1), &CallTarget::Id(UserId(7)), CallType::Video),
-        Err(CallError::CallerBusy { existing }) if existing == call
+        Err(CallError::CallerBusy { existing, .. }) if existing == call
     ));
     assert!(matches!(
         calls.create(&user(&core, 7), &CallTarget::Id(HOST), CallType::Video),

@@ -253,6 +253,29 @@ CREATE TABLE group_call_audit (
 );
 CREATE INDEX group_call_audit_call ON group_call_audit(call_seq, id);
 "#,
+    // 7: Zulip's presence and user status, one row per user. `last_update_id` counts per
+    // realm (Zulip's `PresenceSequence`), so clients fetch only what changed since.
+    r#"
+CREATE TABLE presence (
+    user_id           INTEGER PRIMARY KEY REFERENCES users(id),
+    realm_id          INTEGER NOT NULL REFERENCES realms(id),
+    last_connected_at INTEGER NOT NULL,
+    last_active_at    INTEGER,
+    last_update_id    INTEGER NOT NULL
+);
+CREATE INDEX presence_realm_update ON presence(realm_id, last_update_id);
+
+CREATE TABLE user_status (
+    user_id       INTEGER PRIMARY KEY REFERENCES users(id),
+    realm_id      INTEGER NOT NULL REFERENCES realms(id),
+    status_text   TEXT NOT NULL,
+    away          INTEGER NOT NULL CHECK (away IN (0, 1)),
+    emoji_name    TEXT NOT NULL,
+    emoji_code    TEXT NOT NULL,
+    reaction_type TEXT NOT NULL
+);
+CREATE INDEX user_status_realm ON user_status(realm_id);
+"#,
 ];
 
 /// The schema version this build writes and understands.

@@ -18,6 +18,7 @@ pub mod migrations;
 mod calls;
 mod directory;
 mod groups;
+mod presence;
 mod push;
 mod reset;
 mod rows;

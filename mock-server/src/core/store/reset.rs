@@ -1,5 +1,6 @@
-//! The control API's reset: every call (1:1 and group) with its audit log, every push device
-//! and the whole push outbox deleted in one transaction, while realms and users stay.
+//! The control API's reset: every call (1:1 and group) with its audit log, every push device,
+//! the whole push outbox, presence and user statuses deleted in one transaction, while realms
+//! and users stay.
 
 use super::{Store, StoreError, StoreTx};
 
@@ -39,6 +40,8 @@ mod ops {
         conn.execute("DELETE FROM call_audit", [])?;
         conn.execute("DELETE FROM group_call_audit", [])?;
         conn.execute("DELETE FROM group_participants", [])?;
+        conn.execute("DELETE FROM presence", [])?;
+        conn.execute("DELETE FROM user_status", [])?;
         let group_calls = count(conn.execute("DELETE FROM group_calls", [])?);
         Ok(ClearedActivity {
             group_calls,
