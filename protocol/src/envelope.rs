@@ -204,6 +204,10 @@ pub struct ApiError {
     /// `CALLER_BUSY`: the caller's own active call (never sent with `USER_BUSY`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub existing_call_id: Option<CallId>,
+    /// `CALLER_BUSY`: `existing_call_id` is the callee's own call to the caller, still
+    /// ringing (both called each other at once), which the caller can accept instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calling_you: Option<bool>,
     /// `INVALID_CALL_STATE`: the state the call is in, so a late client learns the outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_status: Option<CallState>,
@@ -234,6 +238,7 @@ impl ApiError {
             code,
             var_name: None,
             existing_call_id: None,
+            calling_you: None,
             call_status: None,
             queue_id: None,
             retry_after: None,

@@ -14,14 +14,20 @@
 //! ([`zulip_calls_protocol::transition`]) applied to the state the panel believes the call is in,
 //! so the UI and the server agree on what is possible.
 
+mod active;
+mod crossed;
 pub mod group;
 pub mod login;
+pub mod missed;
 pub mod model;
 pub mod msg;
+pub mod stats;
 pub mod update;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod view_tests;
 
 pub use group::{
     GroupAnswer, GroupCommand, GroupInvitation, GroupMember, GroupMsg, GroupPending, GroupSnapshot,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use zulip_calls_protocol::endpoint::{API_PREFIX, Endpoint, request_path};
 use zulip_calls_protocol::envelope::{DecodeError, decode_response};
-use zulip_calls_protocol::{ApiError, Dialect, ErrorCode, Success, Verb};
+use zulip_calls_protocol::{ApiError, CallId, Dialect, ErrorCode, Success, Verb};
 
 /// Where the server is and how to trust it (zuliprc `site`, `insecure`, `cert_bundle`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +143,19 @@ impl ClientError {
     pub fn code(&self) -> Option<&ErrorCode> {
         match self {
             ClientError::Api(err) => Some(&err.code),
+            _ => None,
+        }
+    }
+
+    /// The callee's own call to me that a placing was refused for (`CALLER_BUSY` with
+    /// `calling_you`): we called each other at once, and accepting it joins us.
+    pub fn calling_you(&self) -> Option<CallId> {
+        match self {
+            ClientError::Api(err)
+                if err.code == ErrorCode::CallerBusy && err.calling_you == Some(true) =>
+            {
+                err.existing_call_id
+            }
             _ => None,
         }
     }
