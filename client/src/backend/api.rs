@@ -483,6 +483,41 @@ mod tests {
     }
 
     #[test]
+    fn a_busy_caller_whose_callee_is_calling_them_is_told_apart() {
+        let id = "00000000-0000-4000-8000-000000000002";
+        let crossed = error_from(
+            409,
+            &format!(
+                r#"{{"result": "error", "code": "CALLER_BUSY", "msg": "They are calling you",
+                "existing_call_id": "{id}", "calling_you": true}}"#
+            ),
+        );
+        assert_eq!(
+            crossed.calling_you().map(|c| c.to_string()),
+            Some(id.to_owned())
+        );
+        // The plain refusal (my own call is active) and an older server's body are not.
+        let mine = error_from(
+            409,
+            &format!(
+                r#"{{"result": "error", "code": "CALLER_BUSY", "msg": "Busy",
+                "existing_call_id": "{id}"}}"#
+            ),
+        );
+        assert_eq!(mine.calling_you(), None);
+        let plugin = error_from(
+            409,
+            &format!(
+                r#"{{"result": "error", "message": "Busy", "existing_call_id": "{id}", "calling_you": true}}"#
+            ),
+        );
+        assert_eq!(
+            plugin.calling_you().map(|c| c.to_string()),
+            Some(id.to_owned())
+        );
+    }
+
+    #[test]
     fn errors_without_a_code_are_read_by_their_status() {
         let cases = [
             (401, ErrorCode::Unauthorized),
