@@ -72,6 +72,14 @@ pub enum TopCommand {
         #[arg(long = "as", value_name = "EMAIL", default_value = DEMO_DEFAULT_USER)]
         as_email: String,
     },
+    /// Print a completion script for SHELL on stdout, e.g. `zulip-calls completions bash >
+    /// ~/.local/share/bash-completion/completions/zulip-calls`.
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout, e.g. `zulip-calls man | man -l -`.
+    Man,
     #[command(flatten)]
     Scripted(Command),
 }
@@ -145,6 +153,20 @@ pub enum Command {
         /// Only calls in this state.
         #[arg(long, value_parser = wire_enum::<CallState>(CallState::ALL.iter().map(|s| s.as_str())))]
         state: Option<CallState>,
+    },
+    /// List calls to you that rang unanswered (missed or timed out) since you last looked at
+    /// History in the terminal UI, newest first.
+    Missed {
+        /// Every missed call in your history, whether or not History was looked at since.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Your calls at a glance: calls per day (answered, missed, declined), your answer rate
+    /// (calls to you that you answered) and the average call length. Days are UTC days.
+    Stats {
+        /// Days to cover, ending today.
+        #[arg(long, default_value_t = crate::app::stats::CHART_DAYS, value_parser = clap::value_parser!(u32).range(1..=366))]
+        days: u32,
     },
     /// List the people of your organization.
     Users,

@@ -4,6 +4,9 @@
 //! and says how the process should exit.
 
 mod group;
+mod missed;
+
+pub use missed::{Missed, missed, stats};
 
 use std::io::Write;
 use std::time::Duration;
@@ -22,6 +25,7 @@ use crate::backend::calls::Calls;
 use crate::backend::dialect::{CallsApiChoice, DialectMemory};
 use crate::backend::events::{ConnectionState, EventStream, StreamItem, StreamOptions};
 use crate::backend::keepalive::{CALL_HEARTBEAT_INTERVAL, Keepalive};
+use crate::backend::recent::SeenMarks;
 use crate::cli::{Command, ExitStatus};
 use crate::output::{Output, Render};
 
@@ -34,6 +38,8 @@ pub struct CallsOptions {
     pub memory: Option<DialectMemory>,
     /// How often a held call is heartbeaten where the server needs it.
     pub heartbeat_interval: Duration,
+    /// When History was last looked at in the terminal UI (`missed` counts from there).
+    pub seen: Option<SeenMarks>,
 }
 
 impl Default for CallsOptions {
@@ -42,6 +48,7 @@ impl Default for CallsOptions {
             calls_api: CallsApiChoice::Auto,
             memory: None,
             heartbeat_interval: CALL_HEARTBEAT_INTERVAL,
+            seen: None,
         }
     }
 }
@@ -185,6 +192,8 @@ pub async fn run<W: Write + Send>(
             out.print(&history(&calls, &request).await?)?;
         }
         Command::Users => out.print(&users(api).await?)?,
+        Command::Missed { all } => out.print(&missed(&calls, options.seen.as_ref(), all).await?)?,
+        Command::Stats { days } => out.print(&stats(&calls, days).await?)?,
         Command::Watch => return watch(&calls, out).await,
         Command::Group { command } => return group::run(command, &calls, interval, out).await,
     }
@@ -357,10 +366,21 @@ pub struct Placed {
     pub join_url: String,
     /// How long it rings before it is missed.
     pub timeout_seconds: u64,
+    /// They were calling me at the same moment: instead of placing a second call, their call
+    /// (`call_id`) was accepted.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub accepted_their_call: bool,
 }
 
 impl Render for Placed {
     fn human(&self) -> String {
+        if self.accepted_their_call {
+            return format!(
+                "{} <{}> was calling you at the same time: accepted their call\ncall id: {}\n\
+                 join: {}\n",
+                self.user_name, self.user_email, self.call_id, self.join_url
+            );
+        }
         format!(
             "Calling {} <{}> ({} call)\ncall id: {}\njoin: {}\n",
             self.user_name, self.user_email, self.call_type, self.call_id, self.join_url
@@ -376,7 +396,13 @@ pub async fn call(calls: &Calls, user: &str, call_type: CallType) -> Result<Plac
 }
 
 async fn place(calls: &Calls, callee: &User, call_type: CallType) -> Result<Placed, CommandError> {
-    let response = calls.place(callee.user_id, call_type).await?;
+    let response = match calls.place(callee.user_id, call_type).await {
+        Err(err) => match err.calling_you() {
+            Some(theirs) => return accept_their_call(calls, callee, call_type, theirs).await,
+            None => return Err(err.into()),
+        },
+        Ok(response) => response,
+    };
     Ok(Placed {
         call_id: response.call_id,
         call_type,
@@ -386,6 +412,29 @@ async fn place(calls: &Calls, callee: &User, call_type: CallType) -> Result<Plac
         join_url: response.join_or_room_url().to_owned(),
         jitsi_url: response.jitsi_url,
         timeout_seconds: response.timeout_seconds,
+        accepted_their_call: false,
+    })
+}
+
+/// We called each other at once (`call_id` is their call to me): accepts their call.
+async fn accept_their_call(
+    calls: &Calls,
+    callee: &User,
+    call_type: CallType,
+    call_id: CallId,
+) -> Result<Placed, CommandError> {
+    let answered = calls.answer(call_id).await?;
+    let jitsi_url = answered.jitsi_url.clone().unwrap_or_default();
+    Ok(Placed {
+        call_id,
+        call_type,
+        user_id: callee.user_id,
+        user_name: callee.full_name.clone(),
+        user_email: callee.email.clone(),
+        join_url: answered.join_url.unwrap_or_else(|| jitsi_url.clone()),
+        jitsi_url,
+        timeout_seconds: 0,
+        accepted_their_call: true,
     })
 }
 
@@ -784,7 +833,19 @@ async fn call_and_wait<W: Write + Send>(
             other => other?,
         };
         out.print(&placed)?;
-        let mut waited = follow_call(calls, &placed, &mut items).await?;
+        let mut waited = if placed.accepted_their_call {
+            Waited {
+                call_id: placed.call_id,
+                outcome: CallOutcome::Accepted,
+                state: CallState::Accepted,
+                end_reason: None,
+                user_name: placed.user_name.clone(),
+                join_url: Some(placed.join_url.clone()),
+                unkept: false,
+            }
+        } else {
+            follow_call(calls, &placed, &mut items).await?
+        };
         waited.unkept = hold_every.is_none()
             && calls.features().heartbeat
             && waited.state == CallState::Accepted;

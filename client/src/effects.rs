@@ -26,6 +26,7 @@ pub fn is_request(command: &Command) -> bool {
             | Command::LoadUsers
             | Command::LoadHistory { .. }
             | Command::LoadActive
+            | Command::LoadRecent { .. }
             | Command::Group(_)
     )
 }
@@ -50,10 +51,16 @@ fn worth_retrying(err: &ClientError) -> bool {
 pub async fn request(calls: &Calls, command: Command) -> Option<Msg> {
     let text = |err: ClientError| err.to_string();
     match command {
-        Command::Start { user_id, call_type } => {
-            let result = calls.place(user_id, call_type).await.map_err(text);
-            Some(Msg::Started { user_id, result })
-        }
+        Command::Start { user_id, call_type } => match calls.place(user_id, call_type).await {
+            Err(err) if err.calling_you().is_some() => {
+                let call_id = err.calling_you()?;
+                Some(Msg::CallingEachOther { user_id, call_id })
+            }
+            result => Some(Msg::Started {
+                user_id,
+                result: result.map_err(text),
+            }),
+        },
         Command::Acknowledge(call_id) => {
             // Nothing for this side to show either way, but without the acknowledgement the
             // call stays "calling": the caller never sees it ring and it times out as if no
@@ -153,12 +160,19 @@ pub async fn request(calls: &Calls, command: Command) -> Option<Msg> {
             let result = calls.active().await.map_err(text);
             Some(Msg::ActiveLoaded(result))
         }
+        Command::LoadRecent { since } => {
+            let result = crate::backend::recent::history_since(calls, since)
+                .await
+                .map_err(text);
+            Some(Msg::Recent(result))
+        }
         Command::Group(command) => Some(Msg::Group(group::request(calls, command).await)),
         Command::OpenUrl(_)
         | Command::CopyToClipboard(_)
         | Command::StartRinging
         | Command::StopRinging
         | Command::Notify { .. }
+        | Command::SaveSeen(_)
         | Command::Quit => None,
     }
 }

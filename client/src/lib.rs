@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod effects;
+pub mod manual;
 pub mod output;
 pub mod runner;
 pub mod sign_in;

@@ -12,6 +12,7 @@ use clap::Parser;
 use zulip_calls::backend::api::ApiClient;
 use zulip_calls::backend::dialect::{CallsApiChoice, DialectMemory};
 use zulip_calls::backend::keepalive::CALL_HEARTBEAT_INTERVAL;
+use zulip_calls::backend::recent::SeenMarks;
 use zulip_calls::cli::{Cli, ExitStatus, TopCommand};
 use zulip_calls::commands::{self, CallsOptions};
 use zulip_calls::config;
@@ -39,10 +40,21 @@ fn run(cli: Cli) -> (ExitStatus, Option<String>) {
         calls_api: cli.calls_api.unwrap_or_default(),
         memory: memory.clone(),
         heartbeat_interval,
+        seen: config::state_dir().map(|dir| SeenMarks::in_dir(&dir)),
     };
     let command = match cli.command.clone() {
         Some(TopCommand::Demo { as_email }) => {
             return block_on(runner::run_demo(&as_email, options));
+        }
+        Some(TopCommand::Completions { shell }) => {
+            zulip_calls::manual::completions(shell, &mut std::io::stdout().lock());
+            return (ExitStatus::Ok, None);
+        }
+        Some(TopCommand::Man) => {
+            return match zulip_calls::manual::man(&mut std::io::stdout().lock()) {
+                Ok(()) => (ExitStatus::Ok, None),
+                Err(err) => (ExitStatus::Error, Some(err.to_string())),
+            };
         }
         Some(TopCommand::Scripted(command)) => Some(command),
         None => None,
@@ -105,6 +117,7 @@ fn run(cli: Cli) -> (ExitStatus, Option<String>) {
         calls_api,
         memory,
         heartbeat_interval,
+        seen: config::state_dir().map(|dir| SeenMarks::in_dir(&dir)),
     };
     match runtime.block_on(commands::run(command, &api, &calls_options, &mut out)) {
         Ok(status) => (status, None),

@@ -20,6 +20,7 @@ use crate::backend::calls::Calls;
 use crate::backend::dialect::{CallsApiChoice, DialectMemory};
 use crate::backend::events::{EventStream, StreamOptions};
 use crate::backend::keepalive::{CALL_HEARTBEAT_INTERVAL, Keepalive};
+use crate::backend::recent::SeenMarks;
 use crate::tui::{self, Signals, TerminalGuard};
 use crate::{effects, ui};
 
@@ -37,6 +38,8 @@ pub struct RunOptions {
     pub memory: Option<DialectMemory>,
     /// How often an accepted call is heartbeaten where the server needs it.
     pub heartbeat_interval: Duration,
+    /// Where the time History was last looked at is kept (for the missed-call count).
+    pub seen: Option<SeenMarks>,
 }
 
 impl Default for RunOptions {
@@ -46,6 +49,7 @@ impl Default for RunOptions {
             calls_api: CallsApiChoice::Auto,
             memory: None,
             heartbeat_interval: CALL_HEARTBEAT_INTERVAL,
+            seen: None,
         }
     }
 }
@@ -142,6 +146,8 @@ async fn event_loop(
     options: RunOptions,
 ) -> Result<(), RunError> {
     let mut model = Model::new(me, now()).with_features(calls.features());
+    let account = SeenMarks::account(&calls.api().server().site_str(), me);
+    model.recent.seen = options.seen.as_ref().and_then(|s| s.recall(&account));
     let (tx, mut results) = mpsc::unbounded_channel();
     let (heartbeat_tx, mut heartbeats_stopped) = mpsc::unbounded_channel();
     let mut effects = Effects {
@@ -151,6 +157,7 @@ async fn event_loop(
         tx,
         no_browser: options.no_browser,
         alerts: Alerts::new(AlertOptions::default()),
+        seen: options.seen.clone().map(|marks| (marks, account)),
     };
     let mut quit = effects.run(init(&model));
     guard.terminal().draw(|frame| ui::draw(frame, &model))?;
@@ -204,6 +211,8 @@ struct Effects {
     no_browser: bool,
     /// The bell, ringtone and desktop notifications.
     alerts: Alerts,
+    /// Where this account's History mark is kept.
+    seen: Option<(SeenMarks, String)>,
 }
 
 impl Effects {
@@ -233,6 +242,11 @@ impl Effects {
                 Command::StopRinging => self.stop_ringing(),
                 // Best effort and in the background; the UI itself shows the call.
                 Command::Notify { title, body } => self.alerts.notify(&title, &body),
+                Command::SaveSeen(at) => {
+                    if let Some((marks, account)) = &self.seen {
+                        marks.remember(account, at);
+                    }
+                }
                 Command::Quit => quit = true,
                 other => tracing::warn!(command = ?other, "unhandled command"),
             }
@@ -309,6 +323,7 @@ async fn run_demo_on(server: &Server, email: &str, options: RunOptions) -> Resul
     // The demo server is ours: no need to remember what it speaks.
     let options = RunOptions {
         memory: None,
+        seen: None,
         ..options
     };
     let calls = connect(ApiClient::new(&credentials)?, me, &options).await?;

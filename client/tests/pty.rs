@@ -151,3 +151,152 @@ fn the_tui_places_and_cancels_a_call_on_a_1_1_server() {
     );
     runtime.block_on(server.shutdown());
 }
+
+/// A call missed while the TUI was closed: the next start counts it on the status bar; looking
+/// at History clears the count for good (a later `missed` lists nothing), and Enter on the row
+/// calls the caller back.
+#[test]
+fn a_call_missed_while_closed_is_counted_and_called_back_from_history() {
+    use zulip_calls_mock::{Clock, Server, ServerConfig};
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    let config = ServerConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        db: db.path().join("mock.sqlite3").display().to_string(),
+        rate_limit_per_minute: 0,
+        virtual_clock: true,
+        ..ServerConfig::default()
+    };
+    let server = runtime
+        .block_on(Server::start(config, Clock::System))
+        .unwrap();
+    let (key, othello_key, othello_id) = {
+        let directory = server.state.core.directory();
+        let othello = directory.user_by_email("othello@zulip.com").unwrap();
+        (
+            directory
+                .user_by_email("hamlet@zulip.com")
+                .unwrap()
+                .api_key
+                .clone(),
+            othello.api_key.clone(),
+            othello.id.0,
+        )
+    };
+    let hamlet_id = server
+        .state
+        .core
+        .directory()
+        .user_by_email("hamlet@zulip.com")
+        .unwrap()
+        .id
+        .0;
+    // Othello calls while Hamlet's client is closed, and it rings out.
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let placed = client
+            .post(format!("{}/api/v1/calls/start", server.url()))
+            .basic_auth("othello@zulip.com", Some(&othello_key))
+            .form(&[("user_id", hamlet_id.to_string())])
+            .send()
+            .await
+            .unwrap();
+        assert!(placed.status().is_success(), "{placed:?}");
+        let advanced = client
+            .post(format!("{}/mock/v1/clock/advance", server.url()))
+            .json(&serde_json::json!({ "seconds": 31 }))
+            .send()
+            .await
+            .unwrap();
+        assert!(advanced.status().is_success(), "{advanced:?}");
+    });
+
+    let home = tempfile::tempdir().unwrap();
+    let state = home.path().join("state");
+    let tui = || {
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(format!(
+            "stty cols 110 rows 30 && exec {} --no-browser --site {} --email hamlet@zulip.com --api-key {key}",
+            env!("CARGO_BIN_EXE_zulip-calls"),
+            server.url(),
+        ));
+        command
+            .env("HOME", home.path())
+            .env("XDG_STATE_HOME", &state)
+            .env("TERM", "xterm-256color")
+            .env_remove("ZULIPRC")
+            .env_remove("ZULIP_EMAIL")
+            .env_remove("ZULIP_API_KEY")
+            .env_remove("ZULIP_SITE");
+        command
+    };
+    let mut session = spawn_command(tui(), Some(15_000)).unwrap();
+    // The count may be drawn before or after the teammates, over cells that held other text:
+    // only the cells that changed are written, with cursor moves between them.
+    session.exp_regex(&drawn("1 missed")).unwrap();
+    // History: the chart, then the missed row; Enter calls Othello back.
+    session.send("\t").unwrap();
+    session.flush().unwrap();
+    session.exp_regex(&drawn("Last 14 days")).unwrap();
+    session.exp_regex(&drawn("timeout")).unwrap();
+    session.send("\r").unwrap();
+    session.flush().unwrap();
+    session.exp_string("Elapsed").unwrap();
+    session.send("\x1b").unwrap();
+    session.flush().unwrap();
+    session.exp_string("cancelled").unwrap();
+    session.send("q").unwrap();
+    session.flush().unwrap();
+    session.exp_eof().unwrap();
+
+    let calls: serde_json::Value = runtime.block_on(async {
+        reqwest::get(format!("{}/mock/v1/calls", server.url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let back = calls["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["sender_id"] == hamlet_id)
+        .unwrap_or_else(|| panic!("no call back: {calls}"));
+    assert_eq!(back["receiver_id"], othello_id, "{calls}");
+
+    // History was looked at: the missed call no longer counts.
+    let output = Command::new(env!("CARGO_BIN_EXE_zulip-calls"))
+        .args(["--json", "missed", "--site", &server.url()])
+        .args(["--email", "hamlet@zulip.com", "--api-key", &key])
+        .env("HOME", home.path())
+        .env("XDG_STATE_HOME", &state)
+        .env_remove("ZULIPRC")
+        .output()
+        .unwrap();
+    let missed: serde_json::Value =
+        serde_json::from_slice(output.stdout.rsplit(|b| *b == b'\n').nth(1).unwrap()).unwrap();
+    assert_eq!(missed["count"], 0, "{missed}");
+    assert!(missed["since"].is_string(), "{missed}");
+    runtime.block_on(server.shutdown());
+}
+
+/// A pattern matching `text` as a terminal draws it when only changed cells are written: any
+/// escape sequences (cursor moves, styles) between its characters, spaces possibly skipped.
+fn drawn(text: &str) -> String {
+    let gap = r"(?:\x1b\[[0-9;?]*[A-Za-z]|\s)*";
+    text.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(regex_escape)
+        .collect::<Vec<_>>()
+        .join(gap)
+}
+
+fn regex_escape(c: char) -> String {
+    if c.is_ascii_alphanumeric() {
+        c.to_string()
+    } else {
+        format!("\\x{{{:x}}}", u32::from(c))
+    }
+}

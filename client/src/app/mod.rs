@@ -14,16 +14,22 @@
 //! ([`zulip_calls_protocol::transition`]) applied to the state the panel believes the call is in,
 //! so the UI and the server agree on what is possible.
 
+mod active;
 pub mod answer;
+mod crossed;
 pub mod group;
 pub mod login;
+pub mod missed;
 pub mod model;
 pub mod msg;
 pub mod notes;
+pub mod stats;
 pub mod update;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod view_tests;
 
 pub use answer::AnswerError;
 pub use group::{

@@ -342,6 +342,8 @@ pub struct Model {
     pub show_log: bool,
     pub history: HistoryState,
     pub active: ActiveState,
+    /// The last days' calls: the missed-call count and the History chart.
+    pub recent: super::missed::Recent,
     /// Set once the app should exit; the runner stops after the `Quit` command.
     pub quitting: bool,
 }
@@ -371,6 +373,7 @@ impl Model {
                 ..HistoryState::default()
             },
             active: ActiveState::default(),
+            recent: super::missed::Recent::default(),
             quitting: false,
         }
     }
@@ -594,8 +597,14 @@ impl Model {
                     }
                 }
                 hints.push(hint("/", "filter"));
+                if !self.filter.is_empty() {
+                    hints.push(hint("Esc", "clear filter"));
+                }
             }
             View::History => {
+                if !self.call.is_active() && !self.history.entries.is_empty() {
+                    hints.push(hint("Enter/v/a", "call back"));
+                }
                 hints.push(hint("t", "type filter"));
                 hints.push(hint("f", "state filter"));
                 if self.history.has_more {

@@ -2,7 +2,8 @@
 
 use zulip_calls_protocol::calls::{EndResponse, HistoryResponse, RespondResponse, StartResponse};
 use zulip_calls_protocol::{
-    ActiveCall, CallId, CallState, CallType, MediaStatus, RespondAction, Timestamp, UserId,
+    ActiveCall, CallId, CallState, CallType, HistoryEntry, MediaStatus, RespondAction, Timestamp,
+    UserId,
 };
 
 use super::answer::AnswerError;
@@ -44,6 +45,12 @@ pub enum Msg {
         user_id: UserId,
         result: Result<StartResponse, String>,
     },
+    /// Placing a call to `user_id` was refused because their own call `call_id` to me is
+    /// ringing: we called each other at once.
+    CallingEachOther {
+        user_id: UserId,
+        call_id: CallId,
+    },
     Responded {
         call_id: CallId,
         action: RespondAction,
@@ -66,6 +73,8 @@ pub enum Msg {
         result: Result<HistoryResponse, String>,
     },
     ActiveLoaded(Result<Vec<ActiveCall>, String>),
+    /// The calls since the time [`Command::LoadRecent`] named, newest first.
+    Recent(Result<Vec<HistoryEntry>, String>),
     /// Opening the browser failed (success needs no message).
     OpenFailed(String),
     /// The browser is off (`--no-browser`): show where to join instead.
@@ -103,6 +112,12 @@ pub enum Command {
         state: Option<CallState>,
     },
     LoadActive,
+    /// Every call since `since` (for missed calls and the History chart).
+    LoadRecent {
+        since: Timestamp,
+    },
+    /// Remember, in the state directory, that History was looked at `at`.
+    SaveSeen(Timestamp),
     /// A group call request.
     Group(GroupCommand),
     OpenUrl(String),

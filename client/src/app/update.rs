@@ -23,8 +23,8 @@ pub struct Update {
 }
 
 /// The commands to run once at start-up.
-pub fn init(_model: &Model) -> Vec<Command> {
-    vec![Command::LoadUsers]
+pub fn init(model: &Model) -> Vec<Command> {
+    vec![Command::LoadUsers, super::missed::load(model)]
 }
 
 /// Applies `msg` to `model` and returns the effects to run.
@@ -85,6 +85,9 @@ fn handle(model: &mut Model, msg: Msg) -> Vec<Command> {
             Vec::new()
         }
         Msg::Started { user_id, result } => on_started(model, user_id, result),
+        Msg::CallingEachOther { user_id, call_id } => {
+            super::crossed::accept_theirs(model, user_id, call_id)
+        }
         Msg::Responded {
             call_id,
             action,
@@ -146,6 +149,7 @@ fn handle(model: &mut Model, msg: Msg) -> Vec<Command> {
             );
             Vec::new()
         }
+        Msg::Recent(result) => super::missed::on_loaded(model, result),
         Msg::Group(msg) => group::on_msg(model, msg),
         Msg::HeartbeatStopped(held) => group::on_heartbeat_stopped(model, held),
     }
@@ -227,7 +231,7 @@ fn on_key(model: &mut Model, key: KeyInput) -> Vec<Command> {
             } else {
                 model.view.previous()
             };
-            match model.view {
+            let mut commands = match model.view {
                 View::History if !model.history.loaded && !model.history.loading => {
                     load_history(model, 0)
                 }
@@ -236,7 +240,11 @@ fn on_key(model: &mut Model, key: KeyInput) -> Vec<Command> {
                     vec![Command::LoadActive]
                 }
                 _ => Vec::new(),
+            };
+            if model.view == View::History {
+                commands.extend(super::missed::looked(model));
             }
+            commands
         }
         KeyInput::Char('r') => match model.view {
             View::Teammates => vec![Command::LoadUsers],
@@ -402,7 +410,15 @@ const fn pick(on: bool, if_on: MediaStatus, if_off: MediaStatus) -> MediaStatus 
 fn teammates_key(model: &mut Model, key: KeyInput) -> Vec<Command> {
     match key {
         KeyInput::Char('/') => {
+            // A fresh filter each time, not more text on the last one.
+            model.filter.clear();
+            model.selected = 0;
             model.filtering = true;
+            Vec::new()
+        }
+        KeyInput::Esc if !model.filter.is_empty() => {
+            model.filter.clear();
+            model.selected = 0;
             Vec::new()
         }
         KeyInput::Up | KeyInput::Down | KeyInput::PageUp | KeyInput::PageDown => {
@@ -434,25 +450,32 @@ fn teammates_key(model: &mut Model, key: KeyInput) -> Vec<Command> {
             let Some(who) = model.selected_teammate().cloned() else {
                 return Vec::new();
             };
-            model.call = CallPanel::Outgoing(Outgoing {
-                call_id: None,
-                to_id: who.user_id,
-                to_name: who.name.clone(),
-                call_type,
-                ringing: false,
-                placed_at: model.now,
-                timeout_seconds: None,
-                join_url: None,
-                cancel_requested: false,
-            });
-            log(model, format!("calling {} ({call_type})", who.name));
-            vec![Command::Start {
-                user_id: who.user_id,
-                call_type,
-            }]
+            place_call(model, who.user_id, who.name, call_type)
         }
         _ => Vec::new(),
     }
+}
+
+/// Places a 1:1 call to `user_id`: the outgoing panel, and the request.
+pub(super) fn place_call(
+    model: &mut Model,
+    user_id: UserId,
+    name: String,
+    call_type: CallType,
+) -> Vec<Command> {
+    log(model, format!("calling {name} ({call_type})"));
+    model.call = CallPanel::Outgoing(Outgoing {
+        call_id: None,
+        to_id: user_id,
+        to_name: name,
+        call_type,
+        ringing: false,
+        placed_at: model.now,
+        timeout_seconds: None,
+        join_url: None,
+        cancel_requested: false,
+    });
+    vec![Command::Start { user_id, call_type }]
 }
 
 fn history_key(model: &mut Model, key: KeyInput) -> Vec<Command> {
@@ -490,6 +513,9 @@ fn history_key(model: &mut Model, key: KeyInput) -> Vec<Command> {
             };
             load_history(model, 0)
         }
+        KeyInput::Enter => super::missed::call_back(model, None),
+        KeyInput::Char('v') => super::missed::call_back(model, Some(CallType::Video)),
+        KeyInput::Char('a') => super::missed::call_back(model, Some(CallType::Audio)),
         _ => Vec::new(),
     }
 }
@@ -551,7 +577,10 @@ fn on_stream(model: &mut Model, item: StreamItem) -> Vec<Command> {
         }
         StreamItem::Event(event) => {
             if let Some(call_event) = event.as_call() {
-                on_call_event(model, call_event)
+                super::active::follow(&mut model.active, call_event, model.me);
+                let mut commands = on_call_event(model, call_event);
+                commands.extend(super::missed::follow(model, call_event));
+                commands
             } else if let Some(group_event) = event.as_group_call() {
                 group::on_event(model, group_event)
             } else {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use zulip_calls_protocol::endpoint::{API_PREFIX, Endpoint, request_path};
 use zulip_calls_protocol::envelope::{DecodeError, decode_response};
-use zulip_calls_protocol::{ApiError, Dialect, ErrorCode, Success, Verb};
+use zulip_calls_protocol::{ApiError, CallId, Dialect, ErrorCode, Success, Verb};
 
 /// Where the server is and how to trust it (zuliprc `site`, `insecure`, `cert_bundle`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +143,19 @@ impl ClientError {
     pub fn code(&self) -> Option<&ErrorCode> {
         match self {
             ClientError::Api(err) => Some(&err.code),
+            _ => None,
+        }
+    }
+
+    /// The callee's own call to me that a placing was refused for (`CALLER_BUSY` with
+    /// `calling_you`): we called each other at once, and accepting it joins us.
+    pub fn calling_you(&self) -> Option<CallId> {
+        match self {
+            ClientError::Api(err)
+                if err.code == ErrorCode::CallerBusy && err.calling_you == Some(true) =>
+            {
+                err.existing_call_id
+            }
             _ => None,
         }
     }
@@ -467,6 +480,41 @@ mod tests {
             body.as_bytes(),
             err,
         )
+    }
+
+    #[test]
+    fn a_busy_caller_whose_callee_is_calling_them_is_told_apart() {
+        let id = "00000000-0000-4000-8000-000000000002";
+        let crossed = error_from(
+            409,
+            &format!(
+                r#"{{"result": "error", "code": "CALLER_BUSY", "msg": "They are calling you",
+                "existing_call_id": "{id}", "calling_you": true}}"#
+            ),
+        );
+        assert_eq!(
+            crossed.calling_you().map(|c| c.to_string()),
+            Some(id.to_owned())
+        );
+        // The plain refusal (my own call is active) and an older server's body are not.
+        let mine = error_from(
+            409,
+            &format!(
+                r#"{{"result": "error", "code": "CALLER_BUSY", "msg": "Busy",
+                "existing_call_id": "{id}"}}"#
+            ),
+        );
+        assert_eq!(mine.calling_you(), None);
+        let plugin = error_from(
+            409,
+            &format!(
+                r#"{{"result": "error", "message": "Busy", "existing_call_id": "{id}", "calling_you": true}}"#
+            ),
+        );
+        assert_eq!(
+            plugin.calling_you().map(|c| c.to_string()),
+            Some(id.to_owned())
+        );
     }
 
     #[test]

@@ -7,3 +7,4 @@ pub mod dialect;
 pub mod events;
 pub mod groups;
 pub mod keepalive;
+pub mod recent;

@@ -31,7 +31,7 @@ const COLUMNS: [&[Section]; 2] = [
         (
             "Teammates",
             &[
-                ("/", "filter (Enter/Esc)"),
+                ("/", "new filter (Enter/Esc)"),
                 ("v", "video call selected"),
                 ("a", "audio call selected"),
                 ("Space", "mark; v/a: group call"),
@@ -58,6 +58,7 @@ const COLUMNS: [&[Section]; 2] = [
         (
             "History / Active",
             &[
+                ("Enter/v/a", "call back (History)"),
                 ("t", "cycle type filter"),
                 ("f", "cycle state filter"),
                 ("PgUp/PgDn", "newer/older page"),

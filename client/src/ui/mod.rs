@@ -10,6 +10,7 @@ mod call_panel;
 mod group_panel;
 mod help;
 mod history;
+mod history_chart;
 mod log;
 mod login;
 mod status_bar;
@@ -19,6 +20,8 @@ mod teammates;
 mod group_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod view_tests;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
@@ -173,7 +176,21 @@ fn draw_main(frame: &mut Frame, area: Rect, model: &Model) {
     };
     match model.view {
         View::Teammates => teammates::draw(frame, view_area, model),
-        View::History => history::draw(frame, view_area, model),
+        View::History => {
+            // The chart of the last days above the table, where the table keeps some rows.
+            let chart = view_area.height >= history_chart::HEIGHT + 8;
+            let rows = Layout::default()
+                .direction(Direction::Vertical)
+                .constraints([
+                    Constraint::Length(if chart { history_chart::HEIGHT } else { 0 }),
+                    Constraint::Min(0),
+                ])
+                .split(view_area);
+            if chart {
+                history_chart::draw(frame, rows[0], model);
+            }
+            history::draw(frame, rows[1], model);
+        }
         View::Active => active::draw(frame, view_area, model),
     }
     if let Some(panel_area) = panel_area {

@@ -33,6 +33,18 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &Model) {
         ),
         Span::raw(" "),
     ];
+    // Calls missed since History was last looked at.
+    let missed = model.recent.missed().len();
+    if missed > 0 {
+        spans.push(Span::styled(
+            format!(" {missed} missed "),
+            Style::default()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::raw(" "));
+    }
     for hint in model.key_hints() {
         spans.push(Span::styled(
             hint.key,
