@@ -48,7 +48,9 @@ pub struct FanoutOutcome {
     pub first_failure: Option<String>,
     /// `group/create` sent → its answer received.
     pub create_answered: Vec<Duration>,
-    /// `group/create` sent → the last invitee's `participant_invited`, one per call.
+    /// `group/create` sent → the first and the last invitee's `participant_invited`, one of
+    /// each per call (the last minus the first is the fan-out's own spread).
+    pub first_invitee: Vec<Duration>,
     pub last_invitee: Vec<Duration>,
     /// `group/create` sent → each invitee's `participant_invited`, by the invitee's transport.
     pub invitee_websocket: Vec<Duration>,
@@ -77,6 +79,7 @@ impl FanoutOutcome {
             failures: self.failures,
             first_failure: self.first_failure.take(),
             create_answered: Summary::of(&mut self.create_answered),
+            first_invitee: Summary::of(&mut self.first_invitee),
             last_invitee: Summary::of(&mut self.last_invitee),
             any_invitee: Summary::of(&mut any),
             invitee_websocket: Summary::of(&mut self.invitee_websocket),
@@ -177,6 +180,7 @@ pub async fn run(
         }
         total.last_start = total.last_start.max(outcome.last_start);
         total.create_answered.extend(outcome.create_answered);
+        total.first_invitee.extend(outcome.first_invitee);
         total.last_invitee.extend(outcome.last_invitee);
         total.invitee_websocket.extend(outcome.invitee_websocket);
         total.invitee_long_poll.extend(outcome.invitee_long_poll);
@@ -217,7 +221,9 @@ impl Call {
     fn add_to(self, outcome: &mut FanoutOutcome) {
         outcome.calls += 1;
         outcome.create_answered.push(self.create_answered);
-        if let Some(last) = self.invitations.iter().map(|&(_, took)| took).max() {
+        let took = || self.invitations.iter().map(|&(_, took)| took);
+        if let (Some(first), Some(last)) = (took().min(), took().max()) {
+            outcome.first_invitee.push(first);
             outcome.last_invitee.push(last);
         }
         for (transport, took) in self.invitations {

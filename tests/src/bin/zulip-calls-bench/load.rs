@@ -106,7 +106,8 @@ pub async fn listen(
 /// them together act `rate` times a second, their first turns spread over one period so the
 /// load does not pulse. Turns are due from `started` until `deadline`.
 pub struct Schedule {
-    ticks: Option<tokio::time::Interval>,
+    /// The next turn's due time and the time between turns, when paced.
+    paced: Option<(Instant, Duration)>,
     deadline: Instant,
 }
 
@@ -118,27 +119,31 @@ impl Schedule {
         slot: usize,
         slots: usize,
     ) -> Schedule {
-        let ticks = rate.map(|rate| {
+        let paced = rate.map(|rate| {
             let period = Duration::from_secs_f64(slots as f64 / rate);
-            let offset = period.mul_f64(slot as f64 / slots as f64);
-            let mut every = tokio::time::interval_at((started + offset).into(), period);
-            // A client held up by a slow turn catches up on the ones it owes: the load is
-            // offered at the rate, and a server that cannot keep up shows in the time the
-            // turns due in the window take to start.
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-            every
+            (started + period.mul_f64(slot as f64 / slots as f64), period)
         });
-        Schedule { ticks, deadline }
+        Schedule { paced, deadline }
     }
 
-    /// Waits for the next turn; `false` once the window is over. A paced turn belongs to the
-    /// window if it was due in it: its timer may fire a little late, after the window's end.
+    /// Waits for the next turn; `false` once the window is over, at once rather than at the
+    /// first turn past it (the run ends with its last turn). A paced turn belongs to the
+    /// window if it was due in it, even when its timer fires a little after the window's end.
+    /// A client held up by a slow turn catches up on the ones it owes: the load is offered at
+    /// the rate, and a server that cannot keep up shows in the time the turns due in the
+    /// window take to start.
     pub async fn next(&mut self) -> bool {
-        let due = match self.ticks.as_mut() {
-            Some(ticks) => ticks.tick().await.into_std(),
-            None => Instant::now(),
-        };
-        due < self.deadline
+        match self.paced.as_mut() {
+            Some((due, period)) => {
+                if *due >= self.deadline {
+                    return false;
+                }
+                tokio::time::sleep_until((*due).into()).await;
+                *due += *period;
+                true
+            }
+            None => Instant::now() < self.deadline,
+        }
     }
 }
 

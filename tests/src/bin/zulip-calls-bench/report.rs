@@ -106,6 +106,8 @@ pub struct FanoutFigures {
     pub first_failure: Option<String>,
     /// `group/create` sent → its answer received.
     pub create_answered: Option<Summary>,
+    /// `group/create` sent → the first invitee's `participant_invited`, one sample per call.
+    pub first_invitee: Option<Summary>,
     /// `group/create` sent → the last invitee's `participant_invited`, one sample per call.
     pub last_invitee: Option<Summary>,
     /// `group/create` sent → each invitee's `participant_invited`.
@@ -358,6 +360,7 @@ impl Report {
         }
         if let Some(fanout) = &self.fanout {
             row(&mut out, "group/create answered", fanout.create_answered);
+            row(&mut out, "invited, first invitee", fanout.first_invitee);
             row(
                 &mut out,
                 &format!(
@@ -495,8 +498,8 @@ fn latency_row(out: &mut String, name: &str, s: Option<Summary>, floor: Option<&
     }
 }
 
-/// What a count is over: the wall time, or the window of starts and how long after it the
-/// last one ended.
+/// What a count is over: the wall time, or a paced run's window of starts, and how long after
+/// it the last one ended when that was later.
 fn over(seconds: f64, rate_seconds: f64) -> String {
     if rate_seconds < seconds {
         format!(
@@ -504,7 +507,7 @@ fn over(seconds: f64, rate_seconds: f64) -> String {
             seconds - rate_seconds
         )
     } else {
-        format!("{seconds:.1} s")
+        format!("{rate_seconds:.1} s")
     }
 }
 
