@@ -1,6 +1,7 @@
 //! `zulip-calls-bench` as a process: a short run against the real mock binary completes
 //! lifecycles without failures, holds the idle clients it was asked for, and reports the floor,
-//! the ratios and the targets in JSON and as a table; bad flags are refused with a clear error.
+//! the ratios and the targets in JSON and as a table; a short group call fan-out reports every
+//! invitation and the last one of each call; bad flags are refused with a clear error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -149,11 +150,12 @@ fn a_paced_run_measures_the_floor_at_its_pace_too() {
         / paced["round_trip"]["p50_ms"].as_f64().unwrap();
     assert!((ratio - expected).abs() < 1e-9, "{ratio} vs {expected}");
     // The rate is over the half-second window the lifecycles were due in (longer only if
-    // they started late), not over the wall time that includes the last one's end.
+    // they started late), not over the wall time, which ends with the last one's end (it
+    // started at 475 ms).
     let load = &report["load"];
     let rate_seconds = load["rate_seconds"].as_f64().unwrap();
     assert!(rate_seconds >= 0.5, "{load}");
-    assert!(load["seconds"].as_f64().unwrap() > rate_seconds, "{load}");
+    assert!(load["seconds"].as_f64().unwrap() >= 0.475, "{load}");
     // 20 due: at 0, 25, …, 475 ms.
     assert_eq!(load["lifecycles"], 20, "{load}");
     assert_eq!(
@@ -183,6 +185,83 @@ fn a_paced_run_runs_every_lifecycle_due_in_its_window() {
     let load = &report["load"];
     assert_eq!(load["lifecycles"], 5, "{load}");
     assert_eq!(load["failures"], 0, "{load}");
+}
+
+#[test]
+fn a_group_fanout_reports_every_invitation_and_the_last_of_each_call() {
+    // Two hosts at 10 group calls a second over one second, each inviting its 4 teammates:
+    // calls due at 0, 100, …, 900 ms, 40 invitations.
+    let report = report_of(&[
+        "--group-fanout",
+        "--group-size",
+        "5",
+        "--group-hosts",
+        "2",
+        "--rate",
+        "10",
+        "--duration",
+        "1",
+        "--floor-samples",
+        "20",
+    ]);
+    // Group calls are of the 1.1 dialect, and a fan-out run has no lifecycles.
+    assert_eq!(report["calls_api"], "1.1");
+    assert!(report["load"].is_null(), "{report}");
+    let fanout = &report["fanout"];
+    assert_eq!(fanout["hosts"], 2, "{fanout}");
+    assert_eq!(fanout["group_size"], 5, "{fanout}");
+    assert_eq!(fanout["failures"], 0, "{fanout}");
+    assert_eq!(fanout["calls"], 10, "{fanout}");
+    assert_eq!(fanout["invitations"], 40, "{fanout}");
+    let rate_seconds = fanout["rate_seconds"].as_f64().unwrap();
+    assert!(rate_seconds >= 1.0, "{fanout}");
+    assert_eq!(
+        fanout["calls_per_second"].as_f64(),
+        Some(10.0 / rate_seconds),
+        "{fanout}"
+    );
+    // One last invitee per call; every invitee counted once, on either transport.
+    let last = &fanout["last_invitee"];
+    let any = &fanout["any_invitee"];
+    assert_eq!(last["samples"], 10, "{fanout}");
+    assert_eq!(any["samples"], 40, "{fanout}");
+    assert_eq!(fanout["create_answered"]["samples"], 10, "{fanout}");
+    assert_eq!(fanout["first_invitee"]["samples"], 10, "{fanout}");
+    let websocket = fanout["invitee_websocket"]["samples"].as_u64().unwrap();
+    let long_poll = fanout["invitee_long_poll"]["samples"].as_u64().unwrap();
+    assert!(websocket > 0 && long_poll > 0, "{fanout}");
+    assert_eq!(websocket + long_poll, 40, "{fanout}");
+    // The last invitee of a call is its slowest: never ahead of the others.
+    let ms = |summary: &Value, key: &str| summary[key].as_f64().unwrap();
+    assert!(ms(any, "p50_ms") > 0.0, "{fanout}");
+    assert!(ms(last, "p50_ms") >= ms(any, "p50_ms"), "{fanout}");
+    assert!(
+        ms(&fanout["first_invitee"], "p50_ms") <= ms(any, "p50_ms"),
+        "{fanout}"
+    );
+    assert_eq!(ms(last, "max_ms"), ms(any, "max_ms"), "{fanout}");
+    for key in ["p50_ms", "p90_ms", "p99_ms"] {
+        assert!(ms(last, key) <= ms(last, "max_ms"), "{fanout}");
+    }
+    // The hosts and their teams: ten queues, five of them on the WebSocket.
+    assert_eq!(fanout["held"]["event_queues"], 10, "{fanout}");
+    assert!(fanout["requests"].as_u64().unwrap() >= 2 * 10, "{fanout}");
+    let targets: Vec<&str> = report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "idle clients held",
+            "group calls per second",
+            "last invitee p99"
+        ]
+    );
+    // Calls of 5 without the idle crowd do not test the latency target.
+    assert!(report["targets"][2]["met"].is_null(), "{report}");
 }
 
 #[test]
@@ -223,6 +302,14 @@ fn bad_flags_are_refused_with_one_line() {
         (
             &["--duration", "0"][..],
             "--duration must be a positive number",
+        ),
+        (
+            &["--group-fanout", "--group-size", "51"][..],
+            "--group-size must be between 2 and 50",
+        ),
+        (
+            &["--group-fanout", "--calls-api", "design"][..],
+            "--group-fanout needs the 1.1 dialect",
         ),
     ] {
         let output = run(args);

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use zulip_calls_protocol::Dialect;
+use zulip_calls_protocol::dialect::GROUP_CALL_EVENT_TYPE;
+use zulip_calls_protocol::plugin::group::GroupCallOp;
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -43,8 +45,8 @@ pub struct Queue {
     pub websocket_path: Option<String>,
 }
 
-/// A ring seen by a receiver (`call_started`, or the 1.1 dialect's `incoming_call`): the call
-/// and when it arrived.
+/// A ring seen by a receiver (`call_started`, the 1.1 dialect's `incoming_call`, or a group
+/// call's `participant_invited`): the call and when it arrived.
 pub type Rang = (String, Instant);
 
 impl Api {
@@ -105,7 +107,18 @@ impl Api {
 
     /// Registers a queue for the call events of the clients' dialect.
     pub async fn register(&self, who: &Account) -> anyhow::Result<Queue> {
-        let types = format!("[\"{}\"]", self.dialect.call_event_type());
+        self.register_for(who, &[self.dialect.call_event_type()])
+            .await
+    }
+
+    /// Registers a queue for the group call events (the 1.1 dialect's `group_call`).
+    pub async fn register_for_group_calls(&self, who: &Account) -> anyhow::Result<Queue> {
+        self.register_for(who, &[GROUP_CALL_EVENT_TYPE]).await
+    }
+
+    /// Registers a queue for `event_types`.
+    async fn register_for(&self, who: &Account, event_types: &[&str]) -> anyhow::Result<Queue> {
+        let types = serde_json::to_string(event_types)?;
         let body = self
             .post(who, "register", &[("event_types", &types)])
             .await?;
@@ -141,7 +154,7 @@ async fn success(response: reqwest::Response, path: &str) -> anyhow::Result<Valu
 }
 
 /// One user's event listener. `ready` is told once the listener is in place (the WebSocket
-/// open, or the first long-poll sent); `rang` gets every `call_started` it sees; it runs
+/// open, or the first long-poll sent); `rang` gets every ring it sees (see [`rings`]); it runs
 /// until `stop` turns true or the connection fails.
 pub struct Listener {
     pub api: Api,
@@ -231,17 +244,53 @@ impl Listener {
     }
 
     fn saw(&self, event: &Value) {
-        let rings = match self.api.dialect {
-            Dialect::Design => event["event_type"] == "call_started",
-            Dialect::V1_1 => event["type"] == "call" && event["op"] == "incoming_call",
-        };
-        if rings && let (Some(rang), Some(call_id)) = (&self.rang, event["call_id"].as_str()) {
+        if rings(self.api.dialect, event)
+            && let (Some(rang), Some(call_id)) = (&self.rang, event["call_id"].as_str())
+        {
             let _ = rang.send((call_id.to_owned(), Instant::now()));
         }
+    }
+}
+
+/// Whether `event` rings the user whose queue it came from: a 1:1 call placed to them in
+/// `dialect` (`call_started`, or the 1.1 dialect's `incoming_call`), or an invitation to a
+/// group call (`group_call`'s `participant_invited`), whichever the queue was registered for.
+fn rings(dialect: Dialect, event: &Value) -> bool {
+    if event["type"] == GROUP_CALL_EVENT_TYPE {
+        return event["op"] == GroupCallOp::ParticipantInvited.as_str();
+    }
+    match dialect {
+        Dialect::Design => event["event_type"] == "call_started",
+        Dialect::V1_1 => event["type"] == "call" && event["op"] == "incoming_call",
     }
 }
 
 /// Resolves once `stop` is true (or its sender is gone).
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn rings_are_the_dialects_incoming_calls_and_group_invitations() {
+        let design = json!({"type": "call_event", "event_type": "call_started", "call_id": "a"});
+        let incoming = json!({"type": "call", "op": "incoming_call", "call_id": "a"});
+        let invited = json!({"type": "group_call", "op": "participant_invited", "call_id": "a"});
+        let created = json!({"type": "group_call", "op": "created", "call_id": "a"});
+        let ended = json!({"type": "group_call", "op": "ended", "call_id": "a"});
+        assert!(rings(Dialect::Design, &design));
+        assert!(!rings(Dialect::Design, &incoming));
+        assert!(rings(Dialect::V1_1, &incoming));
+        assert!(!rings(Dialect::V1_1, &design));
+        for dialect in [Dialect::Design, Dialect::V1_1] {
+            assert!(rings(dialect, &invited));
+            assert!(!rings(dialect, &created));
+            assert!(!rings(dialect, &ended));
+        }
+    }
 }

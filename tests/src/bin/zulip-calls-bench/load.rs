@@ -12,11 +12,11 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::clients::{Api, Listener, Rang, Transport};
+use crate::clients::{Api, Listener, Queue, Rang, Transport};
 use crate::server::Account;
 
 /// How long a receiver may take to see a call before the lifecycle counts as failed.
-const RING_PATIENCE: Duration = Duration::from_secs(10);
+pub const RING_PATIENCE: Duration = Duration::from_secs(10);
 /// How many clients register and connect at once while the idle crowd gathers.
 const CONNECT_CONCURRENCY: usize = 64;
 
@@ -61,31 +61,113 @@ pub async fn connect_idle(
     let (stop, stop_rx) = watch::channel(false);
     let connecting = futures_util::stream::iter(accounts.into_iter().enumerate())
         .map(|(i, who)| {
-            let api = api.clone();
             let stop_rx = stop_rx.clone();
             async move {
                 let queue = api.register(&who).await?;
-                let (ready, is_ready) = oneshot::channel();
-                let listener = Listener {
-                    api,
-                    who,
-                    queue,
-                    transport: transport_of(i as u64, websocket_share),
-                    rang: None,
-                    ready: Some(ready),
-                    stop: stop_rx,
-                };
-                let task = tokio::spawn(listener.run());
-                is_ready
+                let transport = transport_of(i as u64, websocket_share);
+                listen(api, who, queue, transport, None, stop_rx)
                     .await
-                    .context("an idle client failed before it was connected")?;
-                anyhow::Ok(task)
+                    .context("an idle client failed before it was connected")
             }
         })
         .buffer_unordered(CONNECT_CONCURRENCY);
     let tasks: Vec<_> = connecting.collect().await;
     let tasks = tasks.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Crowd { tasks, stop })
+}
+
+/// Starts `who`'s listener on `queue`; returns its task once it is in place.
+pub async fn listen(
+    api: &Api,
+    who: Account,
+    queue: Queue,
+    transport: Transport,
+    rang: Option<mpsc::UnboundedSender<Rang>>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<JoinHandle<anyhow::Result<()>>> {
+    let (ready, is_ready) = oneshot::channel();
+    let task = tokio::spawn(
+        Listener {
+            api: api.clone(),
+            who,
+            queue,
+            transport,
+            rang,
+            ready: Some(ready),
+            stop,
+        }
+        .run(),
+    );
+    is_ready.await.context("a listener failed to connect")?;
+    Ok(task)
+}
+
+/// When one of `slots` clients taking turns acts: as fast as it goes, or paced so that all of
+/// them together act `rate` times a second, their first turns spread over one period so the
+/// load does not pulse. Turns are due from `started` until `deadline`.
+pub struct Schedule {
+    /// The next turn's due time and the time between turns, when paced.
+    paced: Option<(Instant, Duration)>,
+    deadline: Instant,
+}
+
+impl Schedule {
+    pub fn new(
+        started: Instant,
+        deadline: Instant,
+        rate: Option<f64>,
+        slot: usize,
+        slots: usize,
+    ) -> Schedule {
+        let paced = rate.map(|rate| {
+            let period = Duration::from_secs_f64(slots as f64 / rate);
+            (started + period.mul_f64(slot as f64 / slots as f64), period)
+        });
+        Schedule { paced, deadline }
+    }
+
+    /// Waits for the next turn; `false` once the window is over, at once rather than at the
+    /// first turn past it (the run ends with its last turn). A paced turn belongs to the
+    /// window if it was due in it, even when its timer fires a little after the window's end.
+    /// A client held up by a slow turn catches up on the ones it owes: the load is offered at
+    /// the rate, and a server that cannot keep up shows in the time the turns due in the
+    /// window take to start.
+    pub async fn next(&mut self) -> bool {
+        match self.paced.as_mut() {
+            Some((due, period)) => {
+                if *due >= self.deadline {
+                    return false;
+                }
+                tokio::time::sleep_until((*due).into()).await;
+                *due += *period;
+                true
+            }
+            None => Instant::now() < self.deadline,
+        }
+    }
+}
+
+/// Waits until `rang` brings the ring of `call_id` (skipping others' left from failed turns),
+/// until `give_up` at the latest; the time from `sent` to its arrival.
+pub async fn ring_of(
+    rang: &mut mpsc::UnboundedReceiver<Rang>,
+    call_id: &str,
+    sent: Instant,
+    give_up: Instant,
+) -> anyhow::Result<Duration> {
+    let rang_at = tokio::time::timeout_at(give_up.into(), async {
+        loop {
+            match rang.recv().await {
+                Some((id, at)) if id == call_id => return Some(at),
+                Some(_) => continue,
+                None => return None,
+            }
+        }
+    })
+    .await
+    .context("the receiver never saw the call ring")?
+    .context("the receiver's listener stopped")?;
+    Ok(rang_at.saturating_duration_since(sent))
 }
 
 /// What the lifecycle load measured.
@@ -114,6 +196,22 @@ pub struct LoadPlan {
     pub websocket_share: f64,
 }
 
+/// What a run's rate is over. A paced run starts the turns due in its window and finishes the
+/// last ones just after it: its rate is over the window, or up to the last start when the
+/// server fell behind and turns due in the window started after it. As fast as possible, it is
+/// over the wall time (`elapsed`).
+pub fn rate_seconds(
+    rate: Option<f64>,
+    window: Duration,
+    last_start: Duration,
+    elapsed: Duration,
+) -> f64 {
+    match rate {
+        Some(_) => window.max(last_start).as_secs_f64(),
+        None => elapsed.as_secs_f64(),
+    }
+}
+
 /// Runs `plan.pairs` caller/receiver pairs (accounts `2p` and `2p + 1`) for `plan.duration`.
 pub async fn run_lifecycles(
     api: &Api,
@@ -131,37 +229,20 @@ pub async fn run_lifecycles(
         let (rang_tx, rang_rx) = mpsc::unbounded_channel();
         for (who, rang) in [(caller.clone(), None), (receiver.clone(), Some(rang_tx))] {
             let queue = api.register(&who).await?;
-            let (ready, is_ready) = oneshot::channel();
-            listeners.push(tokio::spawn(
-                Listener {
-                    api: api.clone(),
-                    who,
-                    queue,
-                    transport,
-                    rang,
-                    ready: Some(ready),
-                    stop: stop_rx.clone(),
-                }
-                .run(),
-            ));
-            is_ready.await.context("a listener failed to connect")?;
+            listeners.push(listen(api, who, queue, transport, rang, stop_rx.clone()).await?);
         }
         pairs.push((caller, receiver, transport, rang_rx));
     }
 
     let started = Instant::now();
     let deadline = started + plan.duration;
-    let period = plan
-        .rate
-        .map(|rate| Duration::from_secs_f64(plan.pairs as f64 / rate));
     let tasks: Vec<_> = pairs
         .into_iter()
         .enumerate()
         .map(|(p, (caller, receiver, transport, rang))| {
             let api = api.clone();
             let lifecycles = Arc::clone(&lifecycles);
-            // Spread the pairs' first calls over one period so a paced load does not pulse.
-            let offset = period.map_or(Duration::ZERO, |d| d.mul_f64(p as f64 / plan.pairs as f64));
+            let mut schedule = Schedule::new(started, deadline, plan.rate, p, plan.pairs);
             tokio::spawn(async move {
                 let mut pair = Pair {
                     api,
@@ -171,24 +252,7 @@ pub async fn run_lifecycles(
                     last_call: None,
                 };
                 let mut outcome = LoadOutcome::default();
-                let mut ticks = period.map(|d| {
-                    let mut every = tokio::time::interval_at((started + offset).into(), d);
-                    // A pair held up by a slow lifecycle catches up on the ones it owes: the
-                    // load is offered at the rate, and a server that cannot keep up shows in
-                    // the time the lifecycles due in the window take to start.
-                    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-                    every
-                });
-                loop {
-                    // A paced lifecycle belongs to the window if it was due in it: its timer
-                    // may fire a little late, after the window's end.
-                    let due = match ticks.as_mut() {
-                        Some(ticks) => ticks.tick().await.into_std(),
-                        None => Instant::now(),
-                    };
-                    if due >= deadline {
-                        break;
-                    }
+                while schedule.next().await {
                     outcome.last_start = outcome.last_start.max(started.elapsed());
                     match pair.lifecycle().await {
                         Ok(latency) => {
@@ -226,16 +290,26 @@ pub async fn run_lifecycles(
     }
     total.elapsed = started.elapsed();
     total.lifecycles = lifecycles.load(Ordering::Relaxed);
-    let _ = stop.send(true);
-    for listener in listeners {
-        if let Ok(Err(err)) = listener.await {
-            total.failures += 1;
-            total
-                .first_failure
-                .get_or_insert_with(|| format!("a listener failed: {err:#}"));
-        }
+    for failure in stop_listeners(&stop, listeners).await {
+        total.failures += 1;
+        total.first_failure.get_or_insert(failure);
     }
     Ok(total)
+}
+
+/// Stops `listeners` and waits for them; what made those that failed before fail.
+pub async fn stop_listeners(
+    stop: &watch::Sender<bool>,
+    listeners: Vec<JoinHandle<anyhow::Result<()>>>,
+) -> Vec<String> {
+    let _ = stop.send(true);
+    let mut failures = Vec::new();
+    for listener in listeners {
+        if let Ok(Err(err)) = listener.await {
+            failures.push(format!("a listener failed: {err:#}"));
+        }
+    }
+    failures
 }
 
 /// One caller and one receiver, and the receiver's rings.
@@ -348,19 +422,13 @@ impl Pair {
 
     /// Waits for the receiver's ring of `call_id`; the time since `sent`.
     async fn ring(&mut self, call_id: &str, sent: Instant) -> anyhow::Result<Duration> {
-        let rang_at = tokio::time::timeout(RING_PATIENCE, async {
-            loop {
-                match self.rang.recv().await {
-                    Some((id, at)) if id == call_id => return Some(at),
-                    Some(_) => continue,
-                    None => return None,
-                }
-            }
-        })
+        ring_of(
+            &mut self.rang,
+            call_id,
+            sent,
+            Instant::now() + RING_PATIENCE,
+        )
         .await
-        .context("the receiver never saw the call ring")?
-        .context("the receiver's listener stopped")?;
-        Ok(rang_at.saturating_duration_since(sent))
     }
 
     /// Ends whatever was left ringing or active (`end-all`, or in the 1.1 dialect an `end`
