@@ -31,20 +31,25 @@ pub fn router(router: Router<QaState>) -> Router<QaState> {
         .route(&format!("{PREFIX}/calls/{{call_id}}"), get(get_one))
 }
 
+/// The filters of a calls listing; `S` is the kind of call's state (1:1 or group).
 #[derive(Debug, Deserialize)]
-struct ListRequest {
+pub(super) struct ListRequest<S> {
     /// Typed, so a misspelt state is a `BAD_REQUEST` rather than an empty list.
+    #[serde(default = "none")]
+    pub state: Option<S>,
     #[serde(default)]
-    state: Option<CallState>,
+    pub call_type: Option<CallType>,
+    /// Any party or participant, whatever their state.
     #[serde(default)]
-    call_type: Option<CallType>,
-    /// Either party.
+    pub user: Option<UserRef>,
     #[serde(default)]
-    user: Option<UserRef>,
+    pub realm: Option<String>,
     #[serde(default)]
-    realm: Option<String>,
-    #[serde(default)]
-    limit: Option<u32>,
+    pub limit: Option<u32>,
+}
+
+fn none<S>() -> Option<S> {
+    None
 }
 
 #[derive(Debug, Serialize)]
@@ -73,13 +78,11 @@ pub(super) struct ListScope {
 
 impl ListScope {
     /// An out-of-range `limit` is a `BAD_REQUEST`; an unknown email or realm a `NOT_FOUND`.
-    pub(super) fn resolve(
+    pub(super) fn resolve<S>(
         state: &QaState,
-        limit: Option<u32>,
-        user: Option<&UserRef>,
-        realm: Option<&str>,
+        request: &ListRequest<S>,
     ) -> ControlResult<ListScope> {
-        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(ControlError::bad_request(format!(
                 "Invalid 'limit': expected 1 to {MAX_LIMIT}, got {limit}"
@@ -87,12 +90,12 @@ impl ListScope {
         }
         // An id is taken as is (a user the realm file dropped still has calls); an email
         // must name a user.
-        let user = match user {
+        let user = match &request.user {
             Some(UserRef::Id(id)) => Some(*id),
             Some(email) => Some(find_user(state, email)?.id),
             None => None,
         };
-        let realm = match realm {
+        let realm = match request.realm.as_deref() {
             Some(realm) => Some(find_realm(&state.core.directory(), realm)?.id),
             None => None,
         };
@@ -104,13 +107,8 @@ async fn list(
     State(state): State<QaState>,
     ApiParams(params): ApiParams,
 ) -> ControlResult<Response> {
-    let request: ListRequest = params.decode()?;
-    let ListScope { user, realm, limit } = ListScope::resolve(
-        &state,
-        request.limit,
-        request.user.as_ref(),
-        request.realm.as_deref(),
-    )?;
+    let request: ListRequest<CallState> = params.decode()?;
+    let ListScope { user, realm, limit } = ListScope::resolve(&state, &request)?;
     let filter = CallFilter {
         state: request.state,
         call_type: request.call_type,

@@ -7,42 +7,25 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use zulip_calls_protocol::plugin::group::{
     GroupCall, GroupCallState, GroupEndReason, GroupParticipant,
 };
-use zulip_calls_protocol::{CallId, CallType, Timestamp, UserId};
+use zulip_calls_protocol::{CallId, Timestamp, UserId};
 
-use super::calls::ListScope;
+use super::calls::{ListRequest, ListScope};
 use super::{ControlError, ControlResult, PREFIX};
 use crate::api::params::ApiParams;
 use crate::api::success;
 use crate::core::group::{GroupAuditEntry, GroupRecord, ParticipantRecord};
 use crate::core::store::GroupCallFilter;
 use crate::qa::QaState;
-use crate::qa::request_match::UserRef;
 
 /// The group calls routes.
 pub fn router(router: Router<QaState>) -> Router<QaState> {
     router
         .route(&format!("{PREFIX}/group-calls"), get(list))
         .route(&format!("{PREFIX}/group-calls/{{call_id}}"), get(get_one))
-}
-
-#[derive(Debug, Deserialize)]
-struct ListRequest {
-    /// Typed, so a misspelt state is a `BAD_REQUEST` rather than an empty list.
-    #[serde(default)]
-    state: Option<GroupCallState>,
-    #[serde(default)]
-    call_type: Option<CallType>,
-    /// Any participant, the host included, whatever their state.
-    #[serde(default)]
-    user: Option<UserRef>,
-    #[serde(default)]
-    realm: Option<String>,
-    #[serde(default)]
-    limit: Option<u32>,
 }
 
 /// A group call as the control API shows it: the §6 object, why it ended, how many are in
@@ -103,13 +86,8 @@ async fn list(
     State(state): State<QaState>,
     ApiParams(params): ApiParams,
 ) -> ControlResult<Response> {
-    let request: ListRequest = params.decode()?;
-    let ListScope { user, realm, limit } = ListScope::resolve(
-        &state,
-        request.limit,
-        request.user.as_ref(),
-        request.realm.as_deref(),
-    )?;
+    let request: ListRequest<GroupCallState> = params.decode()?;
+    let ListScope { user, realm, limit } = ListScope::resolve(&state, &request)?;
     let filter = GroupCallFilter {
         state: request.state,
         call_type: request.call_type,
