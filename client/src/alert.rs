@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use crate::preferences::{Preferences, Ring};
+
 /// How often the terminal bell rings while a call rings (the ringtone loops at the same pace).
 pub const RING_EVERY: Duration = Duration::from_secs(2);
 /// A notification daemon that has not answered by then never will; the attempt is dropped.
@@ -25,20 +27,31 @@ const RINGTONE_WAV: &[u8] = include_bytes!("../../assets/ringtone.wav");
 /// The ASCII bell.
 const BEL: &[u8] = b"\x07";
 
-/// Which alerts the user wants; the terminal bell always rings.
+/// Which alerts the user wants (the zuliprc's `ring` and `notifications`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AlertOptions {
     /// Pop up a desktop notification for incoming and missed calls.
     pub notifications: bool,
-    /// Play the ringtone while a call rings (only in builds with the `sound` feature).
-    pub sound: bool,
+    /// The ringtone (only in builds with the `sound` feature) and the bell, the bell alone,
+    /// or nothing.
+    pub ring: Ring,
 }
 
 impl Default for AlertOptions {
     fn default() -> Self {
         Self {
             notifications: true,
-            sound: true,
+            ring: Ring::Sound,
+        }
+    }
+}
+
+impl AlertOptions {
+    /// The alerts `preferences` ask for.
+    pub fn from_preferences(preferences: &Preferences) -> Self {
+        Self {
+            notifications: preferences.notifications,
+            ring: preferences.ring,
         }
     }
 }
@@ -75,12 +88,17 @@ impl Alerts {
     pub fn new(options: AlertOptions) -> Self {
         Self {
             options,
-            ringer: Ringer::new(options.sound),
+            ringer: Ringer::new(options.ring == Ring::Sound),
         }
     }
 
-    /// Starts ringing; a no-op while already ringing. Needs a tokio runtime.
+    /// Starts ringing; a no-op while already ringing, or when the ring is off. Needs a tokio
+    /// runtime.
     pub fn start_ringing(&mut self) {
+        if self.options.ring == Ring::Off {
+            tracing::debug!("the ring is off");
+            return;
+        }
         self.ringer.start();
     }
 
@@ -468,13 +486,34 @@ mod tests {
         assert!(matches!(deliver(async { Ok(()) }).await, Ok(true)));
     }
 
+    #[tokio::test]
+    async fn a_ring_that_is_off_never_starts_the_ringer() {
+        let mut off = Alerts::new(AlertOptions {
+            notifications: false,
+            ring: Ring::Off,
+        });
+        off.start_ringing();
+        assert!(!off.ringer.is_ringing());
+        let mut bell = Alerts {
+            options: AlertOptions {
+                notifications: false,
+                ring: Ring::Bell,
+            },
+            ringer: Ringer::with_bell(false, std::io::sink()),
+        };
+        bell.start_ringing();
+        assert!(bell.ringer.is_ringing());
+        bell.stop_ringing();
+        assert!(!bell.ringer.is_ringing());
+    }
+
     #[test]
     fn notifications_and_sound_are_on_by_default() {
         assert_eq!(
             AlertOptions::default(),
             AlertOptions {
                 notifications: true,
-                sound: true
+                ring: Ring::Sound
             }
         );
     }

@@ -33,6 +33,10 @@ pub struct Cli {
     /// Show meeting URLs instead of opening a browser (subcommands always just print them).
     #[arg(long, global = true)]
     pub no_browser: bool,
+    /// Start the terminal UI with do-not-disturb on (`d` toggles it): calls neither ring nor
+    /// pop up.
+    #[arg(long, global = true)]
+    pub dnd: bool,
     /// Print JSON for machines instead of text: one object per line.
     #[arg(long, global = true)]
     pub json: bool,

@@ -949,6 +949,7 @@ async fn follow_call(
                         return Ok(verdict(outcome, call.call.state, end_reason));
                     }
                 }
+                Some(StreamItem::Registered { .. }) => {}
                 // After a gap: the call is still there (maybe accepted), or over, and then
                 // only the server knows how.
                 Some(StreamItem::Resynced(active)) => {
@@ -1039,6 +1040,8 @@ async fn watch<W: Write + Send>(
             let printed = match item {
                 Some(StreamItem::Event(event)) => print_watch_line(out, &event)?,
                 Some(StreamItem::Resynced(active)) => print_watch_line(out, &Resync::new(active))?,
+                // Only the terminal UI follows presence.
+                Some(StreamItem::Registered { .. }) => true,
                 Some(StreamItem::State(ConnectionState::Offline { reason })) => {
                     offline = Some(reason);
                     true
@@ -1133,6 +1136,7 @@ async fn hold(
                         };
                     }
                 }
+                Some(StreamItem::Registered { .. }) => {}
                 Some(StreamItem::Resynced(active)) => {
                     if !active.iter().any(|c| c.call_id == call_id)
                         && let Some(over) = ended_call(calls, call_id).await?

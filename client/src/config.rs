@@ -1,9 +1,8 @@
 //! Credentials the way every Zulip tool finds them: a zuliprc (`[api]` `email`, `key`, `site`,
 //! optional `insecure` and `cert_bundle`) from `--config`, `$ZULIPRC`, `~/.zuliprc` or
 //! `~/zuliprc`; then `ZULIP_EMAIL`, `ZULIP_API_KEY`, `ZULIP_SITE`; then `--email`, `--api-key`,
-//! `--site`. Later sources win, field by field. The zuliprc may also say which calls API the
-//! server speaks (`[zulip-calls]` `calls_api = auto | design | 1.1`), which `--calls-api`
-//! overrides.
+//! `--site`. Later sources win, field by field. The zuliprc's `[zulip-calls]` section holds the
+//! client's own preferences ([`crate::preferences`]).
 //!
 //! Resolution is pure apart from reading the file: the environment and the home directory come
 //! in as parameters, so tests never touch the process's.
@@ -11,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::backend::api::{ClientError, Credentials, ServerAddress};
-use crate::backend::dialect::CallsApiChoice;
+use crate::preferences::{self, Preferences, UnknownKey};
 
 /// The zuliprc section of this client's own settings.
 pub const CLIENT_SECTION: &str = "zulip-calls";
@@ -78,15 +77,19 @@ pub struct Zuliprc {
     pub site: Option<String>,
     pub insecure: bool,
     pub cert_bundle: Option<PathBuf>,
-    /// `[zulip-calls] calls_api`.
-    pub calls_api: Option<CallsApiChoice>,
+    /// The `[zulip-calls]` section.
+    pub preferences: Preferences,
+    /// Keys of `[zulip-calls]` this version does not know.
+    pub unknown_keys: Vec<UnknownKey>,
 }
 
 /// This client's settings beside the credentials.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientSettings {
-    /// The zuliprc's `calls_api`, if it has one.
-    pub calls_api: Option<CallsApiChoice>,
+    /// The zuliprc's preferences (the defaults without one).
+    pub preferences: Preferences,
+    /// What to warn about: keys of `[zulip-calls]` this version does not know.
+    pub unknown_keys: Vec<UnknownKey>,
 }
 
 /// Where the zuliprc is: `--config`, then `$ZULIPRC`, then `~/.zuliprc`, then `~/zuliprc`
@@ -163,34 +166,15 @@ pub fn parse_zuliprc(text: &str, path: &Path) -> Result<Zuliprc, ConfigError> {
             bundle: bundle.clone(),
         });
     }
-    let calls_api = match ini
-        .section(Some(CLIENT_SECTION))
-        .and_then(|section| section.get("calls_api"))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-    {
-        None => None,
-        Some(value) => {
-            Some(
-                value
-                    .parse::<CallsApiChoice>()
-                    .map_err(|_| ConfigError::BadValue {
-                        path: path.to_owned(),
-                        section: CLIENT_SECTION,
-                        key: "calls_api",
-                        value: value.to_owned(),
-                        expected: CallsApiChoice::NAMES,
-                    })?,
-            )
-        }
-    };
+    let (preferences, unknown_keys) = preferences::parse(ini.section(Some(CLIENT_SECTION)), path)?;
     Ok(Zuliprc {
         email: get("email"),
         key: get("key"),
         site: get("site"),
         insecure,
         cert_bundle,
-        calls_api,
+        preferences,
+        unknown_keys,
     })
 }
 
@@ -237,7 +221,8 @@ pub fn resolve_with_settings(
         None => Zuliprc::default(),
     };
     let settings = ClientSettings {
-        calls_api: rc.calls_api,
+        preferences: rc.preferences,
+        unknown_keys: rc.unknown_keys.clone(),
     };
     Ok((credentials_from(flags, &env, rc)?, settings))
 }
@@ -336,6 +321,7 @@ pub fn save_zuliprc(path: &Path, credentials: &Credentials) -> Result<(), Config
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::dialect::CallsApiChoice;
 
     fn no_env(_: &str) -> Option<String> {
         None
@@ -453,12 +439,12 @@ mod tests {
         let path = Path::new("/x/zuliprc");
         let rc = parse_zuliprc("[api]\nsite=x\n[zulip-calls]\ncalls_api = 1.1\n", path).unwrap();
         assert_eq!(
-            rc.calls_api,
+            rc.preferences.calls_api,
             Some(CallsApiChoice::Fixed(zulip_calls_protocol::Dialect::V1_1))
         );
         let rc = parse_zuliprc("[api]\nsite=x\n[zulip-calls]\ncalls_api=auto\n", path).unwrap();
-        assert_eq!(rc.calls_api, Some(CallsApiChoice::Auto));
-        assert_eq!(parse_zuliprc(RC, path).unwrap().calls_api, None);
+        assert_eq!(rc.preferences.calls_api, Some(CallsApiChoice::Auto));
+        assert_eq!(parse_zuliprc(RC, path).unwrap().preferences.calls_api, None);
         let err = parse_zuliprc("[api]\n[zulip-calls]\ncalls_api=1.2\n", path).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -475,7 +461,7 @@ mod tests {
             resolve_with_settings(&CredentialFlags::default(), no_env, Some(dir.path())).unwrap();
         assert_eq!(creds.unwrap().email, "hamlet@zulip.com");
         assert_eq!(
-            settings.calls_api,
+            settings.preferences.calls_api,
             Some(CallsApiChoice::Fixed(zulip_calls_protocol::Dialect::Design))
         );
     }

@@ -7,8 +7,11 @@ mod group;
 
 use zulip_calls_protocol::ErrorCode;
 use zulip_calls_protocol::calls::HistoryRequest;
-use zulip_calls_protocol::zulip::{GetUsers, GetUsersRequest};
+use zulip_calls_protocol::zulip::{
+    GetUsers, GetUsersRequest, UpdatePresence, UpdatePresenceRequest,
+};
 
+use crate::app::presence::ReportError;
 use crate::app::{AnswerError, Command, Msg, model::Teammate};
 use crate::backend::api::ClientError;
 use crate::backend::calls::Calls;
@@ -28,6 +31,7 @@ pub fn is_request(command: &Command) -> bool {
             | Command::LoadActive
             | Command::LoadRecent { .. }
             | Command::Group(_)
+            | Command::ReportPresence { .. }
     )
 }
 
@@ -167,6 +171,25 @@ pub async fn request(calls: &Calls, command: Command) -> Option<Msg> {
             Some(Msg::Recent(result))
         }
         Command::Group(command) => Some(Msg::Group(group::request(calls, command).await)),
+        Command::ReportPresence {
+            status,
+            new_user_input,
+            last_update_id,
+        } => {
+            let request = UpdatePresenceRequest {
+                new_user_input: Some(new_user_input),
+                ..UpdatePresenceRequest::modern(status, last_update_id)
+            };
+            let result = calls
+                .api()
+                .request::<UpdatePresence>(&(), &request)
+                .await
+                .map_err(|err| match err {
+                    ClientError::NoEndpoint { .. } => ReportError::Unsupported,
+                    err => ReportError::Failed(err.to_string()),
+                });
+            Some(Msg::PresenceReported(result))
+        }
         Command::OpenUrl(_)
         | Command::CopyToClipboard(_)
         | Command::StartRinging

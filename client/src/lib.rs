@@ -12,6 +12,7 @@ pub mod config;
 pub mod effects;
 pub mod manual;
 pub mod output;
+pub mod preferences;
 pub mod runner;
 pub mod sign_in;
 pub mod tui;

@@ -12,11 +12,13 @@ use clap::Parser;
 use zulip_calls::backend::api::ApiClient;
 use zulip_calls::backend::dialect::{CallsApiChoice, DialectMemory};
 use zulip_calls::backend::keepalive::CALL_HEARTBEAT_INTERVAL;
+use zulip_calls::backend::own_status::StatusMemory;
 use zulip_calls::backend::recent::SeenMarks;
 use zulip_calls::cli::{Cli, ExitStatus, TopCommand};
 use zulip_calls::commands::{self, CallsOptions};
 use zulip_calls::config;
 use zulip_calls::output::Output;
+use zulip_calls::preferences::Preferences;
 use zulip_calls::runner::{self, RunError, RunOptions};
 
 fn main() -> ExitCode {
@@ -41,6 +43,9 @@ fn run(cli: Cli) -> (ExitStatus, Option<String>) {
         memory: memory.clone(),
         heartbeat_interval,
         seen: config::state_dir().map(|dir| SeenMarks::in_dir(&dir)),
+        replaced_status: config::state_dir().map(|dir| StatusMemory::in_dir(&dir)),
+        preferences: Preferences::default(),
+        dnd: cli.dnd,
     };
     let command = match cli.command.clone() {
         Some(TopCommand::Demo { as_email }) => {
@@ -61,12 +66,18 @@ fn run(cli: Cli) -> (ExitStatus, Option<String>) {
     };
     let home = directories::BaseDirs::new().map(|dirs| dirs.home_dir().to_owned());
     let resolved = config::resolve_with_settings(&cli.credential_flags(), env_var, home.as_deref());
-    // The flag wins over the zuliprc.
-    let calls_api = match &resolved {
-        Ok((_, settings)) => cli.calls_api.or(settings.calls_api),
-        Err(_) => cli.calls_api,
+    if let Ok((_, settings)) = &resolved {
+        for unknown in &settings.unknown_keys {
+            tracing::warn!(%unknown, "zuliprc");
+            eprintln!("warning: {unknown}");
+        }
+        options.preferences = settings.preferences;
     }
-    .unwrap_or(CallsApiChoice::Auto);
+    // The flag wins over the zuliprc.
+    let calls_api = cli
+        .calls_api
+        .or(options.preferences.calls_api)
+        .unwrap_or(CallsApiChoice::Auto);
     options.calls_api = calls_api;
     let credentials = match resolved.map(|(credentials, _)| credentials) {
         Ok(Some(credentials)) => credentials,

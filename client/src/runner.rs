@@ -14,13 +14,17 @@ use zulip_calls_protocol::zulip::GetOwnUser;
 use zulip_calls_protocol::{Timestamp, UserId};
 
 use crate::alert::{AlertOptions, Alerts};
+use crate::app::dnd::Settings;
 use crate::app::{Command, Model, Msg, init, update};
 use crate::backend::api::{ApiClient, ClientError, Credentials, ServerAddress};
 use crate::backend::calls::Calls;
 use crate::backend::dialect::{CallsApiChoice, DialectMemory};
+use crate::backend::events::StreamItem;
 use crate::backend::events::{EventStream, StreamOptions};
 use crate::backend::keepalive::{CALL_HEARTBEAT_INTERVAL, Keepalive};
+use crate::backend::own_status::{StatusKeeper, StatusMemory};
 use crate::backend::recent::SeenMarks;
+use crate::preferences::Preferences;
 use crate::tui::{self, Signals, TerminalGuard};
 use crate::{effects, ui};
 
@@ -40,6 +44,12 @@ pub struct RunOptions {
     pub heartbeat_interval: Duration,
     /// Where the time History was last looked at is kept (for the missed-call count).
     pub seen: Option<SeenMarks>,
+    /// Where a status replaced by "In a call" is kept until it is put back.
+    pub replaced_status: Option<StatusMemory>,
+    /// The zuliprc's `[zulip-calls]` section.
+    pub preferences: Preferences,
+    /// Start with do-not-disturb on.
+    pub dnd: bool,
 }
 
 impl Default for RunOptions {
@@ -50,6 +60,9 @@ impl Default for RunOptions {
             memory: None,
             heartbeat_interval: CALL_HEARTBEAT_INTERVAL,
             seen: None,
+            replaced_status: None,
+            preferences: Preferences::default(),
+            dnd: false,
         }
     }
 }
@@ -124,7 +137,11 @@ async fn run_in_terminal(
     me: UserId,
     options: RunOptions,
 ) -> Result<(), RunError> {
-    let (stream_handle, stream) = EventStream::spawn(calls.clone(), StreamOptions::default());
+    let stream_options = StreamOptions {
+        presence: true,
+        ..StreamOptions::default()
+    };
+    let (stream_handle, stream) = EventStream::spawn(calls.clone(), stream_options);
     let result = event_loop(&mut guard, stream, &mut signals, calls, me, options).await;
     // Give the shell back first: deleting the queue can take a few seconds when offline.
     drop(guard);
@@ -145,9 +162,23 @@ async fn event_loop(
     me: UserId,
     options: RunOptions,
 ) -> Result<(), RunError> {
-    let mut model = Model::new(me, now()).with_features(calls.features());
+    let settings = Settings {
+        share_status: options.preferences.share_status,
+        dnd_action: options.preferences.dnd_action,
+    };
+    let mut model = Model::new(me, now())
+        .with_features(calls.features())
+        .with_settings(settings, options.dnd);
     let account = SeenMarks::account(&calls.api().server().site_str(), me);
     model.recent.seen = options.seen.as_ref().and_then(|s| s.recall(&account));
+    let status = StatusKeeper::spawn(
+        calls.api().clone(),
+        me,
+        options
+            .replaced_status
+            .clone()
+            .map(|memory| (memory, account.clone())),
+    );
     let (tx, mut results) = mpsc::unbounded_channel();
     let (heartbeat_tx, mut heartbeats_stopped) = mpsc::unbounded_channel();
     let mut effects = Effects {
@@ -155,8 +186,8 @@ async fn event_loop(
             .reporting_to(heartbeat_tx),
         calls,
         tx,
-        no_browser: options.no_browser,
-        alerts: Alerts::new(AlertOptions::default()),
+        no_browser: options.no_browser || !options.preferences.open_browser,
+        alerts: Alerts::new(AlertOptions::from_preferences(&options.preferences)),
         seen: options.seen.clone().map(|marks| (marks, account)),
     };
     let mut quit = effects.run(init(&model));
@@ -165,6 +196,8 @@ async fn event_loop(
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut stream_open = true;
+    // The status is left alone until the first snapshot of calls says whether I am in one.
+    let mut synced = false;
     while !quit {
         let msg = tokio::select! {
             () = signals.recv() => break,
@@ -181,7 +214,10 @@ async fn event_loop(
             },
             _ = tick.tick() => Msg::Tick(now()),
             item = stream.recv(), if stream_open => match item {
-                Some(item) => Msg::Stream(item),
+                Some(item) => {
+                    synced |= matches!(item, StreamItem::Resynced(_));
+                    Msg::Stream(item)
+                }
                 None => {
                     // The core already heard the stream's last state (offline).
                     stream_open = false;
@@ -194,11 +230,15 @@ async fn event_loop(
         let update = update(&mut model, msg);
         quit = effects.run(update.commands);
         effects.keepalive.keep(model.held());
+        if synced {
+            status.want(model.wanted_status());
+        }
         if update.redraw {
             guard.terminal().draw(|frame| ui::draw(frame, &model))?;
         }
     }
     effects.stop_ringing();
+    status.finish().await;
     Ok(())
 }
 
@@ -324,6 +364,7 @@ async fn run_demo_on(server: &Server, email: &str, options: RunOptions) -> Resul
     let options = RunOptions {
         memory: None,
         seen: None,
+        replaced_status: None,
         ..options
     };
     let calls = connect(ApiClient::new(&credentials)?, me, &options).await?;

@@ -3,7 +3,7 @@
 //! kept in step with call events; and placing a call to the other party of a History row.
 
 use zulip_calls_protocol::{
-    CallEvent, CallEventDetail, CallState, CallType, HistoryEntry, Timestamp, UserId,
+    CallEvent, CallEventDetail, CallId, CallState, CallType, HistoryEntry, Timestamp, UserId,
 };
 
 use super::model::{Model, View};
@@ -21,12 +21,20 @@ pub struct Recent {
     pub loaded: bool,
     /// When I last looked at History (kept between runs); `None` when never.
     pub seen: Option<Timestamp>,
+    /// Calls do-not-disturb kept from ringing: missed too, even when it declined them.
+    pub turned_away: Vec<CallId>,
 }
 
 impl Recent {
     /// Missed calls to me newer than the mark, newest first.
     pub fn missed(&self) -> Vec<&HistoryEntry> {
-        missed_since(&self.entries, self.seen)
+        self.entries
+            .iter()
+            .filter(|e| {
+                (is_missed(e) || (!e.is_outgoing && self.turned_away.contains(&e.call_id)))
+                    && self.seen.is_none_or(|seen| e.created_at > seen)
+            })
+            .collect()
     }
 
     /// The oldest call time needed: the chart's first day, or the mark when older.

@@ -17,12 +17,15 @@
 mod active;
 pub mod answer;
 mod crossed;
+pub mod dnd;
 pub mod group;
 pub mod login;
 pub mod missed;
 pub mod model;
 pub mod msg;
 pub mod notes;
+pub mod own_status;
+pub mod presence;
 pub mod stats;
 pub mod update;
 

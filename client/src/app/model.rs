@@ -344,6 +344,12 @@ pub struct Model {
     pub active: ActiveState,
     /// The last days' calls: the missed-call count and the History chart.
     pub recent: super::missed::Recent,
+    /// Teammates' presence and statuses, and this client's presence reports.
+    pub roster: super::presence::Roster,
+    /// Do not disturb.
+    pub dnd: super::dnd::Dnd,
+    /// What the core needs of the user's preferences.
+    pub settings: super::dnd::Settings,
     /// Set once the app should exit; the runner stops after the `Quit` command.
     pub quitting: bool,
 }
@@ -374,8 +380,18 @@ impl Model {
             },
             active: ActiveState::default(),
             recent: super::missed::Recent::default(),
+            roster: super::presence::Roster::default(),
+            dnd: super::dnd::Dnd::default(),
+            settings: super::dnd::Settings::default(),
             quitting: false,
         }
+    }
+
+    /// The same, with the preferences the core needs and DND as it starts.
+    pub fn with_settings(mut self, settings: super::dnd::Settings, dnd: bool) -> Self {
+        self.settings = settings;
+        self.dnd.on = dnd;
+        self
     }
 
     /// The same, for a server whose calls API offers `features`.
@@ -420,10 +436,12 @@ impl Model {
         self.group().is_some_and(|g| g.inviting)
     }
 
-    /// Teammates matching the filter (case-insensitive, name or email), never myself.
+    /// Teammates matching the filter (case-insensitive, name or email), never myself; once
+    /// presence is known, the people who can take a call first (by name within each group).
     pub fn visible_teammates(&self) -> Vec<&Teammate> {
         let needle = self.filter.to_lowercase();
-        self.teammates
+        let mut visible: Vec<&Teammate> = self
+            .teammates
             .iter()
             .filter(|t| t.user_id != self.me)
             .filter(|t| {
@@ -431,7 +449,23 @@ impl Model {
                     || t.name.to_lowercase().contains(&needle)
                     || t.email.to_lowercase().contains(&needle)
             })
-            .collect()
+            .collect();
+        if self.roster.known {
+            // Stable: the alphabetical order stays within each group.
+            visible.sort_by_key(|t| self.availability(t));
+        }
+        visible
+    }
+
+    /// What `teammate` is shown as: their presence and status, or in a call as far as this
+    /// client can see; `None` while the server has told nothing about presence.
+    pub fn availability(&self, teammate: &Teammate) -> Option<super::presence::Availability> {
+        use super::presence::Availability;
+        let known = self.roster.availability(teammate, self.now);
+        if self.in_call(teammate.user_id) && known != Some(Availability::DoNotDisturb) {
+            return Some(Availability::InCall);
+        }
+        known
     }
 
     /// The highlighted teammate, if any.

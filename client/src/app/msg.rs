@@ -6,9 +6,12 @@ use zulip_calls_protocol::{
     UserId,
 };
 
+use zulip_calls_protocol::zulip::{PresenceStatus, UpdatePresenceResponse};
+
 use super::answer::AnswerError;
 use super::group::{GroupCommand, GroupMsg};
 use super::model::Teammate;
+use super::presence::ReportError;
 use crate::backend::events::StreamItem;
 use crate::backend::keepalive::Held;
 
@@ -45,6 +48,8 @@ pub enum Msg {
         user_id: UserId,
         result: Result<StartResponse, String>,
     },
+    /// The answer to a presence report.
+    PresenceReported(Result<UpdatePresenceResponse, ReportError>),
     /// Placing a call to `user_id` was refused because their own call `call_id` to me is
     /// ringing: we called each other at once.
     CallingEachOther {
@@ -120,6 +125,12 @@ pub enum Command {
     SaveSeen(Timestamp),
     /// A group call request.
     Group(GroupCommand),
+    /// `POST users/me/presence`, fetching what changed since `last_update_id`.
+    ReportPresence {
+        status: PresenceStatus,
+        new_user_input: bool,
+        last_update_id: i64,
+    },
     OpenUrl(String),
     /// Put text on the clipboard of the terminal the user sits at (OSC 52, which also works
     /// over SSH), for a join URL to paste into another device or browser.

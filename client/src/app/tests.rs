@@ -18,6 +18,8 @@ use super::*;
 use crate::backend::calls::Features;
 use crate::backend::events::{ConnectionState, StreamItem, Transport};
 
+mod presence_dnd;
+
 const ME: UserId = UserId(1);
 const ANA: UserId = UserId(2);
 const BOB: UserId = UserId(3);

@@ -13,6 +13,8 @@ use super::model::{CallPanel, InCall, Incoming, Level, Model, Outgoing, Overlay,
 use super::msg::{Command, KeyInput, Msg};
 use super::notes::{end_with, log, notice};
 use crate::backend::events::StreamItem;
+use zulip_calls_protocol::zulip::PresenceEvent;
+use zulip_calls_protocol::zulip::UserStatusEvent;
 
 /// What an update asks of the runner: effects to run, and whether the screen is stale.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -31,12 +33,13 @@ pub fn init(model: &Model) -> Vec<Command> {
 pub fn update(model: &mut Model, msg: Msg) -> Update {
     match msg {
         Msg::Tick(now) => {
-            // Ticks always move `now`; redraw only when a number on screen changes.
+            // Ticks always move `now`; redraw only when a number on screen changes (or a
+            // teammate's presence aged into another mark).
             let before = clock_face(model);
-            model.now = now;
+            let (commands, presence_changed) = super::presence::on_tick(model, now);
             Update {
-                commands: Vec::new(),
-                redraw: clock_face(model) != before,
+                commands,
+                redraw: presence_changed || clock_face(model) != before,
             }
         }
         Msg::Resize => Update {
@@ -44,13 +47,20 @@ pub fn update(model: &mut Model, msg: Msg) -> Update {
             redraw: true,
         },
         msg => {
+            // A key press says the user is here: bookkeeping, not something on screen, so
+            // it is done before the snapshot.
+            let mut commands = if matches!(msg, Msg::Key(_)) {
+                super::presence::on_input(model)
+            } else {
+                Vec::new()
+            };
             // Compare snapshots so "redraw only when changed" is exact. The log is left out of
             // the snapshot (it is only on screen when its pane is open) and compared by count.
             let log = std::mem::take(&mut model.log);
             let written = log.written;
             let before = model.clone();
             model.log = log;
-            let commands = handle(model, msg);
+            commands.extend(handle(model, msg));
             let log = std::mem::take(&mut model.log);
             let redraw = *model != before || (model.show_log && log.written != written);
             model.log = log;
@@ -73,6 +83,7 @@ fn handle(model: &mut Model, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Key(key) => on_key(model, key),
         Msg::Tick(_) | Msg::Resize => Vec::new(),
+        Msg::PresenceReported(result) => super::presence::on_reported(model, result),
         Msg::Stream(item) => on_stream(model, item),
         Msg::Users(Ok(mut users)) => {
             users.sort_by_key(|u| u.name.to_lowercase());
@@ -217,6 +228,7 @@ fn on_key(model: &mut Model, key: KeyInput) -> Vec<Command> {
             model.show_log = !model.show_log;
             Vec::new()
         }
+        KeyInput::Char('d') => super::dnd::toggle(model),
         KeyInput::Char('q') => {
             if model.call.is_active() {
                 model.overlay = Overlay::ConfirmQuit;
@@ -577,12 +589,21 @@ fn on_stream(model: &mut Model, item: StreamItem) -> Vec<Command> {
         }
         StreamItem::Event(event) => {
             if let Some(call_event) = event.as_call() {
+                if !call_event.call.state.is_active() {
+                    super::dnd::forget(model, call_event.call.call_id);
+                }
                 super::active::follow(&mut model.active, call_event, model.me);
                 let mut commands = on_call_event(model, call_event);
                 commands.extend(super::missed::follow(model, call_event));
                 commands
             } else if let Some(group_event) = event.as_group_call() {
                 group::on_event(model, group_event)
+            } else if let Some(presence) = PresenceEvent::from_queue_event(&event) {
+                super::presence::on_presence_event(model, &presence);
+                Vec::new()
+            } else if let Some(status) = UserStatusEvent::from_queue_event(&event) {
+                super::presence::on_status_event(model, &status);
+                Vec::new()
             } else {
                 log(
                     model,
@@ -592,6 +613,10 @@ fn on_stream(model: &mut Model, item: StreamItem) -> Vec<Command> {
             }
         }
         StreamItem::Resynced(calls) => on_resynced(model, calls),
+        StreamItem::Registered { presence, statuses } => {
+            super::presence::on_registered(model, presence.as_ref(), statuses.as_ref());
+            Vec::new()
+        }
     }
 }
 
@@ -617,7 +642,7 @@ fn on_call_event(model: &mut Model, event: &CallEvent) -> Vec<Command> {
                     // Same call replayed, or a stale panel; `Resynced` repairs the latter.
                     return Vec::new();
                 }
-                *panel = CallPanel::Incoming(Incoming {
+                let incoming = Incoming {
                     call_id: id,
                     from_id: call.sender_id,
                     from_name: call.sender_name.clone(),
@@ -626,7 +651,11 @@ fn on_call_event(model: &mut Model, event: &CallEvent) -> Vec<Command> {
                     received_at: model.now,
                     timeout_seconds: Some(*timeout_seconds),
                     answered: None,
-                });
+                };
+                if let Some(commands) = super::dnd::intercept(model, incoming.clone()) {
+                    return commands;
+                }
+                model.call = CallPanel::Incoming(incoming);
                 return vec![
                     Command::Acknowledge(id),
                     Command::StartRinging,
@@ -860,6 +889,12 @@ fn on_call_ended(
 
 /// Rebuilds the call panel from the server's list of active calls, after a (re)registration.
 fn on_resynced(model: &mut Model, calls: Vec<ActiveCall>) -> Vec<Command> {
+    // Calls do-not-disturb kept quiet that ended unseen ring no more.
+    model.dnd.silenced.retain(|s| {
+        calls
+            .iter()
+            .any(|c| c.call_id == s.call_id && c.state.is_active())
+    });
     if model.call.group_call_id().is_some() {
         // The snapshot lists 1:1 calls only: the group call is read again instead.
         set_active(model, calls);
@@ -971,7 +1006,7 @@ fn on_resynced(model: &mut Model, calls: Vec<ActiveCall>) -> Vec<Command> {
             if same && matches!(model.call, CallPanel::Incoming(_)) {
                 return Vec::new();
             }
-            model.call = CallPanel::Incoming(Incoming {
+            let incoming = Incoming {
                 call_id: c.call_id,
                 from_id: other_id,
                 from_name: other_name,
@@ -980,7 +1015,19 @@ fn on_resynced(model: &mut Model, calls: Vec<ActiveCall>) -> Vec<Command> {
                 received_at: model.now,
                 timeout_seconds: None,
                 answered: None,
-            });
+            };
+            if model.dnd.silenced.iter().any(|s| s.call_id == c.call_id) {
+                // Already kept quiet.
+                return Vec::new();
+            }
+            if let Some(mut commands) = super::dnd::intercept(model, incoming.clone()) {
+                if was_ringing {
+                    commands.insert(0, Command::StopRinging);
+                }
+                model.call = CallPanel::None;
+                return commands;
+            }
+            model.call = CallPanel::Incoming(incoming);
             vec![Command::Acknowledge(c.call_id), Command::StartRinging]
         }
     }

@@ -9,13 +9,13 @@
 //! nothing either way is `GET calls/active` (design only) asked too; 404 on both means the
 //! server has no calls plugin.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 use zulip_calls_protocol::{Dialect, UnknownValue};
 
 use super::api::{ApiClient, ClientError, code_for_status};
+use super::state_file::StateFile;
 
 /// How the dialect is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -267,7 +267,7 @@ pub async fn resolve(
 /// means probing again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DialectMemory {
-    path: PathBuf,
+    file: StateFile,
 }
 
 impl DialectMemory {
@@ -277,61 +277,30 @@ impl DialectMemory {
     /// The memory kept in `dir`.
     pub fn in_dir(dir: &Path) -> Self {
         DialectMemory {
-            path: dir.join(DialectMemory::FILE_NAME),
+            file: StateFile::new(dir, DialectMemory::FILE_NAME, "calls API memory"),
         }
     }
 
     /// The file.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     /// The dialect remembered for `site`.
     pub fn recall(&self, site: &str) -> Option<Dialect> {
-        self.read().get(site).and_then(|name| name.parse().ok())
+        self.file
+            .get::<String>(site)
+            .and_then(|name| name.parse().ok())
     }
 
     /// Remembers `dialect` for `site`.
     pub fn remember(&self, site: &str, dialect: Dialect) {
-        let mut sites = self.read();
-        sites.insert(site.to_owned(), dialect.as_str().to_owned());
-        self.write(&sites);
+        self.file.set(site, dialect.as_str().to_owned());
     }
 
     /// Forgets `site`, so the next run probes it again.
     pub fn forget(&self, site: &str) {
-        let mut sites = self.read();
-        if sites.remove(site).is_some() {
-            self.write(&sites);
-        }
-    }
-
-    fn read(&self) -> BTreeMap<String, String> {
-        match std::fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|err| {
-                tracing::warn!(path = %self.path.display(), error = %err, "ignoring an unreadable calls API memory");
-                BTreeMap::new()
-            }),
-            Err(_) => BTreeMap::new(),
-        }
-    }
-
-    /// Writes a new file and renames it over the old one, so a reader never sees half.
-    fn write(&self, sites: &BTreeMap<String, String>) {
-        let result = (|| -> std::io::Result<()> {
-            if let Some(dir) = self.path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            let text = serde_json::to_vec_pretty(sites).map_err(std::io::Error::other)?;
-            let temporary = self
-                .path
-                .with_extension(format!("json.{}", std::process::id()));
-            std::fs::write(&temporary, text)?;
-            std::fs::rename(&temporary, &self.path)
-        })();
-        if let Err(err) = result {
-            tracing::warn!(path = %self.path.display(), error = %err, "cannot remember the calls API");
-        }
+        self.file.remove::<String>(site);
     }
 }
 

@@ -12,6 +12,7 @@
 //! change), queue events (each once, in queue order, heartbeats left out) and snapshots of the
 //! user's active calls.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
@@ -30,11 +31,16 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use zulip_calls_protocol::endpoint::Endpoint;
 use zulip_calls_protocol::envelope::{DecodeError, decode_response};
 use zulip_calls_protocol::event::WsAck;
+use zulip_calls_protocol::zulip::PRESENCE_EVENT_TYPE;
+use zulip_calls_protocol::zulip::PresenceState;
 use zulip_calls_protocol::zulip::{
     DeleteEvents, DeleteEventsRequest, GetEvents, GetEventsRequest, Register, RegisterRequest,
     RegisterResponse,
 };
-use zulip_calls_protocol::{ActiveCall, ErrorCode, EventId, EventKind, QueueEvent, QueueId};
+use zulip_calls_protocol::zulip::{USER_STATUS_EVENT_TYPE, UserStatus};
+use zulip_calls_protocol::{
+    ActiveCall, ErrorCode, EventId, EventKind, QueueEvent, QueueId, UserId,
+};
 
 use super::api::{ApiClient, ClientError};
 use super::calls::{Calls, EventTranslator, UnreadableEvent, read_event};
@@ -133,6 +139,12 @@ pub enum StreamItem {
     /// registration and the snapshot may also be reflected in the snapshot: apply them
     /// idempotently.
     Resynced(Vec<ActiveCall>),
+    /// With [`StreamOptions::presence`]: the presence and statuses a fresh queue started from
+    /// (each `None` when the server has none), sent before that queue's events.
+    Registered {
+        presence: Option<PresenceState>,
+        statuses: Option<BTreeMap<UserId, UserStatus>>,
+    },
 }
 
 /// How to run the stream.
@@ -141,6 +153,9 @@ pub struct StreamOptions {
     /// The `event_types` to register for; `None` = the call events of the dialect spoken
     /// ([`Calls::event_types`]).
     pub event_types: Option<Vec<String>>,
+    /// Also follow teammates' presence and statuses (`presence` and `user_status` events,
+    /// with their initial state in [`StreamItem::Registered`]).
+    pub presence: bool,
     pub transport: TransportPreference,
     /// The backoff ceiling of the first retry; it doubles with each failure.
     pub backoff_initial: Duration,
@@ -152,6 +167,7 @@ impl Default for StreamOptions {
     fn default() -> Self {
         StreamOptions {
             event_types: None,
+            presence: false,
             transport: TransportPreference::Auto,
             backoff_initial: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
@@ -435,6 +451,8 @@ struct Session {
     longpoll_timeout: Duration,
     /// [`StreamItem::Resynced`] was sent for this queue.
     resynced: bool,
+    /// The [`StreamItem::Registered`] still to send for this queue.
+    registered: Option<StreamItem>,
 }
 
 /// The WebSocket URL for `path` on `site`: ws/wss scheme, the queue and resume point in the
@@ -588,6 +606,9 @@ impl Worker {
             Some(session) => session,
             None => session.insert(self.register().await?),
         };
+        if let Some(item) = session.registered.take() {
+            self.emit(item).await?;
+        }
         if !session.resynced {
             let active = self
                 .guard(self.calls.active())
@@ -603,13 +624,21 @@ impl Worker {
     }
 
     async fn register(&mut self) -> Result<Session, Failure> {
+        let mut event_types = self
+            .options
+            .event_types
+            .clone()
+            .unwrap_or_else(|| self.calls.event_types());
+        if self.options.presence {
+            event_types.extend([
+                PRESENCE_EVENT_TYPE.to_owned(),
+                USER_STATUS_EVENT_TYPE.to_owned(),
+            ]);
+        }
         let request = RegisterRequest {
-            event_types: Some(
-                self.options
-                    .event_types
-                    .clone()
-                    .unwrap_or_else(|| self.calls.event_types()),
-            ),
+            event_types: Some(event_types),
+            // Presence keyed by user id, in the modern format.
+            slim_presence: self.options.presence.then_some(true),
             ..RegisterRequest::default()
         };
         let response = self
@@ -633,6 +662,10 @@ impl Worker {
             longpoll_timeout: Duration::from_secs(response.longpoll_timeout_seconds())
                 + LONGPOLL_MARGIN,
             resynced: false,
+            registered: self.options.presence.then(|| StreamItem::Registered {
+                presence: response.presence_state(),
+                statuses: response.user_statuses(),
+            }),
         })
     }
 

@@ -7,4 +7,6 @@ pub mod dialect;
 pub mod events;
 pub mod groups;
 pub mod keepalive;
+pub mod own_status;
 pub mod recent;
+pub mod state_file;

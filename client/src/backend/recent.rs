@@ -2,14 +2,14 @@
 //! whichever dialect [`Calls::history`] speaks); and the mark of when History was last looked
 //! at, kept per account in the state directory so missed calls are counted across restarts.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use zulip_calls_protocol::calls::HistoryRequest;
 use zulip_calls_protocol::{HistoryEntry, Timestamp, UserId};
 
 use super::api::ClientError;
 use super::calls::Calls;
+use super::state_file::StateFile;
 
 /// Calls per history page asked for.
 const PAGE: u32 = 100;
@@ -43,7 +43,7 @@ pub async fn history_since(
 /// When each account last looked at History, in a small JSON file of the state directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenMarks {
-    path: PathBuf,
+    file: StateFile,
 }
 
 impl SeenMarks {
@@ -53,7 +53,7 @@ impl SeenMarks {
     /// The marks kept in `dir`.
     pub fn in_dir(dir: &Path) -> Self {
         SeenMarks {
-            path: dir.join(SeenMarks::FILE_NAME),
+            file: StateFile::new(dir, SeenMarks::FILE_NAME, "History marks"),
         }
     }
 
@@ -64,39 +64,12 @@ impl SeenMarks {
 
     /// When `account` last looked at History.
     pub fn recall(&self, account: &str) -> Option<Timestamp> {
-        self.read().get(account).copied()
+        self.file.get(account)
     }
 
     /// Records that `account` looked at History at `at`.
     pub fn remember(&self, account: &str, at: Timestamp) {
-        let mut marks = self.read();
-        marks.insert(account.to_owned(), at);
-        if let Err(err) = self.write(&marks) {
-            tracing::warn!(path = %self.path.display(), error = %err, "cannot save the History mark");
-        }
-    }
-
-    fn read(&self) -> BTreeMap<String, Timestamp> {
-        match std::fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|err| {
-                tracing::warn!(path = %self.path.display(), error = %err, "ignoring an unreadable History mark");
-                BTreeMap::new()
-            }),
-            Err(_) => BTreeMap::new(),
-        }
-    }
-
-    /// Writes a new file and renames it over the old one, so a reader never sees half.
-    fn write(&self, marks: &BTreeMap<String, Timestamp>) -> std::io::Result<()> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let text = serde_json::to_vec_pretty(marks).map_err(std::io::Error::other)?;
-        let temporary = self
-            .path
-            .with_extension(format!("json.{}", std::process::id()));
-        std::fs::write(&temporary, text)?;
-        std::fs::rename(&temporary, &self.path)
+        self.file.set(account, at);
     }
 }
 

@@ -657,6 +657,7 @@ async fn await_joiners(
                     }
                 }
                 // After a gap: only the server knows what happened meanwhile.
+                Some(StreamItem::Registered { .. }) => {}
                 Some(StreamItem::Resynced(_)) => {
                     let (state, participants) = snapshot(calls, call_id).await?;
                     if let Some(waited) = check(state, participants) {
@@ -783,6 +784,7 @@ async fn hold_group(
                         break over(HeldOver::Ended, reason.map(GroupEndReason::as_str));
                     }
                 }
+                Some(StreamItem::Registered { .. }) => {}
                 Some(StreamItem::Resynced(_)) => {
                     if let Some(done) = look().await? {
                         break done;

@@ -23,6 +23,7 @@ const COLUMNS: [&[Section]; 2] = [
                 ("PgUp/PgDn", "move a page"),
                 ("r", "refresh view"),
                 ("l", "toggle event log"),
+                ("d", "do not disturb on/off"),
                 ("?", "toggle help"),
                 ("q", "quit (asks in a call)"),
                 ("Ctrl-C", "quit now"),

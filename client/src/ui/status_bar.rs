@@ -33,6 +33,16 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &Model) {
         ),
         Span::raw(" "),
     ];
+    if model.dnd.on {
+        spans.push(Span::styled(
+            " DND ",
+            Style::default()
+                .fg(Color::White)
+                .bg(Color::Magenta)
+                .add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::raw(" "));
+    }
     // Calls missed since History was last looked at.
     let missed = model.recent.missed().len();
     if missed > 0 {

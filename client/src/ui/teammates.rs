@@ -9,6 +9,7 @@ use ratatui::widgets::{List, ListItem, ListState, Paragraph};
 
 use super::{selected_style, view_block};
 use crate::app::Model;
+use crate::app::presence::Availability;
 
 /// Draws the filter line and the list, with the selection highlighted.
 pub(super) fn draw(frame: &mut Frame, area: Rect, model: &Model) {
@@ -69,6 +70,10 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &Model) {
                     Span::raw("[ ] ")
                 });
             }
+            let availability = model.availability(t);
+            if let Some(a) = availability.filter(|_| model.roster.known) {
+                spans.push(mark(a));
+            }
             spans.push(Span::raw(t.name.clone()));
             if t.is_bot {
                 spans.push(Span::styled(" [bot]", Style::default().fg(Color::Cyan)));
@@ -79,11 +84,8 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &Model) {
                     " (in this call)",
                     Style::default().fg(Color::Yellow),
                 ));
-            } else if model.in_call(t.user_id) {
-                spans.push(Span::styled(
-                    " (in a call)",
-                    Style::default().fg(Color::Yellow),
-                ));
+            } else if let Some(a) = availability.filter(|a| a.is_labelled()) {
+                spans.push(Span::styled(format!(" ({})", a.label()), label_style(a)));
             }
             spans.push(Span::styled(
                 format!("  {}", t.email),
@@ -97,6 +99,27 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, model: &Model) {
         .highlight_symbol("> ");
     let mut state = ListState::default().with_selected(Some(model.selected.min(visible.len() - 1)));
     frame.render_stateful_widget(list, rows[1], &mut state);
+}
+
+/// The dot before a name: green when they can take a call now, grey when offline.
+fn mark(availability: Availability) -> Span<'static> {
+    let (dot, colour) = match availability {
+        Availability::Active => ("● ", Color::Green),
+        Availability::Idle => ("◐ ", Color::Yellow),
+        Availability::Bot => ("● ", Color::Cyan),
+        Availability::InCall => ("● ", Color::Magenta),
+        Availability::DoNotDisturb => ("● ", Color::Red),
+        Availability::Offline => ("○ ", Color::DarkGray),
+    };
+    Span::styled(dot, Style::default().fg(colour))
+}
+
+fn label_style(availability: Availability) -> Style {
+    match availability {
+        Availability::InCall => Style::default().fg(Color::Yellow),
+        Availability::DoNotDisturb => Style::default().fg(Color::Red),
+        _ => Style::default().add_modifier(Modifier::DIM),
+    }
 }
 
 /// The filter as typed, with a cursor while typing, or a hint when there is none.

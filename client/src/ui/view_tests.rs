@@ -153,3 +153,73 @@ fn history_with_its_chart_and_the_missed_count() {
     );
     insta::assert_snapshot!(render(&m, 100, 30).backend());
 }
+
+/// More teammates for the presence snapshot: one of each mark.
+fn with_presence() -> Model {
+    use std::collections::BTreeMap;
+
+    use zulip_calls_protocol::zulip::{ModernPresence, PresenceState, Presences, UserStatus};
+
+    let mut m = model();
+    let carla = UserId(4);
+    let dan = UserId(5);
+    let eve = UserId(6);
+    let mut mates = vec![
+        mate(ANA, "Ana"),
+        mate(BOB, "Bob"),
+        mate(carla, "Carla"),
+        mate(dan, "Dan"),
+        mate(eve, "Eve"),
+    ];
+    mates.push(Teammate {
+        user_id: UserId(7),
+        name: "Echo Bot".to_owned(),
+        email: "echo-bot@example.com".to_owned(),
+        is_bot: true,
+    });
+    update(&mut m, Msg::Users(Ok(mates)));
+    let now = ts(100).unix_seconds();
+    let at = |active: i64, idle: i64| ModernPresence {
+        active_timestamp: now - active,
+        idle_timestamp: now - idle,
+    };
+    let presences = Presences::Modern(BTreeMap::from([
+        (ANA.to_string(), at(500, 500)),
+        (BOB.to_string(), at(10, 10)),
+        (carla.to_string(), at(400, 20)),
+        (dan.to_string(), at(5, 5)),
+        (eve.to_string(), at(3, 3)),
+    ]));
+    let status = |text: &str| UserStatus {
+        status_text: Some(text.to_owned()),
+        ..UserStatus::default()
+    };
+    update(
+        &mut m,
+        Msg::Stream(StreamItem::Registered {
+            presence: Some(PresenceState {
+                presences,
+                server_timestamp: Some(now as f64),
+                last_update_id: Some(1),
+            }),
+            statuses: Some(BTreeMap::from([
+                (dan, status("In a call")),
+                (eve, status("Do not disturb")),
+            ])),
+        }),
+    );
+    m
+}
+
+#[test]
+fn teammates_with_presence_marks_reachable_first() {
+    let m = with_presence();
+    insta::assert_debug_snapshot!(render(&m, 80, 14).backend());
+}
+
+#[test]
+fn do_not_disturb_on_the_status_bar() {
+    let mut m = with_presence();
+    update(&mut m, Msg::Key(KeyInput::Char('d')));
+    insta::assert_debug_snapshot!(render(&m, 100, 14).backend());
+}

@@ -44,7 +44,9 @@ pub use push_tokens::{
     AddAndroidGcmRegId, AddApnsDeviceToken, AndroidGcmRegIdRequest, ApnsDeviceTokenAddRequest,
     ApnsDeviceTokenRemoveRequest, RemoveAndroidGcmRegId, RemoveApnsDeviceToken,
 };
-pub use register::{DEFAULT_LONGPOLL_TIMEOUT_SECONDS, Register, RegisterRequest, RegisterResponse};
+pub use register::{
+    DEFAULT_LONGPOLL_TIMEOUT_SECONDS, PresenceState, Register, RegisterRequest, RegisterResponse,
+};
 pub use server_settings::{ServerSettings, ServerSettingsResponse};
 pub use user_status::{
     GetUserStatus, GetUserStatusResponse, MAX_STATUS_TEXT_CHARS, REACTION_TYPES,

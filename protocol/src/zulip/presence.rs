@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::endpoint::{Empty, PathParams, endpoint};
+use crate::event::{EventKind, QueueEvent};
 use crate::ids::UserId;
 use crate::macros::string_enum;
 
@@ -212,6 +213,25 @@ pub struct RealmPresenceResponse {
 pub struct UserPresenceResponse {
     /// `aggregated` and `website`, with `status` and `timestamp` only.
     pub presence: LegacyPresence,
+}
+
+impl PresenceEvent {
+    /// The presence event `event` carries, if it is one (queues keep Zulip's own events whole).
+    pub fn from_queue_event(event: &QueueEvent) -> Option<Self> {
+        match &event.kind {
+            EventKind::Unknown { event_type, fields } if event_type == PRESENCE_EVENT_TYPE => {
+                Self::deserialize(fields).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// The event's one client entry (`website` since Zulip 7.0; any other if not).
+    pub fn entry(&self) -> Option<&LegacyClientPresence> {
+        self.presence
+            .get(LEGACY_CLIENT)
+            .or_else(|| self.presence.values().next())
+    }
 }
 
 /// A `presence` event: sent to the realm when a user comes online (legacy shape, as Zulip

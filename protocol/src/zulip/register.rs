@@ -3,8 +3,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use std::collections::BTreeMap;
+
 use crate::endpoint::endpoint;
-use crate::ids::{EventId, QueueId};
+use crate::ids::{EventId, QueueId, UserId};
+use crate::zulip::presence::Presences;
+use crate::zulip::user_status::UserStatus;
 
 endpoint! {
     /// Opens an event queue (spec §5); `event_types=["call_event"]` limits it to calls.
@@ -65,6 +69,15 @@ impl RegisterRequest {
     }
 }
 
+/// The presence part of `register`'s initial state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresenceState {
+    pub presences: Presences,
+    /// Unix seconds, fractional.
+    pub server_timestamp: Option<f64>,
+    pub last_update_id: Option<i64>,
+}
+
 /// Response of `register`: the queue, the server's version, and whatever initial state was
 /// asked for (kept in `extra`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,6 +105,36 @@ pub struct RegisterResponse {
 }
 
 impl RegisterResponse {
+    /// The initial presence state (`presences`, `server_timestamp`, `presence_last_update_id`),
+    /// when `presence` was fetched and the server has it.
+    pub fn presence_state(&self) -> Option<PresenceState> {
+        let presences = Presences::deserialize(self.extra.get("presences")?).ok()?;
+        Some(PresenceState {
+            presences,
+            server_timestamp: self.extra.get("server_timestamp").and_then(Value::as_f64),
+            last_update_id: self
+                .extra
+                .get("presence_last_update_id")
+                .and_then(Value::as_i64),
+        })
+    }
+
+    /// The initial `user_status` state: every user with a status set, when `user_status` was
+    /// fetched. Entries that do not parse are left out.
+    pub fn user_statuses(&self) -> Option<BTreeMap<UserId, UserStatus>> {
+        let Value::Object(statuses) = self.extra.get("user_status")? else {
+            return None;
+        };
+        Some(
+            statuses
+                .iter()
+                .filter_map(|(id, status)| {
+                    Some((id.parse().ok()?, UserStatus::deserialize(status).ok()?))
+                })
+                .collect(),
+        )
+    }
+
     /// The HTTP timeout to use for `GET events` on this queue.
     pub fn longpoll_timeout_seconds(&self) -> u64 {
         self.event_queue_longpoll_timeout_seconds

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::endpoint::{Empty, endpoint};
+use crate::event::{EventKind, QueueEvent};
 use crate::ids::UserId;
 
 endpoint! {
@@ -79,4 +80,113 @@ pub struct UserStatusEvent {
     pub user_id: UserId,
     #[serde(flatten)]
     pub status: UserStatus,
+}
+
+impl UserStatusEvent {
+    /// The status event `event` carries, if it is one (queues keep Zulip's own events whole).
+    pub fn from_queue_event(event: &QueueEvent) -> Option<Self> {
+        match &event.kind {
+            EventKind::Unknown { event_type, fields } if event_type == USER_STATUS_EVENT_TYPE => {
+                Self::deserialize(fields).ok()
+            }
+            _ => None,
+        }
+    }
+}
+
+impl UserStatus {
+    /// `self` with the fields of `change` that are present (a `user_status` event names only
+    /// what changed; an empty text or emoji name clears it, as Zulip's clients apply them).
+    pub fn updated(&self, change: &UserStatus) -> UserStatus {
+        let pick = |new: &Option<String>, old: &Option<String>| match new {
+            Some(v) if v.is_empty() => None,
+            Some(v) => Some(v.clone()),
+            None => old.clone(),
+        };
+        let emoji_cleared = change.emoji_name.as_deref() == Some("");
+        UserStatus {
+            away: change.away.or(self.away),
+            status_text: pick(&change.status_text, &self.status_text),
+            emoji_name: pick(&change.emoji_name, &self.emoji_name),
+            emoji_code: if emoji_cleared {
+                None
+            } else {
+                pick(&change.emoji_code, &self.emoji_code)
+            },
+            reaction_type: if emoji_cleared {
+                None
+            } else {
+                pick(&change.reaction_type, &self.reaction_type)
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zulip::presence::PresenceEvent;
+
+    fn event(json: &str) -> QueueEvent {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn status_events_are_read_from_the_queue_and_applied_field_by_field() {
+        let e = event(
+            r#"{"type":"user_status","id":3,"user_id":9,"status_text":"In a call",
+                "emoji_name":"phone","emoji_code":"1f4de","reaction_type":"unicode_emoji"}"#,
+        );
+        let change = UserStatusEvent::from_queue_event(&e).unwrap();
+        assert_eq!(change.user_id, UserId(9));
+        let before = UserStatus {
+            away: Some(false),
+            status_text: Some("Lunch".into()),
+            ..UserStatus::default()
+        };
+        let during = before.updated(&change.status);
+        assert_eq!(during.status_text.as_deref(), Some("In a call"));
+        assert_eq!(during.emoji_code.as_deref(), Some("1f4de"));
+        assert_eq!(during.away, Some(false), "untouched fields stay");
+        let cleared = UserStatus {
+            status_text: Some(String::new()),
+            emoji_name: Some(String::new()),
+            ..UserStatus::default()
+        };
+        let after = during.updated(&cleared);
+        assert_eq!(after.status_text, None);
+        assert_eq!(after.emoji_name, None);
+        assert_eq!(after.emoji_code, None, "clearing the name clears the emoji");
+        assert!(PresenceEvent::from_queue_event(&e).is_none());
+    }
+
+    #[test]
+    fn presence_events_and_initial_state_are_read() {
+        let e = event(
+            r#"{"type":"presence","id":4,"user_id":10,"email":"a@b.c","server_timestamp":1.5,
+                "presence":{"website":{"client":"website","status":"active","timestamp":100,
+                "pushable":false}}}"#,
+        );
+        let presence = PresenceEvent::from_queue_event(&e).unwrap();
+        assert_eq!(presence.user_id, UserId(10));
+        assert_eq!(presence.entry().unwrap().timestamp, 100);
+        assert!(UserStatusEvent::from_queue_event(&e).is_none());
+        let register: crate::zulip::register::RegisterResponse = serde_json::from_str(
+            r#"{"queue_id":"q","last_event_id":-1,"zulip_version":"9","zulip_feature_level":1,
+                "presences":{"10":{"active_timestamp":5,"idle_timestamp":6}},
+                "server_timestamp":7.25,"presence_last_update_id":12,
+                "user_status":{"10":{"status_text":"Busy"},"x":{}}}"#,
+        )
+        .unwrap();
+        let state = register.presence_state().unwrap();
+        assert_eq!(
+            state.presences.modern(UserId(10)).unwrap().idle_timestamp,
+            6
+        );
+        assert_eq!(state.server_timestamp, Some(7.25));
+        assert_eq!(state.last_update_id, Some(12));
+        let statuses = register.user_statuses().unwrap();
+        assert_eq!(statuses.len(), 1, "a key that is not a user id is skipped");
+        assert_eq!(statuses[&UserId(10)].status_text.as_deref(), Some("Busy"));
+    }
 }

@@ -580,6 +580,9 @@ fn invited(
         );
         return Vec::new();
     }
+    if let Some(commands) = crate::app::dnd::intercept_group(model, event.call_id, &inviter_name) {
+        return commands;
+    }
     model.call = CallPanel::GroupInvitation(GroupInvitation {
         call_id: event.call_id,
         call_type: event.call_type,
