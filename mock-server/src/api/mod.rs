@@ -70,6 +70,7 @@ pub fn router(api: ApiState) -> Router {
     let router = zulip::users::router(router);
     let router = zulip::events::router(router);
     let router = zulip::presence::router(router);
+    let router = zulip::settings::router(router);
     let router = zulip::ws::router(router);
     router.with_state(api)
 }
