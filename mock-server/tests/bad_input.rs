@@ -25,6 +25,8 @@ const HAMLET: i64 = 10;
 const OTHELLO: i64 = 6;
 const DESDEMONA: i64 = 12;
 const KING: i64 = 101;
+/// The demo realm's administrator.
+const IAGO: &str = "iago@zulip.com";
 
 /// A call id no server has: the unknown call.
 const NO_CALL: &str = "7d0b2a3e-4c1f-4b8e-9a57-2f6e1c9d3b40";
@@ -101,6 +103,10 @@ fn post(what: impl Into<String>, path: impl Into<String>) -> Row {
 
 fn delete(what: impl Into<String>, path: impl Into<String>) -> Row {
     row(what, "DELETE", path)
+}
+
+fn patch(what: impl Into<String>, path: impl Into<String>) -> Row {
+    row(what, "PATCH", path)
 }
 
 impl Row {
@@ -1341,6 +1347,97 @@ fn zulip_rows() -> Vec<Row> {
         )
         .bad(),
         get("user status: nobody set one", "users/6/status").ok(),
+        // another user's status (administrators only)
+        post("status for user: by a non-administrator", "users/6/status")
+            .form("status_text=hi")
+            .bad()
+            .field("msg", json!("Insufficient permission")),
+        post("status for user: unknown user", "users/99999/status")
+            .by(IAGO)
+            .form("status_text=hi")
+            .bad()
+            .field("msg", json!("No such user")),
+        post("status for user: not a number", "users/abc/status")
+            .by(IAGO)
+            .form("status_text=hi")
+            .bad(),
+        post(
+            "status for user: past i64",
+            "users/99999999999999999999/status",
+        )
+        .by(IAGO)
+        .form("status_text=hi")
+        .bad(),
+        post("status for user: non-UTF-8", "users/%FF/status")
+            .by(IAGO)
+            .form("status_text=hi")
+            .bad(),
+        post(
+            "status for user: another realm's user",
+            format!("users/{KING}/status"),
+        )
+        .by(IAGO)
+        .form("status_text=hi")
+        .bad()
+        .field("msg", json!("No such user")),
+        post(
+            "status for user: deactivated user",
+            format!("users/{DESDEMONA}/status"),
+        )
+        .by(IAGO)
+        .form("status_text=hi")
+        .bad()
+        .field("msg", json!("User is deactivated")),
+        post("status for user: nothing to change", "users/6/status")
+            .by(IAGO)
+            .bad(),
+        post(
+            "status for user: away is not its parameter",
+            "users/6/status",
+        )
+        .by(IAGO)
+        .form("away=true")
+        .bad()
+        .field("msg", json!("Client did not pass any new values.")),
+        post("status for user: text over 60 characters", "users/6/status")
+            .by(IAGO)
+            .form(format!("status_text={}", "x".repeat(61)))
+            .bad(),
+        post("status for user: unknown emoji type", "users/6/status")
+            .by(IAGO)
+            .form("emoji_name=car&emoji_code=1f697&reaction_type=sticker")
+            .bad(),
+        post(
+            "status for user: JSON status_text a number",
+            "users/6/status",
+        )
+        .by(IAGO)
+        .json(r#"{"status_text": 5}"#)
+        .bad(),
+        post("status for user: a text", "users/6/status")
+            .by(IAGO)
+            .form("status_text=busy")
+            .ok(),
+        // settings
+        patch("settings: nothing passed", "settings").ok(),
+        patch("settings: presence_enabled not a boolean", "settings")
+            .form("presence_enabled=maybe")
+            .bad(),
+        patch("settings: JSON presence_enabled a number", "settings")
+            .json(r#"{"presence_enabled": 2}"#)
+            .bad(),
+        patch("settings: presence_enabled off", "settings")
+            .form("presence_enabled=false")
+            .ok(),
+        patch(
+            "settings: presence_enabled in the query string",
+            "settings?presence_enabled=true",
+        )
+        .ok(),
+        patch("settings: settings the mock lacks are ignored", "settings")
+            .form("full_name=Hamlet&emojiset=google&%FF=1")
+            .ok()
+            .absent("ignored_parameters_unsupported"),
     ]
 }
 

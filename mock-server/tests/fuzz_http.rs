@@ -310,6 +310,12 @@ const PARAM_NAMES: &[&str] = &[
     "title",
     "stream_id",
     "topic",
+    "status_text",
+    "away",
+    "emoji_name",
+    "emoji_code",
+    "reaction_type",
+    "presence_enabled",
 ];
 
 fn param_name() -> impl Strategy<Value = String> {

@@ -910,3 +910,106 @@ async fn presence_and_user_status_match_the_2025_schema() {
         &registered,
     );
 }
+
+/// Spec §9 after the 2025 file: an administrator's `POST users/{user_id}/status` (Zulip 11.0),
+/// its refusal, `PATCH settings` with `presence_enabled` and the `user_settings` event.
+#[tokio::test]
+async fn status_for_user_and_settings_match_the_2025_schema() {
+    let _newer = Newer::enter();
+    let app = spawn().await;
+    let iago = app.account("iago@zulip.com");
+    let hamlet = app.account("hamlet@zulip.com");
+    let (status, registered) = app
+        .post(
+            &hamlet,
+            "register",
+            &[("event_types", r#"["user_settings", "user_status"]"#)],
+        )
+        .await;
+    assert_eq!(status, 200, "{registered}");
+    let queue = registered["queue_id"].as_str().unwrap().to_owned();
+
+    let (status, body) = app
+        .post(
+            &iago,
+            "users/10/status",
+            &[("status_text", "on a call"), ("emoji_name", "phone")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_valid(
+        "POST users/{user_id}/status",
+        response_schema("/users/{user_id}/status", "post", 200),
+        &body,
+    );
+
+    // The documented 400 is a `oneOf` of identical `CodedError` branches told apart only by
+    // their examples (see `presence_and_user_status_match_the_2025_schema`).
+    let documented = deref(response_schema("/users/{user_id}/status", "post", 400))["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|branch| branch["example"]["msg"].clone())
+        .collect::<Vec<_>>();
+    let long = "x".repeat(61);
+    for (what, who, form) in [
+        (
+            "by a non-administrator",
+            &hamlet,
+            vec![("status_text", "hi")],
+        ),
+        ("with nothing to change", &iago, vec![]),
+        (
+            "with a long text",
+            &iago,
+            vec![("status_text", long.as_str())],
+        ),
+    ] {
+        let (status, body) = app.post(who, "users/6/status", &form).await;
+        assert_eq!(status, 400, "{what}: {body}");
+        assert!(documented.contains(&body["msg"]), "{what}: {body}");
+        assert_valid(
+            &format!("POST users/{{user_id}}/status {what}"),
+            component("CodedError"),
+            &strip_legacy_message(body),
+        );
+    }
+
+    let settings = response_schema("/settings", "patch", 200);
+    for value in ["false", "true"] {
+        let (status, body) = app
+            .patch(&hamlet, "settings", &[("presence_enabled", value)])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_valid(
+            &format!("PATCH settings presence_enabled={value}"),
+            settings,
+            &body,
+        );
+    }
+
+    let (status, body) = app
+        .get(
+            &hamlet,
+            "events",
+            &[("queue_id", &queue), ("dont_block", "true")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let types: Vec<&str> = body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["user_status", "user_settings", "user_settings"],
+        "{body}"
+    );
+    assert_valid(
+        "GET events with user_status and user_settings events",
+        response_schema("/events", "get", 200),
+        &body,
+    );
+}

@@ -545,3 +545,321 @@ async fn an_away_user_shares_no_presence() {
     .await;
     assert_eq!(body["presences"]["10"]["active_timestamp"], now(), "{body}");
 }
+
+/// Zulip 11.0's `POST users/{user_id}/status`: an administrator sets another user's status,
+/// checked as their own would be, and the realm hears it as if the user had set it.
+#[tokio::test]
+async fn an_administrator_sets_another_users_status() {
+    let app = spawn_virtual(Settings::default()).await;
+    let iago = app.account("iago@zulip.com");
+    let othello = app.account("othello@zulip.com");
+    let king = app.account("king@lear.org");
+    let watching = queue_for(&app, &othello, r#"["user_status"]"#).await;
+    let elsewhere = queue_for(&app, &king, r#"["user_status"]"#).await;
+
+    let (status, body) = app
+        .post(
+            &iago,
+            "users/10/status",
+            &[
+                ("status_text", " in a meeting "),
+                ("emoji_name", "calendar"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, &body),
+        (200, &json!({"result": "success", "msg": ""}))
+    );
+    let mut last = -1;
+    let events = app.drain_events(&othello, &watching, &mut last).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let mut event = events[0].clone();
+    event.as_object_mut().unwrap().remove("id");
+    assert_eq!(
+        event,
+        json!({
+            "type": "user_status", "user_id": 10, "status_text": "in a meeting",
+            "emoji_name": "calendar", "emoji_code": "1f4c6", "reaction_type": "unicode_emoji",
+        })
+    );
+    let (_, body) = app.get(&othello, "users/10/status", &[]).await;
+    assert_eq!(
+        body["status"],
+        json!({"status_text": "in a meeting", "emoji_name": "calendar",
+               "emoji_code": "1f4c6", "reaction_type": "unicode_emoji"})
+    );
+    let mut none = -1;
+    assert!(
+        app.drain_events(&king, &elsewhere, &mut none)
+            .await
+            .is_empty()
+    );
+
+    // `away` is not among its parameters: it is the target's own setting, so it is ignored,
+    // and a request with nothing else changes nothing.
+    let (status, body) = app
+        .post(&iago, "users/10/status", &[("away", "true")])
+        .await;
+    assert_eq!(
+        (status, &body["msg"]),
+        (400, &json!("Client did not pass any new values."))
+    );
+    let (_, body) = app.get(&othello, "users/10/status", &[]).await;
+    assert!(body["status"].get("away").is_none(), "{body}");
+
+    // The same checks as for one's own status.
+    let (status, body) = app
+        .post(
+            &iago,
+            "users/10/status",
+            &[("status_text", &"x".repeat(61))],
+        )
+        .await;
+    assert_eq!(
+        (status, &body["code"], &body["msg"]),
+        (
+            400,
+            &json!("BAD_REQUEST"),
+            &json!("status_text is too long (limit: 60 characters)")
+        )
+    );
+    // An administrator may use it on themselves.
+    let (status, body) = app
+        .post(&iago, "users/5/status", &[("status_text", "")])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Another realm's administrator cannot see the user at all.
+    let (status, body) = app
+        .post(&king, "users/10/status", &[("status_text", "hi")])
+        .await;
+    assert_eq!(
+        (status, &body["code"], &body["msg"]),
+        (400, &json!("BAD_REQUEST"), &json!("No such user"))
+    );
+}
+
+/// Who may not use `POST users/{user_id}/status`, and who cannot be its target, with Zulip's
+/// exact answers (`access_user_by_id` with `for_admin=True`).
+#[tokio::test]
+async fn setting_another_users_status_is_refused_with_zulips_errors() {
+    let app = spawn_virtual(Settings::default()).await;
+    let iago = app.account("iago@zulip.com");
+    let hamlet = app.account("hamlet@zulip.com");
+    let cases: Vec<(&Account, &str, &str)> = vec![
+        (&hamlet, "users/6/status", "Insufficient permission"),
+        // Non-administrators get it for themselves too.
+        (&hamlet, "users/10/status", "Insufficient permission"),
+        (&iago, "users/99999/status", "No such user"),
+        (&iago, "users/abc/status", "No such user"),
+        (&iago, "users/101/status", "No such user"),
+        (&iago, "users/12/status", "User is deactivated"),
+        // Bots are not users to `access_user_by_id`.
+        (&hamlet, "users/99999/status", "No such user"),
+    ];
+    let bot = app.account("echo-bot@zulip.com");
+    let bot_path = format!("users/{}/status", bot.id);
+    let cases = cases
+        .into_iter()
+        .chain([(&iago, bot_path.as_str(), "No such user")]);
+    for (who, path, msg) in cases {
+        let (status, body) = app.post(who, path, &[("status_text", "busy")]).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["code"], "BAD_REQUEST", "{path}: {body}");
+        assert_eq!(body["msg"], msg, "{} {path}", who.email);
+    }
+    let (_, body) = app.get(&hamlet, "users/6/status", &[]).await;
+    assert_eq!(body["status"], json!({}), "nothing changed: {body}");
+}
+
+/// `PATCH settings` with `presence_enabled=false` is invisible mode: the user is left out of
+/// others' presence fetches and events, and their status reads `away`. Turning it back on shows
+/// them again at once. Each change reaches the user's own queues as a `user_settings` event.
+#[tokio::test]
+async fn invisible_mode_hides_presence_until_turned_off() {
+    let app = spawn_virtual(Settings::default()).await;
+    let hamlet = app.account("hamlet@zulip.com");
+    let othello = app.account("othello@zulip.com");
+    let watching = queue_for(&app, &othello, r#"["presence"]"#).await;
+    let own = queue_for(&app, &hamlet, r#"["user_settings"]"#).await;
+    let others_settings = queue_for(&app, &othello, r#"["user_settings"]"#).await;
+    report(&app, &hamlet, &[("status", "active")]).await;
+    let mut last = -1;
+    assert_eq!(
+        app.drain_events(&othello, &watching, &mut last).await.len(),
+        1
+    );
+
+    let (status, body) = app
+        .patch(&hamlet, "settings", &[("presence_enabled", "false")])
+        .await;
+    assert_eq!(
+        (status, &body),
+        (200, &json!({"result": "success", "msg": ""}))
+    );
+    let mut own_last = -1;
+    let events = app.drain_events(&hamlet, &own, &mut own_last).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let mut event = events[0].clone();
+    event.as_object_mut().unwrap().remove("id");
+    assert_eq!(
+        event,
+        json!({"type": "user_settings", "op": "update", "property": "presence_enabled",
+               "value": false})
+    );
+    let (_, body) = app.get(&othello, "users/10/status", &[]).await;
+    assert_eq!(body["status"], json!({"away": true}), "{body}");
+
+    // Hidden: no event for coming back online, and absent from fetches.
+    app.advance_virtual(200).await;
+    report(&app, &hamlet, &[("status", "active")]).await;
+    assert!(
+        app.drain_events(&othello, &watching, &mut last)
+            .await
+            .is_empty()
+    );
+    let body = report(
+        &app,
+        &othello,
+        &[("status", "active"), ("last_update_id", "-1")],
+    )
+    .await;
+    assert!(body["presences"].get("10").is_none(), "{body}");
+    let body = report(&app, &othello, &[("status", "active")]).await;
+    assert!(
+        body["presences"].get("hamlet@zulip.com").is_none(),
+        "{body}"
+    );
+    let (status, body) = app.get(&othello, "users/10/presence", &[]).await;
+    assert_eq!(
+        (status, &body["msg"]),
+        (400, &json!("No presence data for 10"))
+    );
+
+    // Unchanged: no event.
+    let (status, _) = app
+        .patch(&hamlet, "settings", &[("presence_enabled", "false")])
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        app.drain_events(&hamlet, &own, &mut own_last)
+            .await
+            .is_empty()
+    );
+
+    // Back on: announced to the realm at once, and in fetches again.
+    app.advance_virtual(10).await;
+    let (status, _) = app
+        .patch(&hamlet, "settings", &[("presence_enabled", "true")])
+        .await;
+    assert_eq!(status, 200);
+    let events = app.drain_events(&hamlet, &own, &mut own_last).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["value"], true);
+    // Othello's own coming online is in the queue too.
+    let events: Vec<Value> = app
+        .drain_events(&othello, &watching, &mut last)
+        .await
+        .into_iter()
+        .filter(|e| e["user_id"] == 10)
+        .collect();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["presence"]["website"]["status"], "active");
+    assert_eq!(events[0]["presence"]["website"]["timestamp"], now() + 210);
+    let body = report(
+        &app,
+        &othello,
+        &[("status", "active"), ("last_update_id", "-1")],
+    )
+    .await;
+    assert_eq!(
+        body["presences"]["10"]["active_timestamp"],
+        now() + 210,
+        "{body}"
+    );
+    let (_, body) = app.get(&othello, "users/10/status", &[]).await;
+    assert_eq!(body["status"], json!({}), "{body}");
+
+    // Settings events are the user's own.
+    let mut none = -1;
+    assert!(
+        app.drain_events(&othello, &others_settings, &mut none)
+            .await
+            .is_empty()
+    );
+}
+
+/// `away` and `presence_enabled` are one fact: setting either shows in the other, and a change
+/// through `away` is a settings change too.
+#[tokio::test]
+async fn away_and_presence_enabled_are_the_same_setting() {
+    let app = spawn_virtual(Settings::default()).await;
+    let hamlet = app.account("hamlet@zulip.com");
+    let othello = app.account("othello@zulip.com");
+    let own = queue_for(&app, &hamlet, r#"["user_settings"]"#).await;
+    let statuses = queue_for(&app, &othello, r#"["user_status"]"#).await;
+    let mut own_last = -1;
+    let mut status_last = -1;
+
+    let (status, _) = app
+        .post(&hamlet, "users/me/status", &[("away", "true")])
+        .await;
+    assert_eq!(status, 200);
+    let events = app.drain_events(&hamlet, &own, &mut own_last).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        (&events[0]["property"], &events[0]["value"]),
+        (&json!("presence_enabled"), &json!(false))
+    );
+    let events = app
+        .drain_events(&othello, &statuses, &mut status_last)
+        .await;
+    assert_eq!(events[0]["away"], true, "{events:?}");
+
+    // Turned on by the setting: `away` is gone from the status.
+    let (status, _) = app
+        .patch(&hamlet, "settings", &[("presence_enabled", "true")])
+        .await;
+    assert_eq!(status, 200);
+    let (_, body) = app.get(&othello, "users/10/status", &[]).await;
+    assert_eq!(body["status"], json!({}), "{body}");
+
+    // Text and emoji stay when the setting changes, and the reverse.
+    app.post(&hamlet, "users/me/status", &[("status_text", "busy")])
+        .await;
+    app.patch(&hamlet, "settings", &[("presence_enabled", "false")])
+        .await;
+    let (_, body) = app.get(&othello, "users/10/status", &[]).await;
+    assert_eq!(
+        body["status"],
+        json!({"status_text": "busy", "away": true}),
+        "{body}"
+    );
+    // `away` as already set: no settings event.
+    let events = app.drain_events(&hamlet, &own, &mut own_last).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    app.post(&hamlet, "users/me/status", &[("away", "true")])
+        .await;
+    assert!(
+        app.drain_events(&hamlet, &own, &mut own_last)
+            .await
+            .is_empty()
+    );
+
+    // Other settings are not the mock's: ignored, as any unknown parameter.
+    let (status, body) = app
+        .patch(&hamlet, "settings", &[("full_name", "Hamlet")])
+        .await;
+    assert_eq!(
+        (status, &body),
+        (200, &json!({"result": "success", "msg": ""}))
+    );
+    let (status, body) = app
+        .patch(&hamlet, "settings", &[("presence_enabled", "maybe")])
+        .await;
+    assert_eq!(
+        (status, &body["code"]),
+        (400, &json!("BAD_REQUEST")),
+        "{body}"
+    );
+}

@@ -15,6 +15,8 @@ pub enum Verb {
     Get,
     Post,
     Delete,
+    /// Zulip's settings changes (`PATCH settings`).
+    Patch,
 }
 
 impl Verb {
@@ -24,6 +26,7 @@ impl Verb {
             Verb::Get => http::Method::GET,
             Verb::Post => http::Method::POST,
             Verb::Delete => http::Method::DELETE,
+            Verb::Patch => http::Method::PATCH,
         }
     }
 
@@ -38,6 +41,7 @@ impl Verb {
             Verb::Get => "GET",
             Verb::Post => "POST",
             Verb::Delete => "DELETE",
+            Verb::Patch => "PATCH",
         }
     }
 }

@@ -535,9 +535,9 @@ fn design_doc_responses_are_read_by_the_client_types() {
 #[test]
 fn all_endpoints_are_distinct_routes() {
     let all: Vec<_> = zulip_calls_protocol::endpoint::all_endpoints().collect();
-    // 12 design routes, 13 of the 1.1 dialect (5 for 1:1 calls, 8 for group calls), 17 of
-    // Zulip's (5 of them presence and user status).
-    assert_eq!(all.len(), 42);
+    // 12 design routes, 13 of the 1.1 dialect (5 for 1:1 calls, 8 for group calls), 19 of
+    // Zulip's (7 of them presence, user status and settings).
+    assert_eq!(all.len(), 44);
     let names: BTreeSet<_> = all.iter().map(|e| e.name).collect();
     let routes: BTreeSet<_> = all.iter().map(|e| (e.method.as_str(), e.path)).collect();
     assert_eq!(names.len(), all.len());

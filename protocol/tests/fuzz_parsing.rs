@@ -49,7 +49,8 @@ use zulip_calls_protocol::settings::Settings;
 use zulip_calls_protocol::zulip::{
     AddAndroidGcmRegId, AddApnsDeviceToken, DeleteEvents, FetchApiKey, GetEvents, GetOwnUser,
     GetRealmPresence, GetUser, GetUserPresence, GetUserStatus, GetUsers, Register,
-    RemoveAndroidGcmRegId, RemoveApnsDeviceToken, ServerSettings, UpdatePresence, UpdateStatus,
+    RemoveAndroidGcmRegId, RemoveApnsDeviceToken, ServerSettings, UpdatePresence, UpdateSettings,
+    UpdateStatus, UpdateStatusForUser,
 };
 use zulip_calls_protocol::{
     ApiError, CallId, CallState, CallStatus, CallType, DecodeError, EndReason, ErrorCode, EventId,
@@ -679,6 +680,10 @@ endpoints! {
     GetUserPresence: [] ["zulip/user_presence_response_openapi.json"];
     UpdateStatus: ["zulip/status_update_request.json"] ["zulip/empty_success_response.json"];
     GetUserStatus: [] ["zulip/user_status_response_openapi.json"];
+    UpdateStatusForUser: ["zulip/status_update_for_user_request.json"]
+        ["zulip/empty_success_response.json"];
+    UpdateSettings: ["zulip/settings_update_request.json"]
+        ["zulip/settings_update_response_openapi.json", "zulip/empty_success_response.json"];
 }
 
 /// The history path as a server serving both dialects reads and answers it (no route of its

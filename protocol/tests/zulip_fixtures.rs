@@ -122,6 +122,18 @@ fn descriptors_match_zulips_routes() {
             "users/{user_id}/status",
             Auth::Basic,
         ),
+        (
+            "zulip.status_update_for_user",
+            Verb::Post,
+            "users/{user_id}/status",
+            Auth::Basic,
+        ),
+        (
+            "zulip.settings_update",
+            Verb::Patch,
+            "settings",
+            Auth::Basic,
+        ),
     ];
     let listed: Vec<_> = zulip::ENDPOINTS
         .iter()
@@ -856,4 +868,59 @@ fn user_status_requests_responses_and_events_round_trip() {
     let empty: zulip::GetUserStatusResponse =
         serde_json::from_value(json!({"status": {}})).unwrap();
     assert!(empty.status.is_empty());
+}
+
+#[test]
+fn an_administrator_sets_another_users_status_without_away() {
+    use zulip::{UpdateStatusForUser, UpdateStatusRequest};
+    let sent = request::<UpdateStatusForUser>("status_update_for_user_request.json");
+    assert_eq!(sent.status_text.as_deref(), Some("on vacation"));
+    assert_eq!(
+        request_path::<UpdateStatusForUser>(&UserId(12)),
+        "/api/v1/users/12/status"
+    );
+    assert_eq!(
+        route::<UpdateStatusForUser>(),
+        route::<zulip::GetUserStatus>()
+    );
+    // `away` is not among its parameters: passed anyway, it is ignored.
+    let decoded: zulip::UpdateStatusForUserRequest =
+        Params::from_urlencoded(b"away=true&status_text=busy")
+            .decode()
+            .unwrap();
+    let own: UpdateStatusRequest = decoded.into();
+    assert_eq!(own.away, None);
+    assert_eq!(own.status_text.as_deref(), Some("busy"));
+}
+
+#[test]
+fn settings_requests_responses_and_events_round_trip() {
+    use zulip::UpdateSettings;
+    let sent = request::<UpdateSettings>("settings_update_request.json");
+    assert_eq!(sent.presence_enabled, Some(false));
+    let ignored = response::<UpdateSettings>("settings_update_response_openapi.json");
+    assert_eq!(
+        ignored.ignored_parameters_unsupported,
+        Some(vec![
+            "invalid_param_1".to_owned(),
+            "invalid_param_2".to_owned()
+        ])
+    );
+    let none = response::<UpdateSettings>("empty_success_response.json");
+    assert_eq!(none.ignored_parameters_unsupported, None);
+    assert_eq!(request_path::<UpdateSettings>(&()), "/api/v1/settings");
+    let decoded: zulip::UpdateSettingsRequest = Params::from_urlencoded(b"presence_enabled=true")
+        .decode()
+        .unwrap();
+    assert_eq!(decoded.presence_enabled, Some(true));
+    let err = Params::from_urlencoded(b"presence_enabled=maybe")
+        .decode::<zulip::UpdateSettingsRequest>()
+        .unwrap_err();
+    assert!(matches!(err, ParamError::Invalid { .. }), "{err:?}");
+    let event: zulip::UserSettingsEvent =
+        assert_round_trip("zulip/user_settings_event_openapi.json");
+    assert_eq!(
+        event,
+        zulip::UserSettingsEvent::update("high_contrast_mode", false)
+    );
 }

@@ -274,7 +274,7 @@ impl ApiClient {
         builder = match E::METHOD {
             Verb::Get | Verb::Delete => builder.query(request),
             // The real plugin parses only form bodies (spec §1).
-            Verb::Post => builder.form(request),
+            Verb::Post | Verb::Patch => builder.form(request),
         };
         if let Some((email, key)) = &self.auth {
             builder = builder.basic_auth(email, Some(key));

@@ -70,6 +70,7 @@ pub fn router(api: ApiState) -> Router {
     let router = zulip::users::router(router);
     let router = zulip::events::router(router);
     let router = zulip::presence::router(router);
+    let router = zulip::settings::router(router);
     let router = zulip::ws::router(router);
     router.with_state(api)
 }
@@ -89,6 +90,7 @@ where
         zulip_calls_protocol::Verb::Get => axum::routing::get(handler),
         zulip_calls_protocol::Verb::Post => axum::routing::post(handler),
         zulip_calls_protocol::Verb::Delete => axum::routing::delete(handler),
+        zulip_calls_protocol::Verb::Patch => axum::routing::patch(handler),
     };
     // Every route mounted so far (this one included) answers a method it does not serve with
     // a JSON error; routes that already have that fallback keep it.

@@ -177,6 +177,12 @@ impl TestApp {
             .await
     }
 
+    /// A `PATCH` with a form body, as Zulip's settings take it.
+    pub async fn patch(&self, who: &Account, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        self.send(who, self.http.patch(self.url(path)).form(form))
+            .await
+    }
+
     pub async fn delete(&self, who: &Account, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
         self.send(who, self.http.delete(self.url(path)).query(query))
             .await

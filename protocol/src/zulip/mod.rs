@@ -29,6 +29,9 @@ mod presence;
 /// What users say about themselves: status text, emoji, away.
 mod user_status;
 
+/// The user's own settings: whether they share their presence.
+mod settings;
+
 pub use events::{
     DeleteEvents, DeleteEventsRequest, GetEvents, GetEventsRequest, GetEventsResponse,
 };
@@ -48,9 +51,14 @@ pub use register::{
     DEFAULT_LONGPOLL_TIMEOUT_SECONDS, PresenceState, Register, RegisterRequest, RegisterResponse,
 };
 pub use server_settings::{ServerSettings, ServerSettingsResponse};
+pub use settings::{
+    USER_SETTINGS_EVENT_TYPE, UpdateSettings, UpdateSettingsRequest, UpdateSettingsResponse,
+    UserSettingsEvent,
+};
 pub use user_status::{
     GetUserStatus, GetUserStatusResponse, MAX_STATUS_TEXT_CHARS, REACTION_TYPES,
-    USER_STATUS_EVENT_TYPE, UpdateStatus, UpdateStatusRequest, UserStatus, UserStatusEvent,
+    USER_STATUS_EVENT_TYPE, UpdateStatus, UpdateStatusForUser, UpdateStatusForUserRequest,
+    UpdateStatusRequest, UserStatus, UserStatusEvent,
 };
 pub use users::{
     GetOwnUser, GetUser, GetUserRequest, GetUserResponse, GetUsers, GetUsersRequest,
@@ -78,6 +86,8 @@ pub const ENDPOINTS: &[EndpointInfo] = &[
     info::<GetUserPresence>(),
     info::<UpdateStatus>(),
     info::<GetUserStatus>(),
+    info::<UpdateStatusForUser>(),
+    info::<UpdateSettings>(),
 ];
 
 /// Serde `with` module for fields Zulip sends as a value, as `null`, or not at all

@@ -1,5 +1,5 @@
-//! `POST users/me/status`, `GET users/{user_id}/status` and the `user_status` event, shaped as
-//! in Zulip's 2025 OpenAPI description.
+//! `POST users/me/status`, `GET users/{user_id}/status`, `POST users/{user_id}/status` and the
+//! `user_status` event, shaped as in Zulip's 2025 OpenAPI description.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,13 @@ endpoint! {
     /// One user's status (Zulip 9.0, feature level 262).
     GetUserStatus: Get "users/{user_id}/status", auth Basic,
     name "zulip.user_status", path UserId, Empty => GetUserStatusResponse
+}
+
+endpoint! {
+    /// An administrator changes another user's status (Zulip 11.0, feature level 407). Shares
+    /// its path with [`GetUserStatus`].
+    UpdateStatusForUser: Post "users/{user_id}/status", auth Basic,
+    name "zulip.status_update_for_user", path UserId, UpdateStatusForUserRequest => Empty
 }
 
 /// The `type` of user status events.
@@ -44,6 +51,32 @@ pub struct UpdateStatusRequest {
     pub emoji_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reaction_type: Option<String>,
+}
+
+/// Parameters of `POST users/{user_id}/status`: those of [`UpdateStatusRequest`] but `away`,
+/// which is the target's own `presence_enabled` setting and not the administrator's to change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateStatusForUserRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emoji_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emoji_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaction_type: Option<String>,
+}
+
+impl From<UpdateStatusForUserRequest> for UpdateStatusRequest {
+    fn from(request: UpdateStatusForUserRequest) -> Self {
+        UpdateStatusRequest {
+            status_text: request.status_text,
+            away: None,
+            emoji_name: request.emoji_name,
+            emoji_code: request.emoji_code,
+            reaction_type: request.reaction_type,
+        }
+    }
 }
 
 /// A user's status: only what is set is present (`{}` for none).

@@ -1,6 +1,10 @@
 //! Zulip's presence and user status (spec §9, after Zulip's 2025 OpenAPI description):
-//! reports and fetches, `presence` and `user_status` events to the realm, and the initial
-//! state `register` hands out.
+//! reports and fetches, statuses set by their users or by an administrator, `presence` and
+//! `user_status` events to the realm, and the initial state `register` hands out.
+//!
+//! The `presence_enabled` setting (invisible mode) is stored as the status's `away`, negated:
+//! Zulip has kept `away == !presence_enabled` since feature level 148, so the two can never
+//! disagree.
 //!
 //! Presence carries timestamps, not verdicts: clients judge "active", "idle" or "offline"
 //! against [`OFFLINE_THRESHOLD_SECS`] (Zulip's 140 s). Only `GET users/{..}/presence` judges
@@ -44,7 +48,9 @@ pub fn router(router: Router<ApiState>) -> Router<ApiState> {
     let router = mount::<api::GetRealmPresence, _, _>(router, realm_presence);
     let router = mount::<api::GetUserPresence, _, _>(router, user_presence);
     let router = mount::<api::UpdateStatus, _, _>(router, update_status);
-    mount::<api::GetUserStatus, _, _>(router, user_status)
+    let router = mount::<api::GetUserStatus, _, _>(router, user_status);
+    // Same path as `GetUserStatus`: axum merges the two methods into one route.
+    mount::<api::UpdateStatusForUser, _, _>(router, update_status_for_user)
 }
 
 /// Unix seconds with a fraction, as Zulip's `server_timestamp`.
@@ -127,8 +133,8 @@ fn realm_rows(
         .collect())
 }
 
-/// Whether `user` hides their presence: Zulip's `away` is `!presence_enabled` since feature
-/// level 148, and a user without `presence_enabled` is left out of presence data and events.
+/// Whether `user` hides their presence (`presence_enabled` off, stored as `away`): such a user
+/// is left out of presence data and events.
 fn hides_presence(state: &ApiState, user: UserId) -> ApiResult<bool> {
     Ok(state
         .core
@@ -210,6 +216,17 @@ fn announce<T: serde::Serialize>(
     event_type: &str,
     event: &T,
 ) -> ApiResult<()> {
+    let recipients = realm_recipients(&state.core, realm);
+    announce_to(state, recipients, event_type, event)
+}
+
+/// Queues `event` of type `event_type` for `recipients` once what was written is committed.
+fn announce_to<T: serde::Serialize>(
+    state: &ApiState,
+    recipients: Vec<UserId>,
+    event_type: &str,
+    event: &T,
+) -> ApiResult<()> {
     let fields = match serde_json::to_value(event) {
         Ok(Value::Object(fields)) => fields,
         _ => Map::new(),
@@ -218,13 +235,28 @@ fn announce<T: serde::Serialize>(
         event_type: event_type.to_owned(),
         fields,
     };
-    let recipients = realm_recipients(&state.core, realm);
     state.core.store().after_commit(&state.core, move |core| {
         for user in recipients {
             core.queues.send(user, &kind);
         }
     });
     Ok(())
+}
+
+/// Tells the realm that `user` is present as of `record`.
+fn announce_presence(
+    state: &ApiState,
+    user: &UserRecord,
+    record: &PresenceRecord,
+    now: Timestamp,
+) -> ApiResult<()> {
+    let event = api::PresenceEvent {
+        user_id: user.id,
+        email: user.email.clone(),
+        server_timestamp: server_timestamp(now),
+        presence: BTreeMap::from([(LEGACY_CLIENT.to_owned(), legacy_entry(record))]),
+    };
+    announce(state, user.realm_id, api::PRESENCE_EVENT_TYPE, &event)
 }
 
 async fn update_presence(
@@ -245,14 +277,7 @@ async fn update_presence(
         && !hides_presence(&state, user.id)?
     {
         tracing::debug!(user = %user.id, "user came online");
-        let website = legacy_entry(&after);
-        let event = api::PresenceEvent {
-            user_id: user.id,
-            email: user.email.clone(),
-            server_timestamp: server_timestamp(now),
-            presence: BTreeMap::from([(LEGACY_CLIENT.to_owned(), website)]),
-        };
-        announce(&state, user.realm_id, api::PRESENCE_EVENT_TYPE, &event)?;
+        announce_presence(&state, &user, &after, now)?;
     }
     if request.ping_only == Some(true) {
         return Ok(success(api::UpdatePresenceResponse {
@@ -413,6 +438,49 @@ async fn update_status(
     ApiParams(params): ApiParams,
 ) -> ApiResult<Response> {
     let request: api::UpdateStatusRequest = params.decode()?;
+    change_status(&state, &user, request)?;
+    Ok(success(Empty {}))
+}
+
+/// `POST users/{user_id}/status`: Zulip's `access_user_by_id(.., for_admin=True)` finds the
+/// target (in the realm, not a bot, active), then only an administrator may go on; the rest
+/// is `POST users/me/status` for the target.
+async fn update_status_for_user(
+    State(state): State<ApiState>,
+    AuthUser(admin): AuthUser,
+    user_id: Result<Path<String>, PathRejection>,
+    ApiParams(params): ApiParams,
+) -> ApiResult<Response> {
+    let not_found = || ApiError::bad_request("No such user");
+    let id: UserId = user_id
+        .ok()
+        .and_then(|Path(id)| id.parse().ok())
+        .ok_or_else(not_found)?;
+    let request: api::UpdateStatusForUserRequest = params.decode()?;
+    let target = state
+        .core
+        .directory()
+        .user(id)
+        .filter(|u| u.realm_id == admin.realm_id && !u.is_bot)
+        .cloned()
+        .ok_or_else(not_found)?;
+    if !target.is_active {
+        return Err(ApiError::bad_request("User is deactivated").into());
+    }
+    if !admin.is_admin {
+        return Err(ApiError::bad_request("Insufficient permission").into());
+    }
+    change_status(&state, &target, request.into())?;
+    Ok(success(Empty {}))
+}
+
+/// Checks `request` as Zulip's `update_user_status_backend` does, stores what it changes in
+/// `user`'s status and tells the realm; a changed `away` is a `presence_enabled` change too.
+fn change_status(
+    state: &ApiState,
+    user: &UserRecord,
+    request: api::UpdateStatusRequest,
+) -> ApiResult<()> {
     if let Some(text) = &request.status_text
         && text.chars().count() > MAX_STATUS_TEXT_CHARS
     {
@@ -453,9 +521,10 @@ async fn update_status(
         }
         None => None,
     };
-    {
+    let was_away = {
         let storage = state.core.store();
         let mut record = storage.user_status(user.id)?.unwrap_or_default();
+        let was_away = record.away;
         if let Some(away) = request.away {
             record.away = away;
         }
@@ -468,7 +537,8 @@ async fn update_status(
             record.reaction_type.clone_from(reaction_type);
         }
         storage.set_user_status(user.id, user.realm_id, &record)?;
-    }
+        was_away
+    };
     // Zulip's event names exactly what was passed.
     let (emoji_name, emoji_code, reaction_type) = match emoji {
         Some((name, code, reaction_type)) => (Some(name), Some(code), Some(reaction_type)),
@@ -484,8 +554,46 @@ async fn update_status(
             reaction_type,
         },
     };
-    announce(&state, user.realm_id, api::USER_STATUS_EVENT_TYPE, &event)?;
-    Ok(success(Empty {}))
+    announce(state, user.realm_id, api::USER_STATUS_EVENT_TYPE, &event)?;
+    if let Some(away) = request.away
+        && away != was_away
+    {
+        presence_enabled_changed(state, user, !away)?;
+    }
+    Ok(())
+}
+
+/// `PATCH settings` with `presence_enabled`: stores it as the status's `away`; a change is
+/// announced as Zulip's `do_change_user_setting` does (see [`presence_enabled_changed`]).
+pub fn set_presence_enabled(state: &ApiState, user: &UserRecord, enabled: bool) -> ApiResult<()> {
+    {
+        let storage = state.core.store();
+        let mut record = storage.user_status(user.id)?.unwrap_or_default();
+        if record.away != enabled {
+            // Unchanged: Zulip only acts on settings that differ.
+            return Ok(());
+        }
+        record.away = !enabled;
+        storage.set_user_status(user.id, user.realm_id, &record)?;
+    }
+    presence_enabled_changed(state, user, enabled)
+}
+
+/// What follows a change of `presence_enabled` in Zulip: a `user_settings` event to the user's
+/// own queues and, when sharing resumes, an immediate "active" presence report announced to
+/// the realm, so that others see the change take effect.
+fn presence_enabled_changed(state: &ApiState, user: &UserRecord, enabled: bool) -> ApiResult<()> {
+    let event = api::UserSettingsEvent::update("presence_enabled", enabled);
+    announce_to(state, vec![user.id], api::USER_SETTINGS_EVENT_TYPE, &event)?;
+    if enabled && !user.is_bot {
+        let now = state.core.clock.now();
+        let (_, after) = state
+            .core
+            .store()
+            .record_presence(user.id, user.realm_id, now, true)?;
+        announce_presence(state, user, &after, now)?;
+    }
+    Ok(())
 }
 
 async fn user_status(
