@@ -16,6 +16,7 @@ use zulip_calls::backend::calls::Calls;
 use zulip_calls::backend::dialect::{self, CallsApiChoice};
 use zulip_calls::backend::events::{EventStream, StreamItem, StreamOptions, TransportPreference};
 use zulip_calls::backend::keepalive::{CALL_HEARTBEAT_INTERVAL, Keepalive};
+use zulip_calls::backend::own_status::StatusKeeper;
 use zulip_calls::effects;
 use zulip_calls_protocol::plugin::group::ParticipantState;
 use zulip_calls_protocol::{Dialect, Timestamp};
@@ -30,6 +31,8 @@ struct Core {
     keepalive: Keepalive,
     /// Local effects the runner would perform (browser, ringer), in order.
     local: Vec<Command>,
+    /// Keeps the Zulip status as the UI wants it, as the runner does.
+    status: StatusKeeper,
 }
 
 impl Core {
@@ -62,6 +65,7 @@ impl Core {
     ) -> Core {
         let options = StreamOptions {
             transport,
+            presence: true,
             backoff_initial: Duration::from_millis(20),
             backoff_max: Duration::from_millis(200),
             ..StreamOptions::default()
@@ -85,6 +89,7 @@ impl Core {
         let mut core = Core {
             model: Model::new(me, now).with_features(calls.features()),
             keepalive: Keepalive::new(calls.clone(), interval),
+            status: StatusKeeper::spawn(calls.api().clone(), me, None),
             calls,
             stream,
             _handle: handle,
@@ -116,6 +121,7 @@ impl Core {
             }
         }
         self.keepalive.keep(self.model.held());
+        self.status.want(self.model.wanted_status());
     }
 
     async fn key(&mut self, key: KeyInput) {
@@ -134,6 +140,17 @@ impl Core {
             if matched {
                 return;
             }
+        }
+    }
+
+    /// Feeds stream items until the model shows what `done` looks for (perhaps at once).
+    async fn pump_until_shown(&mut self, done: impl Fn(&Model) -> bool) {
+        while !done(&self.model) {
+            let item = tokio::time::timeout(Duration::from_secs(5), self.stream.recv())
+                .await
+                .expect("the stream went quiet")
+                .expect("the stream ended");
+            self.send(Msg::Stream(item)).await;
         }
     }
 
@@ -194,6 +211,76 @@ impl Core {
         self.key(KeyInput::Enter).await;
         self.key(KeyInput::Char(key)).await;
     }
+}
+
+/// Presence as teammates see it: coming online, "In a call" while talking, and back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teammates_see_each_other_come_online_and_in_a_call() {
+    use zulip_calls::app::presence::Availability;
+    use zulip_calls_protocol::zulip::PresenceEvent;
+
+    let server = common::start_server().await;
+    let hamlet_id = server.user_id("hamlet@zulip.com");
+    let othello_id = server.user_id("othello@zulip.com");
+    let mut iago = Core::start(&server, "iago@zulip.com", TransportPreference::Auto).await;
+    let mut hamlet = Core::start(&server, "hamlet@zulip.com", TransportPreference::Auto).await;
+    let now = hamlet.model.now;
+    // Hamlet's first report: he comes online, and Iago is told at once.
+    hamlet.send(Msg::Tick(now)).await;
+    let came_online = |user| {
+        move |item: &StreamItem| match item {
+            StreamItem::Event(e) => {
+                PresenceEvent::from_queue_event(e).is_some_and(|p| p.user_id == user)
+            }
+            _ => false,
+        }
+    };
+    iago.pump_until(came_online(hamlet_id)).await;
+    let availability = |core: &Core, user| {
+        let mate = core
+            .model
+            .teammates
+            .iter()
+            .find(|t| t.user_id == user)
+            .unwrap();
+        core.model.availability(mate)
+    };
+    assert_eq!(availability(&iago, hamlet_id), Some(Availability::Active));
+    assert_eq!(
+        iago.model.visible_teammates()[0].user_id,
+        hamlet_id,
+        "the one online comes first"
+    );
+    // Othello starts; Hamlet sees him come online.
+    let mut othello = Core::start(&server, "othello@zulip.com", TransportPreference::Auto).await;
+    othello.send(Msg::Tick(now)).await;
+    hamlet.pump_until(came_online(othello_id)).await;
+    assert_eq!(
+        availability(&hamlet, othello_id),
+        Some(Availability::Active)
+    );
+
+    // They talk: both show as in a call to Iago, from their statuses.
+    hamlet.call("Othello", 'v').await;
+    othello.pump_event("call_started").await;
+    othello.key(KeyInput::Char('y')).await;
+    hamlet.pump_event("call_accepted").await;
+    let both = |shown: Availability| {
+        move |model: &Model| {
+            [hamlet_id, othello_id].iter().all(|user| {
+                let mate = model.teammates.iter().find(|t| t.user_id == *user);
+                mate.is_some_and(|t| model.availability(t) == Some(shown))
+            })
+        }
+    };
+    // Each status comes as its own event, in either order.
+    iago.pump_until_shown(both(Availability::InCall)).await;
+
+    // Hamlet hangs up: their own (empty) statuses are back.
+    hamlet.key(KeyInput::Char('e')).await;
+    othello.pump_event("call_ended").await;
+    iago.pump_until_shown(both(Availability::Active)).await;
+    assert_eq!(availability(&iago, othello_id), Some(Availability::Active));
 }
 
 async fn accept_flow(mode: Mode, transport: TransportPreference) {

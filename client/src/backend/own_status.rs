@@ -96,8 +96,9 @@ impl StatusMemory {
 /// next start recovers); [`StatusKeeper::finish`] puts the old status back first.
 #[derive(Debug)]
 pub struct StatusKeeper {
-    /// `None` once finishing: the worker stops when it is gone.
-    wanted: Option<watch::Sender<Option<OwnStatus>>>,
+    /// `None` once finishing: the worker stops when it is gone. It holds `None` until the UI
+    /// first says what it wants, then `Some(wish)`.
+    wanted: Option<watch::Sender<Option<Option<OwnStatus>>>>,
     task: Option<JoinHandle<()>>,
 }
 
@@ -126,8 +127,8 @@ impl StatusKeeper {
     pub fn want(&self, status: Option<OwnStatus>) {
         if let Some(wanted) = &self.wanted {
             wanted.send_if_modified(|current| {
-                let changed = *current != status;
-                *current = status;
+                let changed = *current != Some(status);
+                *current = Some(status);
                 changed
             });
         }
@@ -167,13 +168,13 @@ struct Worker {
 impl Worker {
     /// Brings the status to what is wanted, again after every change, until the keeper is
     /// gone and nothing is left to do.
-    async fn run(mut self, mut wanted: watch::Receiver<Option<OwnStatus>>) {
+    async fn run(mut self, mut wanted: watch::Receiver<Option<Option<OwnStatus>>>) {
         // Nothing is done before the UI first says what it wants.
         if wanted.changed().await.is_err() {
             return;
         }
         loop {
-            let target = *wanted.borrow_and_update();
+            let target = wanted.borrow_and_update().flatten();
             let done = match self.apply(target).await {
                 Ok(()) => true,
                 Err(err) => {
@@ -192,7 +193,7 @@ impl Worker {
             if closed {
                 // The last wish (`finish` sends `None`) is applied once more if it failed.
                 if !done {
-                    let last = *wanted.borrow();
+                    let last = wanted.borrow().flatten();
                     let _ = self.apply(last).await;
                 }
                 return;
