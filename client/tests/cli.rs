@@ -1114,6 +1114,56 @@ async fn a_chosen_dialect_skips_the_probe_and_a_wrong_one_is_one_sentence() {
     );
 }
 
+/// The `[zulip-calls]` preferences as the binary reads them: an unknown key is a warning
+/// naming it (and the command still runs), a bad value an error naming key and file.
+#[tokio::test(flavor = "multi_thread")]
+async fn preferences_warn_about_unknown_keys_and_refuse_bad_values() {
+    let mock = Mock::start(Mode::Design).await;
+    let rc = mock.home.path().join("zuliprc");
+    let write_rc = |section: &str| {
+        std::fs::write(
+            &rc,
+            format!(
+                "[api]\nemail={HAMLET}\nkey={}\nsite={}\n[zulip-calls]\n{section}",
+                mock.key(HAMLET),
+                mock.server.url()
+            ),
+        )
+        .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&rc, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    };
+    let run = || {
+        let mut command = command(mock.home.path());
+        command.args(["active", "--config"]).arg(&rc);
+        finish(command)
+    };
+    write_rc("ring = bell\nshare_status = false\nrign = off\n");
+    let warned = run().await;
+    assert_eq!(warned.code, 0, "{warned:?}");
+    assert_eq!(
+        warned.stderr,
+        format!(
+            "warning: {}: unknown key \"rign\" in [zulip-calls] is ignored (known keys: ring, \
+             notifications, open_browser, share_status, dnd_action, calls_api)\n",
+            rc.display()
+        )
+    );
+    write_rc("dnd_action = hang up\n");
+    let bad = run().await;
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert_eq!(
+        bad.stderr,
+        format!(
+            "error: {}: dnd_action in [zulip-calls] must be one of ignore, decline, not \"hang up\"\n",
+            rc.display()
+        )
+    );
+}
+
 /// A remembered dialect the server no longer speaks is forgotten, so the next run detects
 /// the new one.
 #[tokio::test(flavor = "multi_thread")]

@@ -282,6 +282,156 @@ fn a_call_missed_while_closed_is_counted_and_called_back_from_history() {
     runtime.block_on(server.shutdown());
 }
 
+/// "In a call" as the Zulip status while talking, and after a `kill -9` mid-call the old
+/// status back on the client's next start. A teammate's event queue sees each change.
+#[test]
+fn a_client_killed_mid_call_puts_the_old_status_back_on_its_next_start() {
+    use zulip_calls_mock::{Clock, Server, ServerConfig};
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    let config = ServerConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        db: db.path().join("mock.sqlite3").display().to_string(),
+        rate_limit_per_minute: 0,
+        ..ServerConfig::default()
+    };
+    let server = runtime
+        .block_on(Server::start(config, Clock::System))
+        .unwrap();
+    let user = |email: &str| {
+        let directory = server.state.core.directory();
+        let user = directory.user_by_email(email).unwrap();
+        (user.id.0, user.api_key.clone())
+    };
+    let (hamlet_id, hamlet_key) = user("hamlet@zulip.com");
+    let (_, othello_key) = user("othello@zulip.com");
+    let (_, iago_key) = user("iago@zulip.com");
+    let http = reqwest::Client::new();
+    let post = |email: &'static str,
+                key: String,
+                path: &'static str,
+                form: Vec<(&'static str, String)>| {
+        let request = http
+            .post(format!("{}/api/v1/{path}", server.url()))
+            .basic_auth(email, Some(key))
+            .form(&form);
+        async move {
+            let response = request.send().await.unwrap();
+            assert!(response.status().is_success(), "{path}: {response:?}");
+            response.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    // Hamlet's own status, and Iago's queue to watch it.
+    runtime.block_on(post(
+        "hamlet@zulip.com",
+        hamlet_key.clone(),
+        "users/me/status",
+        vec![
+            ("status_text", "Reading".into()),
+            ("emoji_name", "coffee".into()),
+            ("emoji_code", "2615".into()),
+            ("reaction_type", "unicode_emoji".into()),
+        ],
+    ));
+    let queue = runtime.block_on(post(
+        "iago@zulip.com",
+        iago_key.clone(),
+        "register",
+        vec![("event_types", r#"["user_status"]"#.into())],
+    ));
+    let queue_id = queue["queue_id"].as_str().unwrap().to_owned();
+    let mut last_event_id = queue["last_event_id"].as_i64().unwrap();
+    // Long-polls Iago's queue until Hamlet's status text is `text`.
+    let mut status_becomes = |text: &str| {
+        runtime.block_on(async {
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+            loop {
+                assert!(tokio::time::Instant::now() < deadline, "no status {text:?}");
+                let events: serde_json::Value = http
+                    .get(format!("{}/api/v1/events", server.url()))
+                    .basic_auth("iago@zulip.com", Some(&iago_key))
+                    .query(&[
+                        ("queue_id", queue_id.clone()),
+                        ("last_event_id", last_event_id.to_string()),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                for event in events["events"].as_array().unwrap() {
+                    last_event_id = event["id"].as_i64().unwrap();
+                    if event["type"] == "user_status"
+                        && event["user_id"] == hamlet_id
+                        && event["status_text"] == text
+                    {
+                        return event.clone();
+                    }
+                }
+            }
+        })
+    };
+
+    let home = tempfile::tempdir().unwrap();
+    let state = home.path().join("state");
+    let tui = || {
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(format!(
+            "stty cols 110 rows 30 && exec {} --no-browser --site {} --email hamlet@zulip.com --api-key {hamlet_key}",
+            env!("CARGO_BIN_EXE_zulip-calls"),
+            server.url(),
+        ));
+        command
+            .env("HOME", home.path())
+            .env("XDG_STATE_HOME", &state)
+            .env("TERM", "xterm-256color")
+            .env_remove("ZULIPRC")
+            .env_remove("ZULIP_EMAIL")
+            .env_remove("ZULIP_API_KEY")
+            .env_remove("ZULIP_SITE");
+        command
+    };
+    let mut session = spawn_command(tui(), Some(15_000)).unwrap();
+    session.exp_string("othello@zulip.com").unwrap();
+    // Othello calls; Hamlet answers in the TUI.
+    let placed = runtime.block_on(post(
+        "othello@zulip.com",
+        othello_key.clone(),
+        "calls/start",
+        vec![("user_id", hamlet_id.to_string())],
+    ));
+    let call_id = placed["call_id"].as_str().unwrap().to_owned();
+    session.exp_regex(&drawn("is calling")).unwrap();
+    session.send("y").unwrap();
+    session.flush().unwrap();
+    let during = status_becomes("In a call");
+    assert_eq!(during["emoji_name"], "phone", "{during}");
+
+    // Killed: the terminal is not given back and nothing more is sent.
+    session
+        .process_mut()
+        .kill(rexpect::process::Signal::SIGKILL)
+        .unwrap();
+    // The call ends while no client runs.
+    runtime.block_on(post(
+        "othello@zulip.com",
+        othello_key,
+        "calls/end",
+        vec![("call_id", call_id)],
+    ));
+
+    let mut again = spawn_command(tui(), Some(15_000)).unwrap();
+    again.exp_string("othello@zulip.com").unwrap();
+    let back = status_becomes("Reading");
+    assert_eq!(back["emoji_name"], "coffee", "{back}");
+    again.send("q").unwrap();
+    again.flush().unwrap();
+    again.exp_eof().unwrap();
+    runtime.block_on(server.shutdown());
+}
+
 /// A pattern matching `text` as a terminal draws it when only changed cells are written: any
 /// escape sequences (cursor moves, styles) between its characters, spaces possibly skipped.
 fn drawn(text: &str) -> String {
