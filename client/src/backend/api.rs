@@ -293,6 +293,12 @@ impl ApiClient {
                 }
                 Err(api_error(site, request_path::<E>(path), status, &body, err))
             }
+            // A 404 page that is not an API answer (a web server's or proxy's "Not Found"):
+            // the route is not there.
+            Err(DecodeError::Malformed { .. }) if status == 404 => Err(ClientError::NoEndpoint {
+                site,
+                path: request_path::<E>(path),
+            }),
             Err(DecodeError::Malformed { reason, .. }) => Err(ClientError::Malformed {
                 site,
                 reason: format!("HTTP {status}: {reason}"),
@@ -621,6 +627,44 @@ mod tests {
             r#"{"result": "error", "msg": "Call not found", "code": "CALL_NOT_FOUND"}"#,
         );
         assert_eq!(call.code(), Some(&ErrorCode::CallNotFound));
+    }
+
+    /// A web server's own "Not Found" page (HTML, no API answer) is a missing route too, as
+    /// the released plugin's servers answer for Zulip endpoints they lack.
+    #[tokio::test]
+    async fn an_html_404_page_is_a_missing_route() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = vec![0; 4096];
+            let _ = socket.read(&mut request).await;
+            let page = "<!doctype html><title>Not Found</title>";
+            let answer = format!(
+                "HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\
+                 connection: close\r\n\r\n{page}",
+                page.len()
+            );
+            socket.write_all(answer.as_bytes()).await.unwrap();
+        });
+        let api = ApiClient::new(&Credentials {
+            server: ServerAddress::parse(&format!("http://{address}")).unwrap(),
+            email: "iago@zulip.com".into(),
+            api_key: "0123456789abcdef".into(),
+        })
+        .unwrap();
+        let err = api
+            .request::<zulip_calls_protocol::zulip::UpdateStatus>(
+                &(),
+                &zulip_calls_protocol::zulip::UpdateStatusRequest::default(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, ClientError::NoEndpoint { path, .. } if path == "/api/v1/users/me/status"),
+            "{err:?}"
+        );
     }
 
     #[test]

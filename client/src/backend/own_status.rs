@@ -116,6 +116,7 @@ impl StatusKeeper {
             me,
             memory,
             applied,
+            unsupported: false,
         };
         StatusKeeper {
             wanted: Some(wanted),
@@ -163,6 +164,8 @@ struct Worker {
     memory: Option<(StatusMemory, String)>,
     /// Ours, as set, and what it replaced.
     applied: Option<Replaced>,
+    /// The server has no user status API: nothing more is tried.
+    unsupported: bool,
 }
 
 impl Worker {
@@ -201,8 +204,26 @@ impl Worker {
         }
     }
 
-    /// One step towards `target`.
+    /// One step towards `target`; a server without the status API ends all steps.
     async fn apply(&mut self, target: Option<OwnStatus>) -> Result<(), ClientError> {
+        if self.unsupported {
+            return Ok(());
+        }
+        match self.step(target).await {
+            Err(ClientError::NoEndpoint { site, path }) => {
+                tracing::info!(%site, %path, "the server has no user status API; the status is left alone");
+                self.unsupported = true;
+                self.applied = None;
+                if let Some((memory, account)) = &self.memory {
+                    memory.forget(account);
+                }
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn step(&mut self, target: Option<OwnStatus>) -> Result<(), ClientError> {
         match (target, self.applied.clone()) {
             (None, None) => Ok(()),
             (Some(status), Some(replaced)) if OwnStatus::from(replaced.set) == status => Ok(()),

@@ -529,6 +529,41 @@ fn an_invitation_rings_and_shows_who_invites_the_title_and_who_is_in() {
     assert_eq!(&labels[..2], ["join", "decline"]);
 }
 
+/// With do-not-disturb on, an invitation neither rings nor pops up: left to ring out, or
+/// declined at once (as `dnd_action` says), and counted with the missed calls either way.
+#[test]
+fn with_dnd_an_invitation_is_left_alone_or_declined() {
+    use crate::preferences::DndAction;
+    let invite = || {
+        event(
+            (BOB, "Bob"),
+            vec![
+                person(BOB, "Bob", Joined, true),
+                person(ME, "Me", Invited, false),
+            ],
+            GroupCallDetail::ParticipantInvited {
+                inviter_id: BOB,
+                was_offline: false,
+            },
+        )
+    };
+    for (action, expected) in [
+        (DndAction::Ignore, Vec::new()),
+        (
+            DndAction::Decline,
+            vec![Command::Group(GroupCommand::Decline(cid(7)))],
+        ),
+    ] {
+        let mut m = model();
+        m.settings.dnd_action = action;
+        update(&mut m, Msg::Key(KeyInput::Char('d')));
+        let u = update(&mut m, invite());
+        assert_eq!(u.commands, expected, "{action:?}");
+        assert_eq!(m.call, CallPanel::None, "{action:?}");
+        assert_eq!(m.recent.turned_away, [cid(7)]);
+    }
+}
+
 #[test]
 fn someone_joining_shows_in_the_invitation() {
     let mut m = invited();
