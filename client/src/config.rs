@@ -10,10 +10,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::backend::api::{ClientError, Credentials, ServerAddress};
-use crate::preferences::{self, Preferences, UnknownKey};
-
-/// The zuliprc section of this client's own settings.
-pub const CLIENT_SECTION: &str = "zulip-calls";
+use crate::preferences::CLIENT_SECTION;
+use crate::preferences::{self, BadValue, Preferences, UnknownKey};
 
 /// Command-line overrides.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,6 +65,19 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl BadValue {
+    /// The error naming the key and the file.
+    pub fn in_file(self, path: &Path) -> ConfigError {
+        ConfigError::BadValue {
+            path: path.to_owned(),
+            section: CLIENT_SECTION,
+            key: self.key,
+            value: self.value,
+            expected: self.expected,
+        }
+    }
 }
 
 /// What a zuliprc holds (every field optional: flags or the environment may fill the rest).
@@ -166,7 +177,8 @@ pub fn parse_zuliprc(text: &str, path: &Path) -> Result<Zuliprc, ConfigError> {
             bundle: bundle.clone(),
         });
     }
-    let (preferences, unknown_keys) = preferences::parse(ini.section(Some(CLIENT_SECTION)), path)?;
+    let (preferences, unknown_keys) = preferences::parse(ini.section(Some(CLIENT_SECTION)), path)
+        .map_err(|bad| bad.in_file(path))?;
     Ok(Zuliprc {
         email: get("email"),
         key: get("key"),

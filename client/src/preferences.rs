@@ -18,7 +18,17 @@
 use std::path::{Path, PathBuf};
 
 use crate::backend::dialect::CallsApiChoice;
-use crate::config::{CLIENT_SECTION, ConfigError};
+
+/// The zuliprc section of this client's own settings.
+pub const CLIENT_SECTION: &str = "zulip-calls";
+
+/// A value the section's key cannot take (the caller names the file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadValue {
+    pub key: &'static str,
+    pub value: String,
+    pub expected: &'static [&'static str],
+}
 
 /// How an incoming call makes itself heard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -109,7 +119,7 @@ impl std::fmt::Display for UnknownKey {
 pub fn parse(
     section: Option<&ini::Properties>,
     path: &Path,
-) -> Result<(Preferences, Vec<UnknownKey>), ConfigError> {
+) -> Result<(Preferences, Vec<UnknownKey>), BadValue> {
     let mut preferences = Preferences::default();
     let mut unknown = Vec::new();
     let Some(section) = section else {
@@ -117,9 +127,7 @@ pub fn parse(
     };
     for (key, value) in section.iter() {
         let value = value.trim();
-        let bad = |key: &'static str, expected: &'static [&'static str]| ConfigError::BadValue {
-            path: path.to_owned(),
-            section: CLIENT_SECTION,
+        let bad = |key: &'static str, expected: &'static [&'static str]| BadValue {
             key,
             value: value.to_owned(),
             expected,
@@ -184,10 +192,12 @@ fn boolean(value: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ConfigError;
 
     fn parse_text(text: &str) -> Result<(Preferences, Vec<UnknownKey>), ConfigError> {
         let ini = ini::Ini::load_from_str(text).unwrap();
-        parse(ini.section(Some(CLIENT_SECTION)), Path::new("/x/zuliprc"))
+        let path = Path::new("/x/zuliprc");
+        parse(ini.section(Some(CLIENT_SECTION)), path).map_err(|bad| bad.in_file(path))
     }
 
     #[test]
