@@ -556,6 +556,13 @@ async fn a_call_over_tls(trust: fn(&mut ServerAddress, &std::path::Path)) {
     let ca = server.tls.as_ref().unwrap().ca_path.clone();
     let iago = tls_api(&server, IAGO, |a| trust(a, &ca));
     let hamlet = tls_api(&server, HAMLET, |a| trust(a, &ca));
+    let iago_id = server
+        .state
+        .core
+        .directory()
+        .user_by_email(IAGO)
+        .unwrap()
+        .id;
     let preference = TransportPreference::Auto;
     let (stream, mut rx) = EventStream::spawn(iago.clone(), options(preference));
     // Auto would fall back to long-polling if the WebSocket failed: it must not.
@@ -565,13 +572,7 @@ async fn a_call_over_tls(trust: fn(&mut ServerAddress, &std::path::Path)) {
         .request::<Start>(
             &(),
             &StartRequest {
-                user_id: server
-                    .state
-                    .core
-                    .directory()
-                    .user_by_email(IAGO)
-                    .unwrap()
-                    .id,
+                user_id: iago_id,
                 call_type: CallType::Video,
             },
         )
