@@ -30,6 +30,14 @@ pub struct Cli {
     /// Path of a zuliprc file (overrides ZULIPRC).
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
+    /// Accept any TLS certificate, for HTTP and the event WebSocket alike (as the zuliprc's
+    /// `insecure=true`): for test servers only.
+    #[arg(long, global = true)]
+    pub insecure: bool,
+    /// Also trust the CA certificates in this PEM file (overrides the zuliprc's
+    /// `cert_bundle`), e.g. the CA `zulip-calls-mock serve --tls` prints.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub cert_bundle: Option<PathBuf>,
     /// Show meeting URLs instead of opening a browser (subcommands always just print them).
     #[arg(long, global = true)]
     pub no_browser: bool,
@@ -61,6 +69,8 @@ impl Cli {
             site: self.site.clone(),
             email: self.email.clone(),
             api_key: self.api_key.clone(),
+            insecure: self.insecure,
+            cert_bundle: self.cert_bundle.clone(),
         }
     }
 }
@@ -75,6 +85,10 @@ pub enum TopCommand {
         /// The demo user to sign in as.
         #[arg(long = "as", value_name = "EMAIL", default_value = DEMO_DEFAULT_USER)]
         as_email: String,
+        /// Serve the demo over HTTPS and WSS, with the certificate `zulip-calls-mock serve
+        /// --tls` generates (kept in its data directory), and trust its CA.
+        #[arg(long)]
+        tls: bool,
     },
     /// Print a completion script for SHELL on stdout, e.g. `zulip-calls completions bash >
     /// ~/.local/share/bash-completion/completions/zulip-calls`.
@@ -551,17 +565,38 @@ mod tests {
     }
 
     #[test]
+    fn the_trust_flags_reach_the_credentials() {
+        let cli = Cli::try_parse_from([
+            "zulip-calls",
+            "--insecure",
+            "--cert-bundle",
+            "ca.pem",
+            "end-all",
+        ])
+        .unwrap();
+        let flags = cli.credential_flags();
+        assert!(flags.insecure);
+        assert_eq!(flags.cert_bundle, Some(PathBuf::from("ca.pem")));
+    }
+
+    #[test]
     fn demo_defaults_to_hamlet() {
         let cli = Cli::try_parse_from(["zulip-calls", "demo"]).unwrap();
         assert_eq!(
             cli.command,
             Some(TopCommand::Demo {
-                as_email: DEMO_DEFAULT_USER.to_owned()
+                as_email: DEMO_DEFAULT_USER.to_owned(),
+                tls: false,
             })
         );
+        let cli = Cli::try_parse_from(["zulip-calls", "demo", "--tls"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(TopCommand::Demo { tls: true, .. })
+        ));
         let cli = Cli::try_parse_from(["zulip-calls", "demo", "--as", "iago@zulip.com"]).unwrap();
         assert!(
-            matches!(cli.command, Some(TopCommand::Demo { as_email }) if as_email == "iago@zulip.com")
+            matches!(cli.command, Some(TopCommand::Demo { as_email, .. }) if as_email == "iago@zulip.com")
         );
     }
 

@@ -20,6 +20,10 @@ pub struct CredentialFlags {
     pub site: Option<String>,
     pub email: Option<String>,
     pub api_key: Option<String>,
+    /// `--insecure`: only ever turns `insecure` on.
+    pub insecure: bool,
+    /// `--cert-bundle`, over the zuliprc's `cert_bundle`.
+    pub cert_bundle: Option<PathBuf>,
 }
 
 /// Why credentials could not be put together.
@@ -254,6 +258,7 @@ fn credentials_from(
     let key = pick(&flags.api_key, "ZULIP_API_KEY", &rc.key);
     let site = pick(&flags.site, "ZULIP_SITE", &rc.site);
     if email.is_none() && key.is_none() && site.is_none() {
+        // Trust flags alone make no account.
         return Ok(None);
     }
     let missing = |what, env, flag| ConfigError::Missing { what, env, flag };
@@ -261,8 +266,8 @@ fn credentials_from(
     let email = email.ok_or_else(|| missing("email", "ZULIP_EMAIL", "email"))?;
     let api_key = key.ok_or_else(|| missing("API key", "ZULIP_API_KEY", "api-key"))?;
     let mut server = ServerAddress::parse(&site)?;
-    server.insecure = rc.insecure;
-    server.cert_bundle = rc.cert_bundle;
+    server.insecure = flags.insecure || rc.insecure;
+    server.cert_bundle = flags.cert_bundle.clone().or(rc.cert_bundle);
     Ok(Some(Credentials {
         server,
         email,
@@ -386,6 +391,27 @@ mod tests {
             "https://other.example.com",
             "flag over env"
         );
+    }
+
+    #[test]
+    fn the_trust_flags_override_the_zuliprc() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rc-ca.pem"), "").unwrap();
+        std::fs::write(dir.path().join("flag-ca.pem"), "").unwrap();
+        let text = format!("{RC}cert_bundle=rc-ca.pem\n");
+        let path = write_rc(dir.path(), "rc", &text, 0o600);
+        let mut flags = CredentialFlags {
+            config: Some(path),
+            ..CredentialFlags::default()
+        };
+        let creds = resolve(&flags, no_env, None).unwrap().unwrap();
+        assert_eq!(creds.server.cert_bundle, Some(dir.path().join("rc-ca.pem")));
+        assert!(!creds.server.insecure);
+        flags.cert_bundle = Some(dir.path().join("flag-ca.pem"));
+        flags.insecure = true;
+        let creds = resolve(&flags, no_env, None).unwrap().unwrap();
+        assert_eq!(creds.server.cert_bundle, flags.cert_bundle);
+        assert!(creds.server.insecure);
     }
 
     #[cfg(unix)]

@@ -48,8 +48,8 @@ fn run(cli: Cli) -> (ExitStatus, Option<String>) {
         dnd: cli.dnd,
     };
     let command = match cli.command.clone() {
-        Some(TopCommand::Demo { as_email }) => {
-            return block_on(runner::run_demo(&as_email, options));
+        Some(TopCommand::Demo { as_email, tls }) => {
+            return block_on(runner::run_demo(&as_email, tls, options));
         }
         Some(TopCommand::Completions { shell }) => {
             zulip_calls::manual::completions(shell, &mut std::io::stdout().lock());

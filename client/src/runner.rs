@@ -321,11 +321,13 @@ impl Effects {
 
 /// Starts a demo server in this process and runs the UI as `email` there. Before the UI starts
 /// and again after it ends (so it is not lost behind the full screen), prints on stderr how a
-/// second terminal joins the same demo as someone else.
-pub async fn run_demo(email: &str, options: RunOptions) -> Result<(), RunError> {
+/// second terminal joins the same demo as someone else. With `tls` the demo speaks HTTPS and
+/// WSS with the certificate `serve --tls` generates, and the UI trusts its CA.
+pub async fn run_demo(email: &str, tls: bool, options: RunOptions) -> Result<(), RunError> {
     let config = ServerConfig {
         bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         db: ":memory:".into(),
+        tls,
         ..ServerConfig::default()
     };
     let server = Server::start(config, Clock::System)
@@ -338,6 +340,7 @@ pub async fn run_demo(email: &str, options: RunOptions) -> Result<(), RunError> 
 
 async fn run_demo_on(server: &Server, email: &str, options: RunOptions) -> Result<(), RunError> {
     let site = server.url();
+    let ca = server.tls.as_ref().map(|tls| tls.ca_path.clone());
     let (me, credentials, other) = {
         let directory = server.state.core.directory();
         let user = directory
@@ -351,14 +354,16 @@ async fn run_demo_on(server: &Server, email: &str, options: RunOptions) -> Resul
         let other = directory
             .user_by_email(other_email)
             .map(|o| (o.email.clone(), o.api_key.clone()));
+        let mut address = ServerAddress::parse(&site)?;
+        address.cert_bundle.clone_from(&ca);
         let credentials = Credentials {
-            server: ServerAddress::parse(&site)?,
+            server: address,
             email: user.email.clone(),
             api_key: user.api_key.clone(),
         };
         (user.id, credentials, other)
     };
-    let block = demo_instructions(&site, &credentials.email, other.as_ref());
+    let block = demo_instructions(&site, ca.as_deref(), &credentials.email, other.as_ref());
     eprintln!("{block}");
     // The demo server is ours: no need to remember what it speaks.
     let options = RunOptions {
@@ -373,19 +378,35 @@ async fn run_demo_on(server: &Server, email: &str, options: RunOptions) -> Resul
     result
 }
 
-/// The few lines telling how to join the demo from a second terminal.
-fn demo_instructions(site: &str, me: &str, other: Option<&(String, String)>) -> String {
+/// The few lines telling how to join the demo from a second terminal; `ca` is the CA a
+/// TLS demo's clients trust.
+fn demo_instructions(
+    site: &str,
+    ca: Option<&std::path::Path>,
+    me: &str,
+    other: Option<&(String, String)>,
+) -> String {
     let mut text = format!("Demo server at {site}, signed in as {me}.\n");
+    let (bundle_flag, cacert_flag) = match ca {
+        Some(ca) => {
+            let ca = ca.display();
+            text.push_str(&format!(
+                "Its TLS certificate is signed by the CA in {ca}.\n"
+            ));
+            (format!(" --cert-bundle {ca}"), format!(" --cacert {ca}"))
+        }
+        None => (String::new(), String::new()),
+    };
     if let Some((email, key)) = other {
         text.push_str(&format!(
             "To call between two terminals, run in another one (while this demo runs):\n  \
-             zulip-calls --site {site} --email {email} --api-key {key}\n"
+             zulip-calls --site {site} --email {email} --api-key {key}{bundle_flag}\n"
         ));
     }
     text.push_str(&format!(
         "Or call a bot: Echo Bot accepts, Busy Bot rejects, Sleepy Bot lets it ring until missed, \
          Ghost Bot never rings.\nTo have Echo Bot call you:\n  \
-         curl -X POST {site}/mock/v1/bots/20/call -d user={me}\n"
+         curl{cacert_flag} -X POST {site}/mock/v1/bots/20/call -d user={me}\n"
     ));
     text
 }
@@ -397,12 +418,20 @@ mod tests {
     #[test]
     fn demo_instructions_name_the_second_user() {
         let other = ("othello@zulip.com".to_owned(), "KEY".to_owned());
-        let text = demo_instructions("http://127.0.0.1:9", "hamlet@zulip.com", Some(&other));
+        let text = demo_instructions("http://127.0.0.1:9", None, "hamlet@zulip.com", Some(&other));
         assert!(text.contains(
             "zulip-calls --site http://127.0.0.1:9 --email othello@zulip.com --api-key KEY"
         ));
         assert!(text.contains(
             "curl -X POST http://127.0.0.1:9/mock/v1/bots/20/call -d user=hamlet@zulip.com"
         ));
+        let text = demo_instructions(
+            "https://127.0.0.1:9",
+            Some(std::path::Path::new("/data/tls/ca.pem")),
+            "hamlet@zulip.com",
+            Some(&other),
+        );
+        assert!(text.contains("--api-key KEY --cert-bundle /data/tls/ca.pem\n"));
+        assert!(text.contains("curl --cacert /data/tls/ca.pem -X POST https://127.0.0.1:9/"));
     }
 }

@@ -1,6 +1,7 @@
 //! The event stream against a real mock server: delivery over the WebSocket and by
 //! long-polling, resynchronisation, multi-device, lost queues, a server restart, refused
-//! credentials and shutdown.
+//! credentials and shutdown; and over TLS (https:// and wss://), trusted by `cert_bundle` or
+//! `insecure`, refused otherwise.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -9,12 +10,12 @@ use std::time::Duration;
 
 use common::{Proxy, TestServer, start_server};
 use tokio::sync::mpsc::Receiver;
-use zulip_calls::backend::api::{ApiClient, Credentials};
+use zulip_calls::backend::api::{ApiClient, Credentials, ServerAddress};
 use zulip_calls::backend::events::{
     ConnectionState, EventStream, StreamItem, StreamOptions, Transport, TransportPreference,
 };
-use zulip_calls_protocol::calls::{End, EndRequest, Start, StartRequest};
-use zulip_calls_protocol::{CallEventType, CallId, CallType};
+use zulip_calls_protocol::calls::{End, EndRequest, Respond, RespondRequest, Start, StartRequest};
+use zulip_calls_protocol::{CallEventType, CallId, CallType, RespondAction};
 
 /// How long a test waits for a stream item before failing (never a synchronisation sleep).
 const WAIT: Duration = Duration::from_secs(10);
@@ -495,4 +496,143 @@ async fn an_unreachable_server_is_retried_with_growing_backoff() {
     tokio::time::timeout(WAIT, stream.shutdown())
         .await
         .expect("shutdown hung");
+}
+
+/// A server speaking HTTPS and WSS with the certificate `serve --tls` generates, in `dir`.
+async fn start_tls_server(dir: &std::path::Path) -> zulip_calls_mock::Server {
+    let config = zulip_calls_mock::ServerConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        db: dir.join("mock.sqlite3").display().to_string(),
+        tls: true,
+        heartbeat_seconds: 1,
+        rate_limit_per_minute: 0,
+        ..zulip_calls_mock::ServerConfig::default()
+    };
+    zulip_calls_mock::Server::start(config, zulip_calls_mock::Clock::System)
+        .await
+        .unwrap()
+}
+
+/// `email`'s client of the TLS `server`, trusting it as `trust` says.
+fn tls_api(
+    server: &zulip_calls_mock::Server,
+    email: &str,
+    trust: impl FnOnce(&mut ServerAddress),
+) -> ApiClient {
+    let directory = server.state.core.directory();
+    let user = directory.user_by_email(email).unwrap();
+    let mut address = ServerAddress::parse(&server.url()).unwrap();
+    trust(&mut address);
+    ApiClient::new(&Credentials {
+        server: address,
+        email: user.email.clone(),
+        api_key: user.api_key.clone(),
+    })
+    .unwrap()
+}
+
+/// The next call event of type `event_type` about `call`, skipping anything else.
+async fn wait_for_call_event(
+    rx: &mut Receiver<StreamItem>,
+    event_type: CallEventType,
+    call: CallId,
+) {
+    wait_for(rx, &format!("{event_type:?}"), |item| match item {
+        StreamItem::Event(event) => event
+            .as_call()
+            .filter(|e| e.event_type() == event_type && e.call.call_id == call)
+            .map(|_| ()),
+        _ => None,
+    })
+    .await;
+}
+
+/// A whole call over HTTPS, followed over the event WebSocket (wss://), with the server trusted
+/// as `trust` says.
+async fn a_call_over_tls(trust: fn(&mut ServerAddress, &std::path::Path)) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_tls_server(dir.path()).await;
+    assert!(server.url().starts_with("https://"), "{}", server.url());
+    let ca = server.tls.as_ref().unwrap().ca_path.clone();
+    let iago = tls_api(&server, IAGO, |a| trust(a, &ca));
+    let hamlet = tls_api(&server, HAMLET, |a| trust(a, &ca));
+    let iago_id = server
+        .state
+        .core
+        .directory()
+        .user_by_email(IAGO)
+        .unwrap()
+        .id;
+    let preference = TransportPreference::Auto;
+    let (stream, mut rx) = EventStream::spawn(iago.clone(), options(preference));
+    // Auto would fall back to long-polling if the WebSocket failed: it must not.
+    assert_eq!(expect_start(&mut rx, preference).await, []);
+
+    let call = hamlet
+        .request::<Start>(
+            &(),
+            &StartRequest {
+                user_id: iago_id,
+                call_type: CallType::Video,
+            },
+        )
+        .await
+        .unwrap()
+        .call_id;
+    wait_for_call_event(&mut rx, CallEventType::CallStarted, call).await;
+    iago.request::<Respond>(
+        &(),
+        &RespondRequest {
+            call_id: call,
+            response: RespondAction::Accept,
+        },
+    )
+    .await
+    .unwrap();
+    wait_for_call_event(&mut rx, CallEventType::CallAccepted, call).await;
+    hamlet
+        .request::<End>(&(), &EndRequest { call_id: call })
+        .await
+        .unwrap();
+    wait_for_call_event(&mut rx, CallEventType::CallEnded, call).await;
+    stream.shutdown().await;
+}
+
+#[tokio::test]
+async fn over_wss_trusting_the_servers_ca_with_cert_bundle() {
+    a_call_over_tls(|address, ca| address.cert_bundle = Some(ca.to_owned())).await;
+}
+
+#[tokio::test]
+async fn over_wss_trusting_any_certificate_with_insecure() {
+    a_call_over_tls(|address, _| address.insecure = true).await;
+}
+
+#[tokio::test]
+async fn an_unknown_certificate_takes_the_stream_offline_in_one_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_tls_server(dir.path()).await;
+    let (stream, mut rx) = EventStream::spawn(
+        tls_api(&server, IAGO, |_| {}),
+        options(TransportPreference::Auto),
+    );
+    assert_eq!(
+        next_item(&mut rx).await,
+        StreamItem::State(ConnectionState::Connecting)
+    );
+    match next_item(&mut rx).await {
+        StreamItem::State(ConnectionState::Offline { reason }) => assert_eq!(
+            reason,
+            format!(
+                "TLS error talking to {}: invalid peer certificate: UnknownIssuer (trust its \
+                 certificate with cert_bundle=PATH in the zuliprc or --cert-bundle PATH, or, for \
+                 a test server only, accept any with insecure=true or --insecure)",
+                server.url()
+            )
+        ),
+        other => panic!("expected offline, got {other:?}"),
+    }
+    // Not retried: the stream ends by itself.
+    assert_eq!(tokio::time::timeout(WAIT, rx.recv()).await.unwrap(), None);
+    stream.shutdown().await;
 }

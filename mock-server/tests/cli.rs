@@ -26,6 +26,8 @@ fn stderr(output: &Output) -> String {
 struct ServeProcess {
     child: Child,
     url: String,
+    /// With TLS, the banner's fingerprint and the CA file it names.
+    tls: Option<(String, String)>,
     /// The rest of stdout and all of stderr, read on threads so a full pipe never blocks it.
     stdout: Option<JoinHandle<String>>,
     stderr: Option<JoinHandle<String>>,
@@ -62,8 +64,28 @@ impl ServeProcess {
             let _ = child.wait();
             panic!("serve did not start: {first:?}\n{}", stderr.join().unwrap());
         };
+        let tls = url.starts_with("https://").then(|| {
+            let mut line = || {
+                let mut text = String::new();
+                out.read_line(&mut text).unwrap();
+                text.trim_end().to_owned()
+            };
+            let fingerprint = line();
+            let trust = line();
+            let fingerprint = fingerprint
+                .strip_prefix("TLS certificate SHA-256 fingerprint: ")
+                .unwrap_or_else(|| panic!("{fingerprint}"))
+                .to_owned();
+            let ca = trust
+                .strip_prefix("Clients trust it with cert_bundle=")
+                .and_then(|rest| rest.split_whitespace().next())
+                .unwrap_or_else(|| panic!("{trust}"))
+                .to_owned();
+            (fingerprint, ca)
+        });
         ServeProcess {
             url: url.to_owned(),
+            tls,
             stdout: Some(drain(out)),
             stderr: Some(stderr),
             child,
@@ -366,6 +388,109 @@ fn serve_prints_how_to_log_in_and_stops_on_sigint() {
     assert!(out.contains("SIGINT"), "{out}");
     // Loopback: no warning.
     assert!(!err.contains("warning"), "{err}");
+}
+
+/// A client that trusts only the certificates in the PEM file `bundle`.
+fn trusting(bundle: &str) -> reqwest::Client {
+    let pem = std::fs::read(bundle).unwrap();
+    let mut builder = reqwest::Client::builder();
+    for cert in reqwest::Certificate::from_pem_bundle(&pem).unwrap() {
+        builder = builder.add_root_certificate(cert);
+    }
+    builder.build().unwrap()
+}
+
+/// Whether `client` gets the server settings over HTTPS.
+async fn reachable(client: &reqwest::Client, url: &str) -> bool {
+    match client
+        .get(format!("{url}/api/v1/server_settings"))
+        .send()
+        .await
+    {
+        Ok(response) => response.status() == 200,
+        Err(_) => false,
+    }
+}
+
+#[tokio::test]
+async fn tls_generates_its_certificate_on_first_start_and_reuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = temp_db(dir.path());
+    let args = ["--bind", "127.0.0.1:0", "--db", &db, "--tls"];
+    let server = ServeProcess::start(&args);
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+    let (fingerprint, ca) = server.tls.clone().unwrap();
+    assert_eq!(Path::new(&ca), dir.path().join("tls").join("ca.pem"));
+    assert!(reachable(&trusting(&ca), &server.url).await);
+    // Nobody else trusts it.
+    assert!(!reachable(&reqwest::Client::new(), &server.url).await);
+    server.signal("TERM");
+    let (status, out, err) = server.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(
+        out.contains(&format!("--cert-bundle {ca} > zuliprc")),
+        "{out}"
+    );
+
+    let ca_before = std::fs::read(&ca).unwrap();
+    let again = ServeProcess::start(&args);
+    assert_eq!(again.tls, Some((fingerprint, ca.clone())));
+    assert_eq!(std::fs::read(&ca).unwrap(), ca_before);
+    assert!(reachable(&trusting(&ca), &again.url).await);
+}
+
+#[tokio::test]
+async fn tls_serves_the_given_certificate_and_key() {
+    use zulip_calls_mock::server::tls;
+    let dir = tempfile::tempdir().unwrap();
+    tls::generate(dir.path(), "127.0.0.1".parse().unwrap()).unwrap();
+    // A full chain, its root included, so the file itself is what clients trust.
+    let chain = dir.path().join("chain.pem");
+    let mut pem = std::fs::read(dir.path().join(tls::CERT_FILE)).unwrap();
+    pem.extend(std::fs::read(dir.path().join(tls::CA_FILE)).unwrap());
+    std::fs::write(&chain, pem).unwrap();
+    let leaf = std::fs::read(dir.path().join(tls::CERT_FILE)).unwrap();
+    let leaf = first_der(&leaf);
+
+    let chain = chain.display().to_string();
+    let key = dir.path().join(tls::KEY_FILE).display().to_string();
+    let server = ServeProcess::start(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--db",
+        ":memory:",
+        "--tls-cert",
+        &chain,
+        "--tls-key",
+        &key,
+    ]);
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    assert_eq!(server.tls, Some((tls::fingerprint(&leaf), chain.clone())));
+    assert!(reachable(&trusting(&chain), &server.url).await);
+
+    // One without the other is refused before anything starts.
+    let output = run(&["serve", "--db", ":memory:", "--tls-cert", &chain]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--tls-key"), "{}", stderr(&output));
+}
+
+/// The DER of the first certificate in a PEM file.
+fn first_der(pem: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    let text = std::str::from_utf8(pem).unwrap();
+    let body: String = text
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap()
 }
 
 #[tokio::test]

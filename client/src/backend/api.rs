@@ -81,9 +81,10 @@ pub enum ClientError {
     /// Nothing answered at the address.
     #[error("cannot reach {site}: {reason}")]
     Unreachable { site: String, reason: String },
-    /// The TLS handshake failed (untrusted or invalid certificate).
+    /// The TLS handshake failed (untrusted or invalid certificate), over HTTP or the event
+    /// WebSocket alike.
     #[error(
-        "TLS error talking to {site}: {reason} (a zuliprc can set cert_bundle, or insecure for test servers)"
+        "TLS error talking to {site}: {reason} (trust its certificate with cert_bundle=PATH in the zuliprc or --cert-bundle PATH, or, for a test server only, accept any with insecure=true or --insecure)"
     )]
     Tls { site: String, reason: String },
     /// The server took too long.
@@ -211,6 +212,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct ApiClient {
     http: reqwest::Client,
+    /// The event WebSocket's TLS settings, from the same trust settings as `http`'s.
+    websocket_tls: std::sync::Arc<rustls::ClientConfig>,
     server: ServerAddress,
     auth: Option<(String, String)>,
 }
@@ -220,6 +223,7 @@ impl ApiClient {
     pub fn anonymous(server: ServerAddress) -> Result<Self, ClientError> {
         Ok(ApiClient {
             http: build_http(&server)?,
+            websocket_tls: super::tls::websocket_tls(&server)?,
             server,
             auth: None,
         })
@@ -229,6 +233,7 @@ impl ApiClient {
     pub fn new(credentials: &Credentials) -> Result<Self, ClientError> {
         Ok(ApiClient {
             http: build_http(&credentials.server)?,
+            websocket_tls: super::tls::websocket_tls(&credentials.server)?,
             server: credentials.server.clone(),
             auth: Some((credentials.email.clone(), credentials.api_key.clone())),
         })
@@ -242,6 +247,11 @@ impl ApiClient {
     /// The signed-in email and key, if any.
     pub fn auth(&self) -> Option<(&str, &str)> {
         self.auth.as_ref().map(|(e, k)| (e.as_str(), k.as_str()))
+    }
+
+    /// The TLS settings for the event WebSocket.
+    pub fn websocket_tls(&self) -> std::sync::Arc<rustls::ClientConfig> {
+        std::sync::Arc::clone(&self.websocket_tls)
     }
 
     /// The underlying HTTP client (for the event stream's long-polls).

@@ -27,7 +27,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::handshake::client::Request as WsRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use zulip_calls_protocol::endpoint::Endpoint;
 use zulip_calls_protocol::envelope::{DecodeError, decode_response};
 use zulip_calls_protocol::event::WsAck;
@@ -44,6 +44,7 @@ use zulip_calls_protocol::{
 
 use super::api::{ApiClient, ClientError};
 use super::calls::{Calls, EventTranslator, UnreadableEvent, read_event};
+use super::tls::tls_failure;
 
 /// `GET events`, with the events left as JSON for [`read_event`], so that one event a server
 /// shapes its own way (the released plugin's) neither stops the stream nor hides the rest.
@@ -685,12 +686,6 @@ impl Worker {
         if self.websocket_broken {
             return refuse("the event WebSocket does not work on this server");
         }
-        // The WebSocket client trusts only the public roots; a zuliprc's own trust settings
-        // apply to HTTP requests only, so such servers are long-polled.
-        let server = self.api.server();
-        if server.site.scheme() == "https" && (server.insecure || server.cert_bundle.is_some()) {
-            return refuse("the event WebSocket cannot use the zuliprc's TLS settings");
-        }
         Ok(Some(path))
     }
 
@@ -704,8 +699,14 @@ impl Worker {
         tracing::debug!(queue_id = %session.queue_id, last_event_id = %session.cursor.last, "opening the event WebSocket");
         let connecting = tokio::time::timeout(
             WS_CONNECT_TIMEOUT,
-            // No Nagle: acknowledgements are small writes that should not wait.
-            tokio_tungstenite::connect_async_with_config(request, None, true),
+            // No Nagle: acknowledgements are small writes that should not wait. The TLS
+            // settings are the HTTP client's (`cert_bundle`, `insecure`).
+            tokio_tungstenite::connect_async_tls_with_config(
+                request,
+                None,
+                true,
+                Some(Connector::Rustls(self.api.websocket_tls())),
+            ),
         );
         let mut ws = match self.guard(connecting).await? {
             Err(_) => {
@@ -714,7 +715,17 @@ impl Worker {
                     retry_after: None,
                 });
             }
-            Ok(Err(err)) => return Err(classify_ws(&err)),
+            Ok(Err(err)) => {
+                // An untrusted certificate is a configuration problem, as over HTTP: said the
+                // same way, and not retried (nor quietly long-polled instead).
+                if let Some(reason) = tls_failure(&err) {
+                    let site = self.api.server().site_str();
+                    return Err(Failure::Fatal(
+                        ClientError::Tls { site, reason }.to_string(),
+                    ));
+                }
+                return Err(classify_ws(&err));
+            }
             Ok(Ok((ws, _response))) => ws,
         };
         // Everything unacknowledged is replayed on a new connection.

@@ -10,3 +10,4 @@ pub mod keepalive;
 pub mod own_status;
 pub mod recent;
 pub mod state_file;
+pub mod tls;

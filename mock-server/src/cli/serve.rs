@@ -14,6 +14,7 @@ use crate::core::directory::Directory;
 use crate::core::model::UserRecord;
 use crate::server::config::{ConfigFlags, load};
 use crate::server::telemetry;
+use crate::server::tls::TlsInfo;
 use crate::{Clock, Server, StartError};
 
 #[derive(Debug, Args)]
@@ -53,6 +54,18 @@ pub struct ServeArgs {
     /// CALLS_COMPAT and the config file [default: contract].
     #[arg(long, value_name = "MODE")]
     pub compat: Option<zulip_calls_protocol::Compat>,
+    /// Serve HTTPS and WSS with a self-signed certificate generated on first start (kept in
+    /// tls/ beside the database and reused); the banner prints its fingerprint and the CA file
+    /// clients trust with cert_bundle.
+    #[arg(long)]
+    pub tls: bool,
+    /// Serve HTTPS with this PEM certificate chain (server certificate first) instead of a
+    /// generated one; needs --tls-key.
+    #[arg(long, value_name = "PATH", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "PATH", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// A `--clock-start` value.
@@ -74,6 +87,9 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
         clock_start: args.clock_start,
         calls_api: args.calls_api,
         compat: args.compat,
+        tls: args.tls,
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
     };
     let config = match load(args.config.as_deref(), |n| std::env::var(n).ok(), &flags) {
         Ok(config) => config,
@@ -126,6 +142,7 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
             &server.url(),
             &db,
             realm_file.as_deref(),
+            server.tls.as_ref(),
             &server.state.core.directory(),
         );
         print!("{banner}");
@@ -235,15 +252,31 @@ pub fn open_control_warning(addr: SocketAddr, admin_token: Option<&str>) -> Opti
     })
 }
 
-/// What `serve` prints once it listens. The first line names the URL (tests read it); the
-/// rest says how to log in.
+/// What `serve` prints once it listens. The first line names the URL (tests read it); with
+/// TLS the next two say which certificate is served and how clients trust it; the rest says
+/// how to log in.
 pub fn serve_banner(
     url: &str,
     db: &str,
     realm_file: Option<&Path>,
+    tls: Option<&TlsInfo>,
     directory: &Directory,
 ) -> String {
     let mut out = format!("zulip-calls-mock serving {url} (database: {db})\n");
+    let mut bundle_flag = String::new();
+    if let Some(tls) = tls {
+        let ca = shell_quote(&tls.ca_path.display().to_string());
+        let _ = writeln!(
+            out,
+            "TLS certificate SHA-256 fingerprint: {}",
+            tls.fingerprint
+        );
+        let _ = writeln!(
+            out,
+            "Clients trust it with cert_bundle={ca} in a zuliprc (zulip-calls --cert-bundle {ca})"
+        );
+        bundle_flag = format!(" --cert-bundle {ca}");
+    }
     let realm_flag = realm_file
         .map(|p| format!(" --realm {}", shell_quote(&p.display().to_string())))
         .unwrap_or_default();
@@ -296,7 +329,7 @@ pub fn serve_banner(
     {
         let _ = writeln!(
             out,
-            "A ready zuliprc: zulip-calls-mock zuliprc {}{realm_flag}{site_flag} > zuliprc",
+            "A ready zuliprc: zulip-calls-mock zuliprc {}{realm_flag}{site_flag}{bundle_flag} > zuliprc",
             example.email
         );
     }
@@ -402,7 +435,13 @@ mod tests {
 
     #[test]
     fn the_banner_says_where_and_how_to_log_in() {
-        let banner = serve_banner(DEFAULT_SITE, "/tmp/x.sqlite3", None, &demo_directory());
+        let banner = serve_banner(
+            DEFAULT_SITE,
+            "/tmp/x.sqlite3",
+            None,
+            None,
+            &demo_directory(),
+        );
         let lines: Vec<&str> = banner.lines().collect();
         assert_eq!(
             lines[0],
@@ -434,6 +473,7 @@ mod tests {
             "http://127.0.0.1:4000",
             ":memory:",
             Some(Path::new("/etc/my realms.toml")),
+            None,
             &demo_directory(),
         );
         assert!(
@@ -443,6 +483,38 @@ mod tests {
         );
         assert!(
             banner.contains("zulip-calls-mock users --realm '/etc/my realms.toml'\n"),
+            "{banner}"
+        );
+    }
+
+    #[test]
+    fn a_tls_banner_names_the_fingerprint_and_the_ca_to_trust() {
+        let tls = TlsInfo {
+            fingerprint: "AB:CD".into(),
+            ca_path: "/data/tls/ca.pem".into(),
+        };
+        let banner = serve_banner(
+            "https://127.0.0.1:4000",
+            "/data/mock.sqlite3",
+            None,
+            Some(&tls),
+            &demo_directory(),
+        );
+        let lines: Vec<&str> = banner.lines().collect();
+        assert_eq!(
+            lines[0],
+            "zulip-calls-mock serving https://127.0.0.1:4000 (database: /data/mock.sqlite3)"
+        );
+        assert_eq!(lines[1], "TLS certificate SHA-256 fingerprint: AB:CD");
+        assert_eq!(
+            lines[2],
+            "Clients trust it with cert_bundle=/data/tls/ca.pem in a zuliprc \
+             (zulip-calls --cert-bundle /data/tls/ca.pem)"
+        );
+        assert!(
+            banner.contains(
+                "--site https://127.0.0.1:4000 --cert-bundle /data/tls/ca.pem > zuliprc\n"
+            ),
             "{banner}"
         );
     }
@@ -466,9 +538,11 @@ mod tests {
             is_bot: false,
         };
         let none = Directory::new(vec![realm.clone()], vec![user(1, None)]);
-        assert!(serve_banner(DEFAULT_SITE, "db", None, &none).contains("password login is off"));
+        assert!(
+            serve_banner(DEFAULT_SITE, "db", None, None, &none).contains("password login is off")
+        );
         let mixed = Directory::new(vec![realm], vec![user(1, Some("a")), user(2, Some("b"))]);
-        let banner = serve_banner(DEFAULT_SITE, "db", None, &mixed);
+        let banner = serve_banner(DEFAULT_SITE, "db", None, None, &mixed);
         assert!(
             banner.contains("passwords: see `zulip-calls-mock users`"),
             "{banner}"

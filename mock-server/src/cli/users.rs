@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::{CliError, DEFAULT_SITE, find_user, load_realms, parse_site};
 use crate::core::model::UserRecord;
+use crate::server::config::ServerConfig;
 use crate::server::realm::LoadedRealms;
 
 #[derive(Debug, Args)]
@@ -30,6 +31,11 @@ pub struct ZuliprcArgs {
     /// The server URL to write as `site`.
     #[arg(long, default_value = DEFAULT_SITE, value_parser = parse_site)]
     pub site: String,
+    /// The CA certificate to write as `cert_bundle`, for a server started with --tls (whose
+    /// banner names it) [default for an https:// site: the CA `serve --tls` generates for the
+    /// default database, when it exists].
+    #[arg(long, value_name = "PATH")]
+    pub cert_bundle: Option<PathBuf>,
 }
 
 pub(super) fn users(args: &UsersArgs) -> Result<String, CliError> {
@@ -124,7 +130,19 @@ pub(super) fn zuliprc_command(args: &ZuliprcArgs) -> Result<String, CliError> {
             user.email
         );
     }
-    Ok(zuliprc(user, &args.site))
+    let cert_bundle = args.cert_bundle.clone().or_else(|| {
+        let generated = ServerConfig::default()
+            .tls_dir()
+            .join(crate::server::tls::CA_FILE);
+        (args.site.starts_with("https://") && generated.exists()).then_some(generated)
+    });
+    let mut text = zuliprc(user, &args.site);
+    if let Some(bundle) = cert_bundle {
+        // Absolute: the zuliprc may be read from another directory.
+        let bundle = std::path::absolute(&bundle).unwrap_or(bundle);
+        let _ = writeln!(text, "cert_bundle={}", bundle.display());
+    }
+    Ok(text)
 }
 
 /// A zuliprc as Zulip's clients read it.
@@ -152,11 +170,27 @@ mod tests {
     }
 
     #[test]
+    fn a_cert_bundle_is_written_for_a_tls_server() {
+        let args = ZuliprcArgs {
+            email: "hamlet@zulip.com".into(),
+            realm: None,
+            site: "https://127.0.0.1:4000".into(),
+            cert_bundle: Some("/data/tls/ca.pem".into()),
+        };
+        let text = zuliprc_command(&args).unwrap();
+        assert!(
+            text.ends_with("site=https://127.0.0.1:4000\ncert_bundle=/data/tls/ca.pem\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn an_unknown_email_names_the_realm_source() {
         let args = ZuliprcArgs {
             email: "nobody@zulip.com".into(),
             realm: None,
             site: DEFAULT_SITE.into(),
+            cert_bundle: None,
         };
         let err = zuliprc_command(&args).unwrap_err();
         assert_eq!(err.exit_code(), 1);

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod realm;
 pub mod telemetry;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,6 +48,8 @@ pub enum StartError {
     Realm(#[from] realm::RealmError),
     #[error("database: {0}")]
     Store(#[from] crate::core::StoreError),
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -64,6 +67,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The QA state, and through it the API's and the core's.
     pub state: QaState,
+    /// The certificate served, when the server speaks HTTPS.
+    pub tls: Option<tls::TlsInfo>,
     /// `None` once [`Server::wait`] has seen it end (a finished task must not be awaited twice).
     task: Option<tokio::task::JoinHandle<()>>,
     scheduler: tokio::task::JoinHandle<()>,
@@ -98,6 +103,10 @@ impl Server {
         };
         store.replace_realms(&realms.realms, &users)?;
         let directory = Directory::new(realms.realms, users);
+        let tls = match config.tls_source() {
+            Some(source) => Some(tls::load(&source, config.bind)?),
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .map_err(|source| StartError::Bind {
@@ -198,29 +207,43 @@ impl Server {
         let app = api::shutdown::cut_off_layer(router(Arc::clone(&state)), cut_off_rx);
         let app = telemetry::trace_requests(app);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let acceptor = tls.as_ref().map(|tls| tls.acceptor.clone());
         let task = tokio::spawn(async move {
             let stopped = async move {
                 let _ = stopped.await;
             };
-            // Events are small writes pushed without a request; Nagle's algorithm would hold
-            // one back until the peer's delayed ACK of the one before.
-            let listener = listener.tap_io(|tcp| {
-                if let Err(err) = tcp.set_nodelay(true) {
-                    tracing::debug!(error = %err, "cannot set TCP_NODELAY");
-                }
-            });
             // One router shared by every connection: serving the `Router` itself would rebuild
             // its table of routes for each connection (axum's `with_state(())` per accept),
             // tens of kilobytes held by every open long-poll.
             let app = app.with_state::<()>(()).into_make_service();
-            let serving = axum::serve(listener, app).with_graceful_shutdown(stopped);
-            if let Err(err) = serving.await {
+            let served = match acceptor {
+                Some(acceptor) => {
+                    let listener = tls::TlsListener::new(listener, acceptor);
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                }
+                None => {
+                    // Events are small writes pushed without a request; Nagle's algorithm
+                    // would hold one back until the peer's delayed ACK of the one before.
+                    let listener = listener.tap_io(|tcp| {
+                        if let Err(err) = tcp.set_nodelay(true) {
+                            tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+                        }
+                    });
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                }
+            };
+            if let Err(err) = served {
                 tracing::error!(error = %err, "server stopped");
             }
         });
         Ok(Server {
             addr,
             state,
+            tls: tls.map(|tls| tls.info),
             task: Some(task),
             scheduler,
             stop: Some(stop),
@@ -228,9 +251,10 @@ impl Server {
         })
     }
 
-    /// The base URL, e.g. `http://127.0.0.1:9991`.
+    /// The base URL, e.g. `http://127.0.0.1:9991` (`https://` with TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Stops serving: open requests get a 503 at once and their handlers are dropped.

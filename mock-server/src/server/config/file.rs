@@ -17,7 +17,7 @@ use super::position::{line_of, position};
 use super::{ConfigError, MEMORY_DB, ServerConfig};
 
 /// The keys of the `[server]` table, for error messages.
-const SERVER_KEYS: &str = "bind, db, realm, heartbeat_seconds, max_body_bytes, rate_limit_per_minute, prune_calls_after_days, push_webhook_url, admin_token, virtual_clock, clock_start";
+const SERVER_KEYS: &str = "bind, db, realm, heartbeat_seconds, max_body_bytes, rate_limit_per_minute, prune_calls_after_days, push_webhook_url, admin_token, virtual_clock, clock_start, tls, tls_cert, tls_key";
 
 /// The file as written: two optional tables; any other top-level key is toml's error.
 #[derive(Deserialize)]
@@ -138,6 +138,15 @@ fn apply_server_key(
         }
         "virtual_clock" => config.virtual_clock = boolean(value)?,
         "clock_start" => config.clock_start = Some(clock_start(value)?),
+        "tls" => config.tls = boolean(value)?,
+        "tls_cert" => {
+            let cert = non_empty_path(value, "the path of a PEM certificate chain")?;
+            config.tls_cert = Some(base.join(cert));
+        }
+        "tls_key" => {
+            let key = non_empty_path(value, "the path of a PEM private key")?;
+            config.tls_key = Some(base.join(key));
+        }
         _ => return Err(format!("unknown key (the [server] keys are {SERVER_KEYS})")),
     }
     Ok(())
@@ -292,6 +301,9 @@ EVENT_QUEUE_LIFESPAN = 900
                 admin_token: None,
                 virtual_clock: false,
                 clock_start: None,
+                tls: false,
+                tls_cert: None,
+                tls_key: None,
             }
         );
     }
@@ -324,7 +336,8 @@ EVENT_QUEUE_LIFESPAN = 900
             err.to_string(),
             "config file x.toml: server.port: unknown key (the [server] keys are bind, db, realm, \
              heartbeat_seconds, max_body_bytes, rate_limit_per_minute, prune_calls_after_days, \
-             push_webhook_url, admin_token, virtual_clock, clock_start) (line 2)"
+             push_webhook_url, admin_token, virtual_clock, clock_start, tls, tls_cert, tls_key) \
+             (line 2)"
         );
 
         // An unknown table is toml's error, with its position.

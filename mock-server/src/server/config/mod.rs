@@ -26,6 +26,7 @@ use self::file::apply_file;
 use self::overrides::{apply_env, apply_flags};
 use self::position::line_suffix;
 use crate::server::realm::{LoadedRealms, RealmError, demo_realms, load_realm_file};
+use crate::server::tls::TlsSource;
 
 /// Port 9991 on loopback, where a Zulip checkout's dev server listens: clients' defaults fit.
 pub const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9991));
@@ -33,6 +34,9 @@ pub const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::
 pub const MEMORY_DB: &str = ":memory:";
 /// Where the database goes when the user has no data directory (no home, say).
 pub const FALLBACK_DB: &str = "./zulip-calls-mock.sqlite3";
+/// Where a generated TLS certificate goes for a database in memory when the user has no data
+/// directory.
+pub const FALLBACK_TLS_DIR: &str = "./zulip-calls-mock-tls";
 pub const DEFAULT_HEARTBEAT_SECONDS: u64 = 60;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 600;
@@ -72,6 +76,13 @@ pub struct ServerConfig {
     /// Where a virtual clock starts; `None` means the wall time at start. Setting it implies
     /// `virtual_clock`.
     pub clock_start: Option<zulip_calls_protocol::Timestamp>,
+    /// Serve HTTPS (and WSS) with a certificate generated into [`ServerConfig::tls_dir`] on
+    /// first start (`serve --tls`); implied by `tls_cert` and `tls_key`.
+    pub tls: bool,
+    /// The PEM certificate chain to serve instead of a generated one (with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `tls_cert`, PEM.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -89,6 +100,9 @@ impl Default for ServerConfig {
             admin_token: None,
             virtual_clock: false,
             clock_start: None,
+            tls: false,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -104,6 +118,33 @@ impl ServerConfig {
             virtual_clock: true,
             ..ServerConfig::default()
         }
+    }
+
+    /// Where the server's certificate comes from, when it speaks HTTPS.
+    pub fn tls_source(&self) -> Option<TlsSource> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsSource::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ if self.tls => Some(TlsSource::Generated {
+                dir: self.tls_dir(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Where a generated certificate is kept: `tls/` beside the database file, or, for a
+    /// database in memory, in the user's data directory (`./zulip-calls-mock-tls` without
+    /// one), so the certificate clients were told to trust survives restarts.
+    pub fn tls_dir(&self) -> PathBuf {
+        if self.db == MEMORY_DB {
+            return default_tls_dir();
+        }
+        Path::new(&self.db)
+            .parent()
+            .unwrap_or(Path::new(""))
+            .join("tls")
     }
 
     /// The realms to serve: the realm file's, or the demo realms when there is none.
@@ -128,6 +169,14 @@ pub fn default_db() -> String {
         .unwrap_or_else(|| FALLBACK_DB.to_owned())
 }
 
+/// [`ServerConfig::tls_dir`] for a database in memory.
+pub fn default_tls_dir() -> PathBuf {
+    directories::BaseDirs::new().map_or_else(
+        || PathBuf::from(FALLBACK_TLS_DIR),
+        |dirs| dirs.data_dir().join("zulip-calls-mock").join("tls"),
+    )
+}
+
 /// Command-line overrides of `[server]` keys; `None` leaves the file's (or default) value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfigFlags {
@@ -144,6 +193,11 @@ pub struct ConfigFlags {
     /// `--compat`: the released plugin's behaviour (`CALLS_COMPAT`), over the environment and
     /// the file.
     pub compat: Option<zulip_calls_protocol::Compat>,
+    /// `--tls`: only ever turns TLS on.
+    pub tls: bool,
+    /// `--tls-cert`, with `--tls-key`.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Why the configuration was refused. Each message names where the bad value came from and its
@@ -181,6 +235,11 @@ pub enum ConfigError {
     /// A command-line override was unusable; `flag` is the `[server]` key it overrides.
     #[error("command line: {flag}: {problem}")]
     Flag { flag: &'static str, problem: String },
+    /// Only one of `tls_cert` and `tls_key` is set, over all sources.
+    #[error(
+        "tls_cert and tls_key (--tls-cert and --tls-key) go together: the certificate chain and its private key"
+    )]
+    TlsPair,
     /// `MOCK_ADMIN_TOKEN` is set but unusable.
     #[error("environment: {MOCK_ADMIN_TOKEN}: {0}")]
     AdminToken(String),
@@ -197,6 +256,7 @@ impl ConfigError {
             ConfigError::Flag { flag, .. } => Some(format!("server.{flag}")),
             ConfigError::Webhook(_) => Some(PUSH_WEBHOOK_URL.to_owned()),
             ConfigError::AdminToken(_) => Some(MOCK_ADMIN_TOKEN.to_owned()),
+            ConfigError::TlsPair => Some("server.tls_cert".to_owned()),
         }
     }
 }
@@ -224,6 +284,11 @@ pub fn load(
     apply_flags(&mut config, flags)?;
     if config.clock_start.is_some() {
         config.virtual_clock = true;
+    }
+    match (&config.tls_cert, &config.tls_key) {
+        (Some(_), Some(_)) => config.tls = true,
+        (None, None) => {}
+        _ => return Err(ConfigError::TlsPair),
     }
     Ok(config)
 }
@@ -460,5 +525,47 @@ ENABLE_VIDEO_CALLS = false
             let c = apply(&format!("[server]\n{line}\n")).unwrap();
             assert_eq!(c.clock_start, Some(start), "{line}");
         }
+    }
+
+    #[test]
+    fn tls_is_generated_beside_the_database_or_read_from_a_pair_of_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("mock.sqlite3").display().to_string();
+        let flags = ConfigFlags {
+            db: Some(db),
+            tls: true,
+            ..ConfigFlags::default()
+        };
+        let c = load(None, no_env, &flags).unwrap();
+        assert_eq!(
+            c.tls_source(),
+            Some(TlsSource::Generated {
+                dir: dir.path().join("tls")
+            })
+        );
+        assert_eq!(
+            load(None, no_env, &ConfigFlags::default())
+                .unwrap()
+                .tls_source(),
+            None
+        );
+
+        let c = load_text(
+            "[server]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n",
+            no_env,
+            &ConfigFlags::default(),
+        )
+        .unwrap();
+        assert!(c.tls);
+        assert!(matches!(c.tls_source(), Some(TlsSource::Files { .. })));
+
+        let err = load_text(
+            "[server]\ntls_cert = \"c.pem\"\n",
+            no_env,
+            &ConfigFlags::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::TlsPair), "{err}");
+        assert_eq!(err.key().as_deref(), Some("server.tls_cert"));
     }
 }

@@ -88,6 +88,15 @@ pub(super) fn apply_flags(
     if let Some(start) = flags.clock_start {
         config.clock_start = Some(start);
     }
+    if flags.tls {
+        config.tls = true;
+    }
+    if let Some(cert) = &flags.tls_cert {
+        config.tls_cert = Some(cert.clone());
+    }
+    if let Some(key) = &flags.tls_key {
+        config.tls_key = Some(key.clone());
+    }
     Ok(())
 }
 
