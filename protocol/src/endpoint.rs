@@ -166,5 +166,5 @@ macro_rules! endpoint {
 pub(crate) use endpoint;
 
 /// An empty parameter set or response body (`{}` beside the envelope).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Empty {}

@@ -74,7 +74,7 @@ pub fn avatar_path(user_id: UserId) -> String {
 }
 
 /// A party of a call as the 1.1 dialect's responses name them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PluginUser {
     pub user_id: UserId,
     pub full_name: String,
@@ -103,7 +103,7 @@ impl PluginUser {
 
 /// The body of `cancel`, `end` and the group calls' `leave`, `decline` and `end`: a sentence
 /// and nothing else.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MessageResponse {
     pub message: String,
 }
