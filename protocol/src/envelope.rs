@@ -202,7 +202,9 @@ impl<T> Success<T> {
 }
 
 /// An error response (spec §1): `msg`, `code`, the legacy `message`, and the per-code extras.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error, schemars::JsonSchema,
+)]
 #[error("{code}: {}", self.text())]
 pub struct ApiError {
     pub result: ResultTag,

@@ -71,6 +71,17 @@ pub enum UserIdOrEmail {
     Email(String),
 }
 
+impl schemars::JsonSchema for UserIdOrEmail {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "UserIdOrEmail".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let id = generator.subschema_for::<UserId>();
+        schemars::json_schema!({ "anyOf": [id, { "type": "string" }] })
+    }
+}
+
 impl PathParams for UserIdOrEmail {
     fn render(&self, template: &str) -> String {
         let segment = match self {

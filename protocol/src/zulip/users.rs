@@ -26,7 +26,19 @@ endpoint! {
 
 /// A Zulip organization role (`role`). A newtype rather than an enum so a role a newer
 /// server invents still reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(transparent)]
 pub struct Role(pub u16);
 
@@ -60,7 +72,7 @@ pub struct User {
         skip_serializing_if = "Option::is_none",
         with = "crate::zulip::nullable"
     )]
-        #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<String>")]
     pub delivery_email: Option<Option<String>>,
     /// ISO 8601 as Zulip writes it (microseconds, `+00:00`), kept verbatim.
     #[serde(default)]
@@ -85,7 +97,7 @@ pub struct User {
         skip_serializing_if = "Option::is_none",
         with = "crate::zulip::nullable"
     )]
-        #[schemars(with = "Option<i64>")]
+    #[schemars(with = "Option<i64>")]
     pub bot_type: Option<Option<i64>>,
     /// Sent for bots; `null` for legacy bots without an owner.
     #[serde(
@@ -93,7 +105,7 @@ pub struct User {
         skip_serializing_if = "Option::is_none",
         with = "crate::zulip::nullable"
     )]
-        #[schemars(with = "Option<UserId>")]
+    #[schemars(with = "Option<UserId>")]
     pub bot_owner_id: Option<Option<UserId>>,
     /// Zulip 4.0+.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,7 +120,7 @@ pub struct User {
         skip_serializing_if = "Option::is_none",
         with = "crate::zulip::nullable"
     )]
-        #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<String>")]
     pub avatar_url: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar_version: Option<i64>,
