@@ -83,12 +83,14 @@ impl Operation {
 }
 
 /// Every route of the calls contract (both dialects, each path once) and Zulip's, as
-/// operations; the 1.1 dialect's views of shared paths are alternatives of the same operation.
+/// operations; the 1.1 dialect's and a both-dialects server's views of shared paths are
+/// alternatives of the same operation.
 pub fn contract_operations() -> Vec<Operation> {
     all_endpoints()
         .map(|info| {
             let views: Vec<EndpointInfo> = crate::plugin::SHARED_ENDPOINTS
                 .iter()
+                .chain(crate::plugin::BOTH_DIALECTS_ENDPOINTS)
                 .filter(|v| v.method == info.method && v.path == info.path)
                 .copied()
                 .collect();

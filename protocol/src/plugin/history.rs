@@ -238,6 +238,14 @@ impl PluginHistoryResponse {
     }
 }
 
+endpoint! {
+    /// `history` on a server that serves both dialects: either dialect's parameters, and
+    /// entries with both dialects' fields. Same route, hence same name, as
+    /// [`crate::calls::History`].
+    SharedHistory: Get "calls/history", auth Basic,
+    name "calls.history", path (), SharedHistoryRequest => SharedHistoryResponse
+}
+
 /// Parameters of `history` on a server that serves both dialects: either dialect's names
 /// (`offset` or `cursor`, `state` or `status`), `limit` up to the design dialect's 200.
 ///

@@ -25,8 +25,8 @@ pub use event::{CallOp, CallOpDetail, CallOpEvent, CallOpExtras, CallOpReason, C
 pub use heartbeat::{Heartbeat, HeartbeatRequest, HeartbeatResponse};
 pub use history::{
     HistoryCursor, HistoryStart, HistoryStatus, PluginHistory, PluginHistoryCall,
-    PluginHistoryRequest, PluginHistoryResponse, SharedHistoryEntry, SharedHistoryRequest,
-    SharedHistoryResponse,
+    PluginHistoryRequest, PluginHistoryResponse, SharedHistory, SharedHistoryEntry,
+    SharedHistoryRequest, SharedHistoryResponse,
 };
 pub use respond::{RespondById, RespondByIdRequest, RespondByIdResponse, RespondOutcome};
 pub use status::{CallStatusById, CallStatusByIdResponse, PluginCall};
@@ -62,6 +62,11 @@ pub const SHARED_ENDPOINTS: &[EndpointInfo] = &[
     info::<crate::calls::Acknowledge>(),
     info::<PluginHistory>(),
 ];
+
+/// What a server serving both dialects reads and answers on the shared paths where that
+/// differs from both dialects' own descriptors (the OpenAPI document lists it as one more
+/// alternative). Not to be mounted either.
+pub const BOTH_DIALECTS_ENDPOINTS: &[EndpointInfo] = &[info::<SharedHistory>()];
 
 /// The `message` of `respond`, `cancel`, `end` and `acknowledge` on a call that is already
 /// over (they answer 200 and change nothing).
