@@ -191,11 +191,11 @@ fn mismatches(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Ve
                         out.push(format!("{at}.{name}: required but not sent"));
                     }
                 }
-            } else if let Some(values) = schema.get("additionalProperties") {
-                if values.is_object() {
-                    for (name, field) in fields {
-                        mismatches(doc, values, field, &format!("{at}.{name}"), out);
-                    }
+            } else if let Some(values) = schema.get("additionalProperties")
+                && values.is_object()
+            {
+                for (name, field) in fields {
+                    mismatches(doc, values, field, &format!("{at}.{name}"), out);
                 }
             }
         }

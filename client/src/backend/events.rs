@@ -51,7 +51,7 @@ use super::calls::{Calls, EventTranslator, UnreadableEvent, read_event};
 struct LenientGetEvents;
 
 /// The answer of [`LenientGetEvents`].
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 struct LenientEvents {
     events: Vec<serde_json::Value>,
 }
