@@ -153,6 +153,26 @@ fn endpoints_json_lists_every_route_of_the_contract() {
     assert_eq!(settings["auth"], false);
 }
 
+/// `openapi` prints the document `GET /openapi.json` serves: every contract route and the
+/// control API.
+#[test]
+fn openapi_prints_the_document_of_every_route() {
+    let output = run(&["openapi"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for endpoint in zulip_calls_protocol::endpoint::all_endpoints() {
+        let path = format!("/api/v1/{}", endpoint.path);
+        let method = endpoint.method.as_str().to_ascii_lowercase();
+        assert!(doc["paths"][&path][&method].is_object(), "{method} {path}");
+    }
+    assert!(doc["paths"]["/mock/v1/reset"]["post"].is_object());
+}
+
 #[test]
 fn unknown_subcommands_fail_with_usage() {
     let output = run(&["frobnicate"]);

@@ -232,6 +232,16 @@ impl Serialize for RespondAction {
     }
 }
 
+impl schemars::JsonSchema for RespondAction {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RespondAction".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "enum": ["accept", "reject", "decline"] })
+    }
+}
+
 impl<'de> Deserialize<'de> for RespondAction {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -240,7 +250,7 @@ impl<'de> Deserialize<'de> for RespondAction {
 }
 
 /// The call object of spec §2, as `create` and `GET calls/{call_id}` return it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Call {
     pub call_id: CallId,
     pub call_type: CallType,
@@ -340,7 +350,7 @@ pub fn call_duration(answered_at: Option<Timestamp>, ended_at: Option<Timestamp>
 }
 
 /// One entry of `GET calls/active`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ActiveCall {
     pub call_id: CallId,
     pub call_type: CallType,
@@ -356,7 +366,7 @@ pub struct ActiveCall {
 }
 
 /// One entry of `GET calls/history`; `user_*` is the other party.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HistoryEntry {
     pub call_id: CallId,
     pub user_id: UserId,

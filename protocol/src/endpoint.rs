@@ -1,6 +1,7 @@
 //! Endpoint descriptors: method, path, auth, request and response of every route, so the
 //! server's router and the client's API layer take them from one place.
 
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -69,12 +70,13 @@ pub trait Endpoint {
     /// The path below [`API_PREFIX`], with `{name}` placeholders (axum 0.8 syntax).
     const PATH: &'static str;
     const AUTH: Auth;
-    /// What fills the path's placeholders: `()` when there are none.
-    type Path: PathParams;
+    /// What fills the path's placeholders: `()` when there are none. Its schema is that of
+    /// the one placeholder.
+    type Path: PathParams + JsonSchema;
     /// Query or form parameters.
-    type Request: Serialize + DeserializeOwned + std::fmt::Debug;
+    type Request: Serialize + DeserializeOwned + std::fmt::Debug + JsonSchema;
     /// The fields of a success response, beside `result` and `msg`.
-    type Response: Serialize + DeserializeOwned + std::fmt::Debug;
+    type Response: Serialize + DeserializeOwned + std::fmt::Debug + JsonSchema;
 }
 
 /// Values for a path template's placeholders.
@@ -111,13 +113,63 @@ pub fn route<E: Endpoint>() -> String {
     format!("{API_PREFIX}{}", E::PATH)
 }
 
-/// An endpoint's descriptor as plain data, for listings, journals and coverage tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// An endpoint's descriptor as plain data, for listings, journals, coverage tests and the
+/// OpenAPI document.
+#[derive(Debug, Clone, Copy)]
 pub struct EndpointInfo {
     pub name: &'static str,
     pub method: Verb,
     pub path: &'static str,
     pub auth: Auth,
+    /// The JSON Schemas of its types, so a document built from descriptors follows the types.
+    pub schemas: EndpointSchemas,
+}
+
+/// Builds one JSON Schema into a generator (which collects the named subschemas).
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+/// The JSON Schemas of an endpoint's path value, parameters and response fields.
+#[derive(Clone, Copy)]
+pub struct EndpointSchemas {
+    /// The path placeholder's value (`null` when the path has none).
+    pub path: SchemaFn,
+    /// The query or form parameters.
+    pub request: SchemaFn,
+    /// The response's fields beside `result` and `msg`.
+    pub response: SchemaFn,
+}
+
+impl std::fmt::Debug for EndpointSchemas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EndpointSchemas")
+    }
+}
+
+/// Descriptors are the same route when name, method, path and auth agree: the schemas
+/// follow from the types, and function pointers do not compare reliably.
+impl PartialEq for EndpointInfo {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for EndpointInfo {}
+
+impl std::hash::Hash for EndpointInfo {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
+}
+
+impl EndpointInfo {
+    fn key(&self) -> (&'static str, Verb, &'static str, Auth) {
+        (self.name, self.method, self.path, self.auth)
+    }
+}
+
+/// The schema of `T` as a field or parameter sees it (named parts become `$ref`s).
+fn schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    T::json_schema(generator)
 }
 
 /// The descriptor of `E`.
@@ -127,6 +179,11 @@ pub const fn info<E: Endpoint>() -> EndpointInfo {
         method: E::METHOD,
         path: E::PATH,
         auth: E::AUTH,
+        schemas: EndpointSchemas {
+            path: schema_of::<E::Path>,
+            request: schema_of::<E::Request>,
+            response: schema_of::<E::Response>,
+        },
     }
 }
 
@@ -166,5 +223,15 @@ macro_rules! endpoint {
 pub(crate) use endpoint;
 
 /// An empty parameter set or response body (`{}` beside the envelope).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 pub struct Empty {}

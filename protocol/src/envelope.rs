@@ -148,6 +148,22 @@ impl Serialize for ErrorCode {
     }
 }
 
+/// Open: the known codes are listed, others may come from newer servers.
+impl schemars::JsonSchema for ErrorCode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ErrorCode".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let known: Vec<&str> = ErrorCode::KNOWN.iter().map(ErrorCode::as_str).collect();
+        schemars::json_schema!({
+            "type": "string",
+            "description": format!("One of {}, or a code from a newer server", known.join(", ")),
+            "examples": known
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for ErrorCode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -156,7 +172,7 @@ impl<'de> Deserialize<'de> for ErrorCode {
 }
 
 /// The `result` tag of every response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ResultTag {
     Success,
@@ -164,7 +180,7 @@ pub enum ResultTag {
 }
 
 /// A success response: the tag, an empty `msg`, and the endpoint's fields beside them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Success<T> {
     pub result: ResultTag,
     /// Empty on success; older plugin versions omitted it.
@@ -186,7 +202,9 @@ impl<T> Success<T> {
 }
 
 /// An error response (spec §1): `msg`, `code`, the legacy `message`, and the per-code extras.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error, schemars::JsonSchema,
+)]
 #[error("{code}: {}", self.text())]
 pub struct ApiError {
     pub result: ResultTag,
@@ -394,7 +412,7 @@ mod tests {
 
     #[test]
     fn decode_picks_the_branch_from_the_result_tag() {
-        #[derive(Debug, Deserialize, PartialEq)]
+        #[derive(Debug, Deserialize, PartialEq, schemars::JsonSchema)]
         struct Body {
             count: u32,
         }

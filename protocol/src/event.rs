@@ -116,6 +116,23 @@ impl QueueEvent {
     }
 }
 
+/// Open: any event `type`, with its own fields beside `id` and `type`.
+impl schemars::JsonSchema for QueueEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "QueueEvent".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let id = generator.subschema_for::<EventId>();
+        schemars::json_schema!({
+            "type": "object",
+            "required": ["id", "type"],
+            "properties": { "id": id, "type": { "type": "string" } },
+            "additionalProperties": true
+        })
+    }
+}
+
 impl Serialize for QueueEvent {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match &self.kind {
@@ -156,7 +173,7 @@ impl Serialize for QueueEvent {
 }
 
 /// A call event as a queue delivers it: `type` and `id` beside the event's own fields.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct WireCallEvent<'a> {
     #[serde(rename = "type")]
     event_type: &'static str,
@@ -166,7 +183,7 @@ struct WireCallEvent<'a> {
 }
 
 /// A 1.1 call event as a queue delivers it: `type` and `id` beside the event's own fields.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct WireCallOpEvent<'a> {
     #[serde(rename = "type")]
     event_type: &'static str,
@@ -176,7 +193,7 @@ struct WireCallOpEvent<'a> {
 }
 
 /// A group call event as a queue delivers it: `type` and `id` beside the event's own fields.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct WireGroupCallEvent<'a> {
     #[serde(rename = "type")]
     event_type: &'static str,
@@ -240,7 +257,7 @@ impl<'de> Deserialize<'de> for QueueEvent {
 }
 
 /// A call event: the call as it is now, when the event happened, and what happened.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CallEvent {
     #[serde(flatten)]
     pub call: EventCall,
@@ -267,7 +284,7 @@ impl CallEvent {
 }
 
 /// The call fields every call event carries (no emails, no join URLs).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EventCall {
     pub call_id: CallId,
     pub call_type: CallType,
@@ -301,7 +318,7 @@ impl From<&Call> for EventCall {
 }
 
 /// The per-type part of a call event, tagged by `event_type`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "event_type", rename_all = "snake_case")]
 pub enum CallEventDetail {
     CallStarted {
@@ -344,7 +361,7 @@ pub const DEFAULT_EVENTS_WEBSOCKET_PATH: &str = "/api/v1/events/websocket";
 
 /// The query of the WebSocket upgrade request:
 /// `GET <events_websocket_path>?queue_id=Q&last_event_id=N` (Basic auth).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WsConnectParams {
     pub queue_id: crate::ids::QueueId,
     /// Events after this id are sent first (replay); defaults to the queue's start.
@@ -357,7 +374,7 @@ fn before_first() -> EventId {
 }
 
 /// A frame the client sends on the event WebSocket: "I have everything up to here".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WsAck {
     pub last_event_id: EventId,
 }

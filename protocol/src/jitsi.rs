@@ -190,7 +190,7 @@ pub fn join_url(
 }
 
 /// The token header (`{"alg": "HS256", "typ": "JWT"}`), for servers that build it by hand.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JwtHeader {
     pub alg: String,
     pub typ: String,
@@ -269,7 +269,7 @@ impl<'a> JitsiParticipant<'a> {
 }
 
 /// The claims of a participant's token (spec §7).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JitsiClaims {
     pub iss: String,
     pub aud: String,
@@ -283,13 +283,13 @@ pub struct JitsiClaims {
 }
 
 /// `context` of the claims.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JitsiContext {
     pub user: JitsiUser,
 }
 
 /// `context.user`: every value a string, as Jitsi's token module expects (`moderator` too).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JitsiUser {
     pub id: String,
     pub name: String,

@@ -17,7 +17,8 @@
 //! - [`envelope`]: success and error bodies, error codes; [`params`]: lenient parameter
 //!   decoding for servers;
 //! - [`event`]: queue events and WebSocket frames; [`push`]: FCM and APNs payloads;
-//!   [`jitsi`]: room names, join URLs, JWT claims; [`settings`]: server settings and defaults.
+//!   [`jitsi`]: room names, join URLs, JWT claims; [`settings`]: server settings and defaults;
+//! - [`openapi`]: the OpenAPI document, built from the descriptors.
 //!
 //! The contract itself is `spec/calls-api.md` in the project's shared documents; the released
 //! plugin's 1.1 dialect, which this crate speaks too, is `spec/plugin-1.1-dialect.md`.
@@ -33,6 +34,7 @@ pub mod event;
 pub mod ids;
 pub mod jitsi;
 pub mod machine;
+pub mod openapi;
 pub mod params;
 pub mod plugin;
 pub mod push;

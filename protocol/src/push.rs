@@ -186,7 +186,7 @@ pub(crate) mod as_string {
 ///
 /// Every value serialises as a string. `sender_*` is always the call's sender (the caller),
 /// whoever receives the push; `user_id` is the recipient.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PushData {
     pub event: PushEvent,
     /// The server's host.
@@ -194,9 +194,11 @@ pub struct PushData {
     pub realm_url: String,
     /// The push's recipient.
     #[serde(with = "as_string")]
+    #[schemars(with = "String")]
     pub user_id: UserId,
     pub call_id: CallId,
     #[serde(with = "as_string")]
+    #[schemars(with = "String")]
     pub sender_id: UserId,
     pub sender_full_name: String,
     pub call_type: CallType,
@@ -204,9 +206,11 @@ pub struct PushData {
     /// push passes through Google or Apple).
     pub jitsi_url: String,
     #[serde(with = "as_string")]
+    #[schemars(with = "String")]
     pub timeout_seconds: u64,
     /// When the push was built, in Unix seconds.
     #[serde(with = "as_string")]
+    #[schemars(with = "String")]
     pub time: i64,
     /// Only for `call_response`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -227,7 +231,7 @@ pub struct PushRealm {
 
 /// The keys the plugin's mobile app reads, which the 1.1 dialect adds to every push. Like the
 /// rest of the data, every value is a string.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PluginPushFields {
     /// The same value as `event` (the app reads `type`).
     #[serde(rename = "type")]
@@ -240,6 +244,7 @@ pub struct PluginPushFields {
     pub realm_uri: String,
     pub realm_name: String,
     #[serde(with = "as_string")]
+    #[schemars(with = "String")]
     pub realm_id: i64,
 }
 
@@ -325,7 +330,7 @@ impl PushData {
 }
 
 /// A push ready for any device: its data and the visible alert (used by APNs only).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PushNotification<D = PushData> {
     pub data: D,
     pub alert: ApnsAlert,
@@ -408,7 +413,7 @@ pub fn alert_for(
 }
 
 /// A registered device (Zulip's `android_gcm_reg_id` / `apns_device_token` endpoints).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PushTarget {
     /// An Android device's FCM registration token.
@@ -418,7 +423,7 @@ pub enum PushTarget {
 }
 
 /// One provider request, as a server sends it or the mock server records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "provider", content = "request", rename_all = "snake_case")]
 pub enum PushRequest<D = PushData> {
     Fcm(FcmRequest<D>),
@@ -466,13 +471,13 @@ string_enum! {
 }
 
 /// The body of FCM HTTP v1 `POST /v1/projects/<project>/messages:send`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FcmRequest<D = PushData> {
     pub message: FcmMessage<D>,
 }
 
 /// A data-only FCM message: the app decides how to ring, so there is no `notification` block.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FcmMessage<D = PushData> {
     pub token: String,
     pub data: D,
@@ -480,7 +485,7 @@ pub struct FcmMessage<D = PushData> {
 }
 
 /// FCM's Android options.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FcmAndroid {
     pub priority: AndroidPriority,
     /// `"<timeout_seconds>s"` on a push that rings (a ring delivered after the call rang out
@@ -514,7 +519,7 @@ impl<D: PushPayload> FcmRequest<D> {
 }
 
 /// An APNs provider request: `POST /3/device/<device_token>` with these headers and body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApnsRequest<D = PushData> {
     /// The device token; it goes in the request path, see [`ApnsRequest::path`].
     pub device_token: String,
@@ -523,7 +528,7 @@ pub struct ApnsRequest<D = PushData> {
 }
 
 /// The APNs request headers, under their real header names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApnsHeaders {
     /// `alert`: the notification is visible.
     #[serde(rename = "apns-push-type")]
@@ -556,7 +561,7 @@ impl ApnsHeaders {
 }
 
 /// The APNs JSON payload: `aps` plus the push data alongside it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApnsBody<D = PushData> {
     pub aps: Aps,
     #[serde(flatten)]
@@ -564,7 +569,7 @@ pub struct ApnsBody<D = PushData> {
 }
 
 /// The `aps` dictionary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Aps {
     pub alert: ApnsAlert,
     /// Only on a push that rings: the ringtone.
@@ -573,7 +578,7 @@ pub struct Aps {
 }
 
 /// A visible alert; see [`alert_for`] for the texts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApnsAlert {
     pub title: String,
     pub body: String,

@@ -43,7 +43,7 @@ pub const CALL_REDIAL_COOLDOWN: &str = "CALL_REDIAL_COOLDOWN";
 ///
 /// `Debug` never shows the JWT secret. `Serialize` does write it, because a config file must be
 /// able to hold it: do not serialise settings anywhere a user can read them.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct Settings {
     /// Base URL of the Jitsi server, stored without a trailing slash.

@@ -52,7 +52,7 @@ use super::tls::tls_failure;
 struct LenientGetEvents;
 
 /// The answer of [`LenientGetEvents`].
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 struct LenientEvents {
     events: Vec<serde_json::Value>,
 }

@@ -61,6 +61,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the OpenAPI 3.1 document of everything the server serves (as `GET /openapi.json`
+    /// does), for Prism, WireMock, Postman or schemathesis.
+    Openapi,
     /// Run scripted call flows (TOML scenario files) against an in-process mock or --server.
     Scenario(crate::scenario::ScenarioArgs),
     /// Print a shell completion script (e.g. `zulip-calls-mock completions bash > ...`).
@@ -122,6 +125,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Zuliprc(args) => users::zuliprc_command(&args),
         Command::Completions { shell } => Ok(completions(shell)),
         Command::Man => man_page(),
+        Command::Openapi => serde_json::to_string_pretty(&crate::qa::control::openapi::document())
+            .map(|text| text + "\n")
+            .map_err(|e| CliError::Runtime(e.to_string())),
         Command::Endpoints { json } => {
             endpoints_listing(&all_endpoints().collect::<Vec<_>>(), json)
                 .map_err(|e| CliError::Runtime(e.to_string()))

@@ -33,12 +33,23 @@ use crate::server::config::ServerConfig;
 pub fn router(qa: QaState) -> Router {
     api::router(Arc::clone(&qa.api))
         .merge(control::router(Arc::clone(&qa)))
+        .route(OPENAPI_PATH, axum::routing::get(openapi_json))
         .method_not_allowed_fallback(api::method_not_allowed)
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             qa,
             front_desk::front_desk,
         ))
+}
+
+/// Where the OpenAPI document is served, without credentials (it is the same for everyone).
+pub const OPENAPI_PATH: &str = "/openapi.json";
+
+/// The OpenAPI document of everything the server serves, built once.
+async fn openapi_json() -> axum::Json<serde_json::Value> {
+    static DOCUMENT: std::sync::LazyLock<serde_json::Value> =
+        std::sync::LazyLock::new(control::openapi::document);
+    axum::Json(DOCUMENT.clone())
 }
 
 /// Why the server could not start.

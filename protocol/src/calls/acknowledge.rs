@@ -21,7 +21,7 @@ string_enum! {
 }
 
 /// Parameters of `acknowledge`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AcknowledgeRequest {
     pub call_id: CallId,
     /// Optional; only `ringing` is allowed.
@@ -30,7 +30,7 @@ pub struct AcknowledgeRequest {
 }
 
 /// Response of `acknowledge`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AcknowledgeResponse {
     /// `ringing`, or in the 1.1 dialect the state of a call that is already over.
     pub call_status: CallState,

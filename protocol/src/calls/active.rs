@@ -12,7 +12,7 @@ endpoint! {
 }
 
 /// Response of `active`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ActiveResponse {
     pub active_calls: Vec<ActiveCall>,
     pub count: usize,

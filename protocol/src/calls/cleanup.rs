@@ -11,7 +11,7 @@ endpoint! {
 }
 
 /// Parameters of `cleanup`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CleanupRequest {
     /// Unanswered calls older than this are timed out (default 5).
     #[serde(default = "CleanupRequest::default_timeout_minutes")]
@@ -48,7 +48,7 @@ impl Default for CleanupRequest {
 }
 
 /// Response of `cleanup`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CleanupResponse {
     pub calls_timed_out: u64,
     pub calls_deleted: u64,

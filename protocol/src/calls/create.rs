@@ -15,7 +15,7 @@ endpoint! {
 }
 
 /// Parameters of `create`: the callee by id or email, the type by name or boolean.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CreateRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<UserId>,
@@ -50,7 +50,7 @@ impl CreateRequest {
 }
 
 /// The callee as `create` describes them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Recipient {
     pub user_id: UserId,
     pub full_name: String,
@@ -58,7 +58,7 @@ pub struct Recipient {
 }
 
 /// Response of `create`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CreateResponse {
     pub call_id: CallId,
     /// The caller's own join URL.

@@ -14,13 +14,13 @@ endpoint! {
 }
 
 /// Parameters of `end`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EndRequest {
     pub call_id: CallId,
 }
 
 /// Response of `end`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EndResponse {
     pub status: OkStatus,
     /// `ended`, `cancelled`, `rejected`, or the terminal state the call already had. Always

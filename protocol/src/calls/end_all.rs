@@ -11,7 +11,7 @@ endpoint! {
 }
 
 /// Response of `end-all`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EndAllResponse {
     /// `Ended N active calls`.
     pub message: String,

@@ -13,13 +13,13 @@ endpoint! {
 }
 
 /// Response of `GET calls/{call_id}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GetCallResponse {
     pub call: CallDetail,
 }
 
 /// The §2 call object plus what only its requester may see.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CallDetail {
     #[serde(flatten)]
     pub call: Call,

@@ -13,7 +13,7 @@ endpoint! {
 }
 
 /// Parameters of `history`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HistoryRequest {
     /// 1..=200, default 50.
     #[serde(default = "HistoryRequest::default_limit")]
@@ -58,7 +58,7 @@ impl HistoryRequest {
 }
 
 /// Response of `history`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HistoryResponse {
     pub calls: Vec<HistoryEntry>,
     /// More calls exist past this page. Always sent by this contract; absent in the design

@@ -15,7 +15,7 @@ endpoint! {
 }
 
 /// Parameters of `initiate`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InitiateRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient_email: Option<String>,
@@ -39,7 +39,7 @@ impl InitiateRequest {
 }
 
 /// Response of `initiate`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InitiateResponse {
     pub call_id: CallId,
     /// The caller's own join URL (spec §7).

@@ -14,14 +14,14 @@ endpoint! {
 }
 
 /// Parameters of `respond`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RespondRequest {
     pub call_id: CallId,
     pub response: RespondAction,
 }
 
 /// Response of `respond`; the URLs only on accept, and the join URL is the receiver's own.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RespondResponse {
     pub status: OkStatus,
     pub call_status: CallState,

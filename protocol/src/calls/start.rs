@@ -13,7 +13,7 @@ endpoint! {
 }
 
 /// Parameters of `start`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StartRequest {
     pub user_id: UserId,
     /// Defaults to video.
@@ -29,7 +29,7 @@ impl StartResponse {
 }
 
 /// Response of `start`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StartResponse {
     pub call_id: CallId,
     /// The bare room URL.

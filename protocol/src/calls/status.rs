@@ -14,14 +14,14 @@ endpoint! {
 }
 
 /// Parameters of `status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StatusRequest {
     pub call_id: CallId,
     pub status: MediaStatus,
 }
 
 /// Response of `status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StatusResponse {
     pub status: OkStatus,
     pub call_status: CallState,

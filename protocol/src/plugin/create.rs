@@ -16,7 +16,7 @@ endpoint! {
 
 /// Response of `create` on a server that speaks only the 1.1 dialect. It also reads the
 /// design (and union) response, whose extra `call` it ignores.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PluginCreateResponse {
     pub call_id: CallId,
     /// The caller's own join URL.

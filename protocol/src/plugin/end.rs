@@ -14,7 +14,7 @@ endpoint! {
 }
 
 /// Parameters of `{call_id}/end`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EndByIdRequest {
     /// The client's own count of seconds in the call. Servers ignore it: the duration is
     /// derived from the stored answer and end times, which a client cannot forge. So a value

@@ -95,7 +95,7 @@ impl CallOp {
 }
 
 /// A party of the call as 1.1 events name them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CallOpUser {
     pub user_id: UserId,
     pub full_name: String,
@@ -115,7 +115,7 @@ impl CallOpUser {
 }
 
 /// A 1.1 call event: the call as it is now, who acted, and what happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CallOpEvent {
     pub call_id: CallId,
     pub call_type: CallType,
@@ -135,7 +135,7 @@ pub struct CallOpEvent {
 }
 
 /// The per-op part of a 1.1 call event, tagged by `op`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum CallOpDetail {
     Initiated {
@@ -161,6 +161,7 @@ pub enum CallOpDetail {
         reason: CallOpReason,
         /// Whole seconds from answer to end; `null` when never answered.
         #[serde(default, with = "whole_seconds")]
+        #[schemars(with = "Option<u64>")]
         duration: Option<u64>,
     },
     Missed {

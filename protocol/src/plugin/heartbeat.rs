@@ -14,7 +14,7 @@ endpoint! {
 }
 
 /// Parameters of `heartbeat`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HeartbeatRequest {
     pub call_id: CallId,
     /// The app is in the background (default false); informational only.
@@ -24,7 +24,7 @@ pub struct HeartbeatRequest {
 
 /// Response of `heartbeat`: the raw state, so a client learns that the call ended without
 /// waiting for the event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HeartbeatResponse {
     pub call_state: CallState,
 }

@@ -32,7 +32,7 @@ endpoint! {
 /// exactly three fractional digits (`2024-01-01T12:00:05.250Z`): servers keep times to the
 /// millisecond, so the position survives the round trip exactly. Reading is lenient: any
 /// RFC 3339 offset or precision, and the URL-safe alphabet or missing padding, are accepted.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct HistoryCursor(pub String);
 
@@ -122,7 +122,7 @@ fn check_limit(limit: u32, max: u32) -> Result<(), ParamError> {
 }
 
 /// Parameters of `history` in the 1.1 dialect.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PluginHistoryRequest {
     /// 1..=100, default 50.
     #[serde(default = "PluginHistoryRequest::default_limit")]
@@ -168,7 +168,7 @@ impl PluginHistoryRequest {
 }
 
 /// One call in the 1.1 dialect's history, as the requesting user sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PluginHistoryCall {
     pub call_id: CallId,
     pub call_type: CallType,
@@ -182,6 +182,7 @@ pub struct PluginHistoryCall {
     pub ended_at: Option<Timestamp>,
     /// Whole seconds from answer to end; `null` when never answered.
     #[serde(with = "whole_seconds")]
+    #[schemars(with = "Option<u64>")]
     pub duration_seconds: Option<u64>,
 }
 
@@ -213,7 +214,7 @@ impl PluginHistoryCall {
 }
 
 /// Response of `history` in the 1.1 dialect.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PluginHistoryResponse {
     pub calls: Vec<PluginHistoryCall>,
     pub has_more: bool,
@@ -237,13 +238,21 @@ impl PluginHistoryResponse {
     }
 }
 
+endpoint! {
+    /// `history` on a server that serves both dialects: either dialect's parameters, and
+    /// entries with both dialects' fields. Same route, hence same name, as
+    /// [`crate::calls::History`].
+    SharedHistory: Get "calls/history", auth Basic,
+    name "calls.history", path (), SharedHistoryRequest => SharedHistoryResponse
+}
+
 /// Parameters of `history` on a server that serves both dialects: either dialect's names
 /// (`offset` or `cursor`, `state` or `status`), `limit` up to the design dialect's 200.
 ///
 /// [`HistoryRequest`] and [`PluginHistoryRequest`] stay the exact parameters of one dialect
 /// each (a client sends one of them); a server decodes this instead and asks [`Self::start`]
 /// where the page begins. Both filters may be given; a call must then pass both.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SharedHistoryRequest {
     /// 1..=200, default 50.
     #[serde(default = "SharedHistoryRequest::default_limit")]
@@ -371,7 +380,7 @@ impl From<PluginHistoryRequest> for SharedHistoryRequest {
 
 /// One call in the answer of a server that serves both dialects: the fields of both
 /// dialects' entries, so either dialect's client reads it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SharedHistoryEntry {
     pub call_id: CallId,
     pub call_type: CallType,
@@ -395,6 +404,7 @@ pub struct SharedHistoryEntry {
     pub started_at: Option<Timestamp>,
     /// 1.1: whole seconds from answer to end.
     #[serde(with = "whole_seconds")]
+    #[schemars(with = "Option<u64>")]
     pub duration_seconds: Option<u64>,
 }
 
@@ -423,7 +433,7 @@ impl SharedHistoryEntry {
 }
 
 /// The answer of `history` on a server that serves both dialects: both dialects' fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SharedHistoryResponse {
     pub calls: Vec<SharedHistoryEntry>,
     pub has_more: bool,

@@ -25,8 +25,8 @@ pub use event::{CallOp, CallOpDetail, CallOpEvent, CallOpExtras, CallOpReason, C
 pub use heartbeat::{Heartbeat, HeartbeatRequest, HeartbeatResponse};
 pub use history::{
     HistoryCursor, HistoryStart, HistoryStatus, PluginHistory, PluginHistoryCall,
-    PluginHistoryRequest, PluginHistoryResponse, SharedHistoryEntry, SharedHistoryRequest,
-    SharedHistoryResponse,
+    PluginHistoryRequest, PluginHistoryResponse, SharedHistory, SharedHistoryEntry,
+    SharedHistoryRequest, SharedHistoryResponse,
 };
 pub use respond::{RespondById, RespondByIdRequest, RespondByIdResponse, RespondOutcome};
 pub use status::{CallStatusById, CallStatusByIdResponse, PluginCall};
@@ -63,6 +63,11 @@ pub const SHARED_ENDPOINTS: &[EndpointInfo] = &[
     info::<PluginHistory>(),
 ];
 
+/// What a server serving both dialects reads and answers on the shared paths where that
+/// differs from both dialects' own descriptors (the OpenAPI document lists it as one more
+/// alternative). Not to be mounted either.
+pub const BOTH_DIALECTS_ENDPOINTS: &[EndpointInfo] = &[info::<SharedHistory>()];
+
 /// The `message` of `respond`, `cancel`, `end` and `acknowledge` on a call that is already
 /// over (they answer 200 and change nothing).
 pub const ALREADY_ENDED: &str = "Call already ended";
@@ -74,7 +79,7 @@ pub fn avatar_path(user_id: UserId) -> String {
 }
 
 /// A party of a call as the 1.1 dialect's responses name them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PluginUser {
     pub user_id: UserId,
     pub full_name: String,
@@ -103,7 +108,7 @@ impl PluginUser {
 
 /// The body of `cancel`, `end` and the group calls' `leave`, `decline` and `end`: a sentence
 /// and nothing else.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MessageResponse {
     pub message: String,
 }

@@ -14,7 +14,7 @@ endpoint! {
 }
 
 /// Parameters of `{call_id}/respond`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RespondByIdRequest {
     /// Read as `accept`, `decline` or `reject`; a refusal is sent as `decline`, the only word
     /// the released plugin knows for it.
@@ -46,7 +46,7 @@ impl From<RespondAction> for RespondOutcome {
 }
 
 /// Response of `{call_id}/respond`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RespondByIdResponse {
     pub action: RespondOutcome,
     /// The receiver's own join URL on accept, else `null`.

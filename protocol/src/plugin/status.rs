@@ -15,14 +15,14 @@ endpoint! {
 }
 
 /// Response of `{call_id}/status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CallStatusByIdResponse {
     pub call: PluginCall,
 }
 
 /// The call as `{call_id}/status` shows it: the plugin's names (`caller_id`, `started_at`)
 /// and both the app's `status` and the raw `state`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PluginCall {
     pub call_id: CallId,
     pub caller_id: UserId,
@@ -39,6 +39,7 @@ pub struct PluginCall {
     pub timestamp: i64,
     /// Whole seconds from answer to end; `null` when never answered or still going.
     #[serde(with = "whole_seconds")]
+    #[schemars(with = "Option<u64>")]
     pub duration: Option<u64>,
     pub created_at: Timestamp,
     /// The design dialect's `answered_at`.

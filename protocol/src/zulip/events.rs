@@ -19,7 +19,7 @@ endpoint! {
 }
 
 /// Parameters of `GET events`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GetEventsRequest {
     pub queue_id: QueueId,
     /// Acknowledges every event up to this id; the server discards them.
@@ -31,7 +31,7 @@ pub struct GetEventsRequest {
 }
 
 /// Response of `GET events`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GetEventsResponse {
     /// In increasing `id` order; ids need not be consecutive.
     pub events: Vec<QueueEvent>,
@@ -48,7 +48,7 @@ impl GetEventsResponse {
 }
 
 /// Parameters of `DELETE events`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DeleteEventsRequest {
     pub queue_id: QueueId,
 }

@@ -14,7 +14,7 @@ endpoint! {
 }
 
 /// Parameters of `fetch_api_key`. `Debug` hides the password so it never reaches a log.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FetchApiKeyRequest {
     /// Usually the email; an LDAP username on some servers.
     pub username: String,
@@ -31,7 +31,7 @@ impl fmt::Debug for FetchApiKeyRequest {
 }
 
 /// Response of `fetch_api_key`. `Debug` hides the key, which is a credential.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FetchApiKeyResponse {
     pub api_key: String,
     /// The API email to pair with the key in Basic auth (may differ from the username).

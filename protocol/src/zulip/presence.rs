@@ -71,6 +71,17 @@ pub enum UserIdOrEmail {
     Email(String),
 }
 
+impl schemars::JsonSchema for UserIdOrEmail {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "UserIdOrEmail".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let id = generator.subschema_for::<UserId>();
+        schemars::json_schema!({ "anyOf": [id, { "type": "string" }] })
+    }
+}
+
 impl PathParams for UserIdOrEmail {
     fn render(&self, template: &str) -> String {
         let segment = match self {
@@ -82,7 +93,7 @@ impl PathParams for UserIdOrEmail {
 }
 
 /// Parameters of `POST users/me/presence`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UpdatePresenceRequest {
     pub status: PresenceStatus,
     /// Only report; the answer carries no presence data.
@@ -117,7 +128,7 @@ impl UpdatePresenceRequest {
 }
 
 /// A user's presence in the modern format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ModernPresence {
     /// Last time a client said the user was really there (Unix seconds).
     pub active_timestamp: i64,
@@ -139,7 +150,7 @@ impl ModernPresence {
 }
 
 /// One entry of a legacy presence object (`website` or `aggregated`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LegacyClientPresence {
     /// Always `website` since Zulip 7.0; absent from `GET users/{..}/presence`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -157,7 +168,7 @@ pub type LegacyPresence = BTreeMap<String, LegacyClientPresence>;
 
 /// `presences` of `POST users/me/presence` and `register`: keyed by user id (modern) or by
 /// email (legacy).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Presences {
     Modern(BTreeMap<String, ModernPresence>),
@@ -188,7 +199,7 @@ impl Presences {
 }
 
 /// Response of `POST users/me/presence`; all absent for `ping_only`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UpdatePresenceResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presences: Option<Presences>,
@@ -201,7 +212,7 @@ pub struct UpdatePresenceResponse {
 }
 
 /// Response of `GET realm/presence`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RealmPresenceResponse {
     /// Legacy objects keyed by API email.
     pub presences: BTreeMap<String, LegacyPresence>,
@@ -209,7 +220,7 @@ pub struct RealmPresenceResponse {
 }
 
 /// Response of `GET users/{user_id_or_email}/presence`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UserPresenceResponse {
     /// `aggregated` and `website`, with `status` and `timestamp` only.
     pub presence: LegacyPresence,
@@ -236,7 +247,7 @@ impl PresenceEvent {
 
 /// A `presence` event: sent to the realm when a user comes online (legacy shape, as Zulip
 /// sends it to clients without the `simplified_presence_events` capability).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PresenceEvent {
     pub user_id: UserId,
     pub email: String,

@@ -32,14 +32,14 @@ endpoint! {
 }
 
 /// Parameters of both `android_gcm_reg_id` endpoints.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AndroidGcmRegIdRequest {
     /// The FCM registration token.
     pub token: String,
 }
 
 /// Parameters of `POST apns_device_token`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApnsDeviceTokenAddRequest {
     /// The APNs device token (hex).
     pub token: String,
@@ -48,7 +48,7 @@ pub struct ApnsDeviceTokenAddRequest {
 }
 
 /// Parameters of `DELETE apns_device_token`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApnsDeviceTokenRemoveRequest {
     pub token: String,
 }

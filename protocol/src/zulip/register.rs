@@ -21,7 +21,7 @@ pub const DEFAULT_LONGPOLL_TIMEOUT_SECONDS: u64 = 90;
 
 /// Parameters of `register`. Zulip reads every one as JSON, so lists travel as JSON text
 /// (`event_types=["call_event"]`) and booleans as `true`/`false`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RegisterRequest {
     /// Event types to queue; `None` = all.
     #[serde(
@@ -80,7 +80,7 @@ pub struct PresenceState {
 
 /// Response of `register`: the queue, the server's version, and whatever initial state was
 /// asked for (kept in `extra`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RegisterResponse {
     /// Zulip sends `null` only to unauthenticated (web-public) visitors, which this API never
     /// serves, so it is required here.

@@ -17,7 +17,7 @@ endpoint! {
 ///
 /// Zulip omits realm-specific fields on the root domain of a multi-realm server and older
 /// servers omit newer fields, so only the version and `authentication_methods` are required.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ServerSettingsResponse {
     pub zulip_version: String,
     /// Absent before Zulip 3.0; treat as 0 ([`Self::feature_level`]).

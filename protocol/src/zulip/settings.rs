@@ -17,7 +17,7 @@ endpoint! {
 pub const USER_SETTINGS_EVENT_TYPE: &str = "user_settings";
 
 /// Parameters of `PATCH settings`; only those passed change.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UpdateSettingsRequest {
     /// Whether others see the user's presence; `false` is invisible mode. The same fact as
     /// the user status's deprecated `away`, negated.
@@ -26,7 +26,7 @@ pub struct UpdateSettingsRequest {
 }
 
 /// Response of `PATCH settings`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UpdateSettingsResponse {
     /// Parameters the server did not act on (Zulip 5.0, feature level 78); absent when none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -34,7 +34,7 @@ pub struct UpdateSettingsResponse {
 }
 
 /// A `user_settings` event: one of the user's settings changed, sent to that user's queues.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UserSettingsEvent {
     /// Always `update`.
     pub op: String,

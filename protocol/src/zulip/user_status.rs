@@ -36,7 +36,7 @@ pub const MAX_STATUS_TEXT_CHARS: usize = 60;
 pub const REACTION_TYPES: &[&str] = &["unicode_emoji", "realm_emoji", "zulip_extra_emoji"];
 
 /// Parameters of `POST users/me/status`; only those passed change.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UpdateStatusRequest {
     /// `""` clears the text. At most [`MAX_STATUS_TEXT_CHARS`] characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,7 +55,7 @@ pub struct UpdateStatusRequest {
 
 /// Parameters of `POST users/{user_id}/status`: those of [`UpdateStatusRequest`] but `away`,
 /// which is the target's own `presence_enabled` setting and not the administrator's to change.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UpdateStatusForUserRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_text: Option<String>,
@@ -80,7 +80,7 @@ impl From<UpdateStatusForUserRequest> for UpdateStatusRequest {
 }
 
 /// A user's status: only what is set is present (`{}` for none).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UserStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub away: Option<bool>,
@@ -102,13 +102,13 @@ impl UserStatus {
 }
 
 /// Response of `GET users/{user_id}/status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GetUserStatusResponse {
     pub status: UserStatus,
 }
 
 /// A `user_status` event: the fields that changed, sent to the user's realm.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UserStatusEvent {
     pub user_id: UserId,
     #[serde(flatten)]

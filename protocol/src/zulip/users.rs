@@ -26,7 +26,19 @@ endpoint! {
 
 /// A Zulip organization role (`role`). A newtype rather than an enum so a role a newer
 /// server invents still reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(transparent)]
 pub struct Role(pub u16);
 
@@ -47,7 +59,7 @@ impl Role {
 ///
 /// Fields Zulip sends as a value, `null` or not at all are `Option<Option<_>>` (outer `None`:
 /// absent); fields that only servers older than Zulip 3.0 omit take a default instead.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct User {
     pub user_id: UserId,
     /// The API email: what Basic auth and other endpoints use; may be a fake address when
@@ -60,6 +72,7 @@ pub struct User {
         skip_serializing_if = "Option::is_none",
         with = "crate::zulip::nullable"
     )]
+    #[schemars(with = "Option<String>")]
     pub delivery_email: Option<Option<String>>,
     /// ISO 8601 as Zulip writes it (microseconds, `+00:00`), kept verbatim.
     #[serde(default)]
@@ -84,6 +97,7 @@ pub struct User {
         skip_serializing_if = "Option::is_none",
         with = "crate::zulip::nullable"
     )]
+    #[schemars(with = "Option<i64>")]
     pub bot_type: Option<Option<i64>>,
     /// Sent for bots; `null` for legacy bots without an owner.
     #[serde(
@@ -91,6 +105,7 @@ pub struct User {
         skip_serializing_if = "Option::is_none",
         with = "crate::zulip::nullable"
     )]
+    #[schemars(with = "Option<UserId>")]
     pub bot_owner_id: Option<Option<UserId>>,
     /// Zulip 4.0+.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -105,6 +120,7 @@ pub struct User {
         skip_serializing_if = "Option::is_none",
         with = "crate::zulip::nullable"
     )]
+    #[schemars(with = "Option<String>")]
     pub avatar_url: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar_version: Option<i64>,
@@ -143,7 +159,7 @@ impl User {
 }
 
 /// Response of `users/me`: the user's fields at the top level.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OwnUserResponse {
     /// Deprecated by Zulip; kept because servers still send it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -153,7 +169,7 @@ pub struct OwnUserResponse {
 }
 
 /// Parameters of `users` (and `users/{user_id}`); both optional, server defaults apply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GetUsersRequest {
     /// `true` (Zulip's default since 5.0): `avatar_url` is `null` for Gravatar users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -167,14 +183,14 @@ pub struct GetUsersRequest {
 pub type GetUserRequest = GetUsersRequest;
 
 /// Response of `users`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GetUsersResponse {
     /// Active and deactivated users and bots alike.
     pub members: Vec<User>,
 }
 
 /// Response of `users/{user_id}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GetUserResponse {
     pub user: User,
 }

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod faults;
 pub mod group_calls;
 pub mod journal;
+pub mod openapi;
 pub mod pushes;
 pub mod queues;
 pub mod reset;

@@ -64,7 +64,7 @@ endpoint! {
 
 /// Parameters of `group/create`. Each has a default, but a call needs at least one valid
 /// invitee: nobody valid to invite is a `BAD_REQUEST` naming `user_ids` (spec 1.1 §6).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupCreateRequest {
     /// Video when absent; anything but `video`/`audio` is a `BAD_REQUEST` naming `call_type`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,7 +104,7 @@ fn non_blank(text: Option<&str>) -> Option<&str> {
 }
 
 /// Response of `group/create`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupCreateResponse {
     pub call_id: CallId,
     /// The host's own join URL.
@@ -120,13 +120,13 @@ pub struct GroupCreateResponse {
 }
 
 /// Parameters of `group/{call_id}/invite`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupInviteRequest {
     pub user_ids: UserIds,
 }
 
 /// Response of `group/{call_id}/invite`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupInviteResponse {
     pub invited_count: u32,
     /// Invitees with a live event queue.
@@ -136,7 +136,7 @@ pub struct GroupInviteResponse {
 }
 
 /// Response of `group/{call_id}/join`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupJoinResponse {
     /// The joiner's own join URL.
     pub call_url: String,
@@ -148,14 +148,14 @@ pub struct GroupJoinResponse {
 }
 
 /// Response of `group/{call_id}/status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupStatusResponse {
     pub call: GroupCallStatus,
 }
 
 /// A group call as `group/{call_id}/status` shows it: the call without its room name, with
 /// how many are in it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupCallStatus {
     pub call_id: CallId,
     pub call_type: CallType,
@@ -197,7 +197,7 @@ impl GroupCallStatus {
 }
 
 /// Response of `group/{call_id}/participants`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupParticipantsResponse {
     pub participants: Vec<GroupParticipant>,
     /// `participants.len()`.

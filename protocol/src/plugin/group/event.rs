@@ -61,7 +61,7 @@ string_enum! {
 }
 
 /// A participant as events list them: no email, an avatar path instead.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupEventParticipant {
     pub user_id: UserId,
     pub full_name: String,
@@ -84,7 +84,7 @@ impl From<&GroupParticipant> for GroupEventParticipant {
 }
 
 /// A group call event: the call and its participants as they are now, and what happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupCallEvent {
     pub call_id: CallId,
     pub call_type: CallType,
@@ -108,7 +108,7 @@ pub struct GroupCallEvent {
 ///
 /// Reasons are optional: the plugin sends none, and a client must still read its events.
 /// This crate's servers always send one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum GroupCallDetail {
     Created,

@@ -80,14 +80,14 @@ impl ParticipantState {
 }
 
 /// A user as group calls name the host (and an inviter): id and name only.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupUser {
     pub user_id: UserId,
     pub full_name: String,
 }
 
 /// A group call (its spec's §6 `GroupCall`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupCall {
     pub call_id: CallId,
     pub call_type: CallType,
@@ -124,7 +124,7 @@ impl GroupCall {
 }
 
 /// One participant of a group call (its spec's §6), as `group/{id}/participants` lists them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupParticipant {
     pub user_id: UserId,
     pub full_name: String,

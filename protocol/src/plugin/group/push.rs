@@ -41,7 +41,7 @@ impl GroupPushKind {
 
 /// The data of a group push (FCM `data`, and the APNs body beside `aps`). Every value
 /// serialises as a string.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupPushData {
     pub event: PushEvent,
     /// The server's host.
@@ -49,12 +49,14 @@ pub struct GroupPushData {
     pub realm_url: String,
     /// The push's recipient (the invitee).
     #[serde(with = "as_string")]
+    #[schemars(with = "String")]
     pub user_id: UserId,
     pub call_id: CallId,
     /// The call's title, or [`DEFAULT_GROUP_TITLE`].
     pub title: String,
     /// The inviter (not necessarily the host).
     #[serde(with = "as_string")]
+    #[schemars(with = "String")]
     pub sender_id: UserId,
     pub sender_full_name: String,
     pub call_type: CallType,
@@ -62,9 +64,11 @@ pub struct GroupPushData {
     pub jitsi_url: String,
     /// How long the invitation rings (`CALL_NOTIFICATION_TIMEOUT`).
     #[serde(with = "as_string")]
+    #[schemars(with = "String")]
     pub timeout_seconds: u64,
     /// When the push was built, in Unix seconds.
     #[serde(with = "as_string")]
+    #[schemars(with = "String")]
     pub time: i64,
     /// `type`, `sender_name`, `sender_avatar_url` and the realm's keys, as on every 1.1 push.
     #[serde(flatten)]

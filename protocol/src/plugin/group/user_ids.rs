@@ -100,6 +100,20 @@ impl Serialize for UserIds {
     }
 }
 
+/// Sent as comma-separated text; read from that, a JSON list (as text or not) or one id.
+impl schemars::JsonSchema for UserIds {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "UserIds".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "User ids: comma-separated, or a JSON list",
+            "type": "string"
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for UserIds {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(UserIdsVisitor)
