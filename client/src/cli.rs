@@ -56,9 +56,23 @@ pub struct Cli {
     /// Seconds between heartbeats of a held call on servers that need them.
     #[arg(long, global = true, hide = true, value_name = "SECONDS", value_parser = heartbeat_interval)]
     pub heartbeat_interval: Option<Duration>,
+    /// How the log file (zulip-calls.log in the state directory) is written: text, or one
+    /// JSON object a line for log collectors.
+    #[arg(long, global = true, value_name = "FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
     /// Without a subcommand: the full-screen terminal UI.
     #[command(subcommand)]
     pub command: Option<TopCommand>,
+}
+
+/// The log file's format (`--log-format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `fields`, `target`, `spans`).
+    Json,
 }
 
 impl Cli {

@@ -23,7 +23,7 @@ use zulip_calls::runner::{self, RunError, RunOptions};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logfile::init();
+    logfile::init(cli.log_format);
     tracing::info!(version = env!("CARGO_PKG_VERSION"), command = ?cli.command, "start");
     let (status, error) = run(cli);
     if let Some(message) = error {
@@ -169,21 +169,26 @@ mod logfile {
     use std::fs::{File, OpenOptions};
     use std::path::{Path, PathBuf};
 
+    use zulip_calls::cli::LogFormat;
+
     /// A log bigger than this is moved aside to `zulip-calls.log.1` at start.
     const MAX_BYTES: u64 = 5 * 1024 * 1024;
 
-    /// Installs the file logger (`RUST_LOG` overrides the default filter).
-    pub fn init() {
+    /// Installs the file logger (`RUST_LOG` overrides the default filter) in `format`.
+    pub fn init(format: LogFormat) {
         let Some(file) = log_path().and_then(|path| open(&path)) else {
             return;
         };
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| "warn,zulip_calls=debug".into());
-        let _ = tracing_subscriber::fmt()
+        let builder = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_ansi(false)
-            .with_writer(std::sync::Mutex::new(file))
-            .try_init();
+            .with_writer(std::sync::Mutex::new(file));
+        let _ = match format {
+            LogFormat::Text => builder.try_init(),
+            LogFormat::Json => builder.json().try_init(),
+        };
     }
 
     fn log_path() -> Option<PathBuf> {

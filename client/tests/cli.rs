@@ -1563,3 +1563,41 @@ async fn a_1_1_server_is_sent_plain_values() {
             .is_empty()
     );
 }
+
+/// `--log-format json` makes the log file one JSON object a line; text stays the default.
+#[test]
+fn the_log_file_can_be_json() {
+    let home = tempfile::tempdir().unwrap();
+    let state = home.path().join("state");
+    let log = state.join("zulip-calls").join("zulip-calls.log");
+    let run = |args: &[&str]| {
+        let output = command(home.path())
+            .env("XDG_STATE_HOME", &state)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+    };
+    run(&["--log-format", "json", "completions", "bash"]);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect();
+    assert!(!lines.is_empty(), "{text}");
+    for line in &lines {
+        assert!(line["level"].is_string(), "{line}");
+        assert!(line["target"].is_string(), "{line}");
+        assert!(line["fields"]["message"].is_string(), "{line}");
+    }
+    assert!(
+        lines.iter().any(|l| l["fields"]["message"] == "start"),
+        "{text}"
+    );
+
+    std::fs::remove_file(&log).unwrap();
+    run(&["completions", "bash"]);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains(" start "), "{text}");
+    assert!(serde_json::from_str::<Value>(text.lines().next().unwrap()).is_err());
+}

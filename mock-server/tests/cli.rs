@@ -43,6 +43,12 @@ fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
 
 impl ServeProcess {
     fn start(args: &[&str]) -> ServeProcess {
+        ServeProcess::start_reading(args, None).0
+    }
+
+    /// Starts `serve` and reads its stdout up to the line starting with `until` (when given),
+    /// which it returns.
+    fn start_reading(args: &[&str], until: Option<&str>) -> (ServeProcess, Option<String>) {
         let mut child = Command::new(BIN)
             .arg("serve")
             .args(args)
@@ -83,13 +89,26 @@ impl ServeProcess {
                 .to_owned();
             (fingerprint, ca)
         });
-        ServeProcess {
-            url: url.to_owned(),
+        let url = url.to_owned();
+        let mut found = None;
+        if let Some(prefix) = until {
+            let mut line = String::new();
+            while out.read_line(&mut line).unwrap() > 0 {
+                if line.starts_with(prefix) {
+                    found = Some(line.trim_end().to_owned());
+                    break;
+                }
+                line.clear();
+            }
+        }
+        let process = ServeProcess {
+            url,
             tls,
             stdout: Some(drain(out)),
             stderr: Some(stderr),
             child,
-        }
+        };
+        (process, found)
     }
 
     fn signal(&self, name: &str) {
@@ -585,25 +604,91 @@ async fn serve_with_a_virtual_clock_behind_an_admin_token() {
     assert!(!err.contains("warning"), "{err}");
 }
 
-#[test]
-fn an_open_control_api_off_loopback_is_warned_about() {
-    let server = ServeProcess::start(&["--bind", "0.0.0.0:0", "--db", ":memory:"]);
+/// The control API's status without a token and, when given, with one.
+async fn control_status(url: &str, token: Option<&str>) -> u16 {
+    let request = reqwest::Client::new().get(format!("{url}/mock/v1/server"));
+    let request = match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
+    request.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn off_loopback_the_control_api_needs_a_generated_token() {
+    let (server, notice) = ServeProcess::start_reading(
+        &["--bind", "0.0.0.0:0", "--db", ":memory:"],
+        Some("Control API token"),
+    );
+    let notice = notice.expect("no token notice");
+    let token = notice.rsplit(' ').next().unwrap().to_owned();
+    assert_eq!(token.len(), 32, "{notice}");
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{notice}");
+    assert_eq!(control_status(&server.url, None).await, 401);
+    assert_eq!(control_status(&server.url, Some("wrong")).await, 401);
+    assert_eq!(control_status(&server.url, Some(&token)).await, 200);
+    // The Zulip API and the probes need no token.
+    let ready = reqwest::get(format!("{}/health/ready", server.url))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+
     server.signal("INT");
-    let (status, _, err) = server.wait(Duration::from_secs(10));
+    let (status, out, err) = server.wait(Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{err}");
+    // Printed once, never logged.
+    assert!(
+        out.contains(&format!("Authorization: Bearer {token}")),
+        "{out}"
+    );
+    assert!(!err.contains(&token), "{err}");
+    assert!(
+        !err.contains("control API (/mock/v1, /metrics) is open"),
+        "{err}"
+    );
+    // The credentials warning stays.
+    assert!(err.contains("not a loopback address"), "{err}");
+}
+
+#[tokio::test]
+async fn admin_token_none_leaves_the_control_api_open_with_a_warning() {
+    let server = ServeProcess::start(&[
+        "--bind",
+        "0.0.0.0:0",
+        "--db",
+        ":memory:",
+        "--admin-token",
+        "none",
+    ]);
+    assert_eq!(control_status(&server.url, None).await, 200);
+    server.signal("INT");
+    let (status, out, err) = server.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(!out.contains("Control API token"), "{out}");
     let warnings: Vec<&str> = err
         .lines()
-        .filter(|l| l.starts_with("warning: the control API (/mock/v1) is open"))
+        .filter(|l| l.starts_with("warning: the control API (/mock/v1, /metrics) is open"))
         .collect();
     assert_eq!(warnings.len(), 1, "{err}");
     // Logged too, for whoever reads the logs rather than the terminal.
     assert!(
         err.lines()
-            .any(|l| l.contains("WARN") && l.contains("the control API (/mock/v1) is open")),
+            .any(|l| l.contains("WARN")
+                && l.contains("the control API (/mock/v1, /metrics) is open")),
         "{err}"
     );
+}
 
-    // With a token the control API is guarded: no such warning.
+#[tokio::test]
+async fn on_loopback_the_control_api_stays_open_and_a_given_token_is_not_printed() {
+    let server = ServeProcess::start(&["--bind", "127.0.0.1:0", "--db", ":memory:"]);
+    assert_eq!(control_status(&server.url, None).await, 200);
+    server.signal("INT");
+    let (status, out, err) = server.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(!out.contains("Control API token"), "{out}");
+
+    // With a token of one's own, off loopback: required, not printed, no open warning.
     let server = ServeProcess::start(&[
         "--bind",
         "0.0.0.0:0",
@@ -612,10 +697,52 @@ fn an_open_control_api_off_loopback_is_warned_about() {
         "--admin-token",
         "t0ken",
     ]);
+    assert_eq!(control_status(&server.url, None).await, 401);
+    assert_eq!(control_status(&server.url, Some("t0ken")).await, 200);
     server.signal("INT");
+    let (status, out, err) = server.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(!out.contains("t0ken"), "{out}");
+    assert!(!err.contains("is open"), "{err}");
+}
+
+#[tokio::test]
+async fn log_format_json_writes_one_json_object_a_line() {
+    let server = ServeProcess::start(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--db",
+        ":memory:",
+        "--log-format",
+        "json",
+    ]);
+    let response = reqwest::get(format!("{}/api/v1/server_settings", server.url))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    server.signal("TERM");
     let (status, _, err) = server.wait(Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{err}");
-    assert!(!err.contains("control API"), "{err}");
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}\n{err}")))
+        .collect();
+    assert!(!lines.is_empty(), "{err}");
+    for line in &lines {
+        assert!(line["level"].is_string(), "{line}");
+        assert!(line["target"].is_string(), "{line}");
+        assert!(line["fields"]["message"].is_string(), "{line}");
+    }
+    // A request's closing line carries its status and its span's fields.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "request finished"
+                && l["fields"]["status"] == 200
+                && l["span"]["path"] == "/api/v1/server_settings"),
+        "{err}"
+    );
 }
 
 /// `completions <shell>` prints a script for that shell naming every subcommand, from the

@@ -41,7 +41,7 @@ pub fn cut_off_layer(app: Router, cut_off: watch::Receiver<bool>) -> Router {
 }
 
 /// Zulip's error envelope with 503: clients retry a 5xx later, as across a real restart.
-fn shutting_down() -> Response {
+pub fn shutting_down() -> Response {
     let err = ApiError::new(
         ErrorCode::Other(SHUTTING_DOWN_CODE.into()),
         "The server is shutting down",

@@ -13,7 +13,7 @@ use super::DEFAULT_SITE;
 use crate::core::directory::Directory;
 use crate::core::model::UserRecord;
 use crate::server::config::{ConfigFlags, load};
-use crate::server::telemetry;
+use crate::server::telemetry::{self, LogFormat};
 use crate::server::tls::TlsInfo;
 use crate::{Clock, Server, StartError};
 
@@ -33,9 +33,15 @@ pub struct ServeArgs {
     #[arg(long)]
     pub db: Option<String>,
     /// Require `Authorization: Bearer <TOKEN>` on the control API (/mock/v1/*, /metrics);
-    /// overrides MOCK_ADMIN_TOKEN and the config file. Without one the control API is open.
+    /// overrides MOCK_ADMIN_TOKEN and the config file. Without one the control API is open on
+    /// loopback, and off loopback a random token is generated and printed; `none` leaves it
+    /// open anyway.
     #[arg(long, value_name = "TOKEN")]
     pub admin_token: Option<String>,
+    /// Log lines on stderr as text or as one JSON object a line; overrides the config file
+    /// [default: text].
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
     /// Run on a virtual clock: time moves only through POST /mock/v1/clock/advance, which
     /// fires every deadline on the way.
     #[arg(long)]
@@ -76,13 +82,13 @@ fn parse_time(value: &str) -> Result<zulip_calls_protocol::Timestamp, String> {
 }
 
 pub(super) fn serve(args: ServeArgs) -> ExitCode {
-    telemetry::init_logging();
     let flags = ConfigFlags {
         bind: args.bind,
         db: args.db,
         realm: args.realm,
         heartbeat_seconds: None,
         admin_token: args.admin_token,
+        log_format: args.log_format,
         virtual_clock: args.virtual_clock,
         clock_start: args.clock_start,
         calls_api: args.calls_api,
@@ -98,6 +104,9 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // After loading, which may choose the format; a bad configuration is reported on stderr
+    // without a logger.
+    telemetry::init_logging(config.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -116,6 +125,7 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
             }
         };
         let db = config.db.clone();
+        let token_configured = config.admin_token.is_some();
         let realm_file = config.realm_file.clone();
         let mut server = match Server::start(config, Clock::System).await {
             Ok(server) => server,
@@ -146,6 +156,11 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
             &server.state.core.directory(),
         );
         print!("{banner}");
+        if let Some(token) = server.state.admin_token.as_deref()
+            && !token_configured
+        {
+            print!("{}", generated_token_notice(&server.url(), token));
+        }
         if let Some(dialect) = server.state.core.settings().calls_api.only() {
             println!(
                 "Speaking the {dialect} calls API only (CALLS_API={dialect}): the other dialect's \
@@ -236,20 +251,33 @@ pub fn bind_warning(addr: SocketAddr) -> Option<String> {
     (!addr.ip().is_loopback()).then(|| {
         format!(
             "listening on {addr}, which is not a loopback address: anyone who can reach this \
-             machine can log in with the realm file's credentials (the demo realm's are public)"
+             machine can log in with the realm file's credentials (the demo realm's are public); \
+             the control API needs the admin token unless --admin-token none"
         )
     })
 }
 
 /// A warning when the control API (which can reset the server, create users and read their
-/// keys) is open to other machines: bound off loopback without an admin token.
+/// keys) is open to other machines: bound off loopback with `--admin-token none` (without
+/// it, a token is generated there).
 pub fn open_control_warning(addr: SocketAddr, admin_token: Option<&str>) -> Option<String> {
     (!addr.ip().is_loopback() && admin_token.is_none()).then(|| {
         format!(
-            "the control API (/mock/v1) is open to anyone who can reach {addr}; set \
-             --admin-token or MOCK_ADMIN_TOKEN"
+            "the control API (/mock/v1, /metrics) is open to anyone who can reach {addr}, who \
+             can reset the server and read every user's API key (--admin-token none); set a \
+             token with --admin-token or MOCK_ADMIN_TOKEN, or leave it unset to get a generated one"
         )
     })
+}
+
+/// What `serve` prints once when it generated the control API's token (off loopback without
+/// one): the token, and how to pass it, as the control API checks only this header.
+pub fn generated_token_notice(url: &str, token: &str) -> String {
+    format!(
+        "Control API token (generated for this run; set one with --admin-token or \
+         MOCK_ADMIN_TOKEN): {token}\n\
+         Pass it as a header: curl -H 'Authorization: Bearer {token}' {url}/mock/v1/server\n"
+    )
 }
 
 /// What `serve` prints once it listens. The first line names the URL (tests read it); with
@@ -380,6 +408,7 @@ mod tests {
         let any: SocketAddr = "0.0.0.0:9991".parse().unwrap();
         let warning = open_control_warning(any, None).unwrap();
         assert!(warning.contains("/mock/v1"), "{warning}");
+        assert!(warning.contains("--admin-token none"), "{warning}");
         assert!(!warning.contains('\n'), "{warning}");
         assert_eq!(open_control_warning(any, Some("t")), None);
         assert_eq!(
@@ -420,11 +449,39 @@ mod tests {
     }
 
     #[test]
+    fn a_generated_token_is_shown_with_how_to_pass_it() {
+        let notice = generated_token_notice("http://0.0.0.0:9991", "abc123");
+        let lines: Vec<&str> = notice.lines().collect();
+        assert_eq!(lines.len(), 2, "{notice}");
+        assert!(lines[0].ends_with(": abc123"), "{notice}");
+        assert!(
+            lines[1].contains("-H 'Authorization: Bearer abc123' http://0.0.0.0:9991/mock/v1/"),
+            "{notice}"
+        );
+    }
+
+    #[test]
+    fn serve_takes_a_log_format() {
+        match parse(&["serve", "--log-format", "json"]) {
+            Command::Serve(args) => assert_eq!(args.log_format, Some(LogFormat::Json)),
+            other => panic!("{other:?}"),
+        }
+        match parse(&["serve"]) {
+            Command::Serve(args) => assert_eq!(args.log_format, None),
+            other => panic!("{other:?}"),
+        }
+        let err =
+            Cli::try_parse_from(["zulip-calls-mock", "serve", "--log-format", "xml"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
     fn only_non_loopback_binds_are_warned_about() {
         assert_eq!(bind_warning("127.0.0.1:9991".parse().unwrap()), None);
         assert_eq!(bind_warning("[::1]:9991".parse().unwrap()), None);
         let warning = bind_warning("0.0.0.0:9991".parse().unwrap()).unwrap();
         assert!(warning.contains("not a loopback address"), "{warning}");
+        assert!(warning.contains("admin token"), "{warning}");
         assert!(bind_warning("192.168.1.5:80".parse().unwrap()).is_some());
     }
 

@@ -3,6 +3,7 @@
 //! with the deadline scheduler beside it. Everything above the core meets here, and only here.
 
 pub mod config;
+pub mod health;
 pub mod realm;
 pub mod telemetry;
 pub mod tls;
@@ -29,8 +30,10 @@ use crate::qa::webhook::PushWebhook;
 use crate::qa::{Qa, QaState, RealmSource, control, front_desk};
 use crate::server::config::ServerConfig;
 
-/// The whole HTTP app: the API routes and the control API, behind the QA middleware.
+/// The whole HTTP app: the API routes and the control API, behind the QA middleware, and the
+/// health probes beside it (see [`health`] for why outside).
 pub fn router(qa: QaState) -> Router {
+    let probes = health::router(Arc::clone(&qa.api));
     api::router(Arc::clone(&qa.api))
         .merge(control::router(Arc::clone(&qa)))
         .route(OPENAPI_PATH, axum::routing::get(openapi_json))
@@ -40,6 +43,7 @@ pub fn router(qa: QaState) -> Router {
             qa,
             front_desk::front_desk,
         ))
+        .merge(probes)
 }
 
 /// Where the OpenAPI document is served, without credentials (it is the same for everyone).
@@ -192,7 +196,7 @@ impl Server {
         let realms: RealmSource = Arc::new(move || reload.realms().map_err(|err| err.to_string()));
         let state = Arc::new(Qa::new(
             api,
-            config.admin_token.clone(),
+            control_token(&config, addr),
             realms,
             bots,
             metrics,
@@ -215,42 +219,16 @@ impl Server {
             }
         });
         let (cut_off, cut_off_rx) = api::shutdown::cut_off_signal();
-        let app = api::shutdown::cut_off_layer(router(Arc::clone(&state)), cut_off_rx);
+        let app = api::shutdown::cut_off_layer(router(Arc::clone(&state)), cut_off_rx.clone());
         let app = telemetry::trace_requests(app);
+        let draining = api::shutdown::cut_off_layer(
+            health::draining_router(Arc::clone(&state.api)),
+            cut_off_rx,
+        );
+        let draining = telemetry::trace_requests(draining);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let acceptor = tls.as_ref().map(|tls| tls.acceptor.clone());
-        let task = tokio::spawn(async move {
-            let stopped = async move {
-                let _ = stopped.await;
-            };
-            // One router shared by every connection: serving the `Router` itself would rebuild
-            // its table of routes for each connection (axum's `with_state(())` per accept),
-            // tens of kilobytes held by every open long-poll.
-            let app = app.with_state::<()>(()).into_make_service();
-            let served = match acceptor {
-                Some(acceptor) => {
-                    let listener = tls::TlsListener::new(listener, acceptor);
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(stopped)
-                        .await
-                }
-                None => {
-                    // Events are small writes pushed without a request; Nagle's algorithm
-                    // would hold one back until the peer's delayed ACK of the one before.
-                    let listener = listener.tap_io(|tcp| {
-                        if let Err(err) = tcp.set_nodelay(true) {
-                            tracing::debug!(error = %err, "cannot set TCP_NODELAY");
-                        }
-                    });
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(stopped)
-                        .await
-                }
-            };
-            if let Err(err) = served {
-                tracing::error!(error = %err, "server stopped");
-            }
-        });
+        let task = tokio::spawn(serve(listener, app, draining, stopped, acceptor));
         Ok(Server {
             addr,
             state,
@@ -292,10 +270,11 @@ impl Server {
         self.shutdown_within(SHUTDOWN_GRACE).await
     }
 
-    /// Stops accepting connections, lets open requests finish for up to `grace` (then cuts
-    /// the rest off with a 503), and only then stops the deadline scheduler, so a deadline a
-    /// finishing request moved is not lost mid-way. Returns whether every request finished
-    /// in time.
+    /// Says not ready (`/health/ready` answers 503 from here on), stops taking new work (new
+    /// connections get only the health probes, a 503 otherwise), lets open requests finish
+    /// for up to `grace` (then cuts the rest off with a 503), closes the listener, and only
+    /// then stops the deadline scheduler, so a deadline a finishing request moved is not lost
+    /// mid-way. Returns whether every request finished in time.
     ///
     /// Storage stays consistent either way: every change is one SQLite savepoint, none spans
     /// an `await`, and the batch they share is committed before this returns.
@@ -331,6 +310,115 @@ impl Server {
         // changed is kept all the same (a failure is logged).
         let _ = self.state.core.commit_pending();
         drained
+    }
+}
+
+/// The control API's token: the configured one; none on loopback or when left open on purpose
+/// (`admin_token = "none"`); otherwise a fresh random one, so a server reachable from other
+/// machines never lets them reset it or read users' keys by default.
+fn control_token(config: &ServerConfig, addr: SocketAddr) -> Option<String> {
+    if config.admin_token.is_some() || config.control_open || addr.ip().is_loopback() {
+        return config.admin_token.clone();
+    }
+    let bytes: [u8; 16] = rand::random();
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Serves `app` until `stopped`, then lets its open requests finish while new connections
+/// get `draining` (the health probes, a 503 for the rest) until they have.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    draining: Router,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+) {
+    let listener = Arc::new(listener);
+    let (drain_begins, drain_began) = tokio::sync::oneshot::channel::<()>();
+    let stopped = async move {
+        let _ = stopped.await;
+        let _ = drain_begins.send(());
+    };
+    // One router shared by every connection: serving the `Router` itself would rebuild its
+    // table of routes for each connection (axum's `with_state(())` per accept), tens of
+    // kilobytes held by every open long-poll.
+    let app = app.with_state::<()>(()).into_make_service();
+    let main = SharedListener(Arc::clone(&listener));
+    let tls = acceptor.clone();
+    let serving = async move {
+        match tls {
+            Some(acceptor) => {
+                axum::serve(tls::TlsListener::new(main, acceptor), app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }
+            None => {
+                // Events are small writes pushed without a request; Nagle's algorithm would
+                // hold one back until the peer's delayed ACK of the one before.
+                let main = main.tap_io(|tcp| {
+                    if let Err(err) = tcp.set_nodelay(true) {
+                        tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+                    }
+                });
+                axum::serve(main, app).with_graceful_shutdown(stopped).await
+            }
+        }
+    };
+    let answering_probes = async move {
+        if drain_began.await.is_ok() {
+            let draining = draining.with_state::<()>(()).into_make_service();
+            let shared = SharedListener(listener);
+            // Each ends only when dropped, with the drain.
+            let _ = match acceptor {
+                Some(acceptor) => {
+                    axum::serve(tls::TlsListener::new(shared, acceptor), draining).await
+                }
+                None => axum::serve(shared, draining).await,
+            };
+        }
+    };
+    tokio::select! {
+        served = serving => {
+            if let Err(err) = served {
+                tracing::error!(error = %err, "server stopped");
+            }
+        }
+        () = answering_probes => {}
+    }
+}
+
+/// The listening socket shared by the server and, during a drain, the probes' server: the
+/// socket stays open until both have let go of it.
+#[derive(Debug)]
+struct SharedListener(Arc<tokio::net::TcpListener>);
+
+impl axum::serve::Listener for SharedListener {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.0.accept().await {
+                Ok(accepted) => return accepted,
+                // A peer gone before being accepted is its own business; anything else (out of
+                // file descriptors) may pass, so retry after a pause rather than spin.
+                Err(err) => {
+                    if !matches!(
+                        err.kind(),
+                        std::io::ErrorKind::ConnectionRefused
+                            | std::io::ErrorKind::ConnectionAborted
+                            | std::io::ErrorKind::ConnectionReset
+                    ) {
+                        tracing::error!(error = %err, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.local_addr()
     }
 }
 

@@ -63,15 +63,30 @@ fn log_response(response: &Response<Body>, latency: Duration, _span: &Span) {
     }
 }
 
+/// How log lines are written (`serve --log-format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `fields`, `target`, `spans`), for log
+    /// collectors that would otherwise have to parse the text.
+    Json,
+}
+
 /// Installs the process's log subscriber: `RUST_LOG` or [`DEFAULT_LOG_FILTER`], on stderr so
-/// stdout stays for what the command prints, colours only on a terminal.
-pub fn init_logging() {
+/// stdout stays for what the command prints, colours only on a terminal (never in JSON).
+pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| DEFAULT_LOG_FILTER.into());
-    // `try_init`: a second call (tests) keeps the first subscriber instead of panicking.
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        .with_writer(std::io::stderr);
+    // `try_init`: a second call (tests) keeps the first subscriber instead of panicking.
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder.json().with_ansi(false).try_init(),
+    };
 }

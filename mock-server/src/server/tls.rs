@@ -20,7 +20,7 @@ use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
@@ -227,14 +227,14 @@ type Handshake = Pin<Box<dyn Future<Output = Option<(TlsStream<TcpStream>, Socke
 
 /// A TCP listener whose connections come out with their TLS handshake done. Handshakes run
 /// side by side while `accept` waits, so a slow or silent client holds up no one else.
-pub(crate) struct TlsListener {
-    tcp: TcpListener,
+pub(crate) struct TlsListener<L> {
+    tcp: L,
     acceptor: TlsAcceptor,
     handshakes: FuturesUnordered<Handshake>,
 }
 
-impl TlsListener {
-    pub(crate) fn new(tcp: TcpListener, acceptor: TlsAcceptor) -> Self {
+impl<L> TlsListener<L> {
+    pub(crate) fn new(tcp: L, acceptor: TlsAcceptor) -> Self {
         TlsListener {
             tcp,
             acceptor,
@@ -243,14 +243,17 @@ impl TlsListener {
     }
 }
 
-impl Listener for TlsListener {
+impl<L> Listener for TlsListener<L>
+where
+    L: Listener<Io = TcpStream, Addr = SocketAddr>,
+{
     type Io = TlsStream<TcpStream>;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
             tokio::select! {
-                (tcp, addr) = Listener::accept(&mut self.tcp) => {
+                (tcp, addr) = self.tcp.accept() => {
                     // As for plain HTTP: events are small writes that must not wait.
                     if let Err(err) = tcp.set_nodelay(true) {
                         tracing::debug!(error = %err, "cannot set TCP_NODELAY");

@@ -2,8 +2,8 @@
 //! the Zulip API (see `mock-server/CONTROL-API.md` for the reference).
 //!
 //! One sub-module per concern, each adding its routes to [`router`]. Every control route (and
-//! `/metrics`) sits behind [`require_token`]: open when no `MOCK_ADMIN_TOKEN` is configured
-//! (the server binds to localhost by default), `Authorization: Bearer <token>` otherwise.
+//! `/metrics`) sits behind [`require_token`]: `Authorization: Bearer <token>` when the server
+//! has a token (configured, or generated when bound off loopback without one), open otherwise.
 //! Control requests are neither rate-limited by user nor recorded in the request journal.
 
 pub mod bots;

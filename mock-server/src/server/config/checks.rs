@@ -5,6 +5,21 @@
 use toml::Value;
 use zulip_calls_protocol::settings::SettingsError;
 
+use super::{NO_ADMIN_TOKEN, ServerConfig};
+
+/// Sets `config`'s admin token from a flag, variable or file value: a token, or
+/// [`NO_ADMIN_TOKEN`] to leave the control API open.
+pub(super) fn set_admin_token(config: &mut ServerConfig, token: &str) -> Result<(), String> {
+    if token == NO_ADMIN_TOKEN {
+        config.admin_token = None;
+        config.control_open = true;
+    } else {
+        config.admin_token = Some(admin_token(token)?);
+        config.control_open = false;
+    }
+    Ok(())
+}
+
 /// Checks a control API token: it travels in an `Authorization` header, so it must be
 /// non-empty visible ASCII without spaces. The error never shows the token.
 pub(super) fn admin_token(token: &str) -> Result<String, String> {

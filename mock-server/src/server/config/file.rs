@@ -10,14 +10,14 @@ use toml::{Spanned, Value};
 use zulip_calls_protocol::settings::{self as names, Settings};
 
 use super::checks::{
-    a_type, admin_token, boolean, clock_start, describe, got, http_url, non_empty_path, one_of,
-    positive, seconds_or_off, string,
+    a_type, boolean, clock_start, describe, got, http_url, non_empty_path, one_of, positive,
+    seconds_or_off, set_admin_token, string,
 };
 use super::position::{line_of, position};
-use super::{ConfigError, MEMORY_DB, ServerConfig};
+use super::{ConfigError, LogFormat, MEMORY_DB, ServerConfig};
 
 /// The keys of the `[server]` table, for error messages.
-const SERVER_KEYS: &str = "bind, db, realm, heartbeat_seconds, max_body_bytes, rate_limit_per_minute, prune_calls_after_days, push_webhook_url, admin_token, virtual_clock, clock_start, tls, tls_cert, tls_key";
+const SERVER_KEYS: &str = "bind, db, realm, heartbeat_seconds, max_body_bytes, rate_limit_per_minute, prune_calls_after_days, push_webhook_url, admin_token, log_format, virtual_clock, clock_start, tls, tls_cert, tls_key";
 
 /// The file as written: two optional tables; any other top-level key is toml's error.
 #[derive(Deserialize)]
@@ -134,7 +134,14 @@ fn apply_server_key(
                 // Not `got`: a mistyped token is not echoed.
                 return Err(format!("expected a string, got {}", a_type(value)));
             };
-            config.admin_token = Some(admin_token(token)?);
+            set_admin_token(config, token)?;
+        }
+        "log_format" => {
+            config.log_format = match value {
+                Value::String(s) if s == "text" => LogFormat::Text,
+                Value::String(s) if s == "json" => LogFormat::Json,
+                other => return Err(format!("expected \"text\" or \"json\", got {}", got(other))),
+            };
         }
         "virtual_clock" => config.virtual_clock = boolean(value)?,
         "clock_start" => config.clock_start = Some(clock_start(value)?),
@@ -299,6 +306,8 @@ EVENT_QUEUE_LIFESPAN = 900
                 prune_calls_after_days: None,
                 push_webhook_url: None,
                 admin_token: None,
+                control_open: false,
+                log_format: LogFormat::Text,
                 virtual_clock: false,
                 clock_start: None,
                 tls: false,
@@ -336,8 +345,8 @@ EVENT_QUEUE_LIFESPAN = 900
             err.to_string(),
             "config file x.toml: server.port: unknown key (the [server] keys are bind, db, realm, \
              heartbeat_seconds, max_body_bytes, rate_limit_per_minute, prune_calls_after_days, \
-             push_webhook_url, admin_token, virtual_clock, clock_start, tls, tls_cert, tls_key) \
-             (line 2)"
+             push_webhook_url, admin_token, log_format, virtual_clock, clock_start, tls, tls_cert, \
+             tls_key) (line 2)"
         );
 
         // An unknown table is toml's error, with its position.

@@ -26,6 +26,7 @@ use self::file::apply_file;
 use self::overrides::{apply_env, apply_flags};
 use self::position::line_suffix;
 use crate::server::realm::{LoadedRealms, RealmError, demo_realms, load_realm_file};
+pub use crate::server::telemetry::LogFormat;
 use crate::server::tls::TlsSource;
 
 /// Port 9991 on loopback, where a Zulip checkout's dev server listens: clients' defaults fit.
@@ -46,6 +47,10 @@ pub const PUSH_WEBHOOK_URL: &str = "PUSH_WEBHOOK_URL";
 
 /// The environment variable that overrides `[server] admin_token`.
 pub const MOCK_ADMIN_TOKEN: &str = "MOCK_ADMIN_TOKEN";
+
+/// The `admin_token` value (flag, variable or file) that leaves the control API open on
+/// purpose, even off loopback, where a token is otherwise generated.
+pub const NO_ADMIN_TOKEN: &str = "none";
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,8 +74,14 @@ pub struct ServerConfig {
     /// Every recorded push is also POSTed here as JSON (the outbox entry), when set.
     pub push_webhook_url: Option<String>,
     /// When set, the control API (`/mock/v1/*`, `/metrics`) requires
-    /// `Authorization: Bearer <token>`; otherwise it is open (the server binds to localhost).
+    /// `Authorization: Bearer <token>`. When unset it is open on loopback, and off loopback
+    /// [`Server::start`](crate::Server::start) generates one, unless `control_open`.
     pub admin_token: Option<String>,
+    /// `admin_token = "none"`: the control API stays open even off loopback (no token is
+    /// generated), for a trusted network.
+    pub control_open: bool,
+    /// How log lines are written: text for people, JSON for log collectors.
+    pub log_format: LogFormat,
     /// Time moves only through `POST /mock/v1/clock/advance` (`serve --virtual-clock`).
     pub virtual_clock: bool,
     /// Where a virtual clock starts; `None` means the wall time at start. Setting it implies
@@ -98,6 +109,8 @@ impl Default for ServerConfig {
             prune_calls_after_days: None,
             push_webhook_url: None,
             admin_token: None,
+            control_open: false,
+            log_format: LogFormat::Text,
             virtual_clock: false,
             clock_start: None,
             tls: false,
@@ -184,7 +197,9 @@ pub struct ConfigFlags {
     pub db: Option<String>,
     pub realm: Option<PathBuf>,
     pub heartbeat_seconds: Option<u64>,
+    /// A token, or [`NO_ADMIN_TOKEN`].
     pub admin_token: Option<String>,
+    pub log_format: Option<LogFormat>,
     /// `--virtual-clock`: only ever turns the virtual clock on.
     pub virtual_clock: bool,
     pub clock_start: Option<zulip_calls_protocol::Timestamp>,
@@ -479,6 +494,63 @@ ENABLE_VIDEO_CALLS = false
         let err = load(Some(&path), no_env, &ConfigFlags::default()).unwrap_err();
         assert!(matches!(err, ConfigError::Read { .. }));
         assert!(err.to_string().contains("nope.toml"), "{err}");
+    }
+
+    #[test]
+    fn none_leaves_the_control_api_open_from_any_source() {
+        let open = |c: &ServerConfig| (c.admin_token.clone(), c.control_open);
+        let c = load_text(
+            "[server]\nadmin_token = \"none\"\n",
+            no_env,
+            &ConfigFlags::default(),
+        )
+        .unwrap();
+        assert_eq!(open(&c), (None, true));
+        let c = load(
+            None,
+            env(&[(MOCK_ADMIN_TOKEN, "none")]),
+            &ConfigFlags::default(),
+        )
+        .unwrap();
+        assert_eq!(open(&c), (None, true));
+        let flags = ConfigFlags {
+            admin_token: Some("none".into()),
+            ..ConfigFlags::default()
+        };
+        let c = load(None, env(&[(MOCK_ADMIN_TOKEN, "from-env")]), &flags).unwrap();
+        assert_eq!(open(&c), (None, true));
+        // A token from a later source closes it again.
+        let flags = ConfigFlags {
+            admin_token: Some("t0ken".into()),
+            ..ConfigFlags::default()
+        };
+        let c = load(None, env(&[(MOCK_ADMIN_TOKEN, "none")]), &flags).unwrap();
+        assert_eq!(open(&c), (Some("t0ken".into()), false));
+        assert_eq!(open(&ServerConfig::default()), (None, false));
+    }
+
+    #[test]
+    fn the_log_format_comes_from_the_file_or_the_flag() {
+        assert_eq!(ServerConfig::default().log_format, LogFormat::Text);
+        let c = load_text(
+            "[server]\nlog_format = \"json\"\n",
+            no_env,
+            &ConfigFlags::default(),
+        )
+        .unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
+        let flags = ConfigFlags {
+            log_format: Some(LogFormat::Text),
+            ..ConfigFlags::default()
+        };
+        let c = load_text("[server]\nlog_format = \"json\"\n", no_env, &flags).unwrap();
+        assert_eq!(c.log_format, LogFormat::Text);
+        let err = apply_err("[server]\nlog_format = \"xml\"\n");
+        assert!(
+            err.to_string()
+                .contains("server.log_format: expected \"text\" or \"json\", got \"xml\""),
+            "{err}"
+        );
     }
 
     #[test]

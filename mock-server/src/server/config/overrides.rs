@@ -3,7 +3,7 @@
 
 use zulip_calls_protocol::settings::SettingsError;
 
-use super::checks::{admin_token, http_url};
+use super::checks::{http_url, set_admin_token};
 use super::{ConfigError, ConfigFlags, MOCK_ADMIN_TOKEN, PUSH_WEBHOOK_URL, ServerConfig};
 
 /// Applies the environment (`env` looks a variable up by name) over `config`.
@@ -28,7 +28,7 @@ pub(super) fn apply_env(
     }
     // Empty means unset, as for the other variables.
     if let Some(token) = env(MOCK_ADMIN_TOKEN).filter(|t| !t.is_empty()) {
-        config.admin_token = Some(admin_token(&token).map_err(ConfigError::AdminToken)?);
+        set_admin_token(config, &token).map_err(ConfigError::AdminToken)?;
     }
     Ok(())
 }
@@ -77,10 +77,13 @@ pub(super) fn apply_flags(
         config.heartbeat_seconds = seconds;
     }
     if let Some(token) = &flags.admin_token {
-        config.admin_token = Some(admin_token(token).map_err(|problem| ConfigError::Flag {
+        set_admin_token(config, token).map_err(|problem| ConfigError::Flag {
             flag: "admin_token",
             problem,
-        })?);
+        })?;
+    }
+    if let Some(format) = flags.log_format {
+        config.log_format = format;
     }
     if flags.virtual_clock {
         config.virtual_clock = true;
