@@ -52,6 +52,8 @@ pub struct Operation {
     pub responses: Vec<SchemaFn>,
     /// The success body is the fields alone, without `result` and `msg`.
     pub bare_response: bool,
+    /// The body may be a JSON object too (a mock server's control API reads both).
+    pub json_body: bool,
 }
 
 impl Operation {
@@ -78,6 +80,7 @@ impl Operation {
             requests,
             responses,
             bare_response: false,
+            json_body: false,
         }
     }
 }
@@ -189,18 +192,19 @@ impl DocumentBuilder {
                 .filter(|(_, schema)| is_structured(schema))
                 .map(|(name, _)| (name.clone(), json!({ "contentType": "application/json" })))
                 .collect();
-            let mut media = json!({
-                "schema": { "type": "object", "properties": properties, "required": required },
-            });
+            let schema =
+                json!({ "type": "object", "properties": properties, "required": required });
+            let mut media = json!({ "schema": schema });
             if !encoding.is_empty() {
                 media["encoding"] = Value::Object(encoding);
             }
+            let mut content = json!({ "application/x-www-form-urlencoded": media });
+            if operation.json_body {
+                content["application/json"] = json!({ "schema": schema });
+            }
             op.insert(
                 "requestBody".into(),
-                json!({
-                    "required": !required.is_empty(),
-                    "content": { "application/x-www-form-urlencoded": media },
-                }),
+                json!({ "required": !required.is_empty(), "content": content }),
             );
         }
         if !parameters.is_empty() {

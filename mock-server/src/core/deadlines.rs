@@ -222,7 +222,7 @@ impl DeadlineIndex {
 }
 
 /// One deadline a run of the cleanup worker fired.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Swept {
     pub call_id: CallId,
     /// What fired (`notification_timeout`, `group_heartbeat_lost`, ...).

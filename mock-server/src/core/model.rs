@@ -115,7 +115,7 @@ pub enum Device {
 }
 
 /// A push the server built and recorded instead of sending.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OutboxEntry {
     pub id: i64,
     pub at: Timestamp,

@@ -197,7 +197,7 @@ pub trait Timed: Debug + Send + Sync {
 }
 
 /// Something that fired on the server's clock.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Fired {
     /// The call a deadline or a timed listener acted on; `null` for queue expiry,
     /// heartbeats and pruning.

@@ -28,7 +28,7 @@ pub const MAX_DELAY_MS: u64 = 300_000;
 pub const DEFAULT_CLOSE_CODE: u16 = 1011;
 
 /// What a rule does to a matching request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FaultAction {
     /// Waits `ms` milliseconds (wall-clock), then handles the request normally.
@@ -83,7 +83,7 @@ impl FaultAction {
 }
 
 /// A rule as it is listed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FaultRule {
     pub fault_id: u64,
     pub method: Option<String>,

@@ -38,7 +38,7 @@ const SECRET_PARAMS: [&str; 4] = ["api_key", "password", "key", "token"];
 const MAX_INSPECTED_BODY: u64 = 64 * 1024;
 
 /// One journaled request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JournalEntry {
     /// Increasing from 1; never reused, not even after the journal is emptied.
     pub id: u64,

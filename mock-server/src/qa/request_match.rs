@@ -13,7 +13,7 @@ use zulip_calls_protocol::UserId;
 use crate::qa::journal::JournalEntry;
 
 /// A path glob: `*` matches within one segment, `**` across segments, anything else itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct PathGlob(pub String);
 
@@ -82,6 +82,20 @@ impl fmt::Display for UserRef {
     }
 }
 
+/// A user id (an integer, or digits as text) or an email address.
+impl schemars::JsonSchema for UserRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "UserRef".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A user id, or an email address",
+            "type": ["integer", "string"],
+        })
+    }
+}
+
 impl Serialize for UserRef {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -133,7 +147,7 @@ pub fn param_text(value: &Value) -> String {
 }
 
 /// Which journaled requests to look for; absent fields match everything.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RequestPattern {
     /// Exact, case-insensitive.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
+use schemars::JsonSchema;
 use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use zulip_calls_protocol::calls::CallTarget;
@@ -37,7 +38,7 @@ pub fn router(router: Router<QaState>) -> Router<QaState> {
 }
 
 /// A bot user as `GET /mock/v1/bots` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct BotInfo {
     pub user_id: UserId,
     pub email: String,
@@ -58,7 +59,7 @@ pub struct BotInfo {
 }
 
 /// A bot's periodic calls.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct CallsInfo {
     pub user_id: UserId,
     pub every_seconds: f64,
@@ -66,7 +67,7 @@ pub struct CallsInfo {
 }
 
 /// One pending bot task.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct PendingInfo {
     pub at: Timestamp,
     /// `acknowledge`, `accept`, `reject`, `hang_up` or `call`; in group calls `group_ring`,
@@ -76,8 +77,8 @@ pub struct PendingInfo {
     pub call_id: Option<CallId>,
 }
 
-#[derive(Debug, Serialize)]
-struct ListResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ListResponse {
     bots: Vec<BotInfo>,
 }
 
@@ -140,16 +141,16 @@ async fn list(State(state): State<QaState>) -> ControlResult<Response> {
     Ok(success(ListResponse { bots }))
 }
 
-#[derive(Debug, Deserialize)]
-struct CallRequest {
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct CallRequest {
     /// Who the bot calls.
     user: UserRef,
     #[serde(default)]
     call_type: Option<CallType>,
 }
 
-#[derive(Debug, Serialize)]
-struct CallResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct CallResponse {
     call_id: CallId,
     call: Call,
 }
@@ -226,6 +227,21 @@ impl UserList {
     }
 }
 
+impl JsonSchema for UserList {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "UserList".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let user = generator.subschema_for::<UserRef>();
+        schemars::json_schema!({
+            "description": "User ids or emails: a JSON list, or text separated by commas",
+            "type": ["array", "string", "integer"],
+            "items": user,
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for UserList {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct UserListVisitor;
@@ -264,8 +280,8 @@ impl<'de> Deserialize<'de> for UserList {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct GroupCallRequest {
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct GroupCallRequest {
     /// Who the bot invites.
     users: UserList,
     #[serde(default)]
@@ -274,8 +290,8 @@ struct GroupCallRequest {
     call_type: Option<CallType>,
 }
 
-#[derive(Debug, Serialize)]
-struct GroupCallResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct GroupCallResponse {
     call_id: CallId,
     call: GroupCall,
     /// The bot (the host, joined) first, then the invitees.

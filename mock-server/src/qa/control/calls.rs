@@ -6,6 +6,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use zulip_calls_protocol::calls::CallDetail;
 use zulip_calls_protocol::{CallId, CallState, CallType, Timestamp, UserId};
@@ -32,10 +33,11 @@ pub fn router(router: Router<QaState>) -> Router<QaState> {
 }
 
 /// The filters of a calls listing; `S` is the kind of call's state (1:1 or group).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub(super) struct ListRequest<S> {
     /// Typed, so a misspelt state is a `BAD_REQUEST` rather than an empty list.
     #[serde(default = "none")]
+    #[schemars(default = "none::<S>")]
     pub state: Option<S>,
     #[serde(default)]
     pub call_type: Option<CallType>,
@@ -52,8 +54,8 @@ fn none<S>() -> Option<S> {
     None
 }
 
-#[derive(Debug, Serialize)]
-struct ListResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ListResponse {
     /// Newest first.
     calls: Vec<CallDetail>,
 }
@@ -123,8 +125,9 @@ async fn list(
 }
 
 /// One line of a call's audit log as the control API shows it.
-#[derive(Debug, Serialize)]
-struct AuditLine {
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "CallAuditLine")]
+pub(super) struct AuditLine {
     at: Timestamp,
     /// An event type (`call_started`, `call_ended`, ...) or an idempotent repeat
     /// (`acknowledge_repeat`, ...).
@@ -158,8 +161,8 @@ fn audit_lines(entries: Vec<AuditEntry>) -> Vec<AuditLine> {
         .collect()
 }
 
-#[derive(Debug, Serialize)]
-struct GetResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct GetResponse {
     call: CallDetail,
     /// Oldest first.
     audit: Vec<AuditLine>,

@@ -7,6 +7,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
+use schemars::JsonSchema;
 use serde::Serialize;
 use zulip_calls_protocol::Timestamp;
 
@@ -20,8 +21,8 @@ pub fn router(router: Router<QaState>) -> Router<QaState> {
     router.route(&format!("{PREFIX}/cleanup"), post(cleanup))
 }
 
-#[derive(Debug, Serialize)]
-struct CleanupResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct CleanupResponse {
     now: Timestamp,
     /// What fired, in order.
     fired: Vec<Swept>,

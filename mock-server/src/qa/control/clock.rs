@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use zulip_calls_protocol::Timestamp;
 
@@ -28,8 +29,8 @@ pub fn router(router: Router<QaState>) -> Router<QaState> {
         .route(&format!("{PREFIX}/clock/set"), post(set))
 }
 
-#[derive(Debug, Serialize)]
-struct NowResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct NowResponse {
     now: Timestamp,
     /// Whether the clock moves only when told to.
     #[serde(rename = "virtual")]
@@ -43,8 +44,8 @@ async fn now(State(state): State<QaState>) -> Response {
     })
 }
 
-#[derive(Debug, Serialize)]
-struct MovedResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct MovedResponse {
     now: Timestamp,
     /// What fired on the way, in order.
     fired: Vec<Fired>,
@@ -61,8 +62,8 @@ impl From<ClockError> for ControlError {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct AdvanceRequest {
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct AdvanceRequest {
     seconds: f64,
 }
 
@@ -86,8 +87,8 @@ async fn advance(
     }))
 }
 
-#[derive(Debug, Deserialize)]
-struct SetRequest {
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct SetRequest {
     now: Timestamp,
 }
 

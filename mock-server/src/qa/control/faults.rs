@@ -5,14 +5,15 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{delete, get};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use super::{ControlError, ControlResult, PREFIX};
 use crate::api::params::ApiParams;
 use crate::api::success;
 use crate::qa::QaState;
-use crate::qa::faults::{FaultAction, NewFault};
+use crate::qa::faults::{FaultAction, FaultRule, NewFault};
 use crate::qa::request_match::{PathGlob, UserRef};
 
 /// The fault routes.
@@ -29,8 +30,8 @@ pub fn router(router: Router<QaState>) -> Router<QaState> {
 }
 
 /// Parameters of `POST /mock/v1/faults`.
-#[derive(Debug, Clone, Deserialize)]
-struct AddFault {
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub(super) struct AddFault {
     #[serde(default)]
     method: Option<String>,
     #[serde(default)]
@@ -38,9 +39,31 @@ struct AddFault {
     #[serde(default)]
     user: Option<UserRef>,
     /// A JSON object (JSON text in a form or query).
+    #[schemars(with = "FaultAction")]
     action: Map<String, Value>,
     #[serde(default)]
     times: Option<u64>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct AddResponse {
+    fault_id: u64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ListResponse {
+    /// Oldest first, retired rules included.
+    faults: Vec<FaultRule>,
+}
+
+/// Nothing beside the envelope.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct RemoveResponse {}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ClearResponse {
+    /// How many rules there were.
+    deleted: usize,
 }
 
 async fn add_fault(
@@ -61,11 +84,13 @@ async fn add_fault(
         })
         .map_err(|err| ControlError::bad_request(err.to_string()))?;
     tracing::info!(fault_id, "fault rule added");
-    Ok(success(json!({ "fault_id": fault_id })))
+    Ok(success(AddResponse { fault_id }))
 }
 
 async fn list_faults(State(state): State<QaState>) -> ControlResult<Response> {
-    Ok(success(json!({ "faults": state.faults.list() })))
+    Ok(success(ListResponse {
+        faults: state.faults.list(),
+    }))
 }
 
 async fn remove_fault(
@@ -78,11 +103,11 @@ async fn remove_fault(
         return Err(unknown());
     }
     tracing::info!(fault_id = id, "fault rule deleted");
-    Ok(success(json!({})))
+    Ok(success(RemoveResponse {}))
 }
 
 async fn clear_faults(State(state): State<QaState>) -> ControlResult<Response> {
     let deleted = state.faults.clear();
     tracing::info!(deleted, "fault rules cleared");
-    Ok(success(json!({ "deleted": deleted })))
+    Ok(success(ClearResponse { deleted }))
 }

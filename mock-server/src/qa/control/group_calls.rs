@@ -7,6 +7,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
+use schemars::JsonSchema;
 use serde::Serialize;
 use zulip_calls_protocol::plugin::group::{
     GroupCall, GroupCallState, GroupEndReason, GroupParticipant,
@@ -30,7 +31,7 @@ pub fn router(router: Router<QaState>) -> Router<QaState> {
 
 /// A group call as the control API shows it: the §6 object, why it ended, how many are in
 /// it, and every participant.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct GroupCallView {
     #[serde(flatten)]
     pub call: GroupCall,
@@ -43,7 +44,7 @@ pub struct GroupCallView {
 }
 
 /// A participant with what the server watches beside the wire object.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ParticipantView {
     #[serde(flatten)]
     pub participant: GroupParticipant,
@@ -76,8 +77,8 @@ impl From<GroupRecord> for GroupCallView {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct ListResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ListResponse {
     /// Newest first.
     calls: Vec<GroupCallView>,
 }
@@ -102,8 +103,9 @@ async fn list(
 }
 
 /// One line of a group call's audit log as the control API shows it.
-#[derive(Debug, Serialize)]
-struct AuditLine {
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "GroupCallAuditLine")]
+pub(super) struct AuditLine {
     at: Timestamp,
     /// A `group_call` event op (`created`, `participant_joined`, `ended`, ...), or
     /// `participant_ringing`.
@@ -129,8 +131,8 @@ impl From<GroupAuditEntry> for AuditLine {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct GetResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct GetResponse {
     call: GroupCallView,
     /// Oldest first.
     audit: Vec<AuditLine>,

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -36,8 +37,8 @@ pub fn router(router: Router<QaState>) -> Router<QaState> {
 
 /// Parameters of `GET /mock/v1/journal` beside the pattern (decoded on its own: the lenient
 /// parameter decoder cannot see through `#[serde(flatten)]`).
-#[derive(Debug, Clone, Default, Deserialize)]
-struct ListRequest {
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub(super) struct ListRequest {
     #[serde(default)]
     since_id: Option<u64>,
     #[serde(default)]
@@ -45,8 +46,8 @@ struct ListRequest {
 }
 
 /// Parameters of `POST /mock/v1/journal/verify` beside the pattern.
-#[derive(Debug, Clone, Default, Deserialize)]
-struct VerifyRequest {
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub(super) struct VerifyRequest {
     #[serde(default)]
     since_id: Option<u64>,
     #[serde(default)]
@@ -97,13 +98,31 @@ async fn list_requests(
             matching.into_iter().skip(skip).cloned().collect()
         }
     });
-    Ok(success(serde_json::json!({ "requests": requests })))
+    Ok(success(ListResponse { requests }))
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ListResponse {
+    /// Oldest first.
+    requests: Vec<JournalEntry>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ClearResponse {
+    /// How many requests the journal held.
+    deleted: usize,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct VerifyResponse {
+    /// How many requests matched.
+    matched: usize,
 }
 
 async fn clear_journal(State(state): State<QaState>) -> ControlResult<Response> {
     let deleted = state.journal.clear();
     tracing::info!(deleted, "request journal cleared");
-    Ok(success(serde_json::json!({ "deleted": deleted })))
+    Ok(success(ClearResponse { deleted }))
 }
 
 /// The expected number of matches.
@@ -175,7 +194,7 @@ async fn verify(
         (found, near)
     });
     if expected.holds(found) {
-        return Ok(success(serde_json::json!({ "matched": found })));
+        return Ok(success(VerifyResponse { matched: found }));
     }
     let mut msg = format!("Expected {expected} matching {pattern}; found {found}");
     if let Some(closest) = near.first() {

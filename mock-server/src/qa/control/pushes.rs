@@ -6,6 +6,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use zulip_calls_protocol::CallId;
 use zulip_calls_protocol::push::PushEvent;
@@ -28,7 +29,7 @@ pub fn router(router: Router<QaState>) -> Router<QaState> {
 }
 
 /// Filters of `GET /mock/v1/pushes`; absent ones match everything.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 pub struct PushesRequest {
     /// The push's recipient, by id or email.
     #[serde(default)]
@@ -41,14 +42,14 @@ pub struct PushesRequest {
 }
 
 /// Response of `GET /mock/v1/pushes`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PushesResponse {
     /// Oldest first.
     pub pushes: Vec<OutboxEntry>,
 }
 
 /// Response of `DELETE /mock/v1/pushes`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ClearPushesResponse {
     /// How many entries the outbox held.
     pub deleted: u64,

@@ -7,6 +7,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use zulip_calls_protocol::{EventKind, QueueEvent, QueueId, Timestamp, UserId};
@@ -41,15 +42,15 @@ pub fn router(router: Router<QaState>) -> Router<QaState> {
         )
 }
 
-#[derive(Debug, Deserialize)]
-struct ListRequest {
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct ListRequest {
     #[serde(default)]
     user: Option<UserRef>,
 }
 
 /// One queue as listed.
-#[derive(Debug, Serialize)]
-struct QueueLine {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct QueueLine {
     queue_id: QueueId,
     user_id: UserId,
     /// `null` = every type.
@@ -65,8 +66,8 @@ struct QueueLine {
     last_polled: Timestamp,
 }
 
-#[derive(Debug, Serialize)]
-struct ListResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ListResponse {
     /// Oldest first.
     queues: Vec<QueueLine>,
 }
@@ -100,14 +101,15 @@ async fn list(
     Ok(success(ListResponse { queues }))
 }
 
-#[derive(Debug, Deserialize)]
-struct InjectRequest {
-    /// A JSON object (JSON text in a form or query).
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct InjectRequest {
+    /// A JSON object with a string `type` (JSON text in a form or query).
+    #[schemars(with = "serde_json::Map<String, Value>")]
     event: Value,
 }
 
-#[derive(Debug, Serialize)]
-struct InjectResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct InjectResponse {
     /// How many of the user's queues took the event (a queue's `event_types` may refuse it).
     queues: usize,
 }
@@ -162,8 +164,8 @@ async fn inject(
     Ok(success(InjectResponse { queues }))
 }
 
-#[derive(Debug, Serialize)]
-struct ExpireResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ExpireResponse {
     queue_id: QueueId,
     user_id: UserId,
 }
@@ -187,8 +189,8 @@ async fn expire(
     Ok(success(ExpireResponse { queue_id, user_id }))
 }
 
-#[derive(Debug, Serialize)]
-struct ExpireUserResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ExpireUserResponse {
     expired: usize,
 }
 
@@ -203,16 +205,16 @@ async fn expire_user(
     Ok(success(ExpireUserResponse { expired }))
 }
 
-#[derive(Debug, Deserialize)]
-struct CloseRequest {
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct CloseRequest {
     #[serde(default)]
     code: Option<u16>,
     #[serde(default)]
     reason: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct CloseResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct CloseResponse {
     closed: usize,
 }
 

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{ControlError, ControlResult, PREFIX};
@@ -19,7 +20,7 @@ pub fn router(router: Router<QaState>) -> Router<QaState> {
 }
 
 /// What a reset cleared.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ResetSummary {
     /// 1:1 calls deleted, with their history and audit log.
     pub calls: u64,

@@ -5,6 +5,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
+use schemars::JsonSchema;
 use serde::Serialize;
 use zulip_calls_protocol::{CallsApi, Compat, Dialect};
 
@@ -16,8 +17,8 @@ pub fn router(router: Router<QaState>) -> Router<QaState> {
     router.route(&format!("{PREFIX}/server"), get(server))
 }
 
-#[derive(Debug, Serialize)]
-struct ServerResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ServerResponse {
     calls_api: CallsApi,
     event_dialect: Dialect,
     compat: Compat,

@@ -13,6 +13,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use rand::Rng;
 use rand::distr::Alphanumeric;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use zulip_calls_protocol::UserId;
 
@@ -44,7 +45,7 @@ pub fn router(router: Router<QaState>) -> Router<QaState> {
 }
 
 /// A user as the control API shows it, credentials included (the control API is for tests).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct UserInfo {
     pub user_id: UserId,
     pub email: String,
@@ -122,14 +123,14 @@ pub fn path_user(
     find_user(state, &UserRef::Id(UserId(id)))
 }
 
-#[derive(Debug, Deserialize)]
-struct ListRequest {
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct ListRequest {
     #[serde(default)]
     realm: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct ListResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ListResponse {
     users: Vec<UserInfo>,
 }
 
@@ -159,8 +160,8 @@ async fn list(
     Ok(success(ListResponse { users }))
 }
 
-#[derive(Debug, Deserialize)]
-struct CreateRequest {
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct CreateRequest {
     email: String,
     #[serde(default)]
     full_name: Option<String>,
@@ -174,8 +175,8 @@ struct CreateRequest {
     api_key: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct CreateResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct CreateResponse {
     user_id: UserId,
     email: String,
     api_key: String,
@@ -275,8 +276,8 @@ async fn create(
     }))
 }
 
-#[derive(Debug, Serialize)]
-struct DeactivateResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct DeactivateResponse {
     user_id: UserId,
     /// How many event queues of the user were deleted.
     queues_deleted: usize,
@@ -306,8 +307,8 @@ async fn deactivate(
     }))
 }
 
-#[derive(Debug, Serialize)]
-struct ReactivateResponse {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ReactivateResponse {
     user_id: UserId,
 }
 

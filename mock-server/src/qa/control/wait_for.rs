@@ -17,7 +17,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 use zulip_calls_protocol::params::{Params, RawParam};
@@ -47,12 +48,50 @@ pub fn router(router: Router<QaState>) -> Router<QaState> {
 }
 
 /// Parameters of `POST /mock/v1/wait-for`.
-#[derive(Debug, Clone, Deserialize)]
-struct WaitRequest {
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub(super) struct WaitRequest {
     /// A JSON object (JSON text in a form or query).
+    #[schemars(schema_with = "condition_schema")]
     condition: Map<String, Value>,
     #[serde(default)]
     timeout_seconds: Option<f64>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct WaitResponse {
+    /// What satisfied the condition, as the control API shows it elsewhere: the call, the
+    /// group call, the queued event, the push or the journaled request.
+    matched: Value,
+}
+
+/// The shape of `condition`, for the document only: [`Condition::decode`] reads it by its
+/// `kind`, with the same lenient rules as any parameter.
+#[derive(JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(dead_code)] // Never built: only its schema is used.
+enum ConditionShape {
+    CallState(CallStateFields),
+    GroupCallState(GroupCallStateFields),
+    Event(EventFields),
+    Push(PushFields),
+    Request(RequestShape),
+}
+
+/// A `request` condition: a request pattern and `since_id`.
+#[derive(JsonSchema)]
+#[allow(dead_code)] // Never built: only its schema is used.
+struct RequestShape {
+    #[serde(flatten)]
+    pattern: RequestPattern,
+    #[serde(flatten)]
+    fields: RequestFields,
+}
+
+/// `condition` is an object (JSON text in a form), whichever its `kind`.
+fn condition_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let mut schema = generator.subschema_for::<ConditionShape>();
+    schema.insert("type".into(), "object".into());
+    schema
 }
 
 /// A decoded condition, its users resolved.
@@ -93,8 +132,8 @@ enum CallTarget {
     LatestOf(UserId, String),
 }
 
-#[derive(Debug, Deserialize)]
-struct CallStateFields {
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct CallStateFields {
     #[serde(default)]
     call_id: Option<CallId>,
     #[serde(default)]
@@ -102,8 +141,8 @@ struct CallStateFields {
     state: CallState,
 }
 
-#[derive(Debug, Deserialize)]
-struct GroupCallStateFields {
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct GroupCallStateFields {
     #[serde(default)]
     call_id: Option<CallId>,
     /// The user's latest group call (any place in it, the host's included).
@@ -118,16 +157,16 @@ struct GroupCallStateFields {
     participant_state: Option<ParticipantState>,
 }
 
-#[derive(Debug, Deserialize)]
-struct EventFields {
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct EventFields {
     user: UserRef,
     event_type: String,
     #[serde(default)]
     call_id: Option<CallId>,
 }
 
-#[derive(Debug, Deserialize)]
-struct PushFields {
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct PushFields {
     #[serde(default)]
     user: Option<UserRef>,
     #[serde(default)]
@@ -136,8 +175,8 @@ struct PushFields {
     event: Option<PushEvent>,
 }
 
-#[derive(Debug, Deserialize)]
-struct RequestFields {
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct RequestFields {
     #[serde(default)]
     since_id: Option<u64>,
 }
@@ -545,7 +584,7 @@ async fn wait_for(
     loop {
         changes.borrow_and_update();
         let (last_seen, words) = match check(&state, &condition, first)? {
-            Check::Holds(matched) => return Ok(success(json!({ "matched": matched }))),
+            Check::Holds(matched) => return Ok(success(WaitResponse { matched })),
             Check::Pending(last_seen, words) => (last_seen, words),
         };
         first = false;
