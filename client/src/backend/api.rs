@@ -223,7 +223,7 @@ impl ApiClient {
     pub fn anonymous(server: ServerAddress) -> Result<Self, ClientError> {
         Ok(ApiClient {
             http: build_http(&server)?,
-            websocket_tls: super::tls::websocket_tls(&server)?,
+            websocket_tls: websocket_tls_for(&server)?,
             server,
             auth: None,
         })
@@ -233,7 +233,7 @@ impl ApiClient {
     pub fn new(credentials: &Credentials) -> Result<Self, ClientError> {
         Ok(ApiClient {
             http: build_http(&credentials.server)?,
-            websocket_tls: super::tls::websocket_tls(&credentials.server)?,
+            websocket_tls: websocket_tls_for(&credentials.server)?,
             server: credentials.server.clone(),
             auth: Some((credentials.email.clone(), credentials.api_key.clone())),
         })
@@ -353,6 +353,23 @@ fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<f64> {
         .parse::<f64>()
         .ok()
         .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+}
+
+/// The event WebSocket's TLS settings for `server`, trusting what its HTTP requests trust.
+fn websocket_tls_for(
+    server: &ServerAddress,
+) -> Result<std::sync::Arc<rustls::ClientConfig>, ClientError> {
+    super::tls::websocket_tls(server.insecure, server.cert_bundle.as_deref()).map_err(|err| {
+        match err {
+            super::tls::TlsSetupError::Protocol(reason) => ClientError::Tls {
+                site: server.site_str(),
+                reason,
+            },
+            super::tls::TlsSetupError::Bundle { path, reason } => {
+                ClientError::CertBundle { path, reason }
+            }
+        }
+    })
 }
 
 /// The error an error answer stands for. The text is `msg`, else `message` (older plugins

@@ -2,6 +2,7 @@
 //! `cert_bundle` (or `--insecure`, `--cert-bundle`) as the HTTP client's, so the two halves
 //! trust the same servers and a WebSocket never has to be given up for a trust setting.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -10,19 +11,26 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use super::api::{ClientError, ServerAddress};
+/// Why the WebSocket's TLS settings could not be made (the HTTP client names the site).
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    #[error("{0}")]
+    Protocol(String),
+    #[error("cannot use the certificate bundle {}: {reason}", path.display())]
+    Bundle { path: PathBuf, reason: String },
+}
 
-/// The rustls configuration for WebSockets to `server`: the public (webpki) roots plus the
-/// `cert_bundle`'s certificates, or, with `insecure`, any certificate at all.
-pub fn websocket_tls(server: &ServerAddress) -> Result<Arc<rustls::ClientConfig>, ClientError> {
+/// The rustls configuration for WebSockets: the public (webpki) roots plus the `cert_bundle`'s
+/// certificates, or, with `insecure`, any certificate at all.
+pub fn websocket_tls(
+    insecure: bool,
+    cert_bundle: Option<&Path>,
+) -> Result<Arc<rustls::ClientConfig>, TlsSetupError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
-        .map_err(|e| ClientError::Tls {
-            site: server.site_str(),
-            reason: e.to_string(),
-        })?;
-    let config = if server.insecure {
+        .map_err(|e| TlsSetupError::Protocol(e.to_string()))?;
+    let config = if insecure {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
@@ -31,9 +39,9 @@ pub fn websocket_tls(server: &ServerAddress) -> Result<Arc<rustls::ClientConfig>
         let mut roots = RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
-        if let Some(path) = &server.cert_bundle {
-            let bad = |reason: String| ClientError::CertBundle {
-                path: path.clone(),
+        if let Some(path) = cert_bundle {
+            let bad = |reason: String| TlsSetupError::Bundle {
+                path: path.to_owned(),
                 reason,
             };
             let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
@@ -126,16 +134,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bundle.pem");
         std::fs::write(&path, "nothing here\n").unwrap();
-        let mut server = ServerAddress::parse("https://chat.example.com").unwrap();
-        server.cert_bundle = Some(path);
-        let err = websocket_tls(&server).unwrap_err();
-        assert!(matches!(err, ClientError::CertBundle { .. }), "{err}");
+        let err = websocket_tls(false, Some(&path)).unwrap_err();
+        assert!(matches!(err, TlsSetupError::Bundle { .. }), "{err}");
         assert!(err.to_string().contains("bundle.pem"), "{err}");
 
-        server.cert_bundle = None;
-        assert!(websocket_tls(&server).is_ok());
-        server.insecure = true;
-        assert!(websocket_tls(&server).is_ok());
+        assert!(websocket_tls(false, None).is_ok());
+        assert!(websocket_tls(true, None).is_ok());
     }
 
     #[test]
