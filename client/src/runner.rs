@@ -142,10 +142,29 @@ async fn run_in_terminal(
         ..StreamOptions::default()
     };
     let (stream_handle, stream) = EventStream::spawn(calls.clone(), stream_options);
-    let result = event_loop(&mut guard, stream, &mut signals, calls, me, options).await;
-    // Give the shell back first: deleting the queue can take a few seconds when offline.
+    let account = SeenMarks::account(&calls.api().server().site_str(), me);
+    let status = StatusKeeper::spawn(
+        calls.api().clone(),
+        me,
+        options
+            .replaced_status
+            .clone()
+            .map(|memory| (memory, account)),
+    );
+    let result = event_loop(
+        &mut guard,
+        stream,
+        &mut signals,
+        calls,
+        me,
+        options,
+        &status,
+    )
+    .await;
+    // Give the shell back first: deleting the queue and putting the user's status back can
+    // take a few seconds when offline.
     drop(guard);
-    stream_handle.shutdown().await;
+    tokio::join!(stream_handle.shutdown(), status.finish());
     result
 }
 
@@ -161,6 +180,7 @@ async fn event_loop(
     calls: Calls,
     me: UserId,
     options: RunOptions,
+    status: &StatusKeeper,
 ) -> Result<(), RunError> {
     let settings = Settings {
         share_status: options.preferences.share_status,
@@ -171,14 +191,6 @@ async fn event_loop(
         .with_settings(settings, options.dnd);
     let account = SeenMarks::account(&calls.api().server().site_str(), me);
     model.recent.seen = options.seen.as_ref().and_then(|s| s.recall(&account));
-    let status = StatusKeeper::spawn(
-        calls.api().clone(),
-        me,
-        options
-            .replaced_status
-            .clone()
-            .map(|memory| (memory, account.clone())),
-    );
     let (tx, mut results) = mpsc::unbounded_channel();
     let (heartbeat_tx, mut heartbeats_stopped) = mpsc::unbounded_channel();
     let mut effects = Effects {
@@ -238,7 +250,6 @@ async fn event_loop(
         }
     }
     effects.stop_ringing();
-    status.finish().await;
     Ok(())
 }
 
