@@ -7,21 +7,14 @@ use std::path::Path;
 
 use serde_json::Value;
 use zulip_calls_protocol::endpoint::{API_PREFIX, all_endpoints};
+use zulip_calls_protocol::openapi::conformance::{self, mismatches};
 use zulip_calls_protocol::openapi::{contract_document, placeholders};
 
 const METHODS: [&str; 4] = ["get", "post", "delete", "patch"];
 
 /// Follows `$ref`s (local ones only) to the schema they name.
 fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
-    match schema.get("$ref").and_then(Value::as_str) {
-        Some(reference) => {
-            let target = doc
-                .pointer(reference.strip_prefix('#').expect("a local $ref"))
-                .unwrap_or_else(|| panic!("{reference} does not resolve"));
-            resolve(doc, target)
-        }
-        None => schema,
-    }
+    conformance::resolve(doc, schema).unwrap_or_else(|| panic!("{schema} does not resolve"))
 }
 
 fn each_ref(value: &Value, out: &mut Vec<String>) {
@@ -147,85 +140,6 @@ fn response_alternatives<'a>(doc: &'a Value, name: &str) -> Vec<&'a Value> {
     match fields.get("anyOf").and_then(Value::as_array) {
         Some(branches) => branches.iter().map(|b| resolve(doc, b)).collect(),
         None => vec![fields],
-    }
-}
-
-/// Checks `value` has exactly the fields `schema` documents: none undocumented (unless the
-/// schema is open), every required one present; nested objects too. Returns mismatches.
-fn mismatches(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Vec<String>) {
-    let schema = resolve(doc, schema);
-    for key in ["anyOf", "oneOf"] {
-        if let Some(branches) = schema.get(key).and_then(Value::as_array) {
-            // The value fits one branch (an `Option`'s `null`, or one shape of several).
-            let fits = branches.iter().any(|b| {
-                let mut inner = Vec::new();
-                mismatches(doc, b, value, at, &mut inner);
-                inner.is_empty() && type_fits(resolve(doc, b), value)
-            });
-            if !fits {
-                out.push(format!("{at}: fits no branch of {key}"));
-            }
-            return;
-        }
-    }
-    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
-        all.iter()
-            .for_each(|part| mismatches(doc, part, value, at, out));
-    }
-    match value {
-        Value::Object(fields) => {
-            let props = schema.get("properties").and_then(Value::as_object);
-            if let Some(props) = props {
-                let open = schema
-                    .get("additionalProperties")
-                    .is_some_and(|a| a != &Value::Bool(false));
-                for (name, field) in fields {
-                    match props.get(name) {
-                        Some(sub) => mismatches(doc, sub, field, &format!("{at}.{name}"), out),
-                        None if open => {}
-                        None => out.push(format!("{at}.{name}: not in the document")),
-                    }
-                }
-                for name in schema["required"].as_array().into_iter().flatten() {
-                    if !fields.contains_key(name.as_str().unwrap()) {
-                        out.push(format!("{at}.{name}: required but not sent"));
-                    }
-                }
-            } else if let Some(values) = schema.get("additionalProperties")
-                && values.is_object()
-            {
-                for (name, field) in fields {
-                    mismatches(doc, values, field, &format!("{at}.{name}"), out);
-                }
-            }
-        }
-        Value::Array(items) => {
-            if let Some(item) = schema.get("items") {
-                for (i, v) in items.iter().enumerate() {
-                    mismatches(doc, item, v, &format!("{at}[{i}]"), out);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Whether `value`'s JSON type is among `schema`'s `type`s (no `type`: anything).
-fn type_fits(schema: &Value, value: &Value) -> bool {
-    let name = match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    };
-    let fits = |t: &Value| t == name || (t == "number" && name == "integer");
-    match schema.get("type") {
-        Some(Value::Array(types)) => types.iter().any(fits),
-        Some(t) => fits(t),
-        None => schema.get("const").is_none_or(|c| c == value),
     }
 }
 

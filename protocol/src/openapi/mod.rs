@@ -7,6 +7,8 @@
 //! Success bodies are the endpoint's fields beside `"result": "success"` and `"msg": ""`;
 //! errors are the error envelope ([`ApiError`]) with its `code`.
 
+pub mod conformance;
+
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value, json};
