@@ -3,6 +3,7 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::path::Path;
 use std::process::Command;
 
 use rexpect::session::spawn_command;
@@ -10,20 +11,7 @@ use rexpect::session::spawn_command;
 #[test]
 fn demo_starts_places_a_call_and_restores_the_terminal_on_quit() {
     let home = tempfile::tempdir().unwrap();
-    let mut command = Command::new("sh");
-    // A fresh pseudo-terminal has no size; give it one, as a terminal emulator would.
-    command.arg("-c").arg(format!(
-        "stty cols 100 rows 30 && exec {} demo --no-browser",
-        env!("CARGO_BIN_EXE_zulip-calls")
-    ));
-    command
-        .env("HOME", home.path())
-        .env("XDG_STATE_HOME", home.path().join("state"))
-        .env("TERM", "xterm-256color")
-        .env_remove("ZULIPRC")
-        .env_remove("ZULIP_EMAIL")
-        .env_remove("ZULIP_API_KEY")
-        .env_remove("ZULIP_SITE");
+    let command = in_terminal(100, "demo --no-browser", home.path());
     let mut session = spawn_command(command, Some(15_000)).unwrap();
 
     // Before the UI: how a second terminal joins the demo.
@@ -91,20 +79,11 @@ fn the_tui_places_and_cancels_a_call_on_a_1_1_server() {
             .clone()
     };
     let home = tempfile::tempdir().unwrap();
-    let mut command = Command::new("sh");
-    command.arg("-c").arg(format!(
-        "stty cols 100 rows 30 && exec {} --no-browser --site {} --email hamlet@zulip.com --api-key {key}",
-        env!("CARGO_BIN_EXE_zulip-calls"),
-        server.url(),
-    ));
-    command
-        .env("HOME", home.path())
-        .env("XDG_STATE_HOME", home.path().join("state"))
-        .env("TERM", "xterm-256color")
-        .env_remove("ZULIPRC")
-        .env_remove("ZULIP_EMAIL")
-        .env_remove("ZULIP_API_KEY")
-        .env_remove("ZULIP_SITE");
+    let args = format!(
+        "--no-browser --site {} --email hamlet@zulip.com --api-key {key}",
+        server.url()
+    );
+    let command = in_terminal(100, &args, home.path());
     let mut session = spawn_command(command, Some(15_000)).unwrap();
     // The first frame's status bar, then the teammates once loaded.
     session.exp_string(" 1.1 ").unwrap();
@@ -214,23 +193,11 @@ fn a_call_missed_while_closed_is_counted_and_called_back_from_history() {
 
     let home = tempfile::tempdir().unwrap();
     let state = home.path().join("state");
-    let tui = || {
-        let mut command = Command::new("sh");
-        command.arg("-c").arg(format!(
-            "stty cols 110 rows 30 && exec {} --no-browser --site {} --email hamlet@zulip.com --api-key {key}",
-            env!("CARGO_BIN_EXE_zulip-calls"),
-            server.url(),
-        ));
-        command
-            .env("HOME", home.path())
-            .env("XDG_STATE_HOME", &state)
-            .env("TERM", "xterm-256color")
-            .env_remove("ZULIPRC")
-            .env_remove("ZULIP_EMAIL")
-            .env_remove("ZULIP_API_KEY")
-            .env_remove("ZULIP_SITE");
-        command
-    };
+    let args = format!(
+        "--no-browser --site {} --email hamlet@zulip.com --api-key {key}",
+        server.url()
+    );
+    let tui = || in_terminal(110, &args, home.path());
     let mut session = spawn_command(tui(), Some(15_000)).unwrap();
     // The count may be drawn before or after the teammates, over cells that held other text:
     // only the cells that changed are written, with cursor moves between them.
@@ -375,24 +342,11 @@ fn a_client_killed_mid_call_puts_the_old_status_back_on_its_next_start() {
     };
 
     let home = tempfile::tempdir().unwrap();
-    let state = home.path().join("state");
-    let tui = || {
-        let mut command = Command::new("sh");
-        command.arg("-c").arg(format!(
-            "stty cols 110 rows 30 && exec {} --no-browser --site {} --email hamlet@zulip.com --api-key {hamlet_key}",
-            env!("CARGO_BIN_EXE_zulip-calls"),
-            server.url(),
-        ));
-        command
-            .env("HOME", home.path())
-            .env("XDG_STATE_HOME", &state)
-            .env("TERM", "xterm-256color")
-            .env_remove("ZULIPRC")
-            .env_remove("ZULIP_EMAIL")
-            .env_remove("ZULIP_API_KEY")
-            .env_remove("ZULIP_SITE");
-        command
-    };
+    let args = format!(
+        "--no-browser --site {} --email hamlet@zulip.com --api-key {hamlet_key}",
+        server.url()
+    );
+    let tui = || in_terminal(110, &args, home.path());
     let mut session = spawn_command(tui(), Some(15_000)).unwrap();
     session.exp_string("othello@zulip.com").unwrap();
     // Othello calls; Hamlet answers in the TUI.
@@ -430,6 +384,26 @@ fn a_client_killed_mid_call_puts_the_old_status_back_on_its_next_start() {
     again.flush().unwrap();
     again.exp_eof().unwrap();
     runtime.block_on(server.shutdown());
+}
+
+/// The client with `args` in a shell that first gives the pseudo-terminal a size (a fresh one
+/// has none, and nothing would be drawn), as a terminal emulator would; `home` is its home and
+/// holds its state directory, and no credentials come from the environment.
+fn in_terminal(cols: u16, args: &str, home: &Path) -> Command {
+    let mut command = Command::new("sh");
+    command.arg("-c").arg(format!(
+        "stty cols {cols} rows 30 && exec {} {args}",
+        env!("CARGO_BIN_EXE_zulip-calls")
+    ));
+    command
+        .env("HOME", home)
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("TERM", "xterm-256color")
+        .env_remove("ZULIPRC")
+        .env_remove("ZULIP_EMAIL")
+        .env_remove("ZULIP_API_KEY")
+        .env_remove("ZULIP_SITE");
+    command
 }
 
 /// A pattern matching `text` as a terminal draws it when only changed cells are written: any
