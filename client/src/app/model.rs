@@ -452,7 +452,7 @@ impl Model {
             .collect();
         if self.roster.known {
             // Stable: the alphabetical order stays within each group.
-            visible.sort_by_key(|t| self.availability(t));
+            visible.sort_by_cached_key(|t| self.availability(t));
         }
         visible
     }
