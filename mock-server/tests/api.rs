@@ -562,3 +562,47 @@ async fn event_answers_leave_without_waiting_for_the_open_batch() {
         "an answer left before the commit"
     );
 }
+
+/// A long-poll is answered even when its client has shut its side of the connection after
+/// sending it: the server does not read the socket while a request waits for its answer
+/// (what keeps ten thousand held long-polls small), so it does not take the client's end of
+/// sending for the client leaving.
+#[tokio::test]
+async fn a_long_poll_is_answered_after_its_client_stops_sending() {
+    use base64::Engine as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let app = spawn_with(Options {
+        heartbeat_seconds: 60,
+        ..Options::default()
+    })
+    .await;
+    let hamlet = app.account("hamlet@zulip.com");
+    let othello = app.account("othello@zulip.com");
+    let queue = app.register(&othello).await;
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", othello.email, othello.key));
+    let mut stream = tokio::net::TcpStream::connect(app.server.addr)
+        .await
+        .unwrap();
+    let head = format!(
+        "GET /api/v1/events?queue_id={queue}&last_event_id=-1 HTTP/1.1\r\nHost: {}\r\n\
+         Authorization: Basic {auth}\r\n\r\n",
+        app.server.addr
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let call_id = app.call(&hamlet, &othello).await;
+
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("no answer")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(&call_id), "{answer}");
+}

@@ -11,7 +11,8 @@
 #   tests/scripts/instructions-per-lifecycle.sh [path/to/zulip-calls-mock [bench flags...]]
 #   tests/scripts/instructions-per-lifecycle.sh target/release/zulip-calls-mock --calls-api 1.1
 #
-# Needs valgrind (Debian: apt-get install valgrind). Takes about a minute.
+# Needs valgrind (Debian: apt-get install valgrind). Takes about a minute. With KEEP_PROFILES=dir
+# the two runs' callgrind files are kept there (callgrind.4, callgrind.12) for callgrind_annotate.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -29,7 +30,8 @@ done
 }
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+keep=${KEEP_PROFILES:-}
+trap '[ -n "$keep" ] && mkdir -p "$keep" && cp "$work"/callgrind.* "$keep"/; rm -rf "$work"' EXIT
 # The bench ends its server with SIGKILL, which callgrind cannot survive to write its counts:
 # the wrapper runs the server in the background, so the bench kills only the wrapper, and the
 # server is then stopped here with SIGTERM (it shuts down cleanly and callgrind writes out).

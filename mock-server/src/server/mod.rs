@@ -3,6 +3,7 @@
 //! with the deadline scheduler beside it. Everything above the core meets here, and only here.
 
 pub mod config;
+mod connections;
 pub mod health;
 pub mod realm;
 pub mod telemetry;
@@ -339,18 +340,16 @@ async fn serve(
         let _ = stopped.await;
         let _ = drain_begins.send(());
     };
-    // One router shared by every connection: serving the `Router` itself would rebuild its
-    // table of routes for each connection (axum's `with_state(())` per accept), tens of
-    // kilobytes held by every open long-poll.
-    let app = app.with_state::<()>(()).into_make_service();
+    // Handlers bound to the router's state once, here, not on each request (axum converts a
+    // router's method routers to routes in `with_state`).
+    let app = app.with_state::<()>(());
+    let draining = draining.with_state::<()>(());
     let main = SharedListener(Arc::clone(&listener));
     let tls = acceptor.clone();
     let serving = async move {
         match tls {
             Some(acceptor) => {
-                axum::serve(tls::TlsListener::new(main, acceptor), app)
-                    .with_graceful_shutdown(stopped)
-                    .await
+                connections::serve(tls::TlsListener::new(main, acceptor), app, stopped).await;
             }
             None => {
                 // Events are small writes pushed without a request; Nagle's algorithm would
@@ -360,29 +359,26 @@ async fn serve(
                         tracing::debug!(error = %err, "cannot set TCP_NODELAY");
                     }
                 });
-                axum::serve(main, app).with_graceful_shutdown(stopped).await
+                connections::serve(main, app, stopped).await;
             }
         }
     };
     let answering_probes = async move {
         if drain_began.await.is_ok() {
-            let draining = draining.with_state::<()>(()).into_make_service();
             let shared = SharedListener(listener);
             // Each ends only when dropped, with the drain.
-            let _ = match acceptor {
+            let never = std::future::pending();
+            match acceptor {
                 Some(acceptor) => {
-                    axum::serve(tls::TlsListener::new(shared, acceptor), draining).await
+                    connections::serve(tls::TlsListener::new(shared, acceptor), draining, never)
+                        .await;
                 }
-                None => axum::serve(shared, draining).await,
-            };
+                None => connections::serve(shared, draining, never).await,
+            }
         }
     };
     tokio::select! {
-        served = serving => {
-            if let Err(err) = served {
-                tracing::error!(error = %err, "server stopped");
-            }
-        }
+        () = serving => {}
         () = answering_probes => {}
     }
 }
