@@ -10,11 +10,14 @@
 //! goes away mid-poll is noticed when its answer (at the latest the heartbeat) is written, as
 //! on a WebSocket, whose reader is not polled between frames either.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::pin;
 
-use axum::Router;
+use axum::body::Bytes;
+use axum::http::{Request, Response};
 use axum::serve::Listener;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
@@ -23,9 +26,16 @@ use tokio::sync::watch;
 /// Serves `app` on every connection `listener` accepts until `shutdown` resolves, then stops
 /// accepting, lets each connection finish the request it is on (closing it after), and
 /// returns when the last has closed.
-pub(crate) async fn serve<L>(mut listener: L, app: Router, shutdown: impl Future<Output = ()>)
+pub(crate) async fn serve<L, S, B>(mut listener: L, app: S, shutdown: impl Future<Output = ()>)
 where
     L: Listener,
+    S: tower::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     // Each connection holds a receiver: it hears of the shutdown through it, and the sender
     // learns that every connection has closed when the last receiver is dropped.

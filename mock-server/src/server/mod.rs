@@ -20,6 +20,7 @@ use zulip_calls_protocol::Dialect;
 use crate::api::design::events::CallEvents;
 use crate::api::plugin::events::CallOpEvents;
 use crate::api::plugin::group_events::GroupCallEvents;
+use crate::api::shutdown::CutOff;
 use crate::api::{self, Api, ApiLimits};
 use crate::core::directory::Directory;
 use crate::core::pushes::PushOutbox;
@@ -220,13 +221,12 @@ impl Server {
             }
         });
         let (cut_off, cut_off_rx) = api::shutdown::cut_off_signal();
-        let app = api::shutdown::cut_off_layer(router(Arc::clone(&state)), cut_off_rx.clone());
-        let app = telemetry::trace_requests(app);
-        let draining = api::shutdown::cut_off_layer(
-            health::draining_router(Arc::clone(&state.api)),
-            cut_off_rx,
-        );
-        let draining = telemetry::trace_requests(draining);
+        // Handlers bound to the router's state once, here, not on each request (axum turns a
+        // router's method routers into routes in `with_state`).
+        let app = router(Arc::clone(&state)).with_state::<()>(());
+        let app = telemetry::trace_requests(CutOff::new(app, cut_off_rx.clone()));
+        let draining = health::draining_router(Arc::clone(&state.api)).with_state::<()>(());
+        let draining = telemetry::trace_requests(CutOff::new(draining, cut_off_rx));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let acceptor = tls.as_ref().map(|tls| tls.acceptor.clone());
         let task = tokio::spawn(serve(listener, app, draining, stopped, acceptor));
@@ -325,12 +325,15 @@ fn control_token(config: &ServerConfig, addr: SocketAddr) -> Option<String> {
     Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// What serves each request: the router, cut off at a shutdown's end, with request ids.
+type Service = telemetry::Traced<CutOff<Router>>;
+
 /// Serves `app` until `stopped`, then lets its open requests finish while new connections
 /// get `draining` (the health probes, a 503 for the rest) until they have.
 async fn serve(
     listener: tokio::net::TcpListener,
-    app: Router,
-    draining: Router,
+    app: Service,
+    draining: Service,
     stopped: tokio::sync::oneshot::Receiver<()>,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
 ) {
@@ -340,10 +343,6 @@ async fn serve(
         let _ = stopped.await;
         let _ = drain_begins.send(());
     };
-    // Handlers bound to the router's state once, here, not on each request (axum converts a
-    // router's method routers to routes in `with_state`).
-    let app = app.with_state::<()>(());
-    let draining = draining.with_state::<()>(());
     let main = SharedListener(Arc::clone(&listener));
     let tls = acceptor.clone();
     let serving = async move {

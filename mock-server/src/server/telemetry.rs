@@ -7,38 +7,55 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response};
+use hyper::body::Incoming;
 use tower::ServiceBuilder;
+use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::request_id::{
-    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+    MakeRequestUuid, PropagateRequestId, PropagateRequestIdLayer, RequestId, SetRequestId,
+    SetRequestIdLayer,
 };
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnBodyChunk, DefaultOnEos, Trace, TraceLayer};
 use tracing::Span;
 
 /// The log filter when `RUST_LOG` is unset: this crate's informational lines, nobody else's.
 pub const DEFAULT_LOG_FILTER: &str = "zulip_calls_mock=info";
 
+/// The server's service with request ids and spans around it (see [`trace_requests`]).
+pub type Traced<S> = SetRequestId<
+    Trace<
+        PropagateRequestId<S>,
+        SharedClassifier<ServerErrorsAsFailures>,
+        fn(&Request<Incoming>) -> Span,
+        (),
+        fn(&Response<Body>, Duration, &Span),
+        DefaultOnBodyChunk,
+        DefaultOnEos,
+        (),
+    >,
+    MakeRequestUuid,
+>;
+
 /// Wraps `app` so that every request has an id, a span carrying it, and a closing log line.
-pub fn trace_requests(app: Router) -> Router {
+/// Around the whole service, once per request (a router's `layer` wraps each route instead).
+pub fn trace_requests<S>(app: S) -> Traced<S> {
     let trace = TraceLayer::new_for_http()
-        .make_span_with(request_span)
+        .make_span_with(request_span as fn(&Request<Incoming>) -> Span)
         .on_request(())
-        .on_response(log_response)
+        .on_response(log_response as fn(&Response<Body>, Duration, &Span))
         // `log_response` already reports 5xx answers; the default would log them twice.
         .on_failure(());
-    app.layer(
-        ServiceBuilder::new()
-            // Outermost, so the span below sees the id.
-            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-            .layer(trace)
-            .layer(PropagateRequestIdLayer::x_request_id()),
-    )
+    ServiceBuilder::new()
+        // Outermost, so the span below sees the id.
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .service(app)
 }
 
 /// The span of one request: its id, method and path (never the query, which may be long).
-fn request_span(request: &Request<Body>) -> Span {
+fn request_span<B>(request: &Request<B>) -> Span {
     let id = request
         .extensions()
         .get::<RequestId>()
