@@ -88,15 +88,11 @@ impl RateLimiter {
     }
 }
 
-/// Middleware: counts, and adds the headers. Authenticates unless a layer outside did (the
-/// journal, for the API), once either way: handlers reuse the result. Requests without valid
-/// credentials pass through untouched; their handler answers 401.
-/// The innermost part of the QA layer's front desk (`qa::front_desk`), which hands it the user
-/// the journal signed in.
-pub async fn limit<Inner>(state: &ApiState, request: Request, inner: Inner) -> Response
-where
-    Inner: AsyncFnOnce(Request) -> Response,
-{
+/// Counts a request against its user's limit (the innermost part of the QA layer's front desk,
+/// `qa::front_desk`, which hands it the user the journal signed in; authenticates otherwise,
+/// once either way: handlers reuse the result). Requests without valid credentials pass
+/// untouched; their handler answers 401.
+pub fn check(state: &ApiState, request: Request) -> Admission {
     let limit = state.limits.rate_limit_per_minute;
     let (mut parts, body) = request.into_parts();
     let user_id = match parts.extensions.get::<AuthUser>() {
@@ -107,21 +103,37 @@ where
                 parts.extensions.insert(AuthUser(user));
                 id
             }
-            Err(_) => return inner(Request::from_parts(parts, body)).await,
+            Err(_) => return Admission::Admitted(Request::from_parts(parts, body), None),
         },
     };
     let request = Request::from_parts(parts, body);
     if limit == 0 {
-        return inner(request).await;
+        return Admission::Admitted(request, None);
     }
     let verdict = state
         .rate_limiter
         .check(user_id, state.core.clock.now(), limit);
-    let mut response = if verdict.allowed {
-        inner(request).await
-    } else {
-        tracing::warn!(user = %user_id, "rate limit hit");
-        ServerError::from(ApiError::rate_limited(verdict.retry_after)).into_response()
+    if verdict.allowed {
+        return Admission::Admitted(request, Some(verdict));
+    }
+    tracing::warn!(user = %user_id, "rate limit hit");
+    let refused = ServerError::from(ApiError::rate_limited(verdict.retry_after)).into_response();
+    Admission::Refused(stamp(refused, Some(verdict)))
+}
+
+/// What [`check`] decided for a request.
+#[derive(Debug)]
+pub enum Admission {
+    /// To be served; its answer gets the verdict's headers ([`stamp`]), if there is one.
+    Admitted(Request, Option<Verdict>),
+    /// Over the limit: the refusal, with its headers.
+    Refused(Response),
+}
+
+/// Adds the rate limit's headers for `verdict` to `response`.
+pub fn stamp(mut response: Response, verdict: Option<Verdict>) -> Response {
+    let Some(verdict) = verdict else {
+        return response;
     };
     let headers = response.headers_mut();
     for (name, value) in [

@@ -222,14 +222,12 @@ pub struct Dropped;
 struct ConnectionDropped;
 
 /// Applies the first matching rule (part of [`crate::qa::front_desk`], inside the journal, so a
-/// faulted request is journaled as the client saw it).
-pub async fn apply<Inner>(state: &QaState, mut request: Request, inner: Inner) -> Response
-where
-    Inner: AsyncFnOnce(Request) -> Response,
-{
+/// faulted request is journaled as the client saw it): the request to go on with (after a
+/// delay, or marked to have its WebSocket closed), or the answer a rule gives in its place.
+pub async fn intercept(state: &QaState, mut request: Request) -> Result<Request, Response> {
     let path = request.uri().path().to_owned();
     if !is_api_path(&path) {
-        return inner(request).await;
+        return Ok(request);
     }
     let caller = match request.extensions().get::<Caller>() {
         Some(caller) => caller.clone(),
@@ -247,22 +245,22 @@ where
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     let method = request.method().to_string();
     let Some((fault_id, action)) = state.faults.take(&method, &path, &caller, upgrade) else {
-        return inner(request).await;
+        return Ok(request);
     };
     tracing::info!(fault_id, %method, %path, ?action, "injecting a fault");
     match action {
         FaultAction::Delay { ms } => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
-            inner(request).await
+            Ok(request)
         }
-        FaultAction::Respond { status, body } => respond(status, body),
-        FaultAction::Drop => dropped(),
+        FaultAction::Respond { status, body } => Err(respond(status, body)),
+        FaultAction::Drop => Err(dropped()),
         FaultAction::CloseWebsocket { code } => {
             request.extensions_mut().insert(CloseWebSocket {
                 code,
                 reason: "injected fault",
             });
-            inner(request).await
+            Ok(request)
         }
     }
 }

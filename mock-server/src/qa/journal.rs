@@ -2,7 +2,7 @@
 //! plugin API, recorded so a test can ask what a client actually sent instead of inferring it
 //! from the server's state.
 //!
-//! [`record`] is the outermost layer of the API: it sees the request as the client sent it
+//! [`begin`] and [`Pending::end`] are the outermost layer of the API: it sees the request as the client sent it
 //! and the answer as the client got it, fault injection included. Control requests and
 //! `/metrics` are not recorded (they are the test talking to the mock, not the client).
 
@@ -111,7 +111,7 @@ impl Journal {
     }
 }
 
-/// Who a request claims to be, worked out once by [`record`] and left in the request's
+/// Who a request claims to be, worked out once by [`begin`] and left in the request's
 /// extensions for the layers inside it (fault injection).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Caller {
@@ -152,14 +152,23 @@ pub fn is_api_path(path: &str) -> bool {
     !under_control && path != "/metrics"
 }
 
-/// Journals the request and its answer, then wakes `wait-for` (part of
-/// [`crate::qa::front_desk`]).
-pub async fn record<Inner>(state: &QaState, request: Request, inner: Inner) -> Response
-where
-    Inner: AsyncFnOnce(Request) -> Response,
-{
+/// A journaled request waiting for its answer: what its entry needs from the request.
+#[derive(Debug)]
+pub struct Pending {
+    started: Instant,
+    at: Timestamp,
+    method: String,
+    path: String,
+    caller: Caller,
+    params: Params,
+}
+
+/// Reads who an API request is from and its parameters, and leaves both in its extensions for
+/// the layers and the handler inside (part of [`crate::qa::front_desk`]); `None` for requests
+/// that are not journaled.
+pub async fn begin(state: &QaState, request: Request) -> (Request, Option<Pending>) {
     if !is_api_path(request.uri().path()) {
-        return inner(request).await;
+        return (request, None);
     }
     let started = Instant::now();
     let at = state.core.clock.now();
@@ -200,38 +209,50 @@ where
     if complete {
         parts.extensions.insert(ReadParams(params.clone()));
     }
-    let method = parts.method.to_string();
-    let path = parts.uri.path().to_owned();
-    let response = inner(Request::from_parts(parts, body)).await;
-    let (status, error_code, response) = if response
-        .extensions()
-        .get::<crate::qa::faults::Dropped>()
-        .is_some()
-    {
-        (0, None, response)
-    } else {
-        let status = response.status().as_u16();
-        let (error_code, response) = error_code(response).await;
-        (status, error_code, response)
-    };
-    let latency_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
-    let id = state.journal.append(JournalEntry {
-        id: 0,
+    let pending = Pending {
+        started,
         at,
-        method,
-        path,
-        user_id: caller.user_id,
-        user_email: caller.email,
-        // Redacted only now: a long-poll holds what this future holds, and the parameters
-        // are smaller than their JSON.
-        params: redacted(&params),
-        status,
-        error_code,
-        latency_ms,
-    });
-    tracing::trace!(journal_id = id, "request journaled");
-    state.core.note_change();
-    response
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        caller,
+        params,
+    };
+    (Request::from_parts(parts, body), Some(pending))
+}
+
+impl Pending {
+    /// Journals the request with its answer, then wakes `wait-for`.
+    pub async fn end(self, state: &QaState, response: Response) -> Response {
+        let (status, error_code, response) = if response
+            .extensions()
+            .get::<crate::qa::faults::Dropped>()
+            .is_some()
+        {
+            (0, None, response)
+        } else {
+            let status = response.status().as_u16();
+            let (error_code, response) = error_code(response).await;
+            (status, error_code, response)
+        };
+        let latency_ms = (self.started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
+        let id = state.journal.append(JournalEntry {
+            id: 0,
+            at: self.at,
+            method: self.method,
+            path: self.path,
+            user_id: self.caller.user_id,
+            user_email: self.caller.email,
+            // Redacted only now: a long-poll holds what this holds, and the parameters are
+            // smaller than their JSON.
+            params: redacted(&self.params),
+            status,
+            error_code,
+            latency_ms,
+        });
+        tracing::trace!(journal_id = id, "request journaled");
+        state.core.note_change();
+        response
+    }
 }
 
 /// Reads a body of at most `limit` bytes and hands back an identical body for the handler
@@ -365,20 +386,14 @@ mod tests {
         Arc::new(Qa::new(api, None, realms, Arc::default(), Arc::default()))
     }
 
-    /// The parameters `record` hands on for `request`, if it read them all.
+    /// The parameters `begin` hands on for `request`, if it read them all.
     async fn handed_on(request: Request) -> Option<Vec<String>> {
         let state = test_state();
-        let seen = std::sync::Mutex::new(None);
-        record(&state, request, async |request: Request| {
-            let read = request
-                .extensions()
-                .get::<ReadParams>()
-                .map(|ReadParams(params)| params.names().map(str::to_owned).collect());
-            *seen.lock().unwrap() = read;
-            axum::response::IntoResponse::into_response(axum::http::StatusCode::OK)
-        })
-        .await;
-        seen.into_inner().unwrap()
+        let (request, _) = begin(&state, request).await;
+        request
+            .extensions()
+            .get::<ReadParams>()
+            .map(|ReadParams(params)| params.names().map(str::to_owned).collect())
     }
 
     #[tokio::test]

@@ -6,7 +6,7 @@
 //! - counted as things happen: call creations, transitions and endings, group call creations
 //!   and endings and what happened to their participants, and recorded pushes (heard from the
 //!   core: [`Metrics`] is one of its listeners), request latencies (counted by the front
-//!   desk's outermost layer, [`track_requests`]);
+//!   desk's outermost layer, [`Visit`]);
 //! - read at scrape time from where the truth lives: active calls by state and active group
 //!   calls with their participants by state (the store), event queues, waiting long-polls and
 //!   events delivered (the queues), open WebSockets. A reset or a restart is then reflected at
@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -500,29 +500,41 @@ async fn scrape(State(state): State<QaState>) -> Response {
     }
 }
 
-/// Times every request and records it under its route pattern (the outermost part of
-/// [`crate::qa::front_desk`]).
-pub async fn track_requests<Inner>(state: &QaState, request: Request, inner: Inner) -> Response
-where
-    Inner: AsyncFnOnce(Request) -> Response,
-{
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| UNMATCHED_ROUTE.to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().clone();
-    let started = std::time::Instant::now();
-    let response = inner(request).await;
-    // The outermost layer, so no answer leaves before the changes it may reflect (its own or
-    // others' it read) are committed; see `api::durable`.
-    let response = crate::api::durable::release(&state.core, response).await;
-    state.metrics.record_request(
-        method.as_str(),
-        &route,
-        response.status(),
-        started.elapsed(),
-    );
-    response
+/// A request on its way through [`crate::qa::front_desk`], timed from its arrival (the
+/// outermost part, so its latency is what the client waited) and recorded under its route
+/// pattern when its answer leaves.
+#[derive(Debug)]
+pub struct Visit {
+    method: Method,
+    route: Option<MatchedPath>,
+    started: std::time::Instant,
+}
+
+impl Visit {
+    pub fn begin(request: &Request) -> Visit {
+        Visit {
+            method: request.method().clone(),
+            route: request.extensions().get::<MatchedPath>().cloned(),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Lets the answer go once the changes it may reflect (its own or others' it read) are
+    /// committed (see `api::durable`), and records it.
+    pub async fn end(self, state: &QaState, response: Response) -> Response {
+        let response = crate::api::durable::release(&state.core, response).await;
+        let route = self
+            .route
+            .as_ref()
+            .map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
+        state.metrics.record_request(
+            self.method.as_str(),
+            route,
+            response.status(),
+            self.started.elapsed(),
+        );
+        response
+    }
 }
 
 #[cfg(test)]

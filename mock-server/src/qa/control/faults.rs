@@ -1,5 +1,5 @@
 //! `/mock/v1/faults`: adding, listing and deleting fault rules (CONTROL-API.md, "Fault
-//! injection"). The rules act in [`crate::qa::faults::apply`].
+//! injection"). The rules act in [`crate::qa::faults::intercept`].
 
 use axum::Router;
 use axum::extract::{Path, State};
