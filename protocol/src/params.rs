@@ -54,12 +54,22 @@ pub enum RawParam {
 }
 
 /// A request's parameters, in arrival order, each name once (the last value wins).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Params {
     entries: Vec<(String, RawParam)>,
-    /// Where each name is in `entries`, so that a body with many distinct names is read in
-    /// linear time rather than quadratic.
-    index: HashMap<String, usize>,
+    /// Where each name is in `entries`, once there are more than [`INDEXED_FROM`]: a body with
+    /// many distinct names is then read in linear time rather than quadratic, while the few a
+    /// request usually has are found faster by a scan than by hashing (and cost no table).
+    index: Option<HashMap<String, usize>>,
+}
+
+/// How many parameters [`Params`] holds before it indexes them by name.
+const INDEXED_FROM: usize = 16;
+
+impl PartialEq for Params {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
 }
 
 impl Params {
@@ -71,12 +81,35 @@ impl Params {
     /// Adds or replaces a parameter.
     pub fn insert(&mut self, name: impl Into<String>, value: RawParam) {
         let name = name.into();
-        match self.index.get(&name) {
-            Some(&at) => self.entries[at].1 = value,
-            None => {
-                self.index.insert(name.clone(), self.entries.len());
-                self.entries.push((name, value));
+        if let Some(at) = self.position(&name) {
+            self.entries[at].1 = value;
+            return;
+        }
+        let at = self.entries.len();
+        match &mut self.index {
+            Some(index) => {
+                index.insert(name.clone(), at);
             }
+            None if at >= INDEXED_FROM => {
+                let index = self
+                    .entries
+                    .iter()
+                    .enumerate()
+                    .map(|(at, (name, _))| (name.clone(), at))
+                    .chain(std::iter::once((name.clone(), at)))
+                    .collect();
+                self.index = Some(index);
+            }
+            None => {}
+        }
+        self.entries.push((name, value));
+    }
+
+    /// Where `name` is in `entries`.
+    fn position(&self, name: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(name).copied(),
+            None => self.entries.iter().position(|(n, _)| n == name),
         }
     }
 
@@ -115,7 +148,7 @@ impl Params {
 
     /// The raw value of `name`.
     pub fn get(&self, name: &str) -> Option<&RawParam> {
-        self.index.get(name).map(|&at| &self.entries[at].1)
+        self.position(name).map(|at| &self.entries[at].1)
     }
 
     /// Parameter names, in arrival order.
@@ -475,5 +508,33 @@ impl<'de> Deserializer<'de> for JsonDeserializer<'_> {
 
     forward_to_deserialize_any! {
         i128 u128 char bytes byte_buf unit_struct tuple tuple_struct identifier
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(value: &str) -> RawParam {
+        RawParam::Text(value.to_owned())
+    }
+
+    /// Names are found, and a repeated name replaces its value in place, on both sides of the
+    /// point where the parameters start being indexed.
+    #[test]
+    fn names_are_found_before_and_after_they_are_indexed() {
+        let mut params = Params::new();
+        for n in 0..INDEXED_FROM * 2 {
+            params.insert(format!("p{n}"), text(&n.to_string()));
+            params.insert("p0", text(&format!("last{n}")));
+            assert_eq!(params.get("p0"), Some(&text(&format!("last{n}"))));
+            assert!(params.get(&format!("p{n}")).is_some());
+            assert_eq!(params.index.is_some(), n >= INDEXED_FROM);
+        }
+        assert_eq!(params.names().count(), INDEXED_FROM * 2);
+        assert_eq!(params.get("p7"), Some(&text("7")));
+        assert_eq!(params.get("missing"), None);
+        let names: Vec<_> = params.names().take(3).collect();
+        assert_eq!(names, ["p0", "p1", "p2"]);
     }
 }
