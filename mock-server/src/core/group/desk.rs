@@ -710,15 +710,13 @@ pub fn busy_call_of(
     user: UserId,
     groups: bool,
 ) -> Result<Option<CallId>, StoreError> {
-    if let Some(call) = store.active_call_of(user)? {
-        return Ok(Some(call.call.call_id));
+    if let Some(call_id) = store.active_call_id_of(user)? {
+        return Ok(Some(call_id));
     }
     if !groups {
         return Ok(None);
     }
-    Ok(store
-        .joined_group_call_of(user)?
-        .map(|group| group.call.call_id))
+    store.joined_group_call_id_of(user)
 }
 
 fn group_user(user: &UserRecord) -> GroupUser {

@@ -117,6 +117,11 @@ shared_ops! {
     /// against the rules, there are several.
     fn active_call_of(&self, user: UserId) -> Option<CallRecord>;
 
+    /// The id of the active call `user` is party to (the last placed if, against the rules,
+    /// there are several): what makes them busy. Asked for both parties of every call placed,
+    /// so it reads the two active-call indexes and nothing else.
+    fn active_call_id_of(&self, user: UserId) -> Option<CallId>;
+
     /// Every active call `user` is party to, newest first.
     fn active_calls_of(&self, user: UserId) -> Vec<CallRecord>;
 
@@ -181,7 +186,7 @@ mod ops {
     use zulip_calls_protocol::call::EndReason;
 
     use super::*;
-    use crate::core::store::rows::{audit_from_row, call_columns, call_from_row, millis};
+    use crate::core::store::rows::{audit_from_row, call_columns, call_from_row, millis, parse};
     use crate::core::store::{count, query_all, query_one};
 
     // ---- calls -------------------------------------------------------------------------
@@ -260,6 +265,32 @@ mod ops {
         user: UserId,
     ) -> Result<Option<CallRecord>, StoreError> {
         Ok(active_calls_of(conn, user)?.into_iter().next())
+    }
+
+    pub(super) fn active_call_id_of(
+        conn: &Connection,
+        user: UserId,
+    ) -> Result<Option<CallId>, StoreError> {
+        // `max(seq)` picks the row its bare `call_id` comes from (SQLite's documented rule),
+        // and gives one row of NULLs when there is none. A `UNION ALL` of the two index
+        // searches: `OR` with `ORDER BY` would gather and sort the rows first.
+        let found = query_one(
+            conn,
+            concat!(
+                "SELECT max(seq), call_id FROM (",
+                "SELECT seq, call_id FROM calls WHERE sender_id = ?1 AND ",
+                active_call!(),
+                " UNION ALL SELECT seq, call_id FROM calls WHERE receiver_id = ?1 AND ",
+                active_call!(),
+                ")"
+            ),
+            [user.0],
+            |row| Ok(row.get::<_, Option<String>>(1)?),
+        )?;
+        found
+            .flatten()
+            .map(|id| parse("active call id", &id))
+            .transpose()
     }
 
     pub(super) fn active_calls_of(

@@ -99,9 +99,10 @@ shared_ops! {
     /// The group call with id `id`, with its participants.
     fn group_call(&self, id: CallId) -> Option<GroupRecord>;
 
-    /// The active group call `user` is `joined` in (the newest if, against the rules, there
-    /// are several): what makes them busy.
-    fn joined_group_call_of(&self, user: UserId) -> Option<GroupRecord>;
+    /// The id of the active group call `user` is `joined` in (the last placed if, against the
+    /// rules, there are several): what makes them busy. Asked by every 1:1 call's start, so it
+    /// reads one index and no participant list.
+    fn joined_group_call_id_of(&self, user: UserId) -> Option<CallId>;
 
     /// Every active group call `user` has a place in (any participant state), newest first.
     fn active_group_calls_of(&self, user: UserId) -> Vec<GroupRecord>;
@@ -123,6 +124,15 @@ shared_ops! {
 const CALL_COLUMNS: &str = "seq, call_id, realm_id, call_type, state, title, host_id, host_name, \
      stream_id, topic, jitsi_room_name, jitsi_url, max_participants, created_at, ended_at, \
      end_reason";
+
+/// The id of the newest (last placed) active group call user `?1` is joined in: read along the
+/// participants' index by user, newest first. A join rather than `seq IN (SELECT ...)`, and
+/// ordered by the index rather than by creation time, each of which SQLite would otherwise
+/// fill into a temporary b-tree each time.
+pub(super) const JOINED_GROUP_CALL_ID: &str = "SELECT g.call_id
+     FROM group_participants p JOIN group_calls g ON g.seq = p.call_seq
+     WHERE p.user_id = ?1 AND p.state = 'joined' AND g.state = 'active'
+     ORDER BY p.call_seq DESC LIMIT 1";
 
 /// The columns [`participant_from_row`] reads, in its order.
 const PARTICIPANT_COLUMNS: &str = "user_id, full_name, email, state, is_host, invited_at, \
@@ -342,22 +352,19 @@ mod ops {
         Ok(with_participants(conn, found.into_iter().collect())?.pop())
     }
 
-    pub(super) fn joined_group_call_of(
+    pub(super) fn joined_group_call_id_of(
         conn: &Connection,
         user: UserId,
-    ) -> Result<Option<GroupRecord>, StoreError> {
-        let found = query_one(
+    ) -> Result<Option<CallId>, StoreError> {
+        query_one(
             conn,
-            &format!(
-                "SELECT {CALL_COLUMNS} FROM group_calls WHERE state = 'active' AND seq IN (
-                     SELECT call_seq FROM group_participants
-                     WHERE user_id = ?1 AND state = 'joined')
-                 ORDER BY created_at DESC, seq DESC LIMIT 1"
-            ),
+            JOINED_GROUP_CALL_ID,
             [user.0],
-            call_from_row,
-        )?;
-        Ok(with_participants(conn, found.into_iter().collect())?.pop())
+            |row| {
+                let call_id: String = row.get(0)?;
+                call_id.parse().map_err(|e| corrupt("group call id", e))
+            },
+        )
     }
 
     pub(super) fn active_group_calls_of(

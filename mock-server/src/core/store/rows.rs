@@ -44,7 +44,7 @@ fn opt_timestamp(what: &str, millis: Option<i64>) -> Result<Option<Timestamp>, S
     millis.map(|m| timestamp(what, m)).transpose()
 }
 
-fn parse<T>(what: &str, value: &str) -> Result<T, StoreError>
+pub(super) fn parse<T>(what: &str, value: &str) -> Result<T, StoreError>
 where
     T: FromStr,
     T::Err: fmt::Display,

@@ -433,11 +433,14 @@ fn active_calls_are_found_from_either_side() {
         .insert_call(&call(4, 4, 3, CallState::Calling, 200))
         .unwrap();
 
+    // The whole record, and the busy check's id alone, agree.
     let of = |user| {
-        store
+        let id = store
             .active_call_of(UserId(user))
             .unwrap()
-            .map(|c| c.call.call_id)
+            .map(|c| c.call.call_id);
+        assert_eq!(store.active_call_id_of(UserId(user)).unwrap(), id);
+        id
     };
     assert_eq!(of(1), Some(call_id(2)));
     assert_eq!(of(2), Some(call_id(2)));
@@ -815,6 +818,24 @@ fn writing_a_call_builds_no_temporary_table_for_the_partial_indexes() {
             "{sql}: {ops:?}"
         );
     }
+}
+
+/// Every 1:1 call's start asks whether either party is in a group call: one index, no
+/// temporary table.
+#[test]
+fn the_group_busy_check_builds_no_temporary_table() {
+    let store = Store::open_in_memory().unwrap();
+    let mut stmt = store
+        .conn
+        .prepare(&format!("EXPLAIN {}", super::groups::JOINED_GROUP_CALL_ID))
+        .unwrap();
+    let ops: Vec<String> = stmt
+        .query_map([1], |row| row.get::<_, String>(1))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(ops.iter().any(|op| op == "SeekLE" || op == "SeekGE"), "{ops:?}");
+    assert!(!ops.iter().any(|op| op == "OpenEphemeral"), "{ops:?}");
 }
 
 #[test]
