@@ -39,9 +39,14 @@ pub fn authenticate(core: &Core, parts: &Parts) -> Result<UserRecord, ServerErro
         )
         .into());
     };
+    authenticate_as(core, &email, &key)
+}
+
+/// Checks an email and API key (read by [`credentials`]) against the directory.
+pub fn authenticate_as(core: &Core, email: &str, key: &str) -> Result<UserRecord, ServerError> {
     let directory = core.directory();
     let user = directory
-        .user_by_email(&email)
+        .user_by_email(email)
         .filter(|u| constant_time_eq(u.api_key.as_bytes(), key.as_bytes()))
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidApiKey, "Invalid API key"))?;
     if !user.is_active {
