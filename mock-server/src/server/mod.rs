@@ -138,7 +138,7 @@ impl Server {
         let pending_groups = store.all_active_group_calls()?;
         // From here on concurrent changes share commits; answers wait for theirs (see
         // `store::batch` and `api::durable`).
-        store.batch_writes();
+        let batches = store.batch_writes();
 
         // Who hears the core's news, in this order: each served dialect's events, the push
         // outbox (and, after it, whoever hears of its pushes), metrics, bots, the webhook.
@@ -214,7 +214,7 @@ impl Server {
                 Some(checkpointer) => {
                     tokio::join!(
                         deadlines,
-                        checkpointer.run(move || writer.commit_and_checkpoint())
+                        checkpointer.run(batches, move || writer.commit_and_checkpoint())
                     );
                 }
                 None => deadlines.await,

@@ -123,6 +123,11 @@ impl BatchCounters {
         self.failures.load(Ordering::Acquire) > 0 && self.failed_batches().contains(&generation)
     }
 
+    /// How many batches have ended (committed or rolled back) so far.
+    pub fn ended(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
+    }
+
     pub(super) fn open(&self) {
         self.opened.fetch_add(1, Ordering::AcqRel);
     }
