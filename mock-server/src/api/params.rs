@@ -1,5 +1,7 @@
 //! Request parameters from the query string and a form or JSON body (spec §1).
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use axum::http::HeaderValue;
@@ -14,12 +16,13 @@ use crate::api::error::ServerError;
 /// for the handler's [`ApiParams`] so it does not read them a second time. Present only when
 /// reading them succeeded in full (a body over the size limit, or malformed JSON, is left for
 /// the handler to refuse).
+/// Shared with the journal, which keeps them for its entry while the handler runs.
 #[derive(Debug, Clone)]
-pub struct ReadParams(pub Params);
+pub struct ReadParams(pub Arc<Params>);
 
 /// All parameters of a request: the query string, then the body (which wins on conflicts).
 #[derive(Debug)]
-pub struct ApiParams(pub Params);
+pub struct ApiParams(pub Arc<Params>);
 
 /// A router state that knows how large a request body may be: the API's, and the control
 /// API's (which reads its parameters the same way).
@@ -59,7 +62,7 @@ impl<S: BodyLimit + Send + Sync> FromRequest<S> for ApiParams {
                 BodyKind::Other => {}
             }
         }
-        Ok(ApiParams(params))
+        Ok(ApiParams(Arc::new(params)))
     }
 }
 

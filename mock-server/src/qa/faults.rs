@@ -168,6 +168,12 @@ impl Faults {
         Ok(fault_id)
     }
 
+    /// Whether there is no rule at all (as in every run that injects no fault): then a
+    /// request is not looked at further.
+    pub fn is_empty(&self) -> bool {
+        self.lock().rules.is_empty()
+    }
+
     /// Every rule, retired ones included, oldest first.
     pub fn list(&self) -> Vec<FaultRule> {
         self.lock().rules.clone()
@@ -225,10 +231,10 @@ struct ConnectionDropped;
 /// faulted request is journaled as the client saw it): the request to go on with (after a
 /// delay, or marked to have its WebSocket closed), or the answer a rule gives in its place.
 pub async fn intercept(state: &QaState, mut request: Request) -> Result<Request, Response> {
-    let path = request.uri().path().to_owned();
-    if !is_api_path(&path) {
+    if state.faults.is_empty() || !is_api_path(request.uri().path()) {
         return Ok(request);
     }
+    let path = request.uri().path().to_owned();
     let caller = match request.extensions().get::<Caller>() {
         Some(caller) => caller.clone(),
         None => {

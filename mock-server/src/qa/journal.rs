@@ -7,7 +7,7 @@
 //! `/metrics` are not recorded (they are the test talking to the mock, not the client).
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::body::{Body, Bytes, HttpBody};
@@ -160,7 +160,7 @@ pub struct Pending {
     method: String,
     path: String,
     caller: Caller,
-    params: Params,
+    params: Arc<Params>,
 }
 
 /// Reads who an API request is from and its parameters, and leaves both in its extensions for
@@ -206,8 +206,9 @@ pub async fn begin(state: &QaState, request: Request) -> (Request, Option<Pendin
         }
         body
     };
+    let params = Arc::new(params);
     if complete {
-        parts.extensions.insert(ReadParams(params.clone()));
+        parts.extensions.insert(ReadParams(Arc::clone(&params)));
     }
     let pending = Pending {
         started,

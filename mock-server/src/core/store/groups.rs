@@ -356,15 +356,10 @@ mod ops {
         conn: &Connection,
         user: UserId,
     ) -> Result<Option<CallId>, StoreError> {
-        query_one(
-            conn,
-            JOINED_GROUP_CALL_ID,
-            [user.0],
-            |row| {
-                let call_id: String = row.get(0)?;
-                call_id.parse().map_err(|e| corrupt("group call id", e))
-            },
-        )
+        query_one(conn, JOINED_GROUP_CALL_ID, [user.0], |row| {
+            let call_id: String = row.get(0)?;
+            call_id.parse().map_err(|e| corrupt("group call id", e))
+        })
     }
 
     pub(super) fn active_group_calls_of(

@@ -834,7 +834,10 @@ fn the_group_busy_check_builds_no_temporary_table() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert!(ops.iter().any(|op| op == "SeekLE" || op == "SeekGE"), "{ops:?}");
+    assert!(
+        ops.iter().any(|op| op == "SeekLE" || op == "SeekGE"),
+        "{ops:?}"
+    );
     assert!(!ops.iter().any(|op| op == "OpenEphemeral"), "{ops:?}");
 }
 
