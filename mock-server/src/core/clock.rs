@@ -25,10 +25,14 @@ impl Clock {
     pub fn now(&self) -> Timestamp {
         match self {
             // Whole milliseconds: what storage keeps, so a stored call compares equal.
-            Clock::System => {
-                let now = chrono::Utc::now();
-                Timestamp::from_unix_millis(now.timestamp_millis()).unwrap_or(Timestamp(now))
-            }
+            // From the system's count of milliseconds: chrono's `Utc::now` would work out a
+            // calendar date only to have it dropped for the rounding.
+            Clock::System => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .and_then(|since| i64::try_from(since.as_millis()).ok())
+                .and_then(Timestamp::from_unix_millis)
+                .unwrap_or_else(|| Timestamp(chrono::Utc::now())),
             Clock::Manual(millis) => Timestamp::from_unix_millis(millis.load(Ordering::SeqCst))
                 .unwrap_or_else(|| Timestamp(chrono::Utc::now())),
         }
@@ -59,5 +63,21 @@ impl Clock {
                 true
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whole milliseconds, what storage keeps, and the time it is.
+    #[test]
+    fn the_system_clock_reads_whole_milliseconds_of_now() {
+        use chrono::Timelike as _;
+        let before = chrono::Utc::now().timestamp_millis();
+        let now = Clock::System.now();
+        let after = chrono::Utc::now().timestamp_millis();
+        assert_eq!(now.0.nanosecond() % 1_000_000, 0, "{now}");
+        assert!((before..=after).contains(&now.unix_millis()), "{now}");
     }
 }
