@@ -5,6 +5,8 @@
 //! know is kept whole as [`EventKind::Unknown`] so a newer server never breaks an older client.
 //! (`#[serde(other)]` would drop the payload.)
 
+use std::sync::Arc;
+
 use serde::de::Error as _;
 use serde::ser::SerializeMap as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -49,15 +51,17 @@ pub struct QueueEvent {
     pub kind: EventKind,
 }
 
-/// What a queue event is about.
+/// What a queue event is about. A call's events are shared (`Arc`): one change is told to
+/// every queue of every recipient and kept in the server's event log, and a group call's
+/// event carries its whole participant list.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventKind {
     /// A `call_event` (design dialect).
-    Call(Box<CallEvent>),
+    Call(Arc<CallEvent>),
     /// A `call` event with an `op` (1.1 dialect).
-    CallOp(Box<CallOpEvent>),
+    CallOp(Arc<CallOpEvent>),
     /// A `group_call` event with an `op` (1.1 dialect).
-    GroupCall(Box<GroupCallEvent>),
+    GroupCall(Arc<GroupCallEvent>),
     /// Sent when a long-poll had nothing to deliver.
     Heartbeat,
     /// Any other event, kept whole: its `type` and every other field but `id`.
@@ -232,17 +236,17 @@ impl<'de> Deserialize<'de> for QueueEvent {
         let kind = if known_call_event {
             object.remove("type");
             let event = CallEvent::deserialize(Value::Object(object)).map_err(D::Error::custom)?;
-            EventKind::Call(Box::new(event))
+            EventKind::Call(Arc::new(event))
         } else if known_call_op {
             object.remove("type");
             let event =
                 CallOpEvent::deserialize(Value::Object(object)).map_err(D::Error::custom)?;
-            EventKind::CallOp(Box::new(event))
+            EventKind::CallOp(Arc::new(event))
         } else if known_group_op {
             object.remove("type");
             let event =
                 GroupCallEvent::deserialize(Value::Object(object)).map_err(D::Error::custom)?;
-            EventKind::GroupCall(Box::new(event))
+            EventKind::GroupCall(Arc::new(event))
         } else if event_type == HEARTBEAT_TYPE {
             EventKind::Heartbeat
         } else {

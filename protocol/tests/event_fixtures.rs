@@ -110,7 +110,7 @@ fn call_ended_by_a_person_and_by_the_server() {
     );
     let written = serde_json::to_value(QueueEvent {
         id: EventId(1),
-        kind: EventKind::Call(Box::new(timeout)),
+        kind: EventKind::Call(std::sync::Arc::new(timeout)),
     })
     .unwrap();
     assert!(

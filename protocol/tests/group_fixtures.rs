@@ -672,7 +672,7 @@ fn built_event(name: &str) -> QueueEvent {
     };
     QueueEvent {
         id,
-        kind: EventKind::GroupCall(Box::new(GroupCallEvent::new(
+        kind: EventKind::GroupCall(std::sync::Arc::new(GroupCallEvent::new(
             &call,
             &roster(step),
             detail,

@@ -782,7 +782,7 @@ fn op_events_are_built_from_the_call() {
         let event = CallOpEvent::for_recipient(&call, recipient, actor, extras(), at(time));
         let written = serde_json::to_value(QueueEvent {
             id,
-            kind: EventKind::CallOp(Box::new(event.clone())),
+            kind: EventKind::CallOp(std::sync::Arc::new(event.clone())),
         })
         .unwrap();
         assert_eq!(

@@ -82,7 +82,7 @@ fn event(
 ) -> Msg {
     Msg::Stream(StreamItem::Event(QueueEvent {
         id: EventId(7),
-        kind: EventKind::Call(Box::new(CallEvent {
+        kind: EventKind::Call(std::sync::Arc::new(CallEvent {
             call: EventCall {
                 call_id: id,
                 call_type: CallType::Video,

@@ -57,7 +57,7 @@ fn ch(m: &mut Model, c: char) -> Update {
 fn from_ana(n: u8, state: CallState, detail: CallEventDetail) -> Msg {
     Msg::Stream(StreamItem::Event(QueueEvent {
         id: EventId(7),
-        kind: EventKind::Call(Box::new(CallEvent {
+        kind: EventKind::Call(std::sync::Arc::new(CallEvent {
             call: EventCall {
                 call_id: cid(n),
                 call_type: CallType::Video,

@@ -788,7 +788,7 @@ impl EventTranslator {
         match event.kind {
             EventKind::CallOp(op) => QueueEvent {
                 id: event.id,
-                kind: EventKind::Call(Box::new(self.call_event(*op))),
+                kind: EventKind::Call(Arc::new(self.call_event(Arc::unwrap_or_clone(op)))),
             },
             kind => QueueEvent { id: event.id, kind },
         }

@@ -68,7 +68,7 @@ fn active_view_shows_a_call_that_rings_while_it_is_open() {
         &mut m,
         Msg::Stream(StreamItem::Event(QueueEvent {
             id: EventId(3),
-            kind: EventKind::Call(Box::new(CallEvent {
+            kind: EventKind::Call(std::sync::Arc::new(CallEvent {
                 call: EventCall {
                     call_id: cid(2),
                     call_type: CallType::Audio,

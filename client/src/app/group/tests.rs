@@ -96,7 +96,7 @@ fn event(
 ) -> Msg {
     Msg::Stream(StreamItem::Event(QueueEvent {
         id: EventId(9),
-        kind: EventKind::GroupCall(Box::new(GroupCallEvent {
+        kind: EventKind::GroupCall(std::sync::Arc::new(GroupCallEvent {
             call_id: cid(7),
             call_type: CallType::Video,
             title: Some("Weekly sync".to_owned()),
@@ -749,7 +749,7 @@ fn an_invitation_during_another_call_is_only_noted() {
         &mut m,
         Msg::Stream(StreamItem::Event(QueueEvent {
             id: EventId(10),
-            kind: EventKind::GroupCall(Box::new(GroupCallEvent {
+            kind: EventKind::GroupCall(std::sync::Arc::new(GroupCallEvent {
                 call_id: cid(8),
                 call_type: CallType::Audio,
                 title: None,
@@ -1071,7 +1071,7 @@ fn one_to_one_events_leave_the_group_panel_alone() {
         &mut m,
         Msg::Stream(StreamItem::Event(QueueEvent {
             id: EventId(11),
-            kind: EventKind::Call(Box::new(CallEvent {
+            kind: EventKind::Call(std::sync::Arc::new(CallEvent {
                 call: EventCall {
                     call_id: cid(7),
                     call_type: CallType::Video,

@@ -16,7 +16,7 @@ pub fn to_caller_only(detail: &CallOpDetail) -> bool {
 pub fn call_event(event: &CallOpEvent) -> EventKind {
     let mut fields = match serde_json::to_value(event) {
         Ok(Value::Object(fields)) => fields,
-        _ => return EventKind::CallOp(Box::new(event.clone())),
+        _ => return EventKind::CallOp(std::sync::Arc::new(event.clone())),
     };
     fields.remove("user_id");
     match event.detail {

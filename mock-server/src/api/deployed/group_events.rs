@@ -28,7 +28,7 @@ pub fn render(
     let call = &record.call;
     let now = record.wire_participants();
     let event = |participants: &[GroupParticipant], detail: GroupCallDetail| {
-        EventKind::GroupCall(Box::new(GroupCallEvent::new(
+        EventKind::GroupCall(std::sync::Arc::new(GroupCallEvent::new(
             call,
             participants,
             detail,

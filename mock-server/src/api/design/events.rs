@@ -52,7 +52,7 @@ impl Listener for CallEvents {
                 }
             }
         };
-        let event = EventKind::Call(Box::new(CallEvent::new(call, change.at, detail)));
+        let event = EventKind::Call(std::sync::Arc::new(CallEvent::new(call, change.at, detail)));
         let parties = change.parties();
         tx.after_commit(move |core| {
             for user in parties {

@@ -34,7 +34,7 @@ impl Listener for CallOpEvents {
             if deployed {
                 crate::api::deployed::events::call_event(&event)
             } else {
-                EventKind::CallOp(Box::new(event))
+                EventKind::CallOp(std::sync::Arc::new(event))
             }
         };
         // Only a creation tells the two parties different things (`initiated`,

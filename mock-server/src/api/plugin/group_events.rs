@@ -51,7 +51,7 @@ pub fn render(
     let record = &change.record;
     let participants = record.wire_participants();
     let event = |detail: GroupCallDetail| {
-        EventKind::GroupCall(Box::new(GroupCallEvent::new(
+        EventKind::GroupCall(std::sync::Arc::new(GroupCallEvent::new(
             &record.call,
             &participants,
             detail,
