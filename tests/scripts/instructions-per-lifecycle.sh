@@ -7,12 +7,16 @@
 # whole, and their difference is divided by the difference in lifecycles, so start-up and
 # shut-down drop out. Only the server's user-space instructions are counted (not the kernel's).
 #
+# Without bench flags it counts the design dialect's lifecycle and then the 1.1 dialect's, and
+# reports both; with flags (`--calls-api 1.1`), the lifecycle they describe only.
+#
 #   cargo build --release -p zulip-calls-mock -p zulip-calls-e2e
 #   tests/scripts/instructions-per-lifecycle.sh [path/to/zulip-calls-mock [bench flags...]]
 #   tests/scripts/instructions-per-lifecycle.sh target/release/zulip-calls-mock --calls-api 1.1
 #
-# Needs valgrind (Debian: apt-get install valgrind). Takes about a minute. With KEEP_PROFILES=dir
-# the two runs' callgrind files are kept there (callgrind.4, callgrind.12) for callgrind_annotate.
+# Needs valgrind (Debian: apt-get install valgrind). Takes about a minute per lifecycle. With
+# KEEP_PROFILES=dir the last counted lifecycle's two callgrind files are kept there
+# (callgrind.4, callgrind.12) for callgrind_annotate.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -58,9 +62,23 @@ count() {
     echo "$lifecycles $instructions"
 }
 
-read -r short_lifecycles short_instructions < <(count 4)
-read -r long_lifecycles long_instructions < <(count 12)
-lifecycles=$((long_lifecycles - short_lifecycles))
-instructions=$((long_instructions - short_instructions))
-echo "server: $short_instructions instructions for $short_lifecycles lifecycles, $long_instructions for $long_lifecycles"
-echo "per lifecycle: $((instructions / lifecycles)) instructions ($lifecycles lifecycles apart)"
+# Prints the count of one lifecycle: the bench flags in `extra`.
+per_lifecycle() {
+    local short_lifecycles short_instructions long_lifecycles long_instructions
+    read -r short_lifecycles short_instructions < <(count 4)
+    read -r long_lifecycles long_instructions < <(count 12)
+    local lifecycles=$((long_lifecycles - short_lifecycles))
+    local instructions=$((long_instructions - short_instructions))
+    echo "server: $short_instructions instructions for $short_lifecycles lifecycles, $long_instructions for $long_lifecycles"
+    echo "per lifecycle: $((instructions / lifecycles)) instructions ($lifecycles lifecycles apart)"
+}
+
+if [ ${#extra[@]} -gt 0 ]; then
+    per_lifecycle
+else
+    for dialect in design 1.1; do
+        echo "$dialect lifecycle:"
+        extra=(--calls-api "$dialect")
+        per_lifecycle
+    done
+fi

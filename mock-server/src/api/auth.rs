@@ -1,5 +1,7 @@
 //! HTTP Basic authentication exactly as spec §1 describes it.
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -13,7 +15,7 @@ use crate::core::model::UserRecord;
 
 /// The authenticated user of a request.
 #[derive(Debug, Clone)]
-pub struct AuthUser(pub UserRecord);
+pub struct AuthUser(pub Arc<UserRecord>);
 
 /// Reads `Authorization: Basic base64(email:api_key)`.
 pub fn credentials(parts: &Parts) -> Option<(String, String)> {
@@ -31,7 +33,7 @@ pub fn credentials(parts: &Parts) -> Option<(String, String)> {
 }
 
 /// Checks credentials against the directory: which user, or which 401.
-pub fn authenticate(core: &Core, parts: &Parts) -> Result<UserRecord, ServerError> {
+pub fn authenticate(core: &Core, parts: &Parts) -> Result<Arc<UserRecord>, ServerError> {
     let Some((email, key)) = credentials(parts) else {
         return Err(ApiError::new(
             ErrorCode::Unauthorized,
@@ -43,16 +45,20 @@ pub fn authenticate(core: &Core, parts: &Parts) -> Result<UserRecord, ServerErro
 }
 
 /// Checks an email and API key (read by [`credentials`]) against the directory.
-pub fn authenticate_as(core: &Core, email: &str, key: &str) -> Result<UserRecord, ServerError> {
+pub fn authenticate_as(
+    core: &Core,
+    email: &str,
+    key: &str,
+) -> Result<Arc<UserRecord>, ServerError> {
     let directory = core.directory();
     let user = directory
-        .user_by_email(email)
+        .shared_user_by_email(email)
         .filter(|u| constant_time_eq(u.api_key.as_bytes(), key.as_bytes()))
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidApiKey, "Invalid API key"))?;
     if !user.is_active {
         return Err(ApiError::new(ErrorCode::UserDeactivated, "Account is deactivated").into());
     }
-    Ok(user.clone())
+    Ok(Arc::clone(user))
 }
 
 /// Compares secrets without an early exit, so timing does not leak how much matched.

@@ -1,5 +1,7 @@
 //! Realms and users in memory, for authentication and lookups on every request.
 
+use std::sync::Arc;
+
 use foldhash::HashMap;
 
 use zulip_calls_protocol::UserId;
@@ -10,7 +12,8 @@ use crate::core::model::{RealmId, RealmRecord, UserRecord};
 #[derive(Debug, Default, Clone)]
 pub struct Directory {
     realms: HashMap<RealmId, RealmRecord>,
-    users: HashMap<UserId, UserRecord>,
+    /// Shared, so a request's signed-in user is a reference count, not a copy of its strings.
+    users: HashMap<UserId, Arc<UserRecord>>,
     /// Lower-cased email → user id (emails compare case-insensitively).
     by_email: HashMap<String, UserId>,
 }
@@ -26,18 +29,23 @@ impl Directory {
             directory
                 .by_email
                 .insert(user.email.to_lowercase(), user.id);
-            directory.users.insert(user.id, user);
+            directory.users.insert(user.id, Arc::new(user));
         }
         directory
     }
 
     /// The user with this id, in any realm.
     pub fn user(&self, id: UserId) -> Option<&UserRecord> {
-        self.users.get(&id)
+        self.users.get(&id).map(Arc::as_ref)
     }
 
     /// The user with this email (case-insensitive), in any realm.
     pub fn user_by_email(&self, email: &str) -> Option<&UserRecord> {
+        self.shared_user_by_email(email).map(Arc::as_ref)
+    }
+
+    /// [`Directory::user_by_email`], shared.
+    pub fn shared_user_by_email(&self, email: &str) -> Option<&Arc<UserRecord>> {
         // Every request signs in by email: skip the lowercased copy when there is nothing to fold.
         let key = if email.is_ascii() && !email.bytes().any(|b| b.is_ascii_uppercase()) {
             std::borrow::Cow::Borrowed(email)
@@ -68,9 +76,10 @@ impl Directory {
 
     /// Every user of `realm`, by id.
     pub fn realm_users(&self, realm: RealmId) -> Vec<&UserRecord> {
-        let mut users: Vec<_> = self
+        let mut users: Vec<&UserRecord> = self
             .users
             .values()
+            .map(Arc::as_ref)
             .filter(|u| u.realm_id == realm)
             .collect();
         users.sort_by_key(|u| u.id);
