@@ -273,7 +273,7 @@ impl<'a> CallDesk<'a> {
             state: record.call.state,
             detail: audit_detail(event, &record, party),
         };
-        store.apply_transition(&record, std::slice::from_ref(&audit))?;
+        store.apply_transition(&record, before, std::slice::from_ref(&audit))?;
         let change = CallChange {
             record,
             before: Some(before),
@@ -313,7 +313,7 @@ impl<'a> CallDesk<'a> {
             return Ok(state);
         }
         *record.heartbeat_at_mut(party) = Some(now);
-        store.apply_transition(&record, &[])?;
+        store.apply_transition(&record, state, &[])?;
         let earliest = self
             .core
             .deadlines

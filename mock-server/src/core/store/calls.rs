@@ -47,13 +47,14 @@ impl Store {
         self.with_tx(|tx| tx.create_call(call, audit))
     }
 
-    /// Updates a call and appends its audit entries atomically.
+    /// Updates a call that was in state `from` and appends its audit entries atomically.
     pub fn apply_transition(
         &mut self,
         call: &CallRecord,
+        from: CallState,
         audit: &[AuditEntry],
     ) -> Result<(), StoreError> {
-        self.with_tx(|tx| tx.apply_transition(call, audit))
+        self.with_tx(|tx| tx.apply_transition(call, from, audit))
     }
 
     /// Deletes the terminal calls that ended before `before` (calls without `ended_at` count
@@ -81,9 +82,14 @@ impl StoreTx<'_> {
     pub fn apply_transition(
         &self,
         call: &CallRecord,
+        from: CallState,
         audit: &[AuditEntry],
     ) -> Result<(), StoreError> {
-        ops::update_call(self.tx, call)?;
+        if call.call.state == from {
+            ops::update_call_keeping_state(self.tx, call)?;
+        } else {
+            ops::update_call(self.tx, call)?;
+        }
         for entry in audit {
             ops::append_audit(self.tx, entry)?;
         }
@@ -236,6 +242,38 @@ mod ops {
         let changed = stmt.execute(params![
             call.call_id.to_string(),
             call.state.as_str(),
+            call.answered_at.map(millis),
+            call.ended_at.map(millis),
+            call.duration,
+            call.end_reason.map(EndReason::as_str),
+            record.sender_media_status.map(MediaStatus::as_str),
+            record.receiver_media_status.map(MediaStatus::as_str),
+            record.sender_heartbeat_at.map(millis),
+            record.receiver_heartbeat_at.map(millis),
+        ])?;
+        if changed == 0 {
+            return Err(StoreError::CallNotFound(call.call_id));
+        }
+        Ok(())
+    }
+
+    /// [`update_call`] for a change that leaves the state as it was (a media status, a
+    /// heartbeat): without `state` in its `SET`, SQLite leaves the entries of the partial
+    /// indexes over active calls alone, which it rewrites whenever a column their predicate
+    /// names is set, even to the same value.
+    pub(super) fn update_call_keeping_state(
+        conn: &Connection,
+        record: &CallRecord,
+    ) -> Result<(), StoreError> {
+        let call = &record.call;
+        let mut stmt = conn.prepare_cached(
+            "UPDATE calls SET answered_at = ?2, ended_at = ?3, duration = ?4, end_reason = ?5,
+                 sender_media_status = ?6, receiver_media_status = ?7,
+                 sender_heartbeat_at = ?8, receiver_heartbeat_at = ?9
+             WHERE call_id = ?1",
+        )?;
+        let changed = stmt.execute(params![
+            call.call_id.to_string(),
             call.answered_at.map(millis),
             call.ended_at.map(millis),
             call.duration,
