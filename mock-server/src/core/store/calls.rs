@@ -9,12 +9,12 @@ use crate::core::model::{AuditEntry, CallRecord, RealmId};
 /// "The call is active", as SQL: the predicate of the partial indexes over active calls
 /// (see `migrations`), which a query must repeat word for word for SQLite to use them.
 ///
-/// Written as `OR`s, not `state IN (...)`: SQLite builds a temporary b-tree for an `IN` list
-/// of more than two constants each time it evaluates one, and a partial index evaluates its
-/// predicate at every write of a row.
+/// A column of its own rather than a test of `state`: SQLite rewrites a partial index's entry
+/// at every update that sets a column its predicate names, and `active` is set only when a
+/// call is created and when it ends, where `state` changes at every step.
 macro_rules! active_call {
     () => {
-        "(state = 'calling' OR state = 'ringing' OR state = 'accepted')"
+        "active = 1"
     };
 }
 
@@ -85,8 +85,8 @@ impl StoreTx<'_> {
         from: CallState,
         audit: &[AuditEntry],
     ) -> Result<(), StoreError> {
-        if call.call.state == from {
-            ops::update_call_keeping_state(self.tx, call)?;
+        if call.call.state.is_active() == from.is_active() {
+            ops::update_call_keeping_activity(self.tx, call)?;
         } else {
             ops::update_call(self.tx, call)?;
         }
@@ -202,8 +202,8 @@ mod ops {
         let mut stmt = conn.prepare_cached(concat!(
             "INSERT INTO calls (",
             call_columns!(),
-            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-             ?17, ?18, ?19, ?20, ?21)"
+            ", active) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+             ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
         ))?;
         stmt.execute(params![
             call.call_id.to_string(),
@@ -227,11 +227,45 @@ mod ops {
             record.receiver_media_status.map(MediaStatus::as_str),
             record.sender_heartbeat_at.map(millis),
             record.receiver_heartbeat_at.map(millis),
+            active(call.state),
         ])?;
         Ok(())
     }
 
     pub(super) fn update_call(conn: &Connection, record: &CallRecord) -> Result<(), StoreError> {
+        let call = &record.call;
+        let mut stmt = conn.prepare_cached(
+            "UPDATE calls SET state = ?2, answered_at = ?3, ended_at = ?4, duration = ?5,
+                 end_reason = ?6, sender_media_status = ?7, receiver_media_status = ?8,
+                 sender_heartbeat_at = ?9, receiver_heartbeat_at = ?10, active = ?11
+             WHERE call_id = ?1",
+        )?;
+        let changed = stmt.execute(params![
+            call.call_id.to_string(),
+            call.state.as_str(),
+            call.answered_at.map(millis),
+            call.ended_at.map(millis),
+            call.duration,
+            call.end_reason.map(EndReason::as_str),
+            record.sender_media_status.map(MediaStatus::as_str),
+            record.receiver_media_status.map(MediaStatus::as_str),
+            record.sender_heartbeat_at.map(millis),
+            record.receiver_heartbeat_at.map(millis),
+            active(call.state),
+        ])?;
+        if changed == 0 {
+            return Err(StoreError::CallNotFound(call.call_id));
+        }
+        Ok(())
+    }
+
+    /// [`update_call`] for a change that leaves the call as active as it was (an
+    /// acknowledgement, an answer, a media status, a heartbeat): `active` is not set, so the
+    /// partial indexes over active calls are left alone.
+    pub(super) fn update_call_keeping_activity(
+        conn: &Connection,
+        record: &CallRecord,
+    ) -> Result<(), StoreError> {
         let call = &record.call;
         let mut stmt = conn.prepare_cached(
             "UPDATE calls SET state = ?2, answered_at = ?3, ended_at = ?4, duration = ?5,
@@ -257,36 +291,9 @@ mod ops {
         Ok(())
     }
 
-    /// [`update_call`] for a change that leaves the state as it was (a media status, a
-    /// heartbeat): without `state` in its `SET`, SQLite leaves the entries of the partial
-    /// indexes over active calls alone, which it rewrites whenever a column their predicate
-    /// names is set, even to the same value.
-    pub(super) fn update_call_keeping_state(
-        conn: &Connection,
-        record: &CallRecord,
-    ) -> Result<(), StoreError> {
-        let call = &record.call;
-        let mut stmt = conn.prepare_cached(
-            "UPDATE calls SET answered_at = ?2, ended_at = ?3, duration = ?4, end_reason = ?5,
-                 sender_media_status = ?6, receiver_media_status = ?7,
-                 sender_heartbeat_at = ?8, receiver_heartbeat_at = ?9
-             WHERE call_id = ?1",
-        )?;
-        let changed = stmt.execute(params![
-            call.call_id.to_string(),
-            call.answered_at.map(millis),
-            call.ended_at.map(millis),
-            call.duration,
-            call.end_reason.map(EndReason::as_str),
-            record.sender_media_status.map(MediaStatus::as_str),
-            record.receiver_media_status.map(MediaStatus::as_str),
-            record.sender_heartbeat_at.map(millis),
-            record.receiver_heartbeat_at.map(millis),
-        ])?;
-        if changed == 0 {
-            return Err(StoreError::CallNotFound(call.call_id));
-        }
-        Ok(())
+    /// The `active` column for a call in `state` (see `active_call!`).
+    fn active(state: CallState) -> Option<i64> {
+        state.is_active().then_some(1)
     }
 
     pub(super) fn call(conn: &Connection, id: CallId) -> Result<Option<CallRecord>, StoreError> {
@@ -512,8 +519,7 @@ mod ops {
         // The audit rows go with their calls (`ON DELETE CASCADE`).
         let deleted = conn
             .prepare_cached(concat!(
-                "DELETE FROM calls WHERE NOT ",
-                active_call!(),
+                "DELETE FROM calls WHERE active IS NULL",
                 " AND COALESCE(ended_at, created_at) < ?1 AND (?2 IS NULL OR realm_id = ?2)"
             ))?
             .execute(params![millis(before), realm.map(|r| r.0)])?;

@@ -283,6 +283,19 @@ CREATE INDEX user_status_realm ON user_status(realm_id);
     r#"
 DROP INDEX calls_active_created;
 "#,
+    // 9: the partial indexes over active calls test a column of their own, `active` (1 while
+    // the call is calling, ringing or accepted, NULL once it is over), set when a call is
+    // created and when it ends. Their predicate named `state` before, so SQLite rewrote both
+    // entries at every change of state, the acknowledgement and the answer included, though
+    // neither entry moves until the call ends.
+    r#"
+ALTER TABLE calls ADD COLUMN active INTEGER CHECK (active = 1);
+UPDATE calls SET active = 1 WHERE (state = 'calling' OR state = 'ringing' OR state = 'accepted');
+DROP INDEX calls_active_sender;
+DROP INDEX calls_active_receiver;
+CREATE INDEX calls_active_sender ON calls(sender_id) WHERE active = 1;
+CREATE INDEX calls_active_receiver ON calls(receiver_id) WHERE active = 1;
+"#,
 ];
 
 /// The schema version this build writes and understands.

@@ -339,6 +339,13 @@ fn calls_and_their_audit_logs_survive_the_migration_to_sequence_keys() {
         );
         assert!(log.iter().all(|e| e.call_id == record.call.call_id));
     }
+    // The ringing call is marked active for the partial indexes (migration 9); the ended
+    // ones are not.
+    assert_eq!(
+        store.active_call_id_of(UserId(1)).unwrap(),
+        Some(call_id(2))
+    );
+    assert_eq!(ids(&store.all_active_calls().unwrap()), vec![call_id(2)]);
     let (page, total) = store.history(UserId(1), None, None, 10, 0).unwrap();
     assert_eq!(
         (ids(&page), total),
@@ -365,6 +372,18 @@ fn calls_and_their_audit_logs_survive_the_migration_to_sequence_keys() {
     assert_eq!(store.audit_of(call_id(2)).unwrap().len(), 3);
     assert_eq!(store.delete_terminal_ended_before(at(0), None).unwrap(), 2);
     assert_eq!(audit_rows(&store), 3);
+
+    // The call's end is the one change that takes it out of the active calls' indexes.
+    assert_eq!(
+        store.active_call_id_of(UserId(1)).unwrap(),
+        Some(call_id(2))
+    );
+    ringing.call.state = CallState::Ended;
+    store
+        .apply_transition(&ringing, CallState::Accepted, &[])
+        .unwrap();
+    assert_eq!(store.active_call_id_of(UserId(1)).unwrap(), None);
+    assert!(store.all_active_calls().unwrap().is_empty());
 }
 
 #[test]
