@@ -8,12 +8,12 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Request, Response};
+use axum::http::{HeaderValue, Request, Response};
 use hyper::body::Incoming;
 use tower::ServiceBuilder;
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::request_id::{
-    MakeRequestUuid, PropagateRequestId, PropagateRequestIdLayer, RequestId, SetRequestId,
+    MakeRequestId, PropagateRequestId, PropagateRequestIdLayer, RequestId, SetRequestId,
     SetRequestIdLayer,
 };
 use tower_http::trace::{DefaultOnBodyChunk, DefaultOnEos, Trace, TraceLayer};
@@ -34,8 +34,21 @@ pub type Traced<S> = SetRequestId<
         DefaultOnEos,
         (),
     >,
-    MakeRequestUuid,
+    FreshRequestId,
 >;
+
+/// A fresh UUID (v4) for a request that brings no id, written straight into its header value:
+/// tower-http's `MakeRequestUuid` formats it into a `String` and parses that back.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FreshRequestId;
+
+impl MakeRequestId for FreshRequestId {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+        HeaderValue::from_str(text).ok().map(RequestId::new)
+    }
+}
 
 /// Wraps `app` so that every request has an id, a span carrying it, and a closing log line.
 /// Around the whole service, once per request (a router's `layer` wraps each route instead).
@@ -48,7 +61,7 @@ pub fn trace_requests<S>(app: S) -> Traced<S> {
         .on_failure(());
     ServiceBuilder::new()
         // Outermost, so the span below sees the id.
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(FreshRequestId))
         .layer(trace)
         .layer(PropagateRequestIdLayer::x_request_id())
         .service(app)
