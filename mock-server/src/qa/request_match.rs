@@ -229,12 +229,12 @@ impl RequestPattern {
         for (name, expected) in self.params.iter().flatten() {
             let expected = param_text(expected);
             match entry.params.get(name) {
-                Some(actual) if param_text(actual) == expected => {}
+                Some(actual) if param_text(&actual) == expected => {}
                 Some(actual) => out.push((
                     1,
                     format!(
                         "params.{name}: expected {expected}, got {}",
-                        param_text(actual)
+                        param_text(&actual)
                     ),
                 )),
                 None => out.push((1, format!("params.{name}: expected {expected}, absent"))),
@@ -342,7 +342,8 @@ mod tests {
             params: json!({"call_id": "c1", "n": 6})
                 .as_object()
                 .unwrap()
-                .clone(),
+                .clone()
+                .into(),
             status: 200,
             error_code: None,
             latency_ms: 1.0,
