@@ -233,30 +233,7 @@ mod ops {
     }
 
     pub(super) fn update_call(conn: &Connection, record: &CallRecord) -> Result<(), StoreError> {
-        let call = &record.call;
-        let mut stmt = conn.prepare_cached(
-            "UPDATE calls SET state = ?2, answered_at = ?3, ended_at = ?4, duration = ?5,
-                 end_reason = ?6, sender_media_status = ?7, receiver_media_status = ?8,
-                 sender_heartbeat_at = ?9, receiver_heartbeat_at = ?10, active = ?11
-             WHERE call_id = ?1",
-        )?;
-        let changed = stmt.execute(params![
-            call.call_id.to_string(),
-            call.state.as_str(),
-            call.answered_at.map(millis),
-            call.ended_at.map(millis),
-            call.duration,
-            call.end_reason.map(EndReason::as_str),
-            record.sender_media_status.map(MediaStatus::as_str),
-            record.receiver_media_status.map(MediaStatus::as_str),
-            record.sender_heartbeat_at.map(millis),
-            record.receiver_heartbeat_at.map(millis),
-            active(call.state),
-        ])?;
-        if changed == 0 {
-            return Err(StoreError::CallNotFound(call.call_id));
-        }
-        Ok(())
+        write_call(conn, record, true)
     }
 
     /// [`update_call`] for a change that leaves the call as active as it was (an
@@ -266,25 +243,46 @@ mod ops {
         conn: &Connection,
         record: &CallRecord,
     ) -> Result<(), StoreError> {
+        write_call(conn, record, false)
+    }
+
+    /// Writes a stored call's mutable fields, `active` among them when `set_active`.
+    fn write_call(
+        conn: &Connection,
+        record: &CallRecord,
+        set_active: bool,
+    ) -> Result<(), StoreError> {
         let call = &record.call;
-        let mut stmt = conn.prepare_cached(
+        let sql = if set_active {
+            "UPDATE calls SET state = ?2, answered_at = ?3, ended_at = ?4, duration = ?5,
+                 end_reason = ?6, sender_media_status = ?7, receiver_media_status = ?8,
+                 sender_heartbeat_at = ?9, receiver_heartbeat_at = ?10, active = ?11
+             WHERE call_id = ?1"
+        } else {
             "UPDATE calls SET state = ?2, answered_at = ?3, ended_at = ?4, duration = ?5,
                  end_reason = ?6, sender_media_status = ?7, receiver_media_status = ?8,
                  sender_heartbeat_at = ?9, receiver_heartbeat_at = ?10
-             WHERE call_id = ?1",
-        )?;
-        let changed = stmt.execute(params![
-            call.call_id.to_string(),
-            call.state.as_str(),
-            call.answered_at.map(millis),
-            call.ended_at.map(millis),
-            call.duration,
-            call.end_reason.map(EndReason::as_str),
-            record.sender_media_status.map(MediaStatus::as_str),
-            record.receiver_media_status.map(MediaStatus::as_str),
-            record.sender_heartbeat_at.map(millis),
-            record.receiver_heartbeat_at.map(millis),
-        ])?;
+             WHERE call_id = ?1"
+        };
+        let values: [&dyn rusqlite::ToSql; 11] = [
+            &call.call_id.to_string(),
+            &call.state.as_str(),
+            &call.answered_at.map(millis),
+            &call.ended_at.map(millis),
+            &call.duration,
+            &call.end_reason.map(EndReason::as_str),
+            &record.sender_media_status.map(MediaStatus::as_str),
+            &record.receiver_media_status.map(MediaStatus::as_str),
+            &record.sender_heartbeat_at.map(millis),
+            &record.receiver_heartbeat_at.map(millis),
+            &active(call.state),
+        ];
+        let bound = if set_active {
+            &values[..]
+        } else {
+            &values[..10]
+        };
+        let changed = conn.prepare_cached(sql)?.execute(bound)?;
         if changed == 0 {
             return Err(StoreError::CallNotFound(call.call_id));
         }
