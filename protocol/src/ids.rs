@@ -6,64 +6,49 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// A Zulip user id (an integer, as in Zulip's own API).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(transparent)]
-pub struct UserId(pub i64);
+/// Declares an integer id: a newtype over `i64`, written and parsed as the bare number.
+macro_rules! integer_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            Serialize,
+            Deserialize,
+            schemars::JsonSchema,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
 
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map($name)
+            }
+        }
+    };
 }
 
-impl FromStr for UserId {
-    type Err = std::num::ParseIntError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.parse().map(UserId)
-    }
+integer_id! {
+    /// A Zulip user id (an integer, as in Zulip's own API).
+    UserId
 }
 
-/// A Zulip stream (channel) id, which a group call may be attached to.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(transparent)]
-pub struct StreamId(pub i64);
-
-impl fmt::Display for StreamId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl FromStr for StreamId {
-    type Err = std::num::ParseIntError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.parse().map(StreamId)
-    }
+integer_id! {
+    /// A Zulip stream (channel) id, which a group call may be attached to.
+    StreamId
 }
 
 /// A call id: a random (v4) UUID, unguessable, shown in its hyphenated lowercase form.
@@ -130,22 +115,10 @@ impl FromStr for QueueId {
     }
 }
 
-/// An event's position in its queue. Queues start at [`EventId::BEFORE_FIRST`] (`-1`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(transparent)]
-pub struct EventId(pub i64);
+integer_id! {
+    /// An event's position in its queue. Queues start at [`EventId::BEFORE_FIRST`] (`-1`).
+    EventId
+}
 
 impl EventId {
     /// The `last_event_id` of a queue that has delivered nothing yet.
@@ -154,18 +127,5 @@ impl EventId {
     /// The id that follows this one.
     pub const fn next(self) -> EventId {
         EventId(self.0 + 1)
-    }
-}
-
-impl fmt::Display for EventId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl FromStr for EventId {
-    type Err = std::num::ParseIntError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.parse().map(EventId)
     }
 }
