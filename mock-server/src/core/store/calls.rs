@@ -6,28 +6,6 @@ use zulip_calls_protocol::{CallId, CallState, CallType, Timestamp, UserId};
 use super::{Store, StoreError, StoreTx, shared_ops};
 use crate::core::model::{AuditEntry, CallRecord, RealmId};
 
-/// "The call is active", as SQL: the predicate of the partial indexes over active calls
-/// (see `migrations`), which a query must repeat word for word for SQLite to use them.
-///
-/// A column of its own rather than a test of `state`: SQLite rewrites a partial index's entry
-/// at every update that sets a column its predicate names, and `active` is set only when a
-/// call is created and when it ends, where `state` changes at every step.
-macro_rules! active_call {
-    () => {
-        "active = 1"
-    };
-}
-
-/// "The call is not answered yet", as SQL.
-macro_rules! unanswered_call {
-    () => {
-        "state IN ('calling', 'ringing')"
-    };
-}
-
-#[cfg(test)]
-pub(super) use {active_call, unanswered_call};
-
 /// Which calls [`Store::calls_matching`] returns (the control API's call listing); `None`
 /// fields match everything.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,8 +52,8 @@ impl Store {
 impl StoreTx<'_> {
     /// See [`Store::create_call`].
     pub fn create_call(&self, call: &CallRecord, audit: &AuditEntry) -> Result<(), StoreError> {
-        ops::insert_call(self.tx, call)?;
-        ops::append_audit(self.tx, audit)
+        let seq = ops::insert_call(&self.db(), call)?;
+        ops::append_audit_at(self.tx, Some(seq), audit)
     }
 
     /// See [`Store::apply_transition`].
@@ -85,13 +63,19 @@ impl StoreTx<'_> {
         from: CallState,
         audit: &[AuditEntry],
     ) -> Result<(), StoreError> {
-        if call.call.state.is_active() == from.is_active() {
-            ops::update_call_keeping_activity(self.tx, call)?;
-        } else {
-            ops::update_call(self.tx, call)?;
-        }
+        let db = self.db();
+        let id = call.call.call_id;
+        // Looked up once, before the end of a call takes it out of the active calls.
+        let seq = ops::seq_of(&db, id)?.ok_or(StoreError::CallNotFound(id))?;
+        let set_active = call.call.state.is_active() != from.is_active();
+        ops::write_call(&db, seq, call, set_active)?;
         for entry in audit {
-            ops::append_audit(self.tx, entry)?;
+            let seq = if entry.call_id == id {
+                Some(seq)
+            } else {
+                ops::seq_of(&db, entry.call_id)?
+            };
+            ops::append_audit_at(self.tx, seq, entry)?;
         }
         Ok(())
     }
@@ -108,8 +92,9 @@ impl StoreTx<'_> {
 }
 
 shared_ops! {
-    /// Stores a new call. A call id that exists already is a constraint violation.
-    fn insert_call(&self, call: &CallRecord) -> ();
+    /// Stores a new call; returns its `seq`. A call id that exists already is a constraint
+    /// violation.
+    fn insert_call(&self, call: &CallRecord) -> i64;
 
     /// Writes the mutable fields of a stored call: `state`, `answered_at`, `ended_at`,
     /// `duration`, `end_reason`, both media statuses and both heartbeat times. [`StoreError::CallNotFound`] when the
@@ -192,14 +177,14 @@ mod ops {
     use zulip_calls_protocol::call::EndReason;
 
     use super::*;
-    use crate::core::store::rows::{audit_from_row, call_columns, call_from_row, millis, parse};
-    use crate::core::store::{count, query_all, query_one};
+    use crate::core::store::rows::{audit_from_row, call_columns, call_from_row, millis};
+    use crate::core::store::{Db, count, query_all, query_one};
 
     // ---- calls -------------------------------------------------------------------------
 
-    pub(super) fn insert_call(conn: &Connection, record: &CallRecord) -> Result<(), StoreError> {
+    pub(super) fn insert_call(db: &Db<'_>, record: &CallRecord) -> Result<i64, StoreError> {
         let call = &record.call;
-        let mut stmt = conn.prepare_cached(concat!(
+        let mut stmt = db.prepare_cached(concat!(
             "INSERT INTO calls (",
             call_columns!(),
             ", active) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
@@ -229,26 +214,37 @@ mod ops {
             record.receiver_heartbeat_at.map(millis),
             active(call.state),
         ])?;
-        Ok(())
+        let seq = db.last_insert_rowid();
+        db.active.if_loaded(|calls| calls.insert(seq, record));
+        Ok(seq)
     }
 
-    pub(super) fn update_call(conn: &Connection, record: &CallRecord) -> Result<(), StoreError> {
-        write_call(conn, record, true)
+    pub(super) fn update_call(db: &Db<'_>, record: &CallRecord) -> Result<(), StoreError> {
+        let id = record.call.call_id;
+        let seq = seq_of(db, id)?.ok_or(StoreError::CallNotFound(id))?;
+        write_call(db, seq, record, true)
     }
 
-    /// [`update_call`] for a change that leaves the call as active as it was (an
-    /// acknowledgement, an answer, a media status, a heartbeat): `active` is not set, so the
-    /// partial indexes over active calls are left alone.
-    pub(super) fn update_call_keeping_activity(
-        conn: &Connection,
-        record: &CallRecord,
-    ) -> Result<(), StoreError> {
-        write_call(conn, record, false)
+    /// The `seq` (rowid) of call `id`: from memory while the call is active.
+    pub(super) fn seq_of(db: &Db<'_>, id: CallId) -> Result<Option<i64>, StoreError> {
+        if let Some(seq) = db.active.with(db, |calls| calls.seq(id))? {
+            return Ok(Some(seq));
+        }
+        query_one(
+            db,
+            "SELECT seq FROM calls WHERE call_id = ?1",
+            [id.to_string()],
+            |row| Ok(row.get(0)?),
+        )
     }
 
-    /// Writes a stored call's mutable fields, `active` among them when `set_active`.
-    fn write_call(
-        conn: &Connection,
+    /// Writes the mutable fields of the call stored as `seq`, `active` among them when
+    /// `set_active`: a change that leaves the call as active as it was (an acknowledgement,
+    /// an answer, a media status, a heartbeat) does not set it, so the partial indexes over
+    /// active calls are left alone.
+    pub(super) fn write_call(
+        db: &Db<'_>,
+        seq: i64,
         record: &CallRecord,
         set_active: bool,
     ) -> Result<(), StoreError> {
@@ -257,15 +253,15 @@ mod ops {
             "UPDATE calls SET state = ?2, answered_at = ?3, ended_at = ?4, duration = ?5,
                  end_reason = ?6, sender_media_status = ?7, receiver_media_status = ?8,
                  sender_heartbeat_at = ?9, receiver_heartbeat_at = ?10, active = ?11
-             WHERE call_id = ?1"
+             WHERE seq = ?1"
         } else {
             "UPDATE calls SET state = ?2, answered_at = ?3, ended_at = ?4, duration = ?5,
                  end_reason = ?6, sender_media_status = ?7, receiver_media_status = ?8,
                  sender_heartbeat_at = ?9, receiver_heartbeat_at = ?10
-             WHERE call_id = ?1"
+             WHERE seq = ?1"
         };
         let values: [&dyn rusqlite::ToSql; 11] = [
-            &call.call_id.to_string(),
+            &seq,
             &call.state.as_str(),
             &call.answered_at.map(millis),
             &call.ended_at.map(millis),
@@ -282,21 +278,25 @@ mod ops {
         } else {
             &values[..10]
         };
-        let changed = conn.prepare_cached(sql)?.execute(bound)?;
+        let changed = db.prepare_cached(sql)?.execute(bound)?;
         if changed == 0 {
             return Err(StoreError::CallNotFound(call.call_id));
         }
+        db.active.updated(record);
         Ok(())
     }
 
-    /// The `active` column for a call in `state` (see `active_call!`).
+    /// The `active` column for a call in `state` (see `active::LOAD`).
     fn active(state: CallState) -> Option<i64> {
         state.is_active().then_some(1)
     }
 
-    pub(super) fn call(conn: &Connection, id: CallId) -> Result<Option<CallRecord>, StoreError> {
+    pub(super) fn call(db: &Db<'_>, id: CallId) -> Result<Option<CallRecord>, StoreError> {
+        if let Some(record) = db.active.with(db, |calls| calls.call(id))? {
+            return Ok(Some(record));
+        }
         query_one(
-            conn,
+            db,
             concat!("SELECT ", call_columns!(), " FROM calls WHERE call_id = ?1"),
             [id.to_string()],
             call_from_row,
@@ -304,54 +304,24 @@ mod ops {
     }
 
     pub(super) fn active_call_of(
-        conn: &Connection,
+        db: &Db<'_>,
         user: UserId,
     ) -> Result<Option<CallRecord>, StoreError> {
-        Ok(active_calls_of(conn, user)?.into_iter().next())
+        Ok(active_calls_of(db, user)?.into_iter().next())
     }
 
     pub(super) fn active_call_id_of(
-        conn: &Connection,
+        db: &Db<'_>,
         user: UserId,
     ) -> Result<Option<CallId>, StoreError> {
-        // `max(seq)` picks the row its bare `call_id` comes from (SQLite's documented rule),
-        // and gives one row of NULLs when there is none. A `UNION ALL` of the two index
-        // searches: `OR` with `ORDER BY` would gather and sort the rows first.
-        let found = query_one(
-            conn,
-            concat!(
-                "SELECT max(seq), call_id FROM (",
-                "SELECT seq, call_id FROM calls WHERE sender_id = ?1 AND ",
-                active_call!(),
-                " UNION ALL SELECT seq, call_id FROM calls WHERE receiver_id = ?1 AND ",
-                active_call!(),
-                ")"
-            ),
-            [user.0],
-            |row| Ok(row.get::<_, Option<String>>(1)?),
-        )?;
-        found
-            .flatten()
-            .map(|id| parse("active call id", &id))
-            .transpose()
+        db.active.with(db, |calls| calls.id_of(user))
     }
 
     pub(super) fn active_calls_of(
-        conn: &Connection,
+        db: &Db<'_>,
         user: UserId,
     ) -> Result<Vec<CallRecord>, StoreError> {
-        query_all(
-            conn,
-            concat!(
-                "SELECT ",
-                call_columns!(),
-                " FROM calls WHERE (sender_id = ?1 OR receiver_id = ?1) AND ",
-                active_call!(),
-                " ORDER BY created_at DESC, call_id DESC"
-            ),
-            [user.0],
-            call_from_row,
-        )
+        db.active.with(db, |calls| calls.of(user))
     }
 
     pub(super) fn ended_call_of_since(
@@ -374,19 +344,8 @@ mod ops {
         .next())
     }
 
-    pub(super) fn all_active_calls(conn: &Connection) -> Result<Vec<CallRecord>, StoreError> {
-        query_all(
-            conn,
-            concat!(
-                "SELECT ",
-                call_columns!(),
-                " FROM calls WHERE ",
-                active_call!(),
-                " ORDER BY created_at, call_id"
-            ),
-            [],
-            call_from_row,
-        )
+    pub(super) fn all_active_calls(db: &Db<'_>) -> Result<Vec<CallRecord>, StoreError> {
+        db.active.with(db, |calls| calls.all(|_| true))
     }
 
     pub(super) fn history(
@@ -489,24 +448,12 @@ mod ops {
     }
 
     pub(super) fn unanswered_created_before(
-        conn: &Connection,
+        db: &Db<'_>,
         before: Timestamp,
     ) -> Result<Vec<CallRecord>, StoreError> {
-        query_all(
-            conn,
-            concat!(
-                "SELECT ",
-                call_columns!(),
-                // The active states first, so the partial index of active calls serves.
-                " FROM calls WHERE ",
-                active_call!(),
-                " AND ",
-                unanswered_call!(),
-                " AND created_at < ?1 ORDER BY created_at, call_id"
-            ),
-            [millis(before)],
-            call_from_row,
-        )
+        db.active.with(db, |calls| {
+            calls.all(|record| record.call.state.is_unanswered() && record.call.created_at < before)
+        })
     }
 
     pub(super) fn delete_terminal_ended_before(
@@ -551,14 +498,23 @@ mod ops {
 
     // ---- audit -------------------------------------------------------------------------
 
-    pub(super) fn append_audit(conn: &Connection, entry: &AuditEntry) -> Result<(), StoreError> {
+    pub(super) fn append_audit(db: &Db<'_>, entry: &AuditEntry) -> Result<(), StoreError> {
+        append_audit_at(db, seq_of(db, entry.call_id)?, entry)
+    }
+
+    /// Appends `entry` to the log of the call stored as `seq`; with no `seq` (an unknown
+    /// call) the NULL fails the NOT NULL constraint.
+    pub(super) fn append_audit_at(
+        conn: &Connection,
+        seq: Option<i64>,
+        entry: &AuditEntry,
+    ) -> Result<(), StoreError> {
         conn.prepare_cached(
-            // An unknown call has no `seq`: the NULL fails the NOT NULL constraint.
             "INSERT INTO call_audit (call_seq, at, actor_id, action, state, detail)
-             VALUES ((SELECT seq FROM calls WHERE call_id = ?1), ?2, ?3, ?4, ?5, ?6)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![
-            entry.call_id.to_string(),
+            seq,
             millis(entry.at),
             entry.actor_id.map(|id| id.0),
             entry.action,

@@ -7,6 +7,9 @@
 //! are atomic on their own; anything that writes more than one row runs in a transaction
 //! ([`Store::with_tx`], [`Store::apply_transition`], [`Store::create_call`], ...).
 //!
+//! The active calls are also kept in memory, beside their rows ([`active`]): every request on
+//! a call in progress reads it from there.
+//!
 //! Storage conventions: times are integer milliseconds since the Unix epoch (so sub-millisecond
 //! precision is dropped), enumerations are their wire strings, call ids their hyphenated
 //! lowercase form, JSON values their compact text.
@@ -15,6 +18,7 @@ pub mod batch;
 pub mod checkpoint;
 pub mod migrations;
 
+mod active;
 mod calls;
 mod directory;
 mod groups;
@@ -126,6 +130,8 @@ pub struct Store {
     /// Set by [`Store::batch_writes`]: changes wait in one open transaction for
     /// [`Store::commit_batch`] (see [`batch`]).
     batch: Option<std::sync::Arc<batch::BatchCounters>>,
+    /// The active calls in memory (see [`active`]).
+    active: active::ActiveCalls,
 }
 
 /// An open transaction, handed to the closure of [`Store::with_tx`]. It offers the same
@@ -134,6 +140,42 @@ pub struct Store {
 pub struct StoreTx<'a> {
     /// A transaction of its own, or a savepoint in the open batch.
     tx: &'a Connection,
+    active: &'a active::ActiveCalls,
+}
+
+/// What an operation runs on: a connection (the store's, or a transaction's) with the copy
+/// of the active calls kept beside it. It derefs to the connection, so an operation that
+/// needs only SQL takes `&Connection`.
+#[derive(Debug, Clone, Copy)]
+struct Db<'a> {
+    conn: &'a Connection,
+    active: &'a active::ActiveCalls,
+}
+
+impl std::ops::Deref for Db<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Store {
+    fn db(&self) -> Db<'_> {
+        Db {
+            conn: &self.conn,
+            active: &self.active,
+        }
+    }
+}
+
+impl StoreTx<'_> {
+    fn db(&self) -> Db<'_> {
+        Db {
+            conn: self.tx,
+            active: self.active,
+        }
+    }
 }
 
 impl Store {
@@ -178,7 +220,11 @@ impl Store {
         }
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::migrate(&mut conn)?;
-        Ok(Store { conn, batch: None })
+        Ok(Store {
+            conn,
+            batch: None,
+            active: active::ActiveCalls::default(),
+        })
     }
 
     /// Turns SQLite's automatic checkpoints off for this connection, for a [`checkpoint`]
@@ -218,18 +264,28 @@ impl Store {
     where
         E: From<StoreError>,
     {
+        // Declared first, so it is dropped last: after the rollback, on every path but success.
+        let undo = active::UndoGuard::new(&self.active);
         let Some(batch) = &self.batch else {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(StoreError::from)?;
-            let value = f(&StoreTx { tx: &tx })?;
+            let value = f(&StoreTx {
+                tx: &tx,
+                active: &self.active,
+            })?;
             tx.commit().map_err(StoreError::from)?;
+            undo.kept();
             return Ok(value);
         };
         let change = batch::Change::begin(&self.conn, batch).map_err(StoreError::from)?;
-        let value = f(&StoreTx { tx: &self.conn })?;
+        let value = f(&StoreTx {
+            tx: &self.conn,
+            active: &self.active,
+        })?;
         change.keep().map_err(StoreError::from)?;
+        undo.kept();
         Ok(value)
     }
 
@@ -264,6 +320,8 @@ impl Store {
                 Ok(true)
             }
             Err(err) => {
+                // The batch's changes are undone, and with them what the copy followed.
+                self.active.forget();
                 if !self.conn.is_autocommit()
                     && let Err(rollback) = batch::run_cached(&self.conn, "ROLLBACK")
                 {
@@ -287,7 +345,7 @@ macro_rules! shared_ops {
             $(
                 $(#[$meta])*
                 pub fn $name(&self $(, $arg: $ty)*) -> Result<$ret, StoreError> {
-                    ops::$name(&self.conn $(, $arg)*)
+                    ops::$name(&self.db() $(, $arg)*)
                 }
             )*
         }
@@ -296,7 +354,7 @@ macro_rules! shared_ops {
             $(
                 $(#[$meta])*
                 pub fn $name(&self $(, $arg: $ty)*) -> Result<$ret, StoreError> {
-                    ops::$name(self.tx $(, $arg)*)
+                    ops::$name(&self.db() $(, $arg)*)
                 }
             )*
         }

@@ -18,14 +18,17 @@ impl Store {
     /// Deletes every call with its audit log, every push device and the whole push outbox, in
     /// one transaction: the control API's reset. Realms and users stay.
     pub fn clear_activity(&mut self) -> Result<ClearedActivity, StoreError> {
-        self.with_tx(|tx| ops::clear_activity(tx.tx))
+        self.with_tx(|tx| tx.clear_activity())
     }
 }
 
 impl StoreTx<'_> {
     /// See [`Store::clear_activity`].
     pub fn clear_activity(&self) -> Result<ClearedActivity, StoreError> {
-        ops::clear_activity(self.tx)
+        let cleared = ops::clear_activity(self.tx)?;
+        // Read again (none) when next asked, as after a rollback of this.
+        self.active.forget();
+        Ok(cleared)
     }
 }
 

@@ -5,7 +5,6 @@ use uuid::Uuid;
 use zulip_calls_protocol::call::EndReason;
 use zulip_calls_protocol::{Call, CallId, CallState, CallType, MediaStatus, Timestamp, UserId};
 
-use super::calls::{active_call, unanswered_call};
 use super::*;
 use crate::core::model::{AuditEntry, CallRecord, Device, RealmId, RealmRecord, UserRecord};
 
@@ -788,43 +787,20 @@ fn checkpoints_move_the_wal_into_the_database_off_the_writer() {
 }
 
 #[test]
-fn the_active_call_lookups_use_the_partial_indexes() {
+fn the_active_calls_are_read_through_a_partial_index() {
     let store = Store::open_in_memory().unwrap();
-    let plan = |sql: &str| -> String {
-        let mut stmt = store
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .unwrap();
-        let rows = stmt
-            .query_map([1], |row| row.get::<_, String>(3))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect::<Vec<_>>();
-        rows.join("; ")
-    };
-    let of_user = plan(concat!(
-        "SELECT call_id FROM calls WHERE (sender_id = ?1 OR receiver_id = ?1) AND ",
-        active_call!()
-    ));
-    assert!(of_user.contains("calls_active_sender"), "{of_user}");
-    assert!(of_user.contains("calls_active_receiver"), "{of_user}");
-    let all = plan(concat!(
-        "SELECT call_id FROM calls WHERE ",
-        active_call!(),
-        " AND ?1 IS NOT NULL ORDER BY created_at, call_id"
-    ));
-    // The few active calls, read through a partial index of them and sorted.
-    assert!(all.contains("USING INDEX calls_active_"), "{all}");
-    let unanswered = plan(concat!(
-        "SELECT call_id FROM calls WHERE ",
-        active_call!(),
-        " AND ",
-        unanswered_call!(),
-        " AND created_at < ?1 ORDER BY created_at, call_id"
-    ));
+    let plan: Vec<String> = store
+        .conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", active::LOAD))
+        .unwrap()
+        .query_map([], |row| row.get::<_, String>(3))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     assert!(
-        unanswered.contains("USING INDEX calls_active_"),
-        "{unanswered}"
+        plan.iter()
+            .any(|step| step.contains("USING INDEX calls_active_")),
+        "{plan:?}"
     );
 }
 
@@ -957,6 +933,11 @@ fn batched_writes_share_one_commit_and_are_invisible_until_it() {
 fn a_failed_change_in_a_batch_rolls_back_alone() {
     let (_dir, path, mut store, _) = batched_store();
     start_calls(&mut store, 0..1);
+    // The active calls in memory, so that they have to follow the rollback.
+    assert_eq!(
+        store.active_call_id_of(UserId(1)).unwrap(),
+        Some(call_id(0))
+    );
     let doomed = call(7, 1, 2, CallState::Calling, 7);
     let result: Result<(), StoreError> = store.with_tx(|tx| {
         tx.create_call(&doomed, &audit(&doomed, 7, "call_started"))?;
@@ -968,6 +949,10 @@ fn a_failed_change_in_a_batch_rolls_back_alone() {
     assert_eq!(committed_calls(&path), 2);
     assert_eq!(store.call(doomed.call.call_id).unwrap(), None);
     assert_eq!(
+        ids(&store.all_active_calls().unwrap()),
+        [call_id(0), call_id(1)]
+    );
+    assert_eq!(
         audit_rows(&store),
         2,
         "the failed change's audit entry went with it"
@@ -977,6 +962,7 @@ fn a_failed_change_in_a_batch_rolls_back_alone() {
 #[test]
 fn a_failed_change_that_opened_the_batch_ends_it_with_nothing_lost() {
     let (_dir, path, mut store, counters) = batched_store();
+    assert_eq!(store.active_call_id_of(UserId(1)).unwrap(), None);
     let doomed = call(7, 1, 2, CallState::Calling, 7);
     let result: Result<(), StoreError> = store.with_tx(|tx| {
         tx.create_call(&doomed, &audit(&doomed, 7, "call_started"))?;
@@ -990,6 +976,7 @@ fn a_failed_change_that_opened_the_batch_ends_it_with_nothing_lost() {
         "whoever waited on it goes on"
     );
     assert_eq!(store.call(doomed.call.call_id).unwrap(), None);
+    assert_eq!(store.active_call_id_of(UserId(1)).unwrap(), None);
     assert_eq!(audit_rows(&store), 0);
 
     // The next change opens the next batch, and changes join it as before.
@@ -1002,6 +989,7 @@ fn a_failed_change_that_opened_the_batch_ends_it_with_nothing_lost() {
 #[test]
 fn a_change_that_opened_the_batch_and_panics_leaves_nothing_behind() {
     let (_dir, path, mut store, counters) = batched_store();
+    assert_eq!(store.active_call_id_of(UserId(1)).unwrap(), None);
     let doomed = call(7, 1, 2, CallState::Calling, 7);
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let _: Result<(), StoreError> = store.with_tx(|tx| {
@@ -1022,6 +1010,7 @@ fn a_change_that_opened_the_batch_and_panics_leaves_nothing_behind() {
 fn a_batch_that_cannot_commit_is_rolled_back_and_reported_failed() {
     let (_dir, path, mut store, counters) = batched_store();
     start_calls(&mut store, 0..2);
+    assert_eq!(store.active_calls_of(UserId(2)).unwrap().len(), 2);
     // What makes the COMMIT itself fail: a foreign key broken inside the batch, deferred.
     store
         .conn
@@ -1040,6 +1029,7 @@ fn a_batch_that_cannot_commit_is_rolled_back_and_reported_failed() {
     assert!(!store.in_batch(), "rolled back, not left open");
     assert_eq!(committed_calls(&path), 0);
     assert_eq!(store.call(call_id(0)).unwrap(), None);
+    assert_eq!(store.active_calls_of(UserId(2)).unwrap(), []);
     // The store goes on: the next change opens and commits a batch of its own.
     start_calls(&mut store, 5..6);
     store.commit_batch().unwrap();
@@ -1050,6 +1040,10 @@ fn a_batch_that_cannot_commit_is_rolled_back_and_reported_failed() {
 fn a_change_that_panics_in_a_batch_leaves_nothing_behind() {
     let (_dir, path, mut store, _) = batched_store();
     start_calls(&mut store, 0..1);
+    assert_eq!(
+        store.active_call_id_of(UserId(1)).unwrap(),
+        Some(call_id(0))
+    );
     let doomed = call(7, 1, 2, CallState::Calling, 7);
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let _: Result<(), StoreError> = store.with_tx(|tx| {
@@ -1253,4 +1247,96 @@ fn group_calls_are_listed_by_filter_newest_first() {
         .group_calls_matching(&filter(None, None, None, 10))
         .unwrap();
     assert_eq!(all[1], older);
+}
+
+/// What the active calls look like to every lookup that reads them from memory.
+fn active_view(store: &Store, calls: u128) -> Vec<String> {
+    let mut view = vec![format!("all {:?}", ids(&store.all_active_calls().unwrap()))];
+    view.push(format!(
+        "unanswered {:?}",
+        ids(&store.unanswered_created_before(at(1_000)).unwrap())
+    ));
+    for user in 1..=4 {
+        let user = UserId(user);
+        view.push(format!(
+            "{user}: {:?} {:?}",
+            store.active_call_id_of(user).unwrap(),
+            ids(&store.active_calls_of(user).unwrap())
+        ));
+    }
+    for n in 0..calls {
+        view.push(format!("{n}: {:?}", store.call(call_id(n)).unwrap()));
+    }
+    view
+}
+
+/// A step of [`the_active_calls_in_memory_always_agree_with_the_rows`].
+#[derive(Debug, Clone)]
+enum Step {
+    /// Place a call between two of users 1..=4 (created at `at`).
+    Place(i64, i64, i64),
+    /// Move the `n`th call placed to a state, in a change kept or failed.
+    Move(usize, CallState, bool),
+    /// Commit the batch.
+    Commit,
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (1..=4i64, 1..=4i64, 0..2_000i64).prop_map(|(a, b, at)| Step::Place(a, b, at)),
+        (
+            0..8usize,
+            proptest::sample::select(CallState::ALL),
+            any::<bool>()
+        )
+            .prop_map(|(n, to, kept)| Step::Move(n, to, kept)),
+        Just(Step::Commit),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// After any mix of calls placed, moved, failed changes and commits, every lookup served
+    /// from memory answers what the rows say (the copy forgotten and read again).
+    #[test]
+    fn the_active_calls_in_memory_always_agree_with_the_rows(
+        steps in proptest::collection::vec(step(), 1..24),
+        batched in proptest::prelude::any::<bool>(),
+    ) {
+        let mut store = seeded(&DbLocation::Memory);
+        if batched {
+            store.batch_writes();
+        }
+        let mut placed: Vec<CallRecord> = Vec::new();
+        for step in steps {
+            match step {
+                Step::Place(sender, receiver, created) => {
+                    let n = placed.len() as u128;
+                    let record = call(n, sender, receiver, CallState::Calling, created);
+                    store.create_call(&record, &audit(&record, created, "call_started")).unwrap();
+                    placed.push(record);
+                }
+                Step::Move(n, to, kept) => {
+                    let Some(current) = placed.get(n) else { continue };
+                    let Some(stored) = store.call(current.call.call_id).unwrap() else { continue };
+                    let mut moved = stored.clone();
+                    moved.call.state = to;
+                    moved.receiver_heartbeat_at = Some(at(n as i64));
+                    let result: Result<(), StoreError> = store.with_tx(|tx| {
+                        tx.apply_transition(&moved, stored.call.state, &[audit(&moved, 1, "moved")])?;
+                        if kept { Ok(()) } else { Err(StoreError::CallNotFound(moved.call.call_id)) }
+                    });
+                    proptest::prop_assert_eq!(result.is_ok(), kept);
+                }
+                Step::Commit => {
+                    store.commit_batch().unwrap();
+                }
+            }
+            let served = active_view(&store, placed.len() as u128);
+            store.active.forget();
+            proptest::prop_assert_eq!(served, active_view(&store, placed.len() as u128));
+        }
+    }
 }
