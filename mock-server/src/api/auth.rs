@@ -1,15 +1,17 @@
 //! HTTP Basic authentication exactly as spec §1 describes it.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
+use foldhash::HashMap;
 use zulip_calls_protocol::{ApiError, ErrorCode};
 
 use crate::api::ApiState;
 use crate::api::error::ServerError;
+use crate::api::state::Api;
 use crate::core::Core;
 use crate::core::model::UserRecord;
 
@@ -32,24 +34,46 @@ pub fn credentials(parts: &Parts) -> Option<(String, String)> {
     Some((email.to_owned(), key.to_owned()))
 }
 
-/// Checks credentials against the directory: which user, or which 401.
-pub fn authenticate(core: &Core, parts: &Parts) -> Result<Arc<UserRecord>, ServerError> {
-    let Some((email, key)) = credentials(parts) else {
-        return Err(ApiError::new(
+/// Checks a request's credentials: which user, or which 401.
+pub fn authenticate(api: &Api, parts: &Parts) -> Result<Arc<UserRecord>, ServerError> {
+    match sign_in(api, parts) {
+        Some(SignIn { user, .. }) => user,
+        None => Err(ApiError::new(
             ErrorCode::Unauthorized,
             "Not logged in: API authentication or user session required",
         )
-        .into());
-    };
-    authenticate_as(core, &email, &key)
+        .into()),
+    }
+}
+
+/// A request's Basic credentials, checked: the email they name (valid or not) and the user or
+/// why not.
+#[derive(Debug)]
+pub struct SignIn {
+    pub email: String,
+    pub user: Result<Arc<UserRecord>, ServerError>,
+}
+
+/// Checks a request's Basic credentials, if it has any: from [`SignIns`] when the same header
+/// signed in before, else against the directory.
+pub fn sign_in(api: &Api, parts: &Parts) -> Option<SignIn> {
+    let header = parts.headers.get(AUTHORIZATION)?.as_bytes();
+    if let Some((email, user)) = api.sign_ins.recall(&api.core, header) {
+        return Some(SignIn {
+            email,
+            user: Ok(user),
+        });
+    }
+    let (email, key) = credentials(parts)?;
+    let user = authenticate_as(&api.core, &email, &key);
+    if let Ok(user) = &user {
+        api.sign_ins.remember(header, &email, user);
+    }
+    Some(SignIn { email, user })
 }
 
 /// Checks an email and API key (read by [`credentials`]) against the directory.
-pub fn authenticate_as(
-    core: &Core,
-    email: &str,
-    key: &str,
-) -> Result<Arc<UserRecord>, ServerError> {
+fn authenticate_as(core: &Core, email: &str, key: &str) -> Result<Arc<UserRecord>, ServerError> {
     let directory = core.directory();
     let user = directory
         .shared_user_by_email(email)
@@ -59,6 +83,66 @@ pub fn authenticate_as(
         return Err(ApiError::new(ErrorCode::UserDeactivated, "Account is deactivated").into());
     }
     Ok(Arc::clone(user))
+}
+
+/// The sign-ins that succeeded, by the `Authorization` header that carried them: a client
+/// sends the same one with every request, and recalling it is a fraction of decoding it and
+/// searching the directory. Only successes are kept, so wrong guesses take no room.
+///
+/// A recalled sign-in holds only while the directory still has the very same user record: a
+/// reload or a change through the control API replaces the directory with new records, so a
+/// new key or a deactivation applies at once.
+#[derive(Debug, Default)]
+pub struct SignIns {
+    by_header: Mutex<HashMap<Box<[u8]>, Recalled>>,
+}
+
+#[derive(Debug)]
+struct Recalled {
+    /// As the credentials spelled it, for the journal.
+    email: String,
+    user: Arc<UserRecord>,
+}
+
+/// How many sign-ins [`SignIns`] keeps before it starts over: one per client, so far more
+/// than a server has, and a bound on what forged-but-valid headers could take.
+const REMEMBERED_SIGN_INS: usize = 65_536;
+
+impl SignIns {
+    /// The email and user `header` signed in as, if it did and the user is unchanged.
+    fn recall(&self, core: &Core, header: &[u8]) -> Option<(String, Arc<UserRecord>)> {
+        let (email, user) = {
+            let by_header = self.lock();
+            let recalled = by_header.get(header)?;
+            (recalled.email.clone(), Arc::clone(&recalled.user))
+        };
+        let current = core
+            .directory()
+            .shared_user(user.id)
+            .is_some_and(|current| Arc::ptr_eq(current, &user));
+        current.then_some((email, user))
+    }
+
+    fn remember(&self, header: &[u8], email: &str, user: &Arc<UserRecord>) {
+        let mut by_header = self.lock();
+        if by_header.len() >= REMEMBERED_SIGN_INS {
+            by_header.clear();
+        }
+        by_header.insert(
+            header.into(),
+            Recalled {
+                email: email.to_owned(),
+                user: Arc::clone(user),
+            },
+        );
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<Box<[u8]>, Recalled>> {
+        // A map of checked sign-ins has no invariant a panic could break.
+        self.by_header
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Compares secrets without an early exit, so timing does not leak how much matched.
@@ -77,6 +161,111 @@ impl FromRequestParts<ApiState> for AuthUser {
         if let Some(user) = parts.extensions.remove::<AuthUser>() {
             return Ok(user);
         }
-        Ok(AuthUser(authenticate(&state.core, parts)?))
+        Ok(AuthUser(authenticate(state, parts)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Request;
+    use zulip_calls_protocol::settings::Settings;
+    use zulip_calls_protocol::{Timestamp, UserId};
+
+    use super::*;
+    use crate::api::state::ApiLimits;
+    use crate::core::directory::Directory;
+    use crate::core::directory::tests::user;
+    use crate::core::model::{RealmId, RealmRecord};
+    use crate::core::store::Store;
+    use crate::core::{Clock, CoreOptions, Listeners};
+
+    fn realm() -> RealmRecord {
+        RealmRecord {
+            id: RealmId(1),
+            name: "Test".into(),
+            url: "http://localhost:9991".into(),
+        }
+    }
+
+    fn api() -> Api {
+        let core = Core::new(
+            Settings::default(),
+            CoreOptions::default(),
+            Clock::manual(Timestamp::from_unix_seconds(1_700_000_000).unwrap()),
+            Directory::new(vec![realm()], vec![user(1, "a@example.com")]),
+            Store::open_in_memory().unwrap(),
+            Listeners::default(),
+        );
+        Api::new(
+            Arc::new(core),
+            ApiLimits {
+                heartbeat_seconds: 90,
+                max_body_bytes: 1 << 20,
+                rate_limit_per_minute: 0,
+            },
+        )
+    }
+
+    fn request(email: &str, key: &str) -> Parts {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{email}:{key}"));
+        let request = Request::builder()
+            .header(AUTHORIZATION, format!("Basic {token}"))
+            .body(())
+            .unwrap();
+        request.into_parts().0
+    }
+
+    fn remembered(api: &Api) -> usize {
+        api.sign_ins.lock().len()
+    }
+
+    #[test]
+    fn a_sign_in_is_recalled_only_while_the_user_record_is_unchanged() {
+        let api = api();
+        let key = user(1, "a@example.com").api_key;
+        let parts = request("A@example.com", &key);
+        let first = sign_in(&api, &parts).unwrap();
+        assert_eq!(first.email, "A@example.com");
+        assert_eq!(first.user.unwrap().id, UserId(1));
+        assert_eq!(remembered(&api), 1);
+        // Recalled: the same answer, the email as the credentials spelled it.
+        let again = sign_in(&api, &parts).unwrap();
+        assert_eq!(
+            (again.email.as_str(), again.user.unwrap().id),
+            ("A@example.com", UserId(1))
+        );
+
+        // A new directory deactivating the user: the recalled sign-in no longer holds.
+        let mut deactivated = user(1, "a@example.com");
+        deactivated.is_active = false;
+        api.core
+            .replace_directory(Directory::new(vec![realm()], vec![deactivated]));
+        let refused = sign_in(&api, &parts).unwrap().user.unwrap_err();
+        assert!(
+            format!("{refused:?}").contains("UserDeactivated"),
+            "{refused:?}"
+        );
+
+        // And one with a new key: the old key is refused.
+        let mut rekeyed = user(1, "a@example.com");
+        rekeyed.api_key = "a-brand-new-api-key-of-32-chars!".into();
+        api.core
+            .replace_directory(Directory::new(vec![realm()], vec![rekeyed]));
+        let refused = sign_in(&api, &parts).unwrap().user.unwrap_err();
+        assert!(
+            format!("{refused:?}").contains("InvalidApiKey"),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn failed_sign_ins_are_not_remembered() {
+        let api = api();
+        for attempt in 0..3 {
+            let parts = request("a@example.com", &format!("wrong-{attempt}"));
+            assert!(sign_in(&api, &parts).unwrap().user.is_err());
+        }
+        assert_eq!(remembered(&api), 0);
+        assert!(sign_in(&api, &Request::new(()).into_parts().0).is_none());
     }
 }

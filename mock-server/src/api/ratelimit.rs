@@ -97,7 +97,7 @@ pub fn check(state: &ApiState, request: Request) -> Admission {
     let (mut parts, body) = request.into_parts();
     let user_id = match parts.extensions.get::<AuthUser>() {
         Some(AuthUser(user)) => user.id,
-        None => match authenticate(&state.core, &parts) {
+        None => match authenticate(state, &parts) {
             Ok(user) => {
                 let id = user.id;
                 parts.extensions.insert(AuthUser(user));

@@ -1,10 +1,11 @@
-//! What the HTTP edge holds beside the core: its limits, the rate limiter, the open
-//! WebSockets and the shutdown flag.
+//! What the HTTP edge holds beside the core: its limits, the rate limiter, the sign-ins it
+//! recalls, the open WebSockets and the shutdown flag.
 
 use std::sync::Arc;
 
 use crate::core::Core;
 
+use super::auth::SignIns;
 use super::ratelimit::RateLimiter;
 use super::zulip::sockets::Sockets;
 
@@ -28,6 +29,8 @@ pub struct Api {
     pub core: Arc<Core>,
     pub limits: ApiLimits,
     pub rate_limiter: RateLimiter,
+    /// The credentials that signed in already.
+    pub sign_ins: SignIns,
     /// Open event WebSockets, so they can be closed from outside their connection.
     pub sockets: Sockets,
     /// Set when the server starts shutting down: long-polls answer at once and WebSockets
@@ -42,6 +45,7 @@ impl Api {
             core,
             limits,
             rate_limiter: RateLimiter::default(),
+            sign_ins: SignIns::default(),
             sockets: Sockets::default(),
             closing: tokio::sync::watch::Sender::new(false),
         }

@@ -39,6 +39,12 @@ impl Directory {
         self.users.get(&id).map(Arc::as_ref)
     }
 
+    /// [`Directory::user`], shared: the record itself, which a replaced directory does not
+    /// have (so a holder can tell whether its copy is still current).
+    pub fn shared_user(&self, id: UserId) -> Option<&Arc<UserRecord>> {
+        self.users.get(&id)
+    }
+
     /// The user with this email (case-insensitive), in any realm.
     pub fn user_by_email(&self, email: &str) -> Option<&UserRecord> {
         self.shared_user_by_email(email).map(Arc::as_ref)

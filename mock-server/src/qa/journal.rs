@@ -195,13 +195,13 @@ impl Caller {
     /// [`Caller::of`], with the user when the credentials are valid: authenticating is
     /// done once per request, here, and the layers inside reuse it (see [`AuthUser`]).
     pub fn signed_in(state: &QaState, parts: &Parts) -> (Caller, Option<AuthUser>) {
-        let Some((email, key)) = crate::api::auth::credentials(parts) else {
+        let Some(sign_in) = crate::api::auth::sign_in(&state.api, parts) else {
             return (Caller::default(), None);
         };
-        let user = crate::api::auth::authenticate_as(&state.core, &email, &key).ok();
+        let user = sign_in.user.ok();
         let caller = Caller {
             user_id: user.as_ref().map(|u| u.id),
-            email: Some(email),
+            email: Some(sign_in.email),
         };
         (caller, user.map(AuthUser))
     }
