@@ -278,7 +278,7 @@ pub async fn begin(state: &QaState, request: Request) -> (Request, Option<Pendin
     let pending = Pending {
         started,
         at,
-        method: parts.method.to_string(),
+        method: parts.method.as_str().to_owned(),
         path: parts.uri.path().to_owned(),
         caller,
         params,
