@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A point in time on the wire. Parsing accepts any RFC 3339 offset and converts to UTC.
@@ -14,12 +14,15 @@ pub struct Timestamp(pub DateTime<Utc>);
 impl Timestamp {
     /// The time `secs` whole seconds after the Unix epoch, or `None` when out of range.
     pub fn from_unix_seconds(secs: i64) -> Option<Self> {
-        Utc.timestamp_opt(secs, 0).single().map(Timestamp)
+        DateTime::from_timestamp(secs, 0).map(Timestamp)
     }
 
     /// The time `millis` milliseconds after the Unix epoch, or `None` when out of range.
+    ///
+    /// Straight to UTC: the time zone path (`Utc.timestamp_millis_opt`) works out an offset of
+    /// zero and checks the result for ambiguity, and every clock reading comes through here.
     pub fn from_unix_millis(millis: i64) -> Option<Self> {
-        Utc.timestamp_millis_opt(millis).single().map(Timestamp)
+        DateTime::from_timestamp_millis(millis).map(Timestamp)
     }
 
     /// Whole seconds since the Unix epoch (rounded down).

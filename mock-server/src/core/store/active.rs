@@ -239,7 +239,13 @@ fn take_mutable_fields(into: &mut CallRecord, from: &CallRecord) {
 
 /// `record` as its row reads back: times in whole milliseconds.
 fn as_stored(record: &CallRecord) -> CallRecord {
-    let millis = |at: Timestamp| Timestamp::from_unix_millis(at.unix_millis()).unwrap_or(at);
+    let millis = |at: Timestamp| {
+        if at.0.timestamp_subsec_nanos().is_multiple_of(1_000_000) {
+            // Whole already, as every reading of the server's clock is.
+            return at;
+        }
+        Timestamp::from_unix_millis(at.unix_millis()).unwrap_or(at)
+    };
     let mut stored = record.clone();
     let call = &mut stored.call;
     call.created_at = millis(call.created_at);

@@ -1340,3 +1340,22 @@ proptest::proptest! {
         }
     }
 }
+
+/// A time finer than storage keeps reads back the same from memory as from the row.
+#[test]
+fn an_active_call_reads_back_in_whole_milliseconds_from_memory_too() {
+    let mut store = seeded(&DbLocation::Memory);
+    assert_eq!(store.active_call_id_of(UserId(1)).unwrap(), None);
+    let mut record = call(1, 1, 2, CallState::Calling, 0);
+    let fine = |at: Timestamp| Timestamp(at.0 + chrono::TimeDelta::microseconds(1_234));
+    record.call.created_at = fine(record.call.created_at);
+    record.sender_heartbeat_at = Some(fine(at(7)));
+    store
+        .create_call(&record, &audit(&record, 0, "call_started"))
+        .unwrap();
+    let from_memory = store.call(call_id(1)).unwrap().unwrap();
+    assert_eq!(from_memory.call.created_at, at(1));
+    assert_eq!(from_memory.sender_heartbeat_at, Some(at(8)));
+    store.active.forget();
+    assert_eq!(store.call(call_id(1)).unwrap().unwrap(), from_memory);
+}
