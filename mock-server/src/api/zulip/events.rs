@@ -90,12 +90,14 @@ async fn get_events(
     };
     let mut waiting: Option<LongPoll<'_>> = None;
     loop {
-        let poll = queues.poll(user.id, &request.queue_id, last, state.core.clock.now())?;
+        // One reading for both looks, a moment apart.
+        let now = state.core.clock.now();
+        let poll = queues.poll(user.id, &request.queue_id, last, now)?;
         // Subscribe before looking, so an event added in between still wakes us.
         let woken = poll.wake.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
-        let poll = queues.poll(user.id, &request.queue_id, None, state.core.clock.now())?;
+        let poll = queues.poll(user.id, &request.queue_id, None, now)?;
         if !poll.events.is_empty() || request.dont_block == Some(true) {
             return Ok(events_answer(poll.events, &request.queue_id));
         }
