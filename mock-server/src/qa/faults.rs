@@ -230,20 +230,18 @@ struct ConnectionDropped;
 /// Applies the first matching rule (part of [`crate::qa::front_desk`], inside the journal, so a
 /// faulted request is journaled as the client saw it): the request to go on with (after a
 /// delay, or marked to have its WebSocket closed), or the answer a rule gives in its place.
-pub async fn intercept(state: &QaState, mut request: Request) -> Result<Request, Response> {
+/// `caller` is who the journal found the request is from (every request a rule can match is
+/// journaled).
+pub async fn intercept(
+    state: &QaState,
+    mut request: Request,
+    caller: Option<&Caller>,
+) -> Result<Request, Response> {
     if state.faults.is_empty() || !is_api_path(request.uri().path()) {
         return Ok(request);
     }
     let path = request.uri().path().to_owned();
-    let caller = match request.extensions().get::<Caller>() {
-        Some(caller) => caller.clone(),
-        None => {
-            let (parts, body) = request.into_parts();
-            let caller = Caller::of(state, &parts);
-            request = Request::from_parts(parts, body);
-            caller
-        }
-    };
+    let caller = caller.cloned().unwrap_or_default();
     let upgrade = request
         .headers()
         .get(header::UPGRADE)

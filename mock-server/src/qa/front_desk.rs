@@ -22,7 +22,8 @@ pub async fn front_desk(State(state): State<QaState>, request: Request, next: Ne
     let visit = metrics::Visit::begin(&request);
     let (request, journaled) = journal::begin(&state, request).await;
     // Inside the journal, so a faulted request is journaled as the client saw it.
-    let response = match faults::intercept(&state, request).await {
+    let caller = journaled.as_ref().map(journal::Pending::caller);
+    let response = match faults::intercept(&state, request, caller).await {
         Err(answer) => answer,
         Ok(request) => match ratelimit::check(&state.api, request) {
             Admission::Refused(refused) => refused,

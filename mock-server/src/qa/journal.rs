@@ -187,13 +187,9 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Reads the request's Basic credentials.
-    pub fn of(state: &QaState, parts: &Parts) -> Caller {
-        Caller::signed_in(state, parts).0
-    }
-
-    /// [`Caller::of`], with the user when the credentials are valid: authenticating is
-    /// done once per request, here, and the layers inside reuse it (see [`AuthUser`]).
+    /// Who a request's Basic credentials name, with the user when they are valid:
+    /// authenticating is done once per request, here, and the layers inside reuse it (see
+    /// [`AuthUser`]).
     pub fn signed_in(state: &QaState, parts: &Parts) -> (Caller, Option<AuthUser>) {
         let Some(sign_in) = crate::api::auth::sign_in(&state.api, parts) else {
             return (Caller::default(), None);
@@ -239,7 +235,6 @@ pub async fn begin(state: &QaState, request: Request) -> (Request, Option<Pendin
     let at = state.core.clock.now();
     let (mut parts, body) = request.into_parts();
     let (caller, user) = Caller::signed_in(state, &parts);
-    parts.extensions.insert(caller.clone());
     if let Some(user) = user {
         parts.extensions.insert(user);
     }
@@ -287,6 +282,11 @@ pub async fn begin(state: &QaState, request: Request) -> (Request, Option<Pendin
 }
 
 impl Pending {
+    /// Who the request is from.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
     /// Journals the request with its answer, then wakes `wait-for`.
     pub async fn end(self, state: &QaState, response: Response) -> Response {
         let (status, error_code, response) = if response
