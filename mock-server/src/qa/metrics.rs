@@ -14,6 +14,7 @@
 //!
 //! Every series is named `zulip_calls_mock_*`.
 
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -139,7 +140,13 @@ pub struct Metrics {
     group_participants: Family<ParticipantLabels, Counter>,
     pushes: Family<PushLabels, Counter>,
     requests: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    /// `requests`' histograms by route, then method and status: found without building the
+    /// labels (an owned route) and hashing them with the family's SipHash, once per request.
+    request_series: RwLock<foldhash::HashMap<Box<str>, Vec<RequestSeries>>>,
 }
+
+/// One route's histogram for a method and a status.
+type RequestSeries = (&'static str, u16, Histogram);
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -215,6 +222,7 @@ impl Metrics {
             group_participants,
             pushes,
             requests,
+            request_series: RwLock::default(),
         }
     }
 
@@ -303,13 +311,46 @@ impl Metrics {
 
     /// A request to `route` (a matched route pattern, or [`UNMATCHED_ROUTE`]) was answered.
     pub fn record_request(&self, method: &str, route: &str, status: StatusCode, took: Duration) {
-        self.requests
+        let method = known_method(method);
+        let status = status.as_u16();
+        let seconds = took.as_secs_f64();
+        {
+            let series = self
+                .request_series
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            let found = series.get(route).and_then(|by_route| {
+                by_route
+                    .iter()
+                    .find(|(m, s, _)| *m == method && *s == status)
+            });
+            if let Some((_, _, histogram)) = found {
+                histogram.observe(seconds);
+                return;
+            }
+        }
+        // The series' first request: the family makes it; the same histogram is kept here.
+        let histogram = self
+            .requests
             .get_or_create(&RequestLabels {
-                method: known_method(method),
+                method,
                 route: route.to_owned(),
-                status: status.as_u16(),
+                status,
             })
-            .observe(took.as_secs_f64());
+            .clone();
+        histogram.observe(seconds);
+        let mut series = self
+            .request_series
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let by_route = series.entry(route.into()).or_default();
+        // Another request of the series may have got here first.
+        if !by_route
+            .iter()
+            .any(|(m, s, _)| *m == method && *s == status)
+        {
+            by_route.push((method, status, histogram));
+        }
     }
 
     /// The whole exposition: the counted series, then those read from `state` now.
@@ -574,6 +615,47 @@ mod tests {
                 r#"zulip_calls_mock_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/api/v1/calls/{call_id}",status="200"} 1"#
             ),
             "{text}"
+        );
+    }
+
+    /// A series' later requests are counted in the histogram its first one made, and series
+    /// differing in any label stay apart.
+    #[test]
+    fn requests_are_counted_per_method_route_and_status() {
+        let metrics = Metrics::new();
+        let record = |method, route, status| {
+            metrics.record_request(method, route, status, Duration::from_millis(1));
+        };
+        for _ in 0..3 {
+            record("POST", "/api/v1/calls/start", StatusCode::OK);
+        }
+        record("POST", "/api/v1/calls/start", StatusCode::BAD_REQUEST);
+        record("GET", "/api/v1/calls/start", StatusCode::OK);
+        record("POST", "/api/v1/calls/end", StatusCode::OK);
+        let mut text = String::new();
+        encode_registry(&mut text, &metrics.registry).unwrap();
+        let count = |labels: &str| {
+            let line = format!("zulip_calls_mock_http_request_duration_seconds_count{{{labels}}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(line.as_str()))
+                .unwrap_or_else(|| panic!("no {line} in {text}"))
+                .to_owned()
+        };
+        assert_eq!(
+            count(r#"method="POST",route="/api/v1/calls/start",status="200""#),
+            "3"
+        );
+        assert_eq!(
+            count(r#"method="POST",route="/api/v1/calls/start",status="400""#),
+            "1"
+        );
+        assert_eq!(
+            count(r#"method="GET",route="/api/v1/calls/start",status="200""#),
+            "1"
+        );
+        assert_eq!(
+            count(r#"method="POST",route="/api/v1/calls/end",status="200""#),
+            "1"
         );
     }
 }
