@@ -235,27 +235,22 @@ mod tests {
             ("A@example.com", UserId(1))
         );
 
-        // A new directory deactivating the user: the recalled sign-in no longer holds.
+        // The same credentials after the directory is replaced with `changed` in it.
+        let refused_after = |changed: UserRecord| {
+            api.core
+                .replace_directory(Directory::new(vec![realm()], vec![changed]));
+            format!("{:?}", sign_in(&api, &parts).unwrap().user.unwrap_err())
+        };
+        // A deactivation: the recalled sign-in no longer holds.
         let mut deactivated = user(1, "a@example.com");
         deactivated.is_active = false;
-        api.core
-            .replace_directory(Directory::new(vec![realm()], vec![deactivated]));
-        let refused = sign_in(&api, &parts).unwrap().user.unwrap_err();
-        assert!(
-            format!("{refused:?}").contains("UserDeactivated"),
-            "{refused:?}"
-        );
-
-        // And one with a new key: the old key is refused.
+        let refused = refused_after(deactivated);
+        assert!(refused.contains("UserDeactivated"), "{refused}");
+        // A new key: the old one is refused.
         let mut rekeyed = user(1, "a@example.com");
         rekeyed.api_key = "a-brand-new-api-key-of-32-chars!".into();
-        api.core
-            .replace_directory(Directory::new(vec![realm()], vec![rekeyed]));
-        let refused = sign_in(&api, &parts).unwrap().user.unwrap_err();
-        assert!(
-            format!("{refused:?}").contains("InvalidApiKey"),
-            "{refused:?}"
-        );
+        let refused = refused_after(rekeyed);
+        assert!(refused.contains("InvalidApiKey"), "{refused}");
     }
 
     #[test]

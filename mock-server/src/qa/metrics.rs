@@ -641,21 +641,25 @@ mod tests {
                 .unwrap_or_else(|| panic!("no {line} in {text}"))
                 .to_owned()
         };
-        assert_eq!(
-            count(r#"method="POST",route="/api/v1/calls/start",status="200""#),
-            "3"
-        );
-        assert_eq!(
-            count(r#"method="POST",route="/api/v1/calls/start",status="400""#),
-            "1"
-        );
-        assert_eq!(
-            count(r#"method="GET",route="/api/v1/calls/start",status="200""#),
-            "1"
-        );
-        assert_eq!(
-            count(r#"method="POST",route="/api/v1/calls/end",status="200""#),
-            "1"
-        );
+        for (labels, expected) in [
+            (
+                r#"method="POST",route="/api/v1/calls/start",status="200""#,
+                "3",
+            ),
+            (
+                r#"method="POST",route="/api/v1/calls/start",status="400""#,
+                "1",
+            ),
+            (
+                r#"method="GET",route="/api/v1/calls/start",status="200""#,
+                "1",
+            ),
+            (
+                r#"method="POST",route="/api/v1/calls/end",status="200""#,
+                "1",
+            ),
+        ] {
+            assert_eq!(count(labels), expected, "{labels}");
+        }
     }
 }
