@@ -1,17 +1,16 @@
-//! HTTP Basic authentication exactly as spec §1 describes it.
+//! HTTP Basic authentication exactly as spec §1 describes it, with the sign-ins that
+//! succeeded recalled ([`SignIns`](crate::api::sign_ins::SignIns)).
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
-use foldhash::HashMap;
 use zulip_calls_protocol::{ApiError, ErrorCode};
 
 use crate::api::ApiState;
 use crate::api::error::ServerError;
-use crate::api::state::Api;
 use crate::core::Core;
 use crate::core::model::UserRecord;
 
@@ -35,7 +34,7 @@ pub fn credentials(parts: &Parts) -> Option<(String, String)> {
 }
 
 /// Checks a request's credentials: which user, or which 401.
-pub fn authenticate(api: &Api, parts: &Parts) -> Result<Arc<UserRecord>, ServerError> {
+pub fn authenticate(api: &ApiState, parts: &Parts) -> Result<Arc<UserRecord>, ServerError> {
     match sign_in(api, parts) {
         Some(SignIn { user, .. }) => user,
         None => Err(ApiError::new(
@@ -54,9 +53,9 @@ pub struct SignIn {
     pub user: Result<Arc<UserRecord>, ServerError>,
 }
 
-/// Checks a request's Basic credentials, if it has any: from [`SignIns`] when the same header
+/// Checks a request's Basic credentials, if it has any: from the sign-ins recalled when the same header
 /// signed in before, else against the directory.
-pub fn sign_in(api: &Api, parts: &Parts) -> Option<SignIn> {
+pub fn sign_in(api: &ApiState, parts: &Parts) -> Option<SignIn> {
     let header = parts.headers.get(AUTHORIZATION)?.as_bytes();
     if let Some((email, user)) = api.sign_ins.recall(&api.core, header) {
         return Some(SignIn {
@@ -83,66 +82,6 @@ fn authenticate_as(core: &Core, email: &str, key: &str) -> Result<Arc<UserRecord
         return Err(ApiError::new(ErrorCode::UserDeactivated, "Account is deactivated").into());
     }
     Ok(Arc::clone(user))
-}
-
-/// The sign-ins that succeeded, by the `Authorization` header that carried them: a client
-/// sends the same one with every request, and recalling it is a fraction of decoding it and
-/// searching the directory. Only successes are kept, so wrong guesses take no room.
-///
-/// A recalled sign-in holds only while the directory still has the very same user record: a
-/// reload or a change through the control API replaces the directory with new records, so a
-/// new key or a deactivation applies at once.
-#[derive(Debug, Default)]
-pub struct SignIns {
-    by_header: Mutex<HashMap<Box<[u8]>, Recalled>>,
-}
-
-#[derive(Debug)]
-struct Recalled {
-    /// As the credentials spelled it, for the journal.
-    email: String,
-    user: Arc<UserRecord>,
-}
-
-/// How many sign-ins [`SignIns`] keeps before it starts over: one per client, so far more
-/// than a server has, and a bound on what forged-but-valid headers could take.
-const REMEMBERED_SIGN_INS: usize = 65_536;
-
-impl SignIns {
-    /// The email and user `header` signed in as, if it did and the user is unchanged.
-    fn recall(&self, core: &Core, header: &[u8]) -> Option<(String, Arc<UserRecord>)> {
-        let (email, user) = {
-            let by_header = self.lock();
-            let recalled = by_header.get(header)?;
-            (recalled.email.clone(), Arc::clone(&recalled.user))
-        };
-        let current = core
-            .directory()
-            .shared_user(user.id)
-            .is_some_and(|current| Arc::ptr_eq(current, &user));
-        current.then_some((email, user))
-    }
-
-    fn remember(&self, header: &[u8], email: &str, user: &Arc<UserRecord>) {
-        let mut by_header = self.lock();
-        if by_header.len() >= REMEMBERED_SIGN_INS {
-            by_header.clear();
-        }
-        by_header.insert(
-            header.into(),
-            Recalled {
-                email: email.to_owned(),
-                user: Arc::clone(user),
-            },
-        );
-    }
-
-    fn lock(&self) -> MutexGuard<'_, HashMap<Box<[u8]>, Recalled>> {
-        // A map of checked sign-ins has no invariant a panic could break.
-        self.by_header
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 /// Compares secrets without an early exit, so timing does not leak how much matched.
@@ -172,7 +111,7 @@ mod tests {
     use zulip_calls_protocol::{Timestamp, UserId};
 
     use super::*;
-    use crate::api::state::ApiLimits;
+    use crate::api::state::{Api, ApiLimits};
     use crate::core::directory::Directory;
     use crate::core::directory::tests::user;
     use crate::core::model::{RealmId, RealmRecord};
@@ -187,7 +126,7 @@ mod tests {
         }
     }
 
-    fn api() -> Api {
+    fn api() -> ApiState {
         let core = Core::new(
             Settings::default(),
             CoreOptions::default(),
@@ -196,14 +135,14 @@ mod tests {
             Store::open_in_memory().unwrap(),
             Listeners::default(),
         );
-        Api::new(
+        Arc::new(Api::new(
             Arc::new(core),
             ApiLimits {
                 heartbeat_seconds: 90,
                 max_body_bytes: 1 << 20,
                 rate_limit_per_minute: 0,
             },
-        )
+        ))
     }
 
     fn request(email: &str, key: &str) -> Parts {
@@ -215,8 +154,8 @@ mod tests {
         request.into_parts().0
     }
 
-    fn remembered(api: &Api) -> usize {
-        api.sign_ins.lock().len()
+    fn remembered(api: &ApiState) -> usize {
+        api.sign_ins.remembered()
     }
 
     #[test]

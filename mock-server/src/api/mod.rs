@@ -20,6 +20,7 @@ pub mod plugin;
 pub mod ratelimit;
 pub mod shared;
 pub mod shutdown;
+pub mod sign_ins;
 pub mod state;
 pub mod zulip;
 

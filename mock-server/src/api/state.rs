@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::core::Core;
 
-use super::auth::SignIns;
 use super::ratelimit::RateLimiter;
+use super::sign_ins::SignIns;
 use super::zulip::sockets::Sockets;
 
 /// Handlers of the API routes share one of these.
