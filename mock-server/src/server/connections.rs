@@ -55,17 +55,15 @@ where
                     .serve_connection(TokioIo::new(io), service)
                     .with_upgrades()
             );
-            tokio::select! {
-                served = connection.as_mut() => {
-                    if let Err(err) = served {
-                        tracing::trace!(error = %err, "connection ended with an error");
-                    }
-                    return;
+            let served = tokio::select! {
+                served = connection.as_mut() => served,
+                // The `Ref` it resolves to is dropped at once: it holds the channel's lock.
+                () = async { drop(closing.wait_for(|closing| *closing).await) } => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
                 }
-                _ = closing.wait_for(|closing| *closing) => {}
-            }
-            connection.as_mut().graceful_shutdown();
-            if let Err(err) = connection.await {
+            };
+            if let Err(err) = served {
                 tracing::trace!(error = %err, "connection ended with an error");
             }
         });
