@@ -19,7 +19,7 @@ use crate::core::model::UserRecord;
 pub struct AuthUser(pub Arc<UserRecord>);
 
 /// Reads `Authorization: Basic base64(email:api_key)`.
-pub fn credentials(parts: &Parts) -> Option<(String, String)> {
+fn credentials(parts: &Parts) -> Option<(String, String)> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, encoded) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

@@ -2,8 +2,8 @@
 //! plugin API, recorded so a test can ask what a client actually sent instead of inferring it
 //! from the server's state.
 //!
-//! [`begin`] and [`Pending::end`] are the outermost layer of the API: it sees the request as the client sent it
-//! and the answer as the client got it, fault injection included. Control requests and
+//! [`begin`] and [`Pending::end`] are the outermost layer of the API: they see the request as
+//! the client sent it and the answer as the client got it, fault injection included. Control requests and
 //! `/metrics` are not recorded (they are the test talking to the mock, not the client).
 
 use std::collections::VecDeque;
@@ -176,8 +176,8 @@ impl Journal {
     }
 }
 
-/// Who a request claims to be, worked out once by [`begin`] and left in the request's
-/// extensions for the layers inside it (fault injection).
+/// Who a request claims to be, worked out once by [`begin`] and kept in its [`Pending`] entry,
+/// where the fault rules read it too.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Caller {
     /// Set only when the credentials are valid (and the user active).
@@ -224,9 +224,9 @@ pub struct Pending {
     params: Arc<Params>,
 }
 
-/// Reads who an API request is from and its parameters, and leaves both in its extensions for
-/// the layers and the handler inside (part of [`crate::qa::front_desk`]); `None` for requests
-/// that are not journaled.
+/// Reads who an API request is from and its parameters, and leaves the signed-in user and the
+/// parameters in its extensions for the layers and the handler inside (part of
+/// [`crate::qa::front_desk`]); `None` for requests that are not journaled.
 pub async fn begin(state: &QaState, request: Request) -> (Request, Option<Pending>) {
     if !is_api_path(request.uri().path()) {
         return (request, None);
