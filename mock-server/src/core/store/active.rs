@@ -30,7 +30,7 @@ pub(super) struct ActiveCalls {
 #[derive(Debug, Default)]
 pub(super) struct Loaded {
     calls: HashMap<CallId, Active>,
-    /// Each user's active calls, in the order they were placed (almost always one).
+    /// Each user's active calls (almost always one).
     by_user: HashMap<UserId, Vec<CallId>>,
 }
 
@@ -56,11 +56,11 @@ impl ActiveCalls {
         Ok(f(slot.insert(loaded)))
     }
 
-    /// Runs `f` over the active calls if they are in memory; when they are not, the next
-    /// [`ActiveCalls::with`] reads them, this write included.
-    pub(super) fn if_loaded(&self, f: impl FnOnce(&mut Loaded)) {
+    /// Follows the insertion of a call stored with rowid `seq` (if the copy is in memory; if it
+    /// is not, the next [`ActiveCalls::with`] reads it, this call included).
+    pub(super) fn inserted(&self, seq: i64, record: &CallRecord) {
         if let Some(loaded) = self.loaded.borrow_mut().as_mut() {
-            f(loaded);
+            loaded.insert(seq, record);
         }
     }
 
@@ -131,7 +131,7 @@ impl Loaded {
     }
 
     /// A call stored with rowid `seq`; kept only while it is active.
-    pub(super) fn insert(&mut self, seq: i64, record: &CallRecord) {
+    fn insert(&mut self, seq: i64, record: &CallRecord) {
         if !record.call.state.is_active() {
             return;
         }

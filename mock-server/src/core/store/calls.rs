@@ -215,7 +215,7 @@ mod ops {
             active(call.state),
         ])?;
         let seq = db.last_insert_rowid();
-        db.active.if_loaded(|calls| calls.insert(seq, record));
+        db.active.inserted(seq, record);
         Ok(seq)
     }
 
